@@ -1,0 +1,17 @@
+"""Customer master data: ingest, standardize, match, cluster, golden records, publish.
+
+The public surface is small: `run_pipeline` runs the nightly job; stages live in subpackages
+named after them, in the order data moves through them.
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "run_pipeline"]
+
+
+def __getattr__(name: str) -> object:
+    if name == "run_pipeline":
+        from mdm.pipeline import run_pipeline
+
+        return run_pipeline
+    raise AttributeError(name)

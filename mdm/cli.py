@@ -1,0 +1,158 @@
+"""The `mdm` command: a thin layer over the library. Every command shows an example in --help."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mdm.config.errors import ConfigError
+
+
+def _prefect_env(master: Path) -> None:
+    """Prefect's local state goes in a directory the project owns, with no telemetry."""
+    os.environ.setdefault("PREFECT_HOME", str(Path.cwd() / ".prefect"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mdm-customer-master")
+def main() -> None:
+    """Customer master data: from source systems to a published DuckDB customer master.
+
+    \b
+    Example:
+      mdm run --sources data/sample/sources.yaml --master data/out/master.duckdb
+    """
+
+
+@main.command()
+@click.option("--sources", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="sources.yaml declaring the source systems.")
+@click.option("--master", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="DuckDB file to publish (replaced atomically).")
+@click.option("--state", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Durable store (steward decisions, golden id registry, manual tags). Default: state/ beside the master.")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Evaluate dates (ages, future dates) as of this day. Default: today.")
+@click.option("--orchestrator", type=click.Choice(["prefect", "local"]), default="prefect", show_default=True,
+              help="prefect runs the nightly flow (local ephemeral Prefect, no server needed); local calls the same stages directly.")
+def run(sources: Path, master: Path, state: Path | None, as_of: dt.datetime | None, orchestrator: str) -> None:
+    """Run the nightly job and publish the master.
+
+    \b
+    Example:
+      mdm run --sources data/sample/sources.yaml --master data/out/master.duckdb
+      mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --state /srv/mdm/state --orchestrator local
+    """
+    from mdm.pipeline import PipelineError, run_pipeline
+
+    day = as_of.date() if as_of else None
+    try:
+        if orchestrator == "prefect":
+            _prefect_env(master)
+            from pipelines.nightly import nightly
+
+            summary: dict[str, Any] = nightly(sources=str(sources), master=str(master),
+                                              state=str(state) if state else None,
+                                              as_of=day.isoformat() if day else None)
+        else:
+            summary = run_pipeline(sources, master, state, day).as_dict()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    except PipelineError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(format_summary(summary))
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    lines = [f"run {summary['run_id']} published {summary['master']} in {summary['seconds']} s (as of {summary['as_of']})", ""]
+    header = f"{'source':<12}{'kind':<9}{'read':>8}{'accepted':>10}{'quarantined':>13}"
+    lines += [header, "-" * len(header)]
+    for s in summary["sources"]:
+        lines.append(f"{s['source']:<12}{s['kind']:<9}{s['rows_read']:>8}{s['rows_accepted']:>10}{s['rows_quarantined']:>13}")
+    totals = [sum(s[k] for s in summary["sources"]) for k in ("rows_read", "rows_accepted", "rows_quarantined")]
+    lines += ["-" * len(header), f"{'total':<21}{totals[0]:>8}{totals[1]:>10}{totals[2]:>13}", ""]
+    stages = summary["stages"]
+    golden = stages["golden"]
+    lines.append(f"golden customers: {golden['golden_customers']}   duplicates found: {golden['duplicates_found']}"
+                 f" (records merged into another record's golden customer)")
+    lines.append(f"matched pairs: {stages['match']['pairs']}   blocked by conflicts: {stages['cluster']['blocked_pairs']}")
+    flagged = stages["standardize"]["flagged_values"]
+    if flagged:
+        lines.append("flagged values: " + ", ".join(f"{k} {v}" for k, v in sorted(flagged.items())))
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("data/sample"), show_default=True)
+@click.option("--seed", type=int, default=20261122, show_default=True)
+@click.option("--people", type=int, default=1200, show_default=True)
+def sample(out: Path, seed: int, people: int) -> None:
+    """Generate the sample source systems and their ground truth (deterministic).
+
+    \b
+    Example:
+      mdm sample --out data/sample
+      mdm sample --out /tmp/big --people 300000 --seed 7
+    """
+    from mdm.sample import generate_sample
+
+    counts = generate_sample(out, seed=seed, n_people=people)
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("docs"), show_default=True)
+@click.option("--check", is_flag=True, help="Fail if the files on disk differ from what the code generates.")
+def docs(out: Path, check: bool) -> None:
+    """Generate docs/dictionary.md from dictionary/fields.yaml (and check it in CI).
+
+    \b
+    Example:
+      mdm docs --out docs
+      mdm docs --out docs --check
+    """
+    from mdm.docs import generated_docs
+
+    stale = []
+    for name, text in generated_docs().items():
+        target = out / name
+        if check:
+            if not target.exists() or target.read_text(encoding="utf-8") != text:
+                stale.append(str(target))
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            click.echo(f"wrote {target}")
+    if stale:
+        raise click.ClickException(f"out of date: {', '.join(stale)}; run `mdm docs --out {out}` and commit")
+
+
+@main.command("check")
+@click.option("--sources", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+def check_config(sources: Path) -> None:
+    """Check sources.yaml, the dictionary and the rules without running anything.
+
+    \b
+    Example:
+      mdm check --sources data/sample/sources.yaml
+    """
+    from mdm.pipeline import RunContext
+
+    ctx = RunContext("check", sources.resolve(), Path("unused"), Path("unused"), dt.date.today(), Path("unused"))
+    try:
+        names = [s.name for s in ctx.sources.sources]
+        _ = ctx.match_rules
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"ok: {len(names)} sources ({', '.join(names)}), {len(ctx.dictionary.fields)} dictionary fields")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""dictionary/fields.yaml: the canonical customer fields, their kinds and coded values."""
+
+from __future__ import annotations
+
+import csv
+import unicodedata
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from mdm.config.errors import ConfigError, parse_model
+from mdm.types import BadValuePolicy, FieldKind, FieldType
+
+DEFAULT_DICTIONARY = Path(__file__).resolve().parents[2] / "dictionary" / "fields.yaml"
+
+
+def fold(text: str) -> str:
+    """Case-fold, strip accents and surrounding space: the form synonyms are compared in."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+class CodedValue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str
+    label: str
+    synonyms: list[str] = Field(default_factory=list)
+
+
+class FieldDef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    type: FieldType
+    kind: FieldKind
+    identity: bool = False
+    input_only: bool = False
+    description: str
+    values: list[CodedValue] | None = None
+    reference: str | None = None
+    on_invalid: BadValuePolicy = "set_null"
+
+    @model_validator(mode="after")
+    def _coded_needs_values(self) -> FieldDef:
+        if self.kind == "coded" and not self.values:
+            raise ValueError(f"coded field {self.name!r} needs `values` (e.g. values: [{{code: F, label: female}}])")
+        return self
+
+
+class ReferenceTable(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    path: str
+    key: str
+    description: str
+    source: str
+    licence: str
+
+
+class Dictionary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = 1
+    fields: list[FieldDef]
+    reference_tables: list[ReferenceTable] = Field(default_factory=list)
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Dictionary:
+        names = [f.name for f in self.fields]
+        problems = [f"field {n!r} is defined twice" for n in sorted({n for n in names if names.count(n) > 1})]
+        tables = {t.name for t in self.reference_tables}
+        problems += [
+            f"field {f.name!r} names reference {f.reference!r}, which is not in reference_tables"
+            for f in self.fields if f.reference and f.reference not in tables
+        ]
+        for f in self.fields:
+            seen: dict[str, str] = {}
+            for value in f.values or []:
+                for spelling in [value.code, *value.synonyms]:
+                    key = fold(spelling)
+                    if seen.get(key, value.code) != value.code:
+                        problems.append(f"field {f.name!r}: {spelling!r} is a synonym of both {seen[key]} and {value.code}")
+                    seen[key] = value.code
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def field(self, name: str) -> FieldDef:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def names(self) -> set[str]:
+        return {f.name for f in self.fields}
+
+    @property
+    def published_fields(self) -> list[FieldDef]:
+        """The fields a standardized record and a golden customer carry, in dictionary order."""
+        return [f for f in self.fields if not f.input_only]
+
+    @property
+    def identity_fields(self) -> list[str]:
+        return [f.name for f in self.fields if f.identity]
+
+    def synonyms(self, name: str) -> dict[str, str]:
+        """folded spelling -> code, for a coded field."""
+        return {fold(s): v.code for v in self.field(name).values or [] for s in [v.code, *v.synonyms]}
+
+    def reference_path(self, name: str) -> Path:
+        for t in self.reference_tables:
+            if t.name == name:
+                return self.base_dir / t.path
+        raise KeyError(name)
+
+    def reference_rows(self, name: str) -> list[dict[str, str]]:
+        with self.reference_path(name).open(encoding="utf-8", newline="") as fh:
+            return list(csv.DictReader(fh))
+
+    @cached_property
+    def countries(self) -> dict[str, str]:
+        """folded spelling (alpha-2, alpha-3, names, synonyms) -> alpha-2."""
+        out: dict[str, str] = {}
+        for row in self.reference_rows("countries"):
+            for spelling in [row["alpha2"], row["alpha3"], row["name"], *row["synonyms"].split("|")]:
+                if spelling:
+                    out.setdefault(fold(spelling), row["alpha2"])
+        return out
+
+
+def load_dictionary(path: Path | str = DEFAULT_DICTIONARY) -> Dictionary:
+    path = Path(path)
+    dictionary = parse_model(Dictionary, path)
+    dictionary.base_dir = path.parent.resolve()
+    missing = [f"reference table {t.name!r}: file {t.path} not found beside {path.name}"
+               for t in dictionary.reference_tables if not (dictionary.base_dir / t.path).exists()]
+    if missing:
+        raise ConfigError(path, missing)
+    return dictionary

@@ -1,0 +1,186 @@
+"""sources.yaml: which source systems to read and how their columns map to dictionary fields.
+
+A dictionary field is mapped from one column (`given_name: first_name`) or from several
+columns of the same source (`phone: {columns: [mobile_phone, home_phone]}`). With several
+columns, `combine: first` (the default) takes the first non-empty value in the listed order
+-- the order is the preference -- and `combine: join` joins the non-empty values with
+`separator` (for a street split over two columns). Either way the row keeps every raw value
+in the quarantine/staging copy, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mdm.config.errors import ConfigError, parse_model, read_yaml, line_of
+from mdm.types import SourceKind
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _as_spec(value: Any) -> Any:
+    return {"column": value} if isinstance(value, str) else value
+
+
+class ColumnSpec(BaseModel):
+    """Where a dictionary field's value comes from in one source."""
+
+    model_config = ConfigDict(extra="forbid")
+    column: str | None = None
+    columns: list[str] | None = None
+    format: str | None = Field(
+        default=None,
+        description='date: a strptime format such as "%m/%d/%Y"; full_name: '
+        '"family, given middle" or "given middle family"',
+    )
+    combine: Literal["first", "join"] = "first"
+    separator: str = " "
+
+    @model_validator(mode="after")
+    def _one_of_column_or_columns(self) -> ColumnSpec:
+        if (self.column is None) == (self.columns is None):
+            raise ValueError(
+                "give exactly one of `column` or `columns`, e.g. {column: dob, format: \"%Y-%m-%d\"}"
+                " or {columns: [mobile_phone, home_phone]}"
+            )
+        if self.columns is not None and len(self.columns) < 1:
+            raise ValueError("`columns` needs at least one column name")
+        return self
+
+    @property
+    def source_columns(self) -> list[str]:
+        return [self.column] if self.column is not None else list(self.columns or [])
+
+
+class SourceConfig(BaseModel):
+    """One source system."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    kind: SourceKind
+    path: str | None = None
+    table: str | None = None
+    query: str | None = None
+    dsn_env: str | None = None
+    encoding: str | None = Field(default=None, description="csv only; detected when absent")
+    delimiter: str | None = Field(default=None, description="csv only; detected when absent")
+    quotechar: str = '"'
+    record_id: str
+    updated_at: ColumnSpec | None = None
+    trust: int = Field(default=1, ge=0, description="higher wins survivorship ties")
+    country: str = Field(default="US", description="ISO 3166 alpha-2 default for phones/addresses")
+    fields: dict[str, ColumnSpec]
+
+    @field_validator("updated_at", mode="before")
+    @classmethod
+    def _updated_at_spec(cls, value: Any) -> Any:
+        return _as_spec(value)
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _field_specs(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: _as_spec(v) for k, v in value.items()}
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_identifier(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(
+                f"source name {value!r} must be lower-case letters, digits and _ (e.g. name: crm_export)"
+            )
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _country_alpha2(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{2}", value):
+            raise ValueError(f"country {value!r} must be an ISO 3166 alpha-2 code (e.g. country: US)")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> SourceConfig:
+        if self.kind in ("csv", "parquet", "jsonl", "sqlite") and not self.path:
+            raise ValueError(f"a {self.kind} source needs `path` (e.g. path: sources/{self.name}.{self.kind})")
+        if self.kind == "postgres" and not self.dsn_env:
+            raise ValueError(
+                "a postgres source needs `dsn_env`, the name of an environment variable holding the DSN"
+                " (e.g. dsn_env: BILLING_DSN)"
+            )
+        if self.kind in ("sqlite", "postgres") and (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of `table` or `query` (e.g. table: accounts)")
+        if self.kind not in ("csv",) and (self.encoding or self.delimiter):
+            raise ValueError("`encoding` and `delimiter` apply to csv sources only")
+        if not self.fields:
+            raise ValueError("`fields` maps dictionary fields to columns (e.g. fields: {email: email_address})")
+        return self
+
+    def column_for(self, field: str) -> ColumnSpec | None:
+        return self.fields.get(field)
+
+
+class SourcesConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = 1
+    dictionary: str | None = Field(default=None, description="dictionary/fields.yaml to use; the project's by default")
+    rules: str | None = Field(default=None, description="rules directory to use; the project's by default")
+    sources: list[SourceConfig]
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> SourcesConfig:
+        names = [s.name for s in self.sources]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"source names must be unique; repeated: {', '.join(dupes)}")
+        if not self.sources:
+            raise ValueError("`sources` is empty: declare at least one source")
+        return self
+
+    def resolve(self, source: SourceConfig) -> Path:
+        """The source's path, relative to the sources.yaml that declared it."""
+        assert source.path is not None
+        return self.relative(source.path)
+
+    def relative(self, value: str) -> Path:
+        path = Path(value)
+        return path if path.is_absolute() else self.base_dir / path
+
+    def dsn(self, source: SourceConfig) -> str:
+        assert source.dsn_env is not None
+        value = os.environ.get(source.dsn_env)
+        if not value:
+            raise ConfigError(
+                self.base_dir / "sources.yaml",
+                [f"source {source.name!r}: environment variable {source.dsn_env} is not set;"
+                 f" export it, e.g. {source.dsn_env}='postgresql://user@127.0.0.1:5432/db'"],
+            )
+        return value
+
+
+def load_sources(path: Path | str, field_names: set[str] | None = None) -> SourcesConfig:
+    """Load and check sources.yaml; with field_names, also check every mapped field exists."""
+    path = Path(path)
+    config = parse_model(SourcesConfig, path)
+    config.base_dir = path.parent.resolve()
+    if field_names is not None:
+        _, lines = read_yaml(path)
+        problems = []
+        for i, source in enumerate(config.sources):
+            for field in source.fields:
+                if field not in field_names:
+                    line = line_of(lines, ("sources", i, "fields", field))
+                    known = ", ".join(sorted(field_names))
+                    problems.append(
+                        f"line {line}: sources[{i}].fields.{field}: not a dictionary field;"
+                        f" use one of: {known}"
+                    )
+        if problems:
+            raise ConfigError(path, problems)
+    return config

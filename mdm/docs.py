@@ -1,0 +1,39 @@
+"""Documents generated from code and data files, checked in CI so they cannot drift."""
+
+from __future__ import annotations
+
+from mdm.config.dictionary import DEFAULT_DICTIONARY, Dictionary, load_dictionary
+
+
+def dictionary_markdown(dictionary: Dictionary) -> str:
+    out = [
+        "# Data dictionary",
+        "",
+        "Generated from `dictionary/fields.yaml` by `mdm docs`; do not edit by hand.",
+        "",
+        "| field | type | kind | identity | published | description |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in dictionary.fields:
+        description = " ".join(f.description.split()).replace("|", "\\|")
+        out.append(f"| `{f.name}` | {f.type} | {f.kind} | {'yes' if f.identity else 'no'} | "
+                   f"{'no (input only)' if f.input_only else 'yes'} | {description} |")
+    out += ["", "A row whose identity fields are all empty cannot be matched and goes to quarantine.", ""]
+    for f in dictionary.fields:
+        if not f.values:
+            continue
+        out += [f"## Codes of `{f.name}`", "", "| code | label | also accepted (case and accents ignored) |",
+                "|---|---|---|"]
+        for v in f.values:
+            out.append(f"| `{v.code}` | {v.label} | {', '.join(v.synonyms)} |")
+        out.append("")
+    out += ["## Reference tables", "", "| name | file | key | what | source | licence |", "|---|---|---|---|---|---|"]
+    for t in dictionary.reference_tables:
+        out.append(f"| {t.name} | `dictionary/{t.path}` | {t.key} | {t.description} | {t.source} | {t.licence} |")
+    out.append("")
+    return "\n".join(out)
+
+
+def generated_docs() -> dict[str, str]:
+    """file name under docs/ -> its generated text."""
+    return {"dictionary.md": dictionary_markdown(load_dictionary(DEFAULT_DICTIONARY))}

@@ -1,0 +1,8 @@
+"""ingest: read every declared source, map its columns to dictionary fields, quarantine bad rows.
+
+Row accounting holds per source: rows read = rows accepted + rows quarantined.
+"""
+
+from mdm.ingest.stage import IngestResult, QUARANTINE_SCHEMA, ingest_source
+
+__all__ = ["IngestResult", "QUARANTINE_SCHEMA", "ingest_source"]

@@ -1,0 +1,288 @@
+"""Connectors: read one source system into raw text columns, one kind per function.
+
+Every connector returns a RawRead: a frame of the rows it could read (all values as text,
+`_row` = 1-based position in the source) and a Reject for each row whose structure it could
+not read (a CSV row with the wrong number of fields, a JSON line that is not an object, bytes
+not valid in the encoding). rows_read = frame.height + len(rejects), always.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from mdm.config.sources import SourceConfig, SourcesConfig
+
+ROW = "_row"
+_BAD_BYTES = re.compile("[\udc80-\udcff]")
+_SNIFF_DELIMITERS = ",;\t|"
+
+
+class SourceReadError(RuntimeError):
+    """A source that cannot be read at all (missing file, unknown encoding, bad header)."""
+
+
+@dataclass
+class Reject:
+    row_number: int
+    raw: str
+    reasons: list[str]
+    record_id: str | None = None
+
+
+@dataclass
+class RawRead:
+    frame: pl.DataFrame
+    rejects: list[Reject] = field(default_factory=list)
+    temporal_columns: set[str] = field(default_factory=set)
+    encoding: str | None = None
+
+    @property
+    def rows_read(self) -> int:
+        return self.frame.height + len(self.rejects)
+
+
+def read_source(config: SourcesConfig, source: SourceConfig) -> RawRead:
+    """Read one declared source with the connector of its kind."""
+    if source.kind == "postgres":
+        return read_postgres(config.dsn(source), source)
+    path = config.resolve(source)
+    if not path.exists():
+        raise SourceReadError(f"source {source.name!r}: file not found: {path}")
+    if source.kind == "csv":
+        return read_csv(path, encoding=source.encoding, delimiter=source.delimiter, quotechar=source.quotechar)
+    if source.kind == "jsonl":
+        return read_jsonl(path)
+    if source.kind == "parquet":
+        return read_parquet(path)
+    return read_sqlite(path, table=source.table, query=source.query)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, Decimal)):
+        return str(value)
+    return str(value)
+
+
+def _frame(columns: Sequence[str], rows: list[list[str | None]], row_numbers: list[int]) -> pl.DataFrame:
+    data: dict[str, list[Any]] = {ROW: row_numbers}
+    for i, name in enumerate(columns):
+        data[name] = [r[i] for r in rows]
+    schema = {ROW: pl.Int64, **{name: pl.String for name in columns}}
+    return pl.DataFrame(data, schema=schema)
+
+
+def _check_header(header: Sequence[str], where: str) -> list[str]:
+    names = [h.strip() for h in header]
+    if not names or all(not n for n in names):
+        raise SourceReadError(f"{where}: no header row")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SourceReadError(f"{where}: header repeats column(s) {', '.join(dupes)}; rename them in the source")
+    return names
+
+
+# ---- csv -------------------------------------------------------------------------------------
+
+def detect_encoding(data: bytes) -> str:
+    """BOM first, then strict UTF-8, then charset-normalizer's best guess, else Latin-1.
+
+    Declare `encoding:` in sources.yaml whenever it is known: detection is a guess.
+    """
+    for bom, name in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            return name
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[: 1 << 20]).best()
+    return best.encoding if best is not None else "latin-1"
+
+
+def _sniff_delimiter(sample: str) -> str:
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_SNIFF_DELIMITERS).delimiter
+    except csv.Error:
+        first = sample.splitlines()[0] if sample else ""
+        return max(_SNIFF_DELIMITERS, key=first.count)
+
+
+def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None = None,
+             quotechar: str = '"') -> RawRead:
+    data = path.read_bytes()
+    if encoding is None:
+        encoding = detect_encoding(data)
+    elif encoding.replace("_", "-").lower() in ("utf-8", "utf8") and data.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    try:
+        text = data.decode(encoding, errors="surrogateescape")
+    except LookupError:
+        raise SourceReadError(f"{path}: unknown encoding {encoding!r} (e.g. encoding: utf-8, latin-1, gb18030)") from None
+    except UnicodeDecodeError as exc:  # utf-16 cannot surrogate-escape odd lengths
+        raise SourceReadError(f"{path}: not valid {encoding}: {exc}") from None
+    text = text.lstrip("\ufeff")
+    if delimiter is None:
+        delimiter = _sniff_delimiter(text[:65536])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quotechar, strict=False)
+    try:
+        header = _check_header(next(reader), str(path))
+    except StopIteration:
+        raise SourceReadError(f"{path}: the file is empty (no header row)") from None
+    rows: list[list[str | None]] = []
+    numbers: list[int] = []
+    rejects: list[Reject] = []
+    width = len(header)
+    number = 0
+    try:
+        for record in reader:
+            if not record:  # a blank line is no record
+                continue
+            number += 1
+            raw_line = delimiter.join(record)
+            reasons = []
+            if len(record) != width:
+                reasons.append(f"row has {len(record)} fields, the header has {width}")
+            if _BAD_BYTES.search(raw_line):
+                reasons.append(f"bytes not valid in encoding {encoding}")
+                raw_line = raw_line.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            if reasons:
+                rejects.append(Reject(number, raw_line, reasons))
+                continue
+            rows.append(list(record))
+            numbers.append(number)
+    except csv.Error as exc:
+        raise SourceReadError(f"{path}: CSV structure broken after data row {number}: {exc}") from None
+    return RawRead(_frame(header, rows, numbers), rejects, encoding=encoding)
+
+
+# ---- jsonl -------------------------------------------------------------------------------------
+
+def read_jsonl(path: Path) -> RawRead:
+    text = path.read_bytes().decode("utf-8-sig", errors="surrogateescape")
+    columns: dict[str, None] = {}
+    objects: list[dict[str, Any]] = []
+    numbers: list[int] = []
+    rejects: list[Reject] = []
+    number = 0
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        number += 1
+        if _BAD_BYTES.search(line):
+            safe = line.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            rejects.append(Reject(number, safe, ["bytes not valid in encoding utf-8"]))
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            rejects.append(Reject(number, line, [f"not valid JSON: {exc.msg} at column {exc.colno}"]))
+            continue
+        if not isinstance(value, dict):
+            rejects.append(Reject(number, line, [f"a JSON {type(value).__name__} where an object was expected"]))
+            continue
+        for key in value:
+            columns.setdefault(key, None)
+        objects.append(value)
+        numbers.append(number)
+    names = list(columns)
+    rows = [[_text(obj.get(name)) for name in names] for obj in objects]
+    return RawRead(_frame(names, rows, numbers), rejects, encoding="utf-8")
+
+
+# ---- parquet -----------------------------------------------------------------------------------
+
+def read_parquet(path: Path) -> RawRead:
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as exc:  # polars raises several kinds for a corrupt file
+        raise SourceReadError(f"{path}: not a readable parquet file: {exc}") from None
+    temporal = {name for name, dtype in frame.schema.items() if dtype.is_temporal()}
+    cast = [
+        pl.col(name).dt.strftime("%Y-%m-%d") if dtype == pl.Date
+        else pl.col(name).dt.strftime("%Y-%m-%dT%H:%M:%S") if dtype.is_temporal()
+        else pl.col(name).cast(pl.String) if dtype.is_primitive() or dtype == pl.String
+        else pl.col(name).map_elements(_text, return_dtype=pl.String)
+        for name, dtype in frame.schema.items()
+    ]
+    out = frame.select(cast).with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+    return RawRead(out, temporal_columns=temporal)
+
+
+# ---- databases ---------------------------------------------------------------------------------
+
+def _rows_from_cursor(cursor: Any, where: str, batch: int = 50_000) -> RawRead:
+    columns = _check_header([d[0] for d in cursor.description], where)
+    rows: list[list[str | None]] = []
+    temporal: set[str] = set()
+    while chunk := cursor.fetchmany(batch):
+        for record in chunk:
+            for i, value in enumerate(record):
+                if isinstance(value, (dt.date, dt.datetime)):
+                    temporal.add(columns[i])
+            rows.append([_text(v) for v in record])
+    return RawRead(_frame(columns, rows, list(range(1, len(rows) + 1))), temporal_columns=temporal)
+
+
+def _select(table: str | None, query: str | None) -> str:
+    if query is not None:
+        return query
+    assert table is not None
+    quoted = ".".join('"' + part.replace('"', '""') + '"' for part in table.split("."))
+    return f"SELECT * FROM {quoted}"
+
+
+def read_sqlite(path: Path, *, table: str | None = None, query: str | None = None) -> RawRead:
+    uri = f"file:{path.resolve()}?mode=ro"
+    try:
+        con = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as exc:
+        raise SourceReadError(f"{path}: cannot open SQLite database: {exc}") from None
+    try:
+        cursor = con.execute(_select(table, query))
+        return _rows_from_cursor(cursor, str(path))
+    except sqlite3.Error as exc:
+        raise SourceReadError(f"{path}: {exc}") from None
+    finally:
+        con.close()
+
+
+def read_postgres(dsn: str, source: SourceConfig) -> RawRead:
+    import psycopg
+
+    where = f"source {source.name!r} (postgres)"
+    try:
+        with psycopg.connect(dsn, connect_timeout=10) as con, con.cursor(name=f"mdm_{source.name}") as cursor:
+            cursor.itersize = 50_000
+            cursor.execute(_select(source.table, source.query))  # type: ignore[arg-type]
+            return _rows_from_cursor(cursor, where)
+    except psycopg.Error as exc:
+        raise SourceReadError(f"{where}: {str(exc).strip()}") from None
+

@@ -1,0 +1,82 @@
+"""Row validation generated from the data dictionary (pandera), and duplicate record ids.
+
+A row that cannot be used at all goes to quarantine with every reason; a value that is
+merely bad stays in the row and is flagged by the standardize stage.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pandera.polars as pa
+import polars as pl
+
+from mdm.config.dictionary import Dictionary
+
+RECORD_ID = "source_record_id"
+NO_RECORD_ID = "no record id"
+NO_IDENTITY = "every identity field is empty ({fields})"
+
+
+def _blank(name: str) -> pl.Expr:
+    return pl.col(name).is_null() | (pl.col(name).str.strip_chars() == "")
+
+
+def staged_schema(dictionary: Dictionary, mapped_fields: list[str]) -> pa.DataFrameSchema:
+    """The schema a staged row of one source must satisfy to be accepted."""
+    identity = [f for f in dictionary.identity_fields if f in mapped_fields]
+
+    def has_identity(data: pa.PolarsData) -> pl.LazyFrame:
+        if not identity:
+            return data.lazyframe.select(pl.lit(True))
+        return data.lazyframe.select(~pl.all_horizontal([_blank(f) for f in identity]))
+
+    columns = {RECORD_ID: pa.Column(
+        str, nullable=True,
+        checks=pa.Check(lambda d: d.lazyframe.select(~_blank(d.key)), name="record_id_present",
+                        error=NO_RECORD_ID),
+    )}
+    columns.update({f: pa.Column(str, nullable=True) for f in mapped_fields})
+    return pa.DataFrameSchema(
+        columns,
+        checks=[pa.Check(has_identity, name="has_identity",
+                         error=NO_IDENTITY.format(fields=", ".join(identity) or "none mapped"))],
+    )
+
+
+def row_failures(staged: pl.DataFrame, dictionary: Dictionary, mapped_fields: list[str]) -> dict[int, list[str]]:
+    """Positional row index -> reasons, for rows the dictionary schema rejects."""
+    reasons: dict[int, list[str]] = defaultdict(list)
+    try:
+        staged_schema(dictionary, mapped_fields).validate(staged.select([RECORD_ID, *mapped_fields]), lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases.filter(pl.col("index").is_not_null())
+        for index, check in cases.select("index", "check").unique(maintain_order=True).iter_rows():
+            reasons[int(index)].append(str(check))
+    return reasons
+
+
+def duplicate_failures(ids: pl.Series, raw: pl.DataFrame, row: str = "_row") -> dict[int, list[str]]:
+    """Rows sharing a record id. An exact repeat of an earlier row is quarantined and the first
+    kept; ids whose rows differ are all quarantined, since nothing says which one is right.
+
+    `ids` are the rows' record ids, `raw` the rows as read (with their row numbers in `row`).
+    """
+    reasons: dict[int, list[str]] = defaultdict(list)
+    content = [c for c in raw.columns if c != row]
+    keyed = raw.with_columns(ids.alias("_id"), pl.int_range(pl.len()).alias("_i"))
+    dup = keyed.filter(pl.col("_id").is_not_null() & (pl.col("_id") != "") & (pl.len().over("_id") > 1))
+    for _, group in dup.group_by("_id", maintain_order=True):
+        record_id = group["_id"][0]
+        rows = group[row].to_list()
+        positions = group["_i"].to_list()
+        if group.select(content).unique().height == 1:
+            for i in positions[1:]:
+                reasons[i].append(f"exact duplicate of row {rows[0]} (record id {record_id!r})")
+        else:
+            listed = ", ".join(str(r) for r in rows)
+            for i in positions:
+                reasons[i].append(
+                    f"record id {record_id!r} appears {len(rows)} times with different content (rows {listed})"
+                )
+    return reasons

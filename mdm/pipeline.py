@@ -1,0 +1,293 @@
+"""The nightly run: stages in the order data moves, each reading and writing files in a work dir.
+
+`run_pipeline` is the one code path. The CLI calls it directly; the Prefect flow calls it with
+`call` wrapping each stage in a task. Stages pass parquet files, not frames, between them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import shutil
+import subprocess
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from mdm import __version__
+from mdm.cluster import cluster_records
+from mdm.config.dictionary import DEFAULT_DICTIONARY, Dictionary, load_dictionary
+from mdm.config.rules import DEFAULT_RULES_DIR, MatchRules, load_match_rules
+from mdm.config.sources import SourcesConfig, load_sources
+from mdm.golden import assign_golden_ids, build_golden
+from mdm.ingest import QUARANTINE_SCHEMA, ingest_source
+from mdm.match import find_pairs
+from mdm.publish import publish_master
+from mdm.standardize import standardize_source, standardized_schema
+from mdm.state import StateStore
+
+STATE_DIRNAME = "state"
+RUN_LOG_SCHEMA = {name: pl.String for name in (
+    "run_id", "started_at", "finished_at", "status", "code_version", "sources_path", "master_path", "as_of",
+    "counts", "error")}
+
+
+class PipelineError(RuntimeError):
+    """The run failed; the previous master and the durable store are untouched."""
+
+
+@dataclass
+class RunContext:
+    run_id: str
+    sources_path: Path
+    master_path: Path
+    state_dir: Path
+    as_of: dt.date
+    work_dir: Path
+
+    @cached_property
+    def sources(self) -> SourcesConfig:
+        return load_sources(self.sources_path, self.dictionary.names)
+
+    @cached_property
+    def dictionary(self) -> Dictionary:
+        raw = load_sources(self.sources_path)
+        return load_dictionary(raw.relative(raw.dictionary) if raw.dictionary else DEFAULT_DICTIONARY)
+
+    @cached_property
+    def match_rules(self) -> MatchRules:
+        rules_dir = self.sources.relative(self.sources.rules) if self.sources.rules else DEFAULT_RULES_DIR
+        return load_match_rules(rules_dir / "match.yaml")
+
+    def path(self, name: str) -> Path:
+        return self.work_dir / name
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    master: str
+    as_of: str
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---- stages -----------------------------------------------------------------------------------
+
+def ingest(ctx: RunContext) -> dict[str, Any]:
+    """Read every source; staged rows and quarantined rows to parquet; counts per source."""
+    counts = []
+    quarantine = []
+    for source in ctx.sources.sources:
+        result = ingest_source(ctx.sources, source, ctx.dictionary)
+        result.staged.write_parquet(ctx.path(f"staged_{source.name}.parquet"))
+        ctx.path(f"formats_{source.name}.json").write_text(json.dumps(result.formats))
+        quarantine.append(result.quarantine)
+        counts.append({"source": source.name, "kind": source.kind, "rows_read": result.rows_read,
+                       "rows_accepted": result.rows_accepted, "rows_quarantined": result.rows_quarantined})
+    pl.concat(quarantine).write_parquet(ctx.path("quarantine.parquet"))
+    return {"sources": counts}
+
+
+def standardize(ctx: RunContext) -> dict[str, Any]:
+    from mdm.ingest.stage import IngestResult
+
+    frames = []
+    for source in ctx.sources.sources:
+        staged = pl.read_parquet(ctx.path(f"staged_{source.name}.parquet"))
+        formats = json.loads(ctx.path(f"formats_{source.name}.json").read_text())
+        result = IngestResult(source.name, staged.height, staged, pl.DataFrame(schema=QUARANTINE_SCHEMA), formats)
+        frames.append(standardize_source(result, source, ctx.dictionary, ctx.as_of))
+    records = pl.concat(frames, how="vertical")
+    standardized_schema(ctx.dictionary).validate(records)
+    records = records.with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
+    records.write_parquet(ctx.path("standardized.parquet"))
+    flag_columns = [c for c in records.columns if c.endswith("_flags")]
+    flagged = {c.removesuffix("_flags"): int((records[c].list.len() > 0).sum()) for c in flag_columns}
+    return {"records": records.height, "flagged_values": {k: v for k, v in flagged.items() if v}}
+
+
+def match(ctx: RunContext) -> dict[str, Any]:
+    records = pl.read_parquet(ctx.path("standardized.parquet"))
+    pairs, report = find_pairs(records, ctx.match_rules)
+    pairs.write_parquet(ctx.path("pairs.parquet"))
+    return {"pairs": pairs.height, "rules": report}
+
+
+def _steward_links(ctx: RunContext, records: pl.DataFrame) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    index = {(s, r): i for s, r, i in records.select("source", "source_record_id", "rid").iter_rows()}
+    must, cannot = [], []
+    with StateStore(ctx.state_dir) as store:
+        for left, right, decision in store.active_decisions():
+            if left in index and right in index:
+                (must if decision == "same" else cannot).append((index[left], index[right]))
+    return must, cannot
+
+
+def cluster(ctx: RunContext) -> dict[str, Any]:
+    records = pl.read_parquet(ctx.path("standardized.parquet"), columns=["rid", "source", "source_record_id", "birth_date"])
+    pairs = pl.read_parquet(ctx.path("pairs.parquet"))
+    must, cannot = _steward_links(ctx, records)
+    labels, outcomes = cluster_records(
+        records.height, pairs, records["birth_date"].to_list(), must_link=must, cannot_link=cannot,
+        check_birth_dates=ctx.match_rules.cannot_link.different_birth_date,
+    )
+    pl.DataFrame({"rid": records["rid"], "cluster": labels}).write_parquet(ctx.path("clusters.parquet"))
+    outcomes.write_parquet(ctx.path("pair_outcomes.parquet"))
+    blocked = outcomes.filter(pl.col("outcome").str.starts_with("blocked")).height
+    return {"clusters": len(set(labels)), "blocked_pairs": blocked, "steward_must_links": len(must),
+            "steward_cannot_links": len(cannot)}
+
+
+def golden(ctx: RunContext) -> dict[str, Any]:
+    records = pl.read_parquet(ctx.path("standardized.parquet"))
+    clusters = pl.read_parquet(ctx.path("clusters.parquet"))
+    with StateStore(ctx.state_dir) as store:
+        registry, next_number = store.registry(), store.peek_next_numbers()
+    assignment = assign_golden_ids(records, clusters["cluster"].to_list(), registry, next_number)
+    records = records.with_columns(pl.Series("golden_id", assignment.golden_ids, dtype=pl.String))
+    fields = [f.name for f in ctx.dictionary.published_fields]
+    customers, lineage = build_golden(records, fields)
+    records.write_parquet(ctx.path("records.parquet"))
+    customers.write_parquet(ctx.path("golden.parquet"))
+    lineage.write_parquet(ctx.path("lineage.parquet"))
+    ctx.path("ids.json").write_text(json.dumps({"new_ids": assignment.new_ids, "next_number": assignment.next_number,
+                                                "events": assignment.events}))
+    return {"golden_customers": customers.height, "duplicates_found": records.height - customers.height,
+            "new_golden_ids": len(assignment.new_ids)}
+
+
+def publish(ctx: RunContext) -> dict[str, Any]:
+    records = pl.read_parquet(ctx.path("records.parquet"))
+    customers = pl.read_parquet(ctx.path("golden.parquet")).with_columns(pl.lit(ctx.run_id).alias("run_id"))
+    ids = json.loads(ctx.path("ids.json").read_text())
+    outcomes = pl.read_parquet(ctx.path("pair_outcomes.parquet"))
+    keys = records.select("rid", "source", "source_record_id")
+    match_pairs = (
+        outcomes.join(keys.rename({"rid": "left", "source": "left_source", "source_record_id": "left_record_id"}), on="left")
+        .join(keys.rename({"rid": "right", "source": "right_source", "source_record_id": "right_record_id"}), on="right")
+        .select("left_source", "left_record_id", "right_source", "right_record_id", "rule", "outcome")
+    )
+    xref = records.select(
+        "source", "source_record_id", "golden_id", "row_number", "trust", "source_updated_at",
+        pl.lit(ctx.run_id).alias("run_id"),
+    )
+    quarantine = pl.read_parquet(ctx.path("quarantine.parquet")).with_columns(pl.lit(ctx.run_id).alias("run_id"))
+    events = pl.DataFrame(ids["events"], schema={"kind": pl.String, "old_id": pl.String, "new_id": pl.String,
+                                                 "reason": pl.String}).with_columns(pl.lit(ctx.run_id).alias("run_id"))
+    source_counts = pl.DataFrame(json.loads(ctx.path("counts.json").read_text())["sources"]).with_columns(
+        pl.lit(ctx.run_id).alias("run_id"))
+    with StateStore(ctx.state_dir) as store:
+        history = pl.DataFrame(store.runs(), schema=RUN_LOG_SCHEMA).with_columns(
+            pl.when(pl.col("run_id") == ctx.run_id).then(pl.lit("published")).otherwise("status").alias("status"))
+        tables = {
+            "golden_customers": customers,
+            "customer_xref": xref,
+            "source_records": records.drop("rid"),
+            "golden_attribute_lineage": pl.read_parquet(ctx.path("lineage.parquet")),
+            "match_pairs": match_pairs,
+            "quarantine": quarantine,
+            "id_events": events,
+            "run_log": history,
+            "run_source_counts": source_counts,
+        }
+        assignments = list(records.select("source", "source_record_id", "golden_id").iter_rows())
+        publish_master(ctx.master_path, ctx.run_id, tables, before_swap=lambda: store.save_assignments(
+            ctx.run_id, assignments, ids["new_ids"], ids["next_number"]))
+    return {"tables": {name: frame.height for name, frame in tables.items()}}
+
+
+Stage = Callable[[RunContext], dict[str, Any]]
+STAGES: list[tuple[str, Stage]] = [
+    ("ingest", ingest), ("standardize", standardize), ("match", match), ("cluster", cluster),
+    ("golden", golden), ("publish", publish),
+]
+StageCaller = Callable[[str, Stage, RunContext], dict[str, Any]]
+
+
+def call_directly(name: str, stage: Stage, ctx: RunContext) -> dict[str, Any]:
+    return stage(ctx)
+
+
+def code_version() -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{__version__}+{sha}" if sha else __version__
+
+
+def new_run_id() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def run_pipeline(sources: Path | str, master: Path | str, state: Path | str | None = None,
+                 as_of: dt.date | None = None, call: StageCaller = call_directly) -> RunSummary:
+    """Run every stage and publish the master. On any failure the previous master and the
+    durable store are left as they were, the run is recorded as failed, and PipelineError is raised."""
+    started = time.monotonic()
+    sources, master = Path(sources).resolve(), Path(master).resolve()
+    state_dir = Path(state).resolve() if state else master.parent / STATE_DIRNAME
+    run_id = new_run_id()
+    as_of = as_of or dt.date.today()
+    work_dir = master.parent / ".mdm-work" / run_id
+    ctx = RunContext(run_id, sources, master, state_dir, as_of, work_dir)
+    summary = RunSummary(run_id, str(master), as_of.isoformat())
+    _ = ctx.sources  # a configuration error fails before anything is written
+    work_dir.mkdir(parents=True)
+    with StateStore(state_dir) as store:
+        store.start_run(run_id, code_version=code_version(), sources_path=str(sources), master_path=str(master),
+                        as_of=as_of.isoformat())
+    try:
+        for name, stage in STAGES:
+            result = call(name, stage, ctx)
+            summary.stages[name] = result
+            if name == "ingest":
+                summary.sources = result["sources"]
+                ctx.path("counts.json").write_text(json.dumps(result))
+            if name == "standardize":
+                _check_accounting(summary)
+    except BaseException as exc:
+        with StateStore(state_dir) as store:
+            store.finish_run(run_id, "failed", error="".join(traceback.format_exception_only(exc)).strip())
+        raise PipelineError(f"run {run_id} failed in stage {name}: {exc}; the previous master is unchanged"
+                            f" (work files kept in {work_dir})") from exc
+    summary.seconds = round(time.monotonic() - started, 2)
+    with StateStore(state_dir) as store:
+        store.finish_run(run_id, "published", counts=_counts(summary))
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return summary
+
+
+def _check_accounting(summary: RunSummary) -> None:
+    read = sum(s["rows_read"] for s in summary.sources)
+    accepted = sum(s["rows_accepted"] for s in summary.sources)
+    quarantined = sum(s["rows_quarantined"] for s in summary.sources)
+    standardized = summary.stages["standardize"]["records"]
+    if read != accepted + quarantined or standardized != accepted:
+        raise RuntimeError(f"row accounting broken: read {read}, accepted {accepted}, quarantined {quarantined},"
+                           f" standardized {standardized}")
+
+
+def _counts(summary: RunSummary) -> dict[str, Any]:
+    golden_stage = summary.stages.get("golden", {})
+    return {
+        "rows_read": sum(s["rows_read"] for s in summary.sources),
+        "rows_accepted": sum(s["rows_accepted"] for s in summary.sources),
+        "rows_quarantined": sum(s["rows_quarantined"] for s in summary.sources),
+        "golden_customers": golden_stage.get("golden_customers"),
+        "duplicates_found": golden_stage.get("duplicates_found"),
+        "seconds": summary.seconds,
+    }

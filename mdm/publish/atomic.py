@@ -1,0 +1,63 @@
+"""Atomic publication of the master.
+
+The new master is written to a temporary file in the target's directory, checkpointed,
+fsynced and renamed over the target (rename is atomic on one file system). A reader holding
+the old file open keeps reading the old master; a crash at any point leaves the previous
+master as it was, plus at most a stray temporary file that the next run removes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def temporary_path(master: Path, run_id: str) -> Path:
+    return master.with_name(f".{master.name}.{run_id}.tmp")
+
+
+def publish_master(master: Path, run_id: str, tables: dict[str, pl.DataFrame], *,
+                   views: dict[str, str] | None = None,
+                   before_swap: Callable[[], None] | None = None) -> Path:
+    """Write `tables` (and SQL `views`) into a new DuckDB file and swap it in for `master`.
+
+    `before_swap` runs after the new file is complete and before the rename: the place to
+    commit the durable store, so a published master never refers to ids the store lacks.
+    """
+    master.parent.mkdir(parents=True, exist_ok=True)
+    for stray in master.parent.glob(f".{master.name}.*.tmp"):
+        stray.unlink()
+    tmp = temporary_path(master, run_id)
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            for name, frame in tables.items():
+                con.register("_frame", frame)
+                con.sql(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
+                con.unregister("_frame")
+            for name, sql in (views or {}).items():
+                con.sql(f'CREATE VIEW "{name}" AS {sql}')
+            con.sql("CHECKPOINT")
+        finally:
+            con.close()
+        _fsync(tmp)
+        if before_swap is not None:
+            before_swap()
+        os.replace(tmp, master)
+        _fsync(master.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return master

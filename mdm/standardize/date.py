@@ -1,0 +1,42 @@
+"""Dates: parsed only with the source's declared format, never guessed; placeholders flagged."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from mdm.standardize.base import FieldContext, Standardized, flag_when, merge_flags, tidy
+
+PLACEHOLDER_DATES = (dt.date(1900, 1, 1), dt.date(1901, 1, 1), dt.date(1899, 12, 31), dt.date(1970, 1, 1),
+                     dt.date(9999, 12, 31))
+MAX_AGE_YEARS = 120
+
+
+def parse_dates(raw: pl.Series, value_format: str | None, dtype: pl.DataType = pl.Date) -> tuple[pl.Series, pl.Series]:
+    """(parsed, flags). A value that does not fit the declared format is null and flagged."""
+    text = tidy(raw)
+    fmt = value_format or "%Y-%m-%d"
+    parsed = text.str.strptime(dtype, fmt, strict=False)  # type: ignore[arg-type]
+    if dtype == pl.Datetime and "%H" not in fmt:
+        parsed = text.str.strptime(pl.Date, fmt, strict=False).cast(pl.Datetime("us"))
+    bad = text.is_not_null() & parsed.is_null()
+    message = pl.select(pl.format("not a date in format {}: '{}'", pl.lit(fmt), pl.lit(text))).to_series()
+    return parsed, flag_when(bad, message)
+
+
+def standardize_date(raw: pl.Series, ctx: FieldContext) -> Standardized:
+    parsed, flags = parse_dates(raw, ctx.value_format)
+    placeholder = parsed.is_in(list(PLACEHOLDER_DATES))
+    future = parsed > ctx.as_of
+    oldest = ctx.as_of.replace(year=ctx.as_of.year - MAX_AGE_YEARS)
+    too_old = parsed < oldest
+    flags = merge_flags(
+        flags,
+        flag_when(placeholder, "placeholder date"),
+        flag_when(future & ~placeholder, f"after the as-of date {ctx.as_of.isoformat()}"),
+        flag_when(too_old & ~placeholder, f"more than {MAX_AGE_YEARS} years before {ctx.as_of.isoformat()}"),
+    )
+    clean = pl.select(pl.when(placeholder | future | too_old).then(None).otherwise(parsed)).to_series()
+    key = clean.dt.strftime("%Y%m%d")
+    return Standardized(clean.alias(raw.name), key, flags)

@@ -1,0 +1,113 @@
+"""The standardize stage: every staged row of one source to comparable, clean values.
+
+Per dictionary field f the standardized table holds `f_raw` (as read), `f` (clean, typed),
+`f_key` (matching key) and `f_flags` (why a value is not clean). Rows are never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pandera.polars as pa
+import polars as pl
+
+from mdm.config.dictionary import Dictionary
+from mdm.config.sources import SourceConfig
+from mdm.ingest import IngestResult
+from mdm.standardize.address import (
+    standardize_address_line, standardize_city, standardize_country, standardize_postal_code, standardize_region,
+)
+from mdm.standardize.base import FLAGS, FieldContext, Standardized
+from mdm.standardize.coded import standardize_coded
+from mdm.standardize.date import parse_dates, standardize_date
+from mdm.standardize.email import standardize_email
+from mdm.standardize.name import parse_full_name, standardize_person_name
+from mdm.standardize.phone import standardize_phone
+
+Standardizer = Callable[[pl.Series, FieldContext], Standardized]
+BY_KIND: dict[str, Standardizer] = {
+    "person_name": standardize_person_name,
+    "date": standardize_date,
+    "coded": standardize_coded,
+    "email": standardize_email,
+    "address_line": standardize_address_line,
+    "city": standardize_city,
+}
+NEEDS_COUNTRY = {"phone": standardize_phone, "region": standardize_region, "postal_code": standardize_postal_code}
+RECORD_COLUMNS = ["source", "source_record_id", "row_number", "trust", "source_updated_at", "updated_at_flags"]
+
+
+def standardize_source(ingested: IngestResult, source: SourceConfig, dictionary: Dictionary,
+                       as_of: dt.date) -> pl.DataFrame:
+    staged = ingested.staged
+    n = staged.height
+
+    def raw(name: str) -> pl.Series:
+        return staged[name] if name in staged.columns else pl.Series(name, [None] * n, dtype=pl.String)
+
+    parts: dict[str, pl.Series] = {}
+    name_flags: pl.Series | None = None
+    if "full_name" in staged.columns:
+        spec = source.fields["full_name"]
+        given, middle, family, flag = parse_full_name(staged["full_name"], spec.format)
+        for field, part in (("given_name", given), ("middle_name", middle), ("family_name", family)):
+            parts[field] = part if field not in staged.columns else raw(field).fill_null(part)
+        name_flags = flag
+
+    def context(field: str) -> FieldContext:
+        return FieldContext(dictionary.field(field), dictionary, source.country, ingested.formats.get(field), as_of)
+
+    columns: list[pl.Series] = [
+        pl.Series("source", [source.name] * n, dtype=pl.String),
+        staged["source_record_id"],
+        staged["row_number"],
+        pl.Series("trust", [source.trust] * n, dtype=pl.Int64),
+    ]
+    updated, updated_flags = parse_dates(raw("updated_at"), ingested.formats.get("updated_at"), pl.Datetime)
+    columns += [updated.alias("source_updated_at"), updated_flags.alias("updated_at_flags")]
+    columns.append(raw("full_name").alias("full_name_raw"))
+
+    country = standardize_country(raw("country"), context("country")).with_policy(raw("country"), "set_null")
+    for field in dictionary.published_fields:
+        value = parts.get(field.name, raw(field.name)).alias(field.name)
+        ctx = context(field.name)
+        if field.kind == "country":
+            result = country
+        elif field.kind in NEEDS_COUNTRY:
+            result = NEEDS_COUNTRY[field.kind](value, ctx, country.clean)  # type: ignore[operator]
+        else:
+            result = BY_KIND[field.kind](value, ctx)
+        result = result.with_policy(value, ctx.policy)
+        flags = result.flags
+        if name_flags is not None and field.name == "family_name":
+            flags = pl.select(pl.concat_list([
+                pl.lit(flags), pl.when(pl.lit(name_flags).is_not_null()).then(pl.concat_list(pl.lit(name_flags)))
+                .otherwise(pl.lit([], FLAGS))])).to_series()
+        columns += [
+            value.alias(f"{field.name}_raw"),
+            result.clean.alias(field.name),
+            result.key.cast(pl.String).alias(f"{field.name}_key"),
+            flags.cast(FLAGS).alias(f"{field.name}_flags"),
+        ]
+    return pl.DataFrame(columns)
+
+
+def standardized_schema(dictionary: Dictionary) -> pa.DataFrameSchema:
+    """The contract of the standardized table, generated from the dictionary."""
+    columns: dict[str, pa.Column] = {
+        "source": pa.Column(str), "source_record_id": pa.Column(str, unique=False),
+        "row_number": pa.Column(pl.Int64), "trust": pa.Column(pl.Int64),
+    }
+    for field in dictionary.published_fields:
+        dtype = pl.Date if field.type == "date" else pl.String
+        checks = []
+        if field.kind == "coded":
+            checks.append(pa.Check.isin([v.code for v in field.values or []]))
+        if field.kind == "phone" and field.on_invalid == "set_null":
+            checks.append(pa.Check.str_matches(r"^\+[1-9]\d{6,14}$"))
+        if field.kind == "country" and field.on_invalid == "set_null":
+            checks.append(pa.Check.str_matches(r"^[A-Z]{2}$"))
+        columns[field.name] = pa.Column(dtype, nullable=True, checks=checks)
+        columns[f"{field.name}_flags"] = pa.Column(FLAGS)
+    return pa.DataFrameSchema(columns, strict=False)

@@ -1,0 +1,30 @@
+"""The domain vocabulary of the customer master, in one place."""
+
+from __future__ import annotations
+
+from typing import Literal, NewType
+
+SourceName = NewType("SourceName", str)
+"""A source system's name as declared in sources.yaml; becomes customer_xref.source."""
+
+RecordId = NewType("RecordId", str)
+"""A record's id inside its source system (always handled as text)."""
+
+GoldenId = NewType("GoldenId", str)
+"""The master's id of one person; stable across runs, never reused."""
+
+RunId = NewType("RunId", str)
+
+SourceKind = Literal["csv", "parquet", "jsonl", "sqlite", "postgres"]
+FieldType = Literal["string", "date"]
+FieldKind = Literal[
+    "person_name", "full_name", "date", "coded", "email", "phone",
+    "address_line", "city", "region", "postal_code", "country",
+]
+BadValuePolicy = Literal["set_null", "keep"]
+"""What a standardizer does with a value it cannot make clean: null it or keep it; it flags it either way."""
+
+Decision = Literal["same", "not_same"]
+"""A steward's decision about two source records."""
+
+RunStatus = Literal["running", "published", "failed"]

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).parent.parent
+AS_OF = dt.date(2026, 11, 1)
+
+# Prefect must never write to the developer's ~/.prefect from tests, nor phone home.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    """A copy of tests/fixtures/tiny (see its README for the expected answer); returns its sources.yaml."""
+    target = tmp_path / "tiny"
+    shutil.copytree(FIXTURES / "tiny", target)
+    return target / "sources.yaml"

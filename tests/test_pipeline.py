@@ -1,0 +1,156 @@
+"""End to end on the tiny fixture, whose right answer is in tests/fixtures/tiny/README.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from mdm import pipeline
+from mdm.pipeline import PipelineError, run_pipeline
+from mdm.state import StateStore
+from tests.conftest import AS_OF
+
+
+def q(master: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(master), read_only=True)
+    try:
+        return con.sql(sql).fetchall()
+    finally:
+        con.close()
+
+
+def groups(master: Path) -> set[frozenset[str]]:
+    rows = q(master, "SELECT golden_id, list(source || ':' || source_record_id ORDER BY source, source_record_id)"
+                     " FROM customer_xref GROUP BY golden_id")
+    return {frozenset(members) for _, members in rows}
+
+
+def test_tiny_end_to_end(tiny: Path, tmp_path: Path) -> None:
+    master = tmp_path / "out" / "master.duckdb"
+    summary = run_pipeline(tiny, master, as_of=AS_OF)
+
+    counts = {s["source"]: (s["rows_read"], s["rows_accepted"], s["rows_quarantined"]) for s in summary.sources}
+    assert counts == {"crm": (7, 3, 4), "web": (5, 3, 2)}
+    assert groups(master) == {
+        frozenset({"crm:C1", "web:W1"}), frozenset({"crm:C2", "web:W2"}), frozenset({"crm:C6"}), frozenset({"web:W5"}),
+    }
+    assert summary.stages["golden"] == {"golden_customers": 4, "duplicates_found": 2, "new_golden_ids": 4}
+    assert q(master, "SELECT count(*) FROM golden_customers") == [(4,)]
+    # an xref row for every accepted record
+    assert q(master, "SELECT count(*) FROM customer_xref") == [(6,)]
+
+
+def test_quarantine_keeps_every_reason(tiny: Path, tmp_path: Path) -> None:
+    master = tmp_path / "master.duckdb"
+    run_pipeline(tiny, master, as_of=AS_OF)
+    rows = q(master, "SELECT source, row_number, reasons FROM quarantine ORDER BY source, row_number")
+    reasons = {(s, n): r for s, n, r in rows}
+    assert reasons[("crm", 3)] == ["no record id"]
+    assert reasons[("crm", 4)][0].startswith("every identity field is empty")
+    assert reasons[("crm", 5)] == ["exact duplicate of row 1 (record id 'C1')"]
+    assert reasons[("crm", 7)] == ["row has 13 fields, the header has 12"]
+    assert reasons[("web", 3)][0].startswith("not valid JSON")
+    assert reasons[("web", 4)] == ["a JSON list where an object was expected"]
+    raw = q(master, "SELECT raw FROM quarantine WHERE source = 'crm' AND row_number = 3")[0][0]
+    assert '"first_name": "Nobody"' in raw
+
+
+def test_bad_values_are_flagged_not_dropped(tiny: Path, tmp_path: Path) -> None:
+    master = tmp_path / "master.duckdb"
+    run_pipeline(tiny, master, as_of=AS_OF)
+    row = q(master, "SELECT birth_date, birth_date_raw, birth_date_flags, phone, phone_flags, email, email_flags"
+                    " FROM source_records WHERE source_record_id = 'C6'")[0]
+    assert row[0] is None and row[1] == "02/30/1990"
+    assert row[2] == ["not a date in format %m/%d/%Y: '02/30/1990'"]
+    assert row[3] is None and "fictional" in row[4][0]
+    assert row[5] is None and row[6][0].startswith("invalid e-mail")
+
+
+def test_golden_values_are_standardized_and_traced(tiny: Path, tmp_path: Path) -> None:
+    master = tmp_path / "master.duckdb"
+    run_pipeline(tiny, master, as_of=AS_OF)
+    gid, given, family, birth, email, phone, region = q(
+        master, "SELECT g.golden_id, given_name, family_name, birth_date, email, phone, region FROM golden_customers g"
+                " JOIN customer_xref x USING (golden_id) WHERE x.source_record_id = 'C2'")[0]
+    assert (given, family, str(birth), email, phone, region) == (
+        "Mary", "Smith", "1982-07-08", "mary.smith@gmail.com", "+14158672671", "CA")
+    lineage = q(master, f"SELECT source, source_record_id, rule FROM golden_attribute_lineage"
+                        f" WHERE golden_id = '{gid}' AND attribute = 'given_name'")
+    assert lineage == [("crm", "C2", "trust, then most recent")]
+
+
+def test_household_members_are_not_chained(tiny: Path, tmp_path: Path) -> None:
+    """Robert, Mary and Jane share a phone; nothing may merge them (different birth dates)."""
+    master = tmp_path / "master.duckdb"
+    run_pipeline(tiny, master, as_of=AS_OF)
+    ids = q(master, "SELECT count(DISTINCT golden_id) FROM customer_xref WHERE source_record_id IN ('C1', 'C2', 'W5')")
+    assert ids == [(3,)]
+
+
+def test_rerun_keeps_ids_and_writes_no_events(tiny: Path, tmp_path: Path) -> None:
+    master = tmp_path / "master.duckdb"
+    run_pipeline(tiny, master, as_of=AS_OF)
+    first = q(master, "SELECT source, source_record_id, golden_id FROM customer_xref ORDER BY ALL")
+    summary = run_pipeline(tiny, master, as_of=AS_OF)
+    assert q(master, "SELECT source, source_record_id, golden_id FROM customer_xref ORDER BY ALL") == first
+    assert summary.stages["golden"]["new_golden_ids"] == 0
+    assert q(master, "SELECT count(*) FROM id_events") == [(0,)]
+    assert q(master, "SELECT count(*), count(*) FILTER (status = 'published') FROM run_log") == [(2, 2)]
+
+
+def test_steward_decisions_apply_on_the_next_run(tiny: Path, tmp_path: Path) -> None:
+    master = tmp_path / "master.duckdb"
+    run_pipeline(tiny, master, as_of=AS_OF)
+    with StateStore(master.parent / "state") as store:
+        store.add_decision(("crm", "C1"), ("web", "W1"), "not_same", decided_by="test", reason="different people")
+        store.add_decision(("crm", "C6"), ("web", "W5"), "same", decided_by="test")
+    run_pipeline(tiny, master, as_of=AS_OF)
+    assert groups(master) == {
+        frozenset({"crm:C1"}), frozenset({"web:W1"}), frozenset({"crm:C2", "web:W2"}),
+        frozenset({"crm:C6", "web:W5"}),
+    }
+    kinds = sorted(k for (k,) in q(master, "SELECT kind FROM id_events"))
+    assert kinds == ["merged", "split"]
+
+
+@pytest.mark.parametrize("stage", ["ingest", "match", "golden", "publish"])
+def test_a_failed_run_leaves_master_and_store_intact(tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     stage: str) -> None:
+    master = tmp_path / "master.duckdb"
+    run_pipeline(tiny, master, as_of=AS_OF)
+    before = master.read_bytes()
+    with StateStore(master.parent / "state") as store:
+        registry = store.registry()
+
+    def boom(ctx: pipeline.RunContext) -> dict:
+        raise OSError(f"disk gone during {stage}")
+
+    stages = [(name, boom if name == stage else fn) for name, fn in pipeline.STAGES]
+    monkeypatch.setattr(pipeline, "STAGES", stages)
+    (tiny.parent / "web.jsonl").write_text('{"signup_id": "W9", "name": "New Person", "birthday": "1999-01-01"}\n')
+    with pytest.raises(PipelineError, match=f"failed in stage {stage}.*previous master is unchanged"):
+        run_pipeline(tiny, master, as_of=AS_OF)
+    assert master.read_bytes() == before
+    assert not list(master.parent.glob(".master.duckdb.*.tmp"))
+    with StateStore(master.parent / "state") as store:
+        assert store.registry() == registry
+        assert [r["status"] for r in store.runs()] == ["published", "failed"]
+
+
+def test_crash_inside_publish_after_the_new_file_is_written(tiny: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store commit fails after the new master is complete: the old master stays."""
+    master = tmp_path / "master.duckdb"
+    run_pipeline(tiny, master, as_of=AS_OF)
+    before = master.read_bytes()
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("store unavailable")
+
+    monkeypatch.setattr(StateStore, "save_assignments", fail)
+    with pytest.raises(PipelineError):
+        run_pipeline(tiny, master, as_of=AS_OF)
+    assert master.read_bytes() == before
+    assert not list(master.parent.glob(".master.duckdb.*.tmp"))
