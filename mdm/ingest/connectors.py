@@ -228,7 +228,7 @@ def read_parquet(path: Path) -> RawRead:
     cast = [
         pl.col(name).dt.strftime("%Y-%m-%d") if dtype == pl.Date
         else pl.col(name).dt.strftime("%Y-%m-%dT%H:%M:%S") if dtype.is_temporal()
-        else pl.col(name).cast(pl.String) if dtype.is_primitive() or dtype == pl.String
+        else pl.col(name).cast(pl.String) if dtype.is_numeric() or dtype in (pl.String, pl.Boolean)
         else pl.col(name).map_elements(_text, return_dtype=pl.String)
         for name, dtype in frame.schema.items()
     ]

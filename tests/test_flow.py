@@ -1,0 +1,73 @@
+"""The Prefect flow under Prefect's test harness, and prefect.yaml matching the flow."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    import os
+
+    os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect_home"))
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), \
+            prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.mark.prefect
+def test_nightly_flow_publishes_the_master(harness: None, tiny: Path, tmp_path: Path) -> None:
+    from prefect.client.orchestration import get_client
+
+    from pipelines.nightly import nightly
+
+    master = tmp_path / "master.duckdb"
+    state = nightly(sources=str(tiny), master=str(master), as_of="2026-11-01", return_state=True)
+    summary = state.result()
+    assert summary["stages"]["golden"]["golden_customers"] == 4
+    con = duckdb.connect(str(master), read_only=True)
+    assert con.sql("SELECT count(*) FROM customer_xref").fetchone() == (6,)
+    con.close()
+
+    async def task_names() -> list[str]:
+        async with get_client() as client:
+            runs = await client.read_task_runs()
+            return sorted({r.name.rsplit("-", 1)[0] for r in runs if r.flow_run_id == state.state_details.flow_run_id})
+
+    import asyncio
+
+    assert asyncio.run(task_names()) == sorted(["ingest", "standardize", "match", "cluster", "golden", "publish"])
+
+
+@pytest.mark.prefect
+def test_a_failing_flow_leaves_the_master(harness: None, tiny: Path, tmp_path: Path) -> None:
+    from pipelines.nightly import nightly
+
+    master = tmp_path / "master.duckdb"
+    nightly(sources=str(tiny), master=str(master), as_of="2026-11-01")
+    before = master.read_bytes()
+    (tiny.parent / "crm.csv").unlink()
+    state = nightly(sources=str(tiny), master=str(master), as_of="2026-11-01", return_state=True)
+    assert state.is_failed()
+    assert master.read_bytes() == before
+
+
+def test_prefect_yaml_parameters_match_the_flow() -> None:
+    from pipelines.nightly import nightly
+
+    spec = yaml.safe_load((REPO / "prefect.yaml").read_text())
+    deployment = next(d for d in spec["deployments"] if d["name"] == "nightly")
+    assert deployment["entrypoint"] == "pipelines/nightly.py:nightly"
+    assert set(deployment["parameters"]) == set(inspect.signature(nightly.fn).parameters)
+    assert deployment["schedules"][0]["cron"] == "0 2 * * *"

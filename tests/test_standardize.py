@@ -1,0 +1,206 @@
+"""Standardizers: table-driven cases and properties (never raise, idempotent)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mdm.config.dictionary import load_dictionary
+from mdm.standardize.address import normalize_postal_code, standardize_country, standardize_region
+from mdm.standardize.base import FieldContext
+from mdm.standardize.coded import standardize_coded
+from mdm.standardize.date import standardize_date
+from mdm.standardize.email import parse_email
+from mdm.standardize.name import split_full_name, standardize_person_name
+from mdm.standardize.phone import parse_phone
+
+DICTIONARY = load_dictionary()
+AS_OF = dt.date(2026, 11, 1)
+
+
+def ctx(field: str, value_format: str | None = None, country: str = "US") -> FieldContext:
+    return FieldContext(DICTIONARY.field(field), DICTIONARY, country, value_format, AS_OF)
+
+
+@pytest.mark.parametrize(
+    ("description", "raw", "clean", "key"),
+    [
+        ("all caps to proper case", "SMITH", "Smith", "smith"),
+        ("lower to proper case", "o'brien", "O'Brien", "obrien"),
+        ("mixed case kept as written", "McDonald", "McDonald", "mcdonald"),
+        ("spaces collapsed", "  van  der Berg ", "van der Berg", "vanderberg"),
+        ("diacritics folded in the key only", "Zoë", "Zoë", "zoe"),
+        ("hyphenated", "García-López", "García-López", "garcialopez"),
+        ("chinese kept", "王小明", "王小明", "王小明"),
+        ("blank is null", "   ", None, None),
+    ],
+)
+def test_person_name(description: str, raw: str, clean: str | None, key: str | None) -> None:
+    result = standardize_person_name(pl.Series("given_name", [raw]), ctx("given_name"))
+    assert (result.clean[0], result.key[0]) == (clean, key), description
+
+
+@pytest.mark.parametrize(
+    ("description", "raw", "order", "expected"),
+    [
+        ("family first", "Smith, John Paul", "family, given middle", ("John", "Paul", "Smith", None)),
+        ("family first with suffix", "Smith Jr., John", "family, given middle", ("John", None, "Smith", None)),
+        ("given first with title", "Dr. Jane Q. Smith", "given middle family", ("Jane", "Q.", "Smith", None)),
+        ("given first, particle surname kept whole only by order", "Anna van Berg", "given middle family",
+         ("Anna", "van", "Berg", None)),
+        ("no comma where one was declared", "John Smith", "family, given middle",
+         ("John", None, "Smith", "no comma in a 'family, given' name; read as given-first")),
+        ("single word", "Cher", "given middle family", (None, None, "Cher", "single-word name read as family name")),
+    ],
+)
+def test_split_full_name(description: str, raw: str, order: str, expected: tuple) -> None:
+    assert split_full_name(raw, order) == expected, description
+
+
+@pytest.mark.parametrize(
+    ("description", "raw", "fmt", "clean", "flag"),
+    [
+        ("declared US order", "03/04/1980", "%m/%d/%Y", dt.date(1980, 3, 4), None),
+        ("declared day-first order", "03.04.1980", "%d.%m.%Y", dt.date(1980, 4, 3), None),
+        ("impossible date", "13/45/1980", "%m/%d/%Y", None, "not a date in format %m/%d/%Y: '13/45/1980'"),
+        ("zero date", "0000-00-00", "%Y-%m-%d", None, "not a date in format %Y-%m-%d: '0000-00-00'"),
+        ("placeholder", "1900-01-01", "%Y-%m-%d", None, "placeholder date"),
+        ("future", "2030-01-01", "%Y-%m-%d", None, "after the as-of date 2026-11-01"),
+        ("over 120 years", "1890-05-05", "%Y-%m-%d", None, "more than 120 years before 2026-11-01"),
+        ("other format is not guessed", "1980-03-04", "%m/%d/%Y", None, "not a date in format %m/%d/%Y: '1980-03-04'"),
+    ],
+)
+def test_dates(description: str, raw: str, fmt: str, clean: dt.date | None, flag: str | None) -> None:
+    result = standardize_date(pl.Series("birth_date", [raw]), ctx("birth_date", fmt))
+    assert result.clean[0] == clean, description
+    assert result.flags[0].to_list() == ([flag] if flag else []), description
+
+
+@pytest.mark.parametrize(
+    ("description", "raw", "region", "e164", "flag_start"),
+    [
+        ("US national format", "(415) 867-2671", "US", "+14158672671", None),
+        ("US with extension", "415.867.2671 ext. 12", "US", "+14158672671", None),
+        ("international format wins over default", "+44 20 7946 0321", "US", "+442079460321", None),
+        ("German national", "030 901820", "DE", "+4930901820", None),
+        ("all one digit", "000-000-0000", "US", None, "placeholder phone"),
+        ("fictional 555-01xx", "(212) 555-0142", "US", None, "fictional 555-01xx"),
+        ("too short", "12345", "US", None, "invalid phone"),
+        ("no digits", "n/a", "US", None, "no digits"),
+    ],
+)
+def test_phones(description: str, raw: str, region: str, e164: str | None, flag_start: str | None) -> None:
+    number, _ext, _kind, flag = parse_phone(raw, region)
+    assert number == e164, description
+    assert (flag or "").startswith(flag_start or ""), description
+    assert (flag is None) == (flag_start is None), description
+
+
+@pytest.mark.parametrize(
+    ("description", "raw", "clean"),
+    [
+        ("trim and lower", "  John.Smith@Gmail.COM ", "john.smith@gmail.com"),
+        ("angle brackets", "<ann@example.org>", "ann@example.org"),
+        ("no at sign", "ann.example.org", None),
+        ("no domain dot", "ann@example", None),
+    ],
+)
+def test_emails(description: str, raw: str, clean: str | None) -> None:
+    assert parse_email(raw)[0] == clean, description
+
+
+@pytest.mark.parametrize(
+    ("description", "raw", "country", "clean"),
+    [
+        ("US ZIP5", "94110", "US", "94110"),
+        ("US ZIP+4 to ZIP5", "02110-1234", "US", "02110"),
+        ("US lost leading zero", "2110", "US", None),
+        ("Canada", "k1a0b1", "CA", "K1A 0B1"),
+        ("UK", "sw1a1aa", "GB", "SW1A 1AA"),
+        ("Germany", "10115", "DE", "10115"),
+        ("China", "100020", "CN", "100020"),
+        ("bad Germany", "1011", "DE", None),
+        ("unvalidated country kept", "1010", "AT", "1010"),
+    ],
+)
+def test_postal_codes(description: str, raw: str, country: str, clean: str | None) -> None:
+    assert normalize_postal_code(raw, country)[0] == clean, description
+
+
+@pytest.mark.parametrize(
+    ("description", "raw", "clean"),
+    [("code", "us", "US"), ("name", "United States", "US"), ("German name", "Deutschland", "DE"),
+     ("alpha-3", "CAN", "CA"), ("blank takes the source default", "", "US"), ("unknown", "Atlantis", None)],
+)
+def test_countries(description: str, raw: str, clean: str | None) -> None:
+    assert standardize_country(pl.Series("country", [raw]), ctx("country")).clean[0] == clean, description
+
+
+@pytest.mark.parametrize(
+    ("description", "raw", "clean"),
+    [("code", "f", "F"), ("word", "Female", "F"), ("German", "männlich", "M"), ("German W", "W", "F"),
+     ("Chinese", "女", "F"), ("unknown", "unknown", "U"), ("not a gender", "blue", None)],
+)
+def test_gender(description: str, raw: str, clean: str | None) -> None:
+    result = standardize_coded(pl.Series("gender", [raw]), ctx("gender"))
+    assert result.clean[0] == clean, description
+    assert (result.flags[0].to_list() != []) == (clean is None), description
+
+
+def test_regions_by_country() -> None:
+    raw = pl.Series("region", ["Calif.", "massachusetts", "ON", "Bayern", "ZZ"])
+    country = pl.Series("country", ["US", "US", "CA", "DE", "US"])
+    result = standardize_region(raw, ctx("region"), country)
+    assert result.clean.to_list() == ["CA", "MA", "ON", "Bayern", None]
+    assert result.flags[4].to_list() == ["unknown US region 'ZZ'"]
+
+
+text = st.text(max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text)
+def test_name_standardizer_never_raises_and_is_idempotent(value: str) -> None:
+    once = standardize_person_name(pl.Series("n", [value]), ctx("given_name")).clean
+    twice = standardize_person_name(once, ctx("given_name")).clean
+    assert once.to_list() == twice.to_list()
+
+
+@settings(max_examples=150, deadline=None)
+@given(text, st.sampled_from(["US", "DE", "GB", "CN", "XX"]))
+def test_phone_parser_never_raises_and_is_idempotent(value: str, region: str) -> None:
+    number, _ext, _kind, _flag = parse_phone(value, region)
+    if number is not None:
+        assert parse_phone(number, region)[0] == number
+
+
+@settings(max_examples=150, deadline=None)
+@given(text)
+def test_email_parser_never_raises_and_is_idempotent(value: str) -> None:
+    clean, _flag = parse_email(value)
+    if clean is not None:
+        assert parse_email(clean)[0] == clean
+
+
+@settings(max_examples=100, deadline=None)
+@given(text, st.sampled_from(["family, given middle", "given middle family"]))
+def test_full_name_split_never_raises(value: str, order: str) -> None:
+    split_full_name(value, order)
+
+
+@settings(max_examples=100, deadline=None)
+@given(text, st.sampled_from(["US", "CA", "GB", "DE", "CN", None]))
+def test_postal_code_never_raises_and_is_idempotent(value: str, country: str | None) -> None:
+    clean, _ = normalize_postal_code(value, country)
+    if clean is not None:
+        assert normalize_postal_code(clean, country)[0] == clean
+
+
+@settings(max_examples=100, deadline=None)
+@given(text)
+def test_date_standardizer_never_raises(value: str) -> None:
+    standardize_date(pl.Series("d", [value]), ctx("birth_date", "%m/%d/%Y"))
