@@ -34,7 +34,7 @@ from mdm.standardize import standardize_source, standardized_schema
 from mdm.state import StateStore
 
 STATE_DIRNAME = "state"
-RUN_LOG_SCHEMA = {name: pl.String for name in (
+RUN_LOG_SCHEMA: dict[str, Any] = {name: pl.String for name in (
     "run_id", "started_at", "finished_at", "status", "code_version", "sources_path", "master_path", "as_of",
     "counts", "error")}
 
@@ -127,7 +127,8 @@ def match(ctx: RunContext) -> dict[str, Any]:
 
 def _steward_links(ctx: RunContext, records: pl.DataFrame) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     index = {(s, r): i for s, r, i in records.select("source", "source_record_id", "rid").iter_rows()}
-    must, cannot = [], []
+    must: list[tuple[int, int]] = []
+    cannot: list[tuple[int, int]] = []
     with StateStore(ctx.state_dir) as store:
         for left, right, decision in store.active_decisions():
             if left in index and right in index:

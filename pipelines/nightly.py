@@ -18,7 +18,8 @@ RETRIES = {"ingest": 2}
 
 
 def _as_task(name: str, stage: Stage, ctx: RunContext) -> dict[str, Any]:
-    return task(stage, name=name, cache_policy=NO_CACHE, retries=RETRIES.get(name, 0), retry_delay_seconds=10)(ctx)
+    wrapped = task(name=name, cache_policy=NO_CACHE, retries=RETRIES.get(name, 0), retry_delay_seconds=10)(stage)
+    return wrapped(ctx)
 
 
 @flow(name="nightly", log_prints=True)

@@ -14,7 +14,13 @@ import pytest
 
 from mdm.config.sources import SourceConfig
 from mdm.ingest.connectors import (
-    SourceReadError, detect_encoding, read_csv, read_jsonl, read_parquet, read_postgres, read_sqlite,
+    SourceReadError,
+    detect_encoding,
+    read_csv,
+    read_jsonl,
+    read_parquet,
+    read_postgres,
+    read_sqlite,
 )
 
 HEADER = "id;name;city\n"
@@ -45,7 +51,7 @@ def test_csv_encodings(tmp_path: Path, description: str, encoding: str, declared
 
 
 def test_detect_encoding_prefers_utf8_then_bom() -> None:
-    assert detect_encoding("abc".encode()) == "utf-8"
+    assert detect_encoding(b"abc") == "utf-8"
     assert detect_encoding(b"\xef\xbb\xbfabc") == "utf-8-sig"
 
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mdm.config.errors import ConfigError, parse_model, read_yaml, line_of
+from mdm.config.errors import ConfigError, line_of, parse_model, read_yaml
 from mdm.types import SourceKind
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")

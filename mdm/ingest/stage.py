@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -12,7 +13,7 @@ from mdm.config.sources import ColumnSpec, SourceConfig, SourcesConfig
 from mdm.ingest.connectors import ROW, RawRead, Reject, SourceReadError, read_source
 from mdm.ingest.validate import RECORD_ID, duplicate_failures, row_failures
 
-QUARANTINE_SCHEMA = {
+QUARANTINE_SCHEMA: dict[str, Any] = {
     "source": pl.String,
     "row_number": pl.Int64,
     "source_record_id": pl.String,

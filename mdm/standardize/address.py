@@ -7,7 +7,15 @@ import re
 import polars as pl
 
 from mdm.config.dictionary import fold
-from mdm.standardize.base import FieldContext, Standardized, flags_from, fold_series, map_distinct, no_flags, tidy
+from mdm.standardize.base import (
+    FieldContext,
+    Standardized,
+    flags_from,
+    fold_series,
+    map_distinct,
+    no_flags,
+    tidy,
+)
 from mdm.standardize.name import _display
 
 POSTAL_PATTERNS = {

@@ -67,7 +67,7 @@ def fold_series(values: pl.Series) -> pl.Series:
     return pl.select(pl.when(out != "").then(out)).to_series()
 
 
-def map_distinct(values: pl.Series, fn: Callable[[str], tuple[Any, ...]], dtypes: list[pl.DataType],
+def map_distinct(values: pl.Series, fn: Callable[..., tuple[Any, ...]], dtypes: list[Any],
                  extra: pl.Series | None = None) -> list[pl.Series]:
     """Apply fn once per distinct non-null value (or (value, extra) pair) and spread the
     results back to every row. fn returns a tuple, one element per output dtype."""

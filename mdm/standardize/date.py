@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import polars as pl
 
@@ -13,7 +14,7 @@ PLACEHOLDER_DATES = (dt.date(1900, 1, 1), dt.date(1901, 1, 1), dt.date(1899, 12,
 MAX_AGE_YEARS = 120
 
 
-def parse_dates(raw: pl.Series, value_format: str | None, dtype: pl.DataType = pl.Date) -> tuple[pl.Series, pl.Series]:
+def parse_dates(raw: pl.Series, value_format: str | None, dtype: Any = pl.Date) -> tuple[pl.Series, pl.Series]:
     """(parsed, flags). A value that does not fit the declared format is null and flagged."""
     text = tidy(raw)
     fmt = value_format or "%Y-%m-%d"

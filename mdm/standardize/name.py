@@ -6,7 +6,14 @@ import re
 
 import polars as pl
 
-from mdm.standardize.base import FieldContext, Standardized, flag_when, fold_series, map_distinct, tidy
+from mdm.standardize.base import (
+    FieldContext,
+    Standardized,
+    flag_when,
+    fold_series,
+    map_distinct,
+    tidy,
+)
 
 HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev", "fr", "herr", "frau"}
 SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "v", "phd", "md", "esq", "dds", "jnr", "snr"}

@@ -16,7 +16,11 @@ from mdm.config.dictionary import Dictionary
 from mdm.config.sources import SourceConfig
 from mdm.ingest import IngestResult
 from mdm.standardize.address import (
-    standardize_address_line, standardize_city, standardize_country, standardize_postal_code, standardize_region,
+    standardize_address_line,
+    standardize_city,
+    standardize_country,
+    standardize_postal_code,
+    standardize_region,
 )
 from mdm.standardize.base import FLAGS, FieldContext, Standardized
 from mdm.standardize.coded import standardize_coded
@@ -69,26 +73,26 @@ def standardize_source(ingested: IngestResult, source: SourceConfig, dictionary:
     columns.append(raw("full_name").alias("full_name_raw"))
 
     country = standardize_country(raw("country"), context("country")).with_policy(raw("country"), "set_null")
-    for field in dictionary.published_fields:
-        value = parts.get(field.name, raw(field.name)).alias(field.name)
-        ctx = context(field.name)
-        if field.kind == "country":
+    for definition in dictionary.published_fields:
+        value = parts.get(definition.name, raw(definition.name)).alias(definition.name)
+        ctx = context(definition.name)
+        if definition.kind == "country":
             result = country
-        elif field.kind in NEEDS_COUNTRY:
-            result = NEEDS_COUNTRY[field.kind](value, ctx, country.clean)  # type: ignore[operator]
+        elif definition.kind in NEEDS_COUNTRY:
+            result = NEEDS_COUNTRY[definition.kind](value, ctx, country.clean)  # type: ignore[operator]
         else:
-            result = BY_KIND[field.kind](value, ctx)
+            result = BY_KIND[definition.kind](value, ctx)
         result = result.with_policy(value, ctx.policy)
         flags = result.flags
-        if name_flags is not None and field.name == "family_name":
+        if name_flags is not None and definition.name == "family_name":
             flags = pl.select(pl.concat_list([
                 pl.lit(flags), pl.when(pl.lit(name_flags).is_not_null()).then(pl.concat_list(pl.lit(name_flags)))
                 .otherwise(pl.lit([], FLAGS))])).to_series()
         columns += [
-            value.alias(f"{field.name}_raw"),
-            result.clean.alias(field.name),
-            result.key.cast(pl.String).alias(f"{field.name}_key"),
-            flags.cast(FLAGS).alias(f"{field.name}_flags"),
+            value.alias(f"{definition.name}_raw"),
+            result.clean.alias(definition.name),
+            result.key.cast(pl.String).alias(f"{definition.name}_key"),
+            flags.cast(FLAGS).alias(f"{definition.name}_flags"),
         ]
     return pl.DataFrame(columns)
 
