@@ -37,12 +37,14 @@ def test_nightly_flow_publishes_the_master(harness: None, tiny: Path, tmp_path: 
     summary = state.result()
     assert summary["stages"]["golden"]["golden_customers"] == 4
     con = duckdb.connect(str(master), read_only=True)
-    assert con.sql("SELECT count(*) FROM customer_xref").fetchone() == (6,)
+    assert con.sql("SELECT count(*) FROM customer_xref").fetchall() == [(6,)]
     con.close()
 
     async def task_names() -> list[str]:
         async with get_client() as client:
-            runs = await client.read_task_runs()
+            from prefect.client.schemas.sorting import TaskRunSort
+
+            runs = await client.read_task_runs(limit=200, sort=TaskRunSort.EXPECTED_START_TIME_ASC)
             return sorted({r.name.rsplit("-", 1)[0] for r in runs if r.flow_run_id == state.state_details.flow_run_id})
 
     import asyncio

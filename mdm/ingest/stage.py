@@ -89,9 +89,12 @@ def ingest_source(config: SourcesConfig, source: SourceConfig, dictionary: Dicti
     """Read one source and split its rows into staged (accepted) and quarantined."""
     raw = read_source(config, source)
     columns = [c for c in raw.frame.columns if c != ROW]
-    if not columns and raw.frame.height == 0:  # an empty JSONL file or table: nothing to map
-        columns = _missing_columns(source, [])
-        raw.frame = raw.frame.with_columns(pl.lit(None, pl.String).alias(c) for c in columns)
+    if source.kind == "jsonl" or (not columns and raw.frame.height == 0):
+        # JSON documents leave out keys they have no value for, and an empty table has no
+        # columns to check: a declared column that is absent is all null.
+        absent = _missing_columns(source, columns)
+        raw.frame = raw.frame.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
+        columns += absent
     missing = _missing_columns(source, columns)
     if missing:
         raise SourceReadError(

@@ -48,7 +48,7 @@ ID_DIGITS = 9
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 class StateStore:
@@ -109,7 +109,7 @@ class StateStore:
                         (_now(), status, json.dumps(counts, sort_keys=True) if counts else None, error, run_id))
 
     def runs(self) -> list[dict[str, Any]]:
-        cur = self._con.execute("SELECT * FROM runs ORDER BY started_at, run_id")
+        cur = self._con.execute("SELECT * FROM runs ORDER BY rowid")
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
