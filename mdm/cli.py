@@ -83,6 +83,10 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines.append(f"golden customers: {golden['golden_customers']}   duplicates found: {golden['duplicates_found']}"
                  f" (records merged into another record's golden customer)")
     lines.append(f"matched pairs: {stages['match']['pairs']}   blocked by conflicts: {stages['cluster']['blocked_pairs']}")
+    reasons = stages["ingest"].get("quarantine_reasons", {})
+    if reasons:
+        lines.append("quarantined rows, by reason:")
+        lines += [f"  {n:>6}  {reason}" for reason, n in reasons.items()]
     flagged = stages["standardize"]["flagged_values"]
     if flagged:
         lines.append("flagged values: " + ", ".join(f"{k} {v}" for k, v in sorted(flagged.items())))

@@ -96,8 +96,18 @@ def ingest(ctx: RunContext) -> dict[str, Any]:
         quarantine.append(result.quarantine)
         counts.append({"source": source.name, "kind": source.kind, "rows_read": result.rows_read,
                        "rows_accepted": result.rows_accepted, "rows_quarantined": result.rows_quarantined})
-    pl.concat(quarantine).write_parquet(ctx.path("quarantine.parquet"))
-    return {"sources": counts}
+    rejected = pl.concat(quarantine)
+    rejected.write_parquet(ctx.path("quarantine.parquet"))
+    return {"sources": counts, "quarantine_reasons": reason_counts(rejected)}
+
+
+def reason_counts(quarantine: pl.DataFrame) -> dict[str, int]:
+    """How often each kind of reason occurs (quoted values and numbers masked), most frequent first."""
+    kinds = quarantine.select(
+        pl.col("reasons").explode().str.replace_all(r"'[^']*'", "'…'").str.replace_all(r"\d+", "N").alias("reason")
+    ).drop_nulls()
+    counted = kinds.group_by("reason").len().sort(["len", "reason"], descending=[True, False])
+    return dict(counted.iter_rows())
 
 
 def standardize(ctx: RunContext) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -32,11 +32,16 @@ class FieldContext:
 
 @dataclass
 class Standardized:
-    """One field of one batch: clean values, a matching key, and the flags of each value."""
+    """One field of one batch: clean values, a matching key, and the flags of each value.
+
+    `extra` holds further columns of the field, written as `<field>_<name>`: more matching
+    keys (`phonetic`, `canonical`) or parts kept apart (`extension`, `type`, `unit`).
+    """
 
     clean: pl.Series
     key: pl.Series
     flags: pl.Series
+    extra: dict[str, pl.Series] = field(default_factory=dict)
 
     def with_policy(self, raw: pl.Series, policy: BadValuePolicy) -> Standardized:
         """`keep` puts the trimmed raw value back where a flagged value was nulled."""
@@ -45,7 +50,7 @@ class Standardized:
         restored = pl.select(
             pl.when(self.clean.is_null() & (self.flags.list.len() > 0)).then(tidy(raw)).otherwise(self.clean)
         ).to_series()
-        return Standardized(restored.alias(self.clean.name), self.key, self.flags)
+        return Standardized(restored.alias(self.clean.name), self.key, self.flags, self.extra)
 
 
 def tidy(raw: pl.Series) -> pl.Series:

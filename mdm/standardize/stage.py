@@ -93,6 +93,7 @@ def standardize_source(ingested: IngestResult, source: SourceConfig, dictionary:
             result.clean.alias(definition.name),
             result.key.cast(pl.String).alias(f"{definition.name}_key"),
             flags.cast(FLAGS).alias(f"{definition.name}_flags"),
+            *[column.alias(f"{definition.name}_{suffix}") for suffix, column in result.extra.items()],
         ]
     return pl.DataFrame(columns)
 

@@ -1,0 +1,63 @@
+"""Throughput and peak memory of the whole nightly run on generated data, plus accuracy.
+
+    python bench/bench_pipeline.py --people 300000 [--work /tmp/mdm-bench]
+
+Generates the four sample sources at the given size (seed 20261122), runs the pipeline
+without Prefect in a child process (so its peak RSS is its own), and prints seconds per
+stage, peak memory and pairwise precision / recall / F1 against the truth. Record the
+figures in bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from evaluate_master import evaluate  # noqa: E402
+
+from mdm.sample import generate_sample  # noqa: E402
+
+RUN = """
+import json, sys, time, datetime as dt
+from mdm.pipeline import run_pipeline, STAGES, call_directly
+times = {}
+def timed(name, stage, ctx):
+    started = time.perf_counter()
+    result = call_directly(name, stage, ctx)
+    times[name] = round(time.perf_counter() - started, 2)
+    return result
+summary = run_pipeline(sys.argv[1], sys.argv[2], as_of=dt.date(2026, 11, 1), call=timed)
+print(json.dumps({"stage_seconds": times, "seconds": summary.seconds}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=300_000)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/mdm-bench"))
+    args = parser.parse_args()
+    data = args.work / f"people_{args.people}"
+    if not (data / "truth.csv").exists():
+        started = time.perf_counter()
+        counts = generate_sample(data, n_people=args.people)
+        print(f"generated {sum(counts.values())} rows in {time.perf_counter() - started:.1f} s: {counts}")
+    sources = data / "sources.yaml"
+    sources.write_text((Path(__file__).parents[1] / "data" / "sample" / "sources.yaml").read_text())
+    master = args.work / f"master_{args.people}.duckdb"
+    out = subprocess.run([sys.executable, "-c", RUN, str(sources), str(master)], check=True, capture_output=True,
+                         text=True)
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["peak_rss_mib"] = round(peak_mib)
+    result["accuracy"] = evaluate(master, data / "truth.csv")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
