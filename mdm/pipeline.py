@@ -123,9 +123,25 @@ def standardize(ctx: RunContext) -> dict[str, Any]:
     standardized_schema(ctx.dictionary).validate(records)
     records = records.with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
     records.write_parquet(ctx.path("standardized.parquet"))
-    flag_columns = [c for c in records.columns if c.endswith("_flags")]
-    flagged = {c.removesuffix("_flags"): int((records[c].list.len() > 0).sum()) for c in flag_columns}
-    return {"records": records.height, "flagged_values": {k: v for k, v in flagged.items() if v}}
+    profile = field_profile(records, [f.name for f in ctx.dictionary.published_fields])
+    profile.write_parquet(ctx.path("field_profile.parquet"))
+    flagged = profile.group_by("field").agg(pl.col("flagged").sum()).filter(pl.col("flagged") > 0)
+    return {"records": records.height, "flagged_values": dict(sorted(flagged.iter_rows()))}
+
+
+def field_profile(records: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
+    """Per source and field: records, values present, clean, flagged. What a steward reads
+    before trusting a new source."""
+    return pl.concat([
+        records.group_by("source").agg(
+            pl.lit(name).alias("field"),
+            pl.len().alias("records"),
+            (pl.col(f"{name}_raw").str.strip_chars().str.len_chars() > 0).sum().alias("present"),
+            pl.col(name).is_not_null().sum().alias("clean"),
+            (pl.col(f"{name}_flags").list.len() > 0).sum().alias("flagged"),
+        )
+        for name in fields
+    ]).with_columns(pl.col("present", "clean", "flagged").cast(pl.Int64)).sort("source", "field")
 
 
 def match(ctx: RunContext) -> dict[str, Any]:
@@ -212,6 +228,8 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             "id_events": events,
             "run_log": history,
             "run_source_counts": source_counts,
+            "field_profile": pl.read_parquet(ctx.path("field_profile.parquet")).with_columns(
+                pl.lit(ctx.run_id).alias("run_id")),
         }
         assignments = list(records.select("source", "source_record_id", "golden_id").iter_rows())
         publish_master(ctx.master_path, ctx.run_id, tables, before_swap=lambda: store.save_assignments(

@@ -154,3 +154,16 @@ def test_crash_inside_publish_after_the_new_file_is_written(tiny: Path, tmp_path
         run_pipeline(tiny, master, as_of=AS_OF)
     assert master.read_bytes() == before
     assert not list(master.parent.glob(".master.duckdb.*.tmp"))
+
+
+def test_field_profile_counts_flags_per_source_and_field(tiny: Path, tmp_path: Path) -> None:
+    master = tmp_path / "master.duckdb"
+    run_pipeline(tiny, master, as_of=AS_OF)
+    rows = q(master, "SELECT source, field, records, present, clean, flagged FROM field_profile"
+                     " WHERE field IN ('birth_date', 'phone') ORDER BY source, field")
+    assert rows == [
+        ("crm", "birth_date", 3, 3, 2, 1),   # C6: 02/30/1990
+        ("crm", "phone", 3, 3, 2, 1),        # C6: a fictional 555-01xx number
+        ("web", "birth_date", 3, 3, 3, 0),
+        ("web", "phone", 3, 2, 2, 0),        # W2 has none
+    ]
