@@ -50,8 +50,9 @@ def main() -> None:
     sources = data / "sources.yaml"
     sources.write_text((Path(__file__).parents[1] / "data" / "sample" / "sources.yaml").read_text())
     master = args.work / f"master_{args.people}.duckdb"
-    out = subprocess.run([sys.executable, "-c", RUN, str(sources), str(master)], check=True, capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", RUN, str(sources), str(master)], check=True, capture_output=True, text=True
+    )
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["peak_rss_mib"] = round(peak_mib)

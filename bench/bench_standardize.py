@@ -30,6 +30,7 @@ SAMPLE_SOURCES = Path(__file__).parents[1] / "data" / "sample" / "sources.yaml"
 
 def timed_standardizers(times: dict[str, float]) -> None:
     """Wrap every standardizer so its time is added to times[kind]."""
+
     def wrap(kind: str, fn: Any) -> Any:
         def inner(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
@@ -37,7 +38,9 @@ def timed_standardizers(times: dict[str, float]) -> None:
                 return fn(*args, **kwargs)
             finally:
                 times[kind] += time.perf_counter() - started
+
         return inner
+
     for table in (stage.BY_KIND, stage.NEEDS_COUNTRY):
         for kind, fn in list(table.items()):
             table[kind] = wrap(kind, fn)
@@ -67,12 +70,20 @@ def main() -> None:
     records = pl.concat(frames)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({
-        "records": rows, "ingest_seconds": round(ingest_seconds, 1), "standardize_seconds": round(seconds, 1),
-        "records_per_second": round(rows / seconds), "peak_rss_mib": round(peak),
-        "seconds_by_kind": {k: round(v, 2) for k, v in sorted(times.items(), key=lambda kv: -kv[1])},
-        "columns": records.width,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "records": rows,
+                "ingest_seconds": round(ingest_seconds, 1),
+                "standardize_seconds": round(seconds, 1),
+                "records_per_second": round(rows / seconds),
+                "peak_rss_mib": round(peak),
+                "seconds_by_kind": {k: round(v, 2) for k, v in sorted(times.items(), key=lambda kv: -kv[1])},
+                "columns": records.width,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

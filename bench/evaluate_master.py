@@ -1,6 +1,6 @@
 """Accuracy of a published master against a generator's truth.csv.
 
-    python bench/evaluate_master.py data/out/master.duckdb data/sample/truth.csv
+python bench/evaluate_master.py data/out/master.duckdb data/sample/truth.csv
 """
 
 from __future__ import annotations
@@ -24,9 +24,14 @@ def evaluate(master: Path, truth_csv: Path) -> dict[str, float | int]:
     truth = truth.unique(["source", "record_id"], keep="first")
     joined = xref.join(truth.rename({"record_id": "source_record_id"}), on=["source", "source_record_id"], how="inner")
     scores = pairwise_scores(joined)
-    return {"records": joined.height, "golden_customers": xref["golden_id"].n_unique(),
-            "true_persons": joined["person_id"].n_unique(), "precision": round(scores.precision, 4),
-            "recall": round(scores.recall, 4), "f1": round(scores.f1, 4)}
+    return {
+        "records": joined.height,
+        "golden_customers": xref["golden_id"].n_unique(),
+        "true_persons": joined["person_id"].n_unique(),
+        "precision": round(scores.precision, 4),
+        "recall": round(scores.recall, 4),
+        "f1": round(scores.f1, 4),
+    }
 
 
 if __name__ == "__main__":

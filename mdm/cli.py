@@ -32,16 +32,39 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--sources", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="sources.yaml declaring the source systems.")
-@click.option("--master", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="DuckDB file to publish (replaced atomically).")
-@click.option("--state", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Durable store (steward decisions, golden id registry, manual tags). Default: state/ beside the master.")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Evaluate dates (ages, future dates) as of this day. Default: today.")
-@click.option("--orchestrator", type=click.Choice(["prefect", "local"]), default="prefect", show_default=True,
-              help="prefect runs the nightly flow (local ephemeral Prefect, no server needed); local calls the same stages directly.")
+@click.option(
+    "--sources",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="sources.yaml declaring the source systems.",
+)
+@click.option(
+    "--master",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="DuckDB file to publish (replaced atomically).",
+)
+@click.option(
+    "--state",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Durable store (steward decisions, golden id registry, manual tags). Default: state/ beside the master.",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Evaluate dates (ages, future dates) as of this day. Default: today.",
+)
+@click.option(
+    "--orchestrator",
+    type=click.Choice(["prefect", "local"]),
+    default="prefect",
+    show_default=True,
+    help="prefect runs the nightly flow (local ephemeral Prefect, no server needed);"
+    " local calls the same stages directly.",
+)
 def run(sources: Path, master: Path, state: Path | None, as_of: dt.datetime | None, orchestrator: str) -> None:
     """Run the nightly job and publish the master.
 
@@ -58,9 +81,12 @@ def run(sources: Path, master: Path, state: Path | None, as_of: dt.datetime | No
             _prefect_env(master)
             from pipelines.nightly import nightly
 
-            summary: dict[str, Any] = nightly(sources=str(sources), master=str(master),
-                                              state=str(state) if state else None,
-                                              as_of=day.isoformat() if day else None)
+            summary: dict[str, Any] = nightly(
+                sources=str(sources),
+                master=str(master),
+                state=str(state) if state else None,
+                as_of=day.isoformat() if day else None,
+            )
         else:
             summary = run_pipeline(sources, master, state, day).as_dict()
     except ConfigError as exc:
@@ -71,18 +97,27 @@ def run(sources: Path, master: Path, state: Path | None, as_of: dt.datetime | No
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    lines = [f"run {summary['run_id']} published {summary['master']} in {summary['seconds']} s (as of {summary['as_of']})", ""]
+    lines = [
+        f"run {summary['run_id']} published {summary['master']} in {summary['seconds']} s (as of {summary['as_of']})",
+        "",
+    ]
     header = f"{'source':<12}{'kind':<9}{'read':>8}{'accepted':>10}{'quarantined':>13}"
     lines += [header, "-" * len(header)]
     for s in summary["sources"]:
-        lines.append(f"{s['source']:<12}{s['kind']:<9}{s['rows_read']:>8}{s['rows_accepted']:>10}{s['rows_quarantined']:>13}")
+        lines.append(
+            f"{s['source']:<12}{s['kind']:<9}{s['rows_read']:>8}{s['rows_accepted']:>10}{s['rows_quarantined']:>13}"
+        )
     totals = [sum(s[k] for s in summary["sources"]) for k in ("rows_read", "rows_accepted", "rows_quarantined")]
     lines += ["-" * len(header), f"{'total':<21}{totals[0]:>8}{totals[1]:>10}{totals[2]:>13}", ""]
     stages = summary["stages"]
     golden = stages["golden"]
-    lines.append(f"golden customers: {golden['golden_customers']}   duplicates found: {golden['duplicates_found']}"
-                 f" (records merged into another record's golden customer)")
-    lines.append(f"matched pairs: {stages['match']['pairs']}   blocked by conflicts: {stages['cluster']['blocked_pairs']}")
+    lines.append(
+        f"golden customers: {golden['golden_customers']}   duplicates found: {golden['duplicates_found']}"
+        f" (records merged into another record's golden customer)"
+    )
+    lines.append(
+        f"matched pairs: {stages['match']['pairs']}   blocked by conflicts: {stages['cluster']['blocked_pairs']}"
+    )
     reasons = stages["ingest"].get("quarantine_reasons", {})
     if reasons:
         lines.append("quarantined rows, by reason:")

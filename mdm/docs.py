@@ -16,14 +16,20 @@ def dictionary_markdown(dictionary: Dictionary) -> str:
     ]
     for f in dictionary.fields:
         description = " ".join(f.description.split()).replace("|", "\\|")
-        out.append(f"| `{f.name}` | {f.type} | {f.kind} | {'yes' if f.identity else 'no'} | "
-                   f"{'no (input only)' if f.input_only else 'yes'} | {description} |")
+        out.append(
+            f"| `{f.name}` | {f.type} | {f.kind} | {'yes' if f.identity else 'no'} | "
+            f"{'no (input only)' if f.input_only else 'yes'} | {description} |"
+        )
     out += ["", "A row whose identity fields are all empty cannot be matched and goes to quarantine.", ""]
     for f in dictionary.fields:
         if not f.values:
             continue
-        out += [f"## Codes of `{f.name}`", "", "| code | label | also accepted (case and accents ignored) |",
-                "|---|---|---|"]
+        out += [
+            f"## Codes of `{f.name}`",
+            "",
+            "| code | label | also accepted (case and accents ignored) |",
+            "|---|---|---|",
+        ]
         for v in f.values:
             out.append(f"| `{v.code}` | {v.label} | {', '.join(v.synonyms)} |")
         out.append("")

@@ -34,9 +34,21 @@ from mdm.standardize import standardize_source, standardized_schema
 from mdm.state import StateStore
 
 STATE_DIRNAME = "state"
-RUN_LOG_SCHEMA: dict[str, Any] = {name: pl.String for name in (
-    "run_id", "started_at", "finished_at", "status", "code_version", "sources_path", "master_path", "as_of",
-    "counts", "error")}
+RUN_LOG_SCHEMA: dict[str, Any] = {
+    name: pl.String
+    for name in (
+        "run_id",
+        "started_at",
+        "finished_at",
+        "status",
+        "code_version",
+        "sources_path",
+        "master_path",
+        "as_of",
+        "counts",
+        "error",
+    )
+}
 
 
 class PipelineError(RuntimeError):
@@ -85,6 +97,7 @@ class RunSummary:
 
 # ---- stages -----------------------------------------------------------------------------------
 
+
 def ingest(ctx: RunContext) -> dict[str, Any]:
     """Read every source; staged rows and quarantined rows to parquet; counts per source."""
     counts = []
@@ -94,8 +107,15 @@ def ingest(ctx: RunContext) -> dict[str, Any]:
         result.staged.write_parquet(ctx.path(f"staged_{source.name}.parquet"))
         ctx.path(f"formats_{source.name}.json").write_text(json.dumps(result.formats))
         quarantine.append(result.quarantine)
-        counts.append({"source": source.name, "kind": source.kind, "rows_read": result.rows_read,
-                       "rows_accepted": result.rows_accepted, "rows_quarantined": result.rows_quarantined})
+        counts.append(
+            {
+                "source": source.name,
+                "kind": source.kind,
+                "rows_read": result.rows_read,
+                "rows_accepted": result.rows_accepted,
+                "rows_quarantined": result.rows_quarantined,
+            }
+        )
     rejected = pl.concat(quarantine)
     rejected.write_parquet(ctx.path("quarantine.parquet"))
     return {"sources": counts, "quarantine_reasons": reason_counts(rejected)}
@@ -132,16 +152,22 @@ def standardize(ctx: RunContext) -> dict[str, Any]:
 def field_profile(records: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
     """Per source and field: records, values present, clean, flagged. What a steward reads
     before trusting a new source."""
-    return pl.concat([
-        records.group_by("source").agg(
-            pl.lit(name).alias("field"),
-            pl.len().alias("records"),
-            (pl.col(f"{name}_raw").str.strip_chars().str.len_chars() > 0).sum().alias("present"),
-            pl.col(name).is_not_null().sum().alias("clean"),
-            (pl.col(f"{name}_flags").list.len() > 0).sum().alias("flagged"),
+    return (
+        pl.concat(
+            [
+                records.group_by("source").agg(
+                    pl.lit(name).alias("field"),
+                    pl.len().alias("records"),
+                    (pl.col(f"{name}_raw").str.strip_chars().str.len_chars() > 0).sum().alias("present"),
+                    pl.col(name).is_not_null().sum().alias("clean"),
+                    (pl.col(f"{name}_flags").list.len() > 0).sum().alias("flagged"),
+                )
+                for name in fields
+            ]
         )
-        for name in fields
-    ]).with_columns(pl.col("present", "clean", "flagged").cast(pl.Int64)).sort("source", "field")
+        .with_columns(pl.col("present", "clean", "flagged").cast(pl.Int64))
+        .sort("source", "field")
+    )
 
 
 def match(ctx: RunContext) -> dict[str, Any]:
@@ -163,18 +189,28 @@ def _steward_links(ctx: RunContext, records: pl.DataFrame) -> tuple[list[tuple[i
 
 
 def cluster(ctx: RunContext) -> dict[str, Any]:
-    records = pl.read_parquet(ctx.path("standardized.parquet"), columns=["rid", "source", "source_record_id", "birth_date"])
+    records = pl.read_parquet(
+        ctx.path("standardized.parquet"), columns=["rid", "source", "source_record_id", "birth_date"]
+    )
     pairs = pl.read_parquet(ctx.path("pairs.parquet"))
     must, cannot = _steward_links(ctx, records)
     labels, outcomes = cluster_records(
-        records.height, pairs, records["birth_date"].to_list(), must_link=must, cannot_link=cannot,
+        records.height,
+        pairs,
+        records["birth_date"].to_list(),
+        must_link=must,
+        cannot_link=cannot,
         check_birth_dates=ctx.match_rules.cannot_link.different_birth_date,
     )
     pl.DataFrame({"rid": records["rid"], "cluster": labels}).write_parquet(ctx.path("clusters.parquet"))
     outcomes.write_parquet(ctx.path("pair_outcomes.parquet"))
     blocked = outcomes.filter(pl.col("outcome").str.starts_with("blocked")).height
-    return {"clusters": len(set(labels)), "blocked_pairs": blocked, "steward_must_links": len(must),
-            "steward_cannot_links": len(cannot)}
+    return {
+        "clusters": len(set(labels)),
+        "blocked_pairs": blocked,
+        "steward_must_links": len(must),
+        "steward_cannot_links": len(cannot),
+    }
 
 
 def golden(ctx: RunContext) -> dict[str, Any]:
@@ -189,10 +225,14 @@ def golden(ctx: RunContext) -> dict[str, Any]:
     records.write_parquet(ctx.path("records.parquet"))
     customers.write_parquet(ctx.path("golden.parquet"))
     lineage.write_parquet(ctx.path("lineage.parquet"))
-    ctx.path("ids.json").write_text(json.dumps({"new_ids": assignment.new_ids, "next_number": assignment.next_number,
-                                                "events": assignment.events}))
-    return {"golden_customers": customers.height, "duplicates_found": records.height - customers.height,
-            "new_golden_ids": len(assignment.new_ids)}
+    ctx.path("ids.json").write_text(
+        json.dumps({"new_ids": assignment.new_ids, "next_number": assignment.next_number, "events": assignment.events})
+    )
+    return {
+        "golden_customers": customers.height,
+        "duplicates_found": records.height - customers.height,
+        "new_golden_ids": len(assignment.new_ids),
+    }
 
 
 def publish(ctx: RunContext) -> dict[str, Any]:
@@ -202,22 +242,43 @@ def publish(ctx: RunContext) -> dict[str, Any]:
     outcomes = pl.read_parquet(ctx.path("pair_outcomes.parquet"))
     keys = records.select("rid", "source", "source_record_id")
     match_pairs = (
-        outcomes.join(keys.rename({"rid": "left", "source": "left_source", "source_record_id": "left_record_id"}), on="left")
-        .join(keys.rename({"rid": "right", "source": "right_source", "source_record_id": "right_record_id"}), on="right")
+        outcomes.join(
+            keys.rename({"rid": "left", "source": "left_source", "source_record_id": "left_record_id"}), on="left"
+        )
+        .join(
+            keys.rename({"rid": "right", "source": "right_source", "source_record_id": "right_record_id"}), on="right"
+        )
         .select("left_source", "left_record_id", "right_source", "right_record_id", "rule", "outcome")
     )
     xref = records.select(
-        "source", "source_record_id", "golden_id", "row_number", "trust", "source_updated_at",
+        "source",
+        "source_record_id",
+        "golden_id",
+        "row_number",
+        "trust",
+        "source_updated_at",
         pl.lit(ctx.run_id).alias("run_id"),
     )
     quarantine = pl.read_parquet(ctx.path("quarantine.parquet")).with_columns(pl.lit(ctx.run_id).alias("run_id"))
-    events = pl.DataFrame(ids["events"], schema={"kind": pl.String, "old_id": pl.String, "new_id": pl.String,
-                                                 "reason": pl.String}).with_columns(pl.lit(ctx.run_id).alias("run_id"))
+    events = pl.DataFrame(
+        ids["events"], schema={"kind": pl.String, "old_id": pl.String, "new_id": pl.String, "reason": pl.String}
+    ).with_columns(pl.lit(ctx.run_id).alias("run_id"))
     source_counts = pl.DataFrame(json.loads(ctx.path("counts.json").read_text())["sources"]).with_columns(
-        pl.lit(ctx.run_id).alias("run_id"))
+        pl.lit(ctx.run_id).alias("run_id")
+    )
     with StateStore(ctx.state_dir) as store:
+        this_run = pl.col("run_id") == ctx.run_id
         history = pl.DataFrame(store.runs(), schema=RUN_LOG_SCHEMA).with_columns(
-            pl.when(pl.col("run_id") == ctx.run_id).then(pl.lit("published")).otherwise("status").alias("status"))
+            pl.when(this_run).then(pl.lit("published")).otherwise("status").alias("status"),
+            pl.when(this_run)
+            .then(pl.lit(dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")))
+            .otherwise("finished_at")
+            .alias("finished_at"),
+            pl.when(this_run)
+            .then(pl.lit(json.dumps(_counts_from_files(ctx), sort_keys=True)))
+            .otherwise("counts")
+            .alias("counts"),
+        )
         tables = {
             "golden_customers": customers,
             "customer_xref": xref,
@@ -229,18 +290,27 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             "run_log": history,
             "run_source_counts": source_counts,
             "field_profile": pl.read_parquet(ctx.path("field_profile.parquet")).with_columns(
-                pl.lit(ctx.run_id).alias("run_id")),
+                pl.lit(ctx.run_id).alias("run_id")
+            ),
         }
         assignments = list(records.select("source", "source_record_id", "golden_id").iter_rows())
-        publish_master(ctx.master_path, ctx.run_id, tables, before_swap=lambda: store.save_assignments(
-            ctx.run_id, assignments, ids["new_ids"], ids["next_number"]))
+        publish_master(
+            ctx.master_path,
+            ctx.run_id,
+            tables,
+            before_swap=lambda: store.save_assignments(ctx.run_id, assignments, ids["new_ids"], ids["next_number"]),
+        )
     return {"tables": {name: frame.height for name, frame in tables.items()}}
 
 
 Stage = Callable[[RunContext], dict[str, Any]]
 STAGES: list[tuple[str, Stage]] = [
-    ("ingest", ingest), ("standardize", standardize), ("match", match), ("cluster", cluster),
-    ("golden", golden), ("publish", publish),
+    ("ingest", ingest),
+    ("standardize", standardize),
+    ("match", match),
+    ("cluster", cluster),
+    ("golden", golden),
+    ("publish", publish),
 ]
 StageCaller = Callable[[str, Stage, RunContext], dict[str, Any]]
 
@@ -251,8 +321,13 @@ def call_directly(name: str, stage: Stage, ctx: RunContext) -> dict[str, Any]:
 
 def code_version() -> str:
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).parent).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         sha = ""
     return f"{__version__}+{sha}" if sha else __version__
@@ -262,8 +337,13 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def run_pipeline(sources: Path | str, master: Path | str, state: Path | str | None = None,
-                 as_of: dt.date | None = None, call: StageCaller = call_directly) -> RunSummary:
+def run_pipeline(
+    sources: Path | str,
+    master: Path | str,
+    state: Path | str | None = None,
+    as_of: dt.date | None = None,
+    call: StageCaller = call_directly,
+) -> RunSummary:
     """Run every stage and publish the master. On any failure the previous master and the
     durable store are left as they were, the run is recorded as failed, and PipelineError is raised."""
     started = time.monotonic()
@@ -277,8 +357,13 @@ def run_pipeline(sources: Path | str, master: Path | str, state: Path | str | No
     _ = ctx.sources  # a configuration error fails before anything is written
     work_dir.mkdir(parents=True)
     with StateStore(state_dir) as store:
-        store.start_run(run_id, code_version=code_version(), sources_path=str(sources), master_path=str(master),
-                        as_of=as_of.isoformat())
+        store.start_run(
+            run_id,
+            code_version=code_version(),
+            sources_path=str(sources),
+            master_path=str(master),
+            as_of=as_of.isoformat(),
+        )
     try:
         for name, stage in STAGES:
             result = call(name, stage, ctx)
@@ -291,13 +376,23 @@ def run_pipeline(sources: Path | str, master: Path | str, state: Path | str | No
     except BaseException as exc:
         with StateStore(state_dir) as store:
             store.finish_run(run_id, "failed", error="".join(traceback.format_exception_only(exc)).strip())
-        raise PipelineError(f"run {run_id} failed in stage {name}: {exc}; the previous master is unchanged"
-                            f" (work files kept in {work_dir})") from exc
+        raise PipelineError(
+            f"run {run_id} failed in stage {name}: {exc}; the previous master is unchanged"
+            f" (work files kept in {work_dir})"
+        ) from exc
     summary.seconds = round(time.monotonic() - started, 2)
     with StateStore(state_dir) as store:
         store.finish_run(run_id, "published", counts=_counts(summary))
     shutil.rmtree(work_dir, ignore_errors=True)
     return summary
+
+
+def _counts_from_files(ctx: RunContext) -> dict[str, Any]:
+    sources = json.loads(ctx.path("counts.json").read_text())["sources"]
+    golden_ids = json.loads(ctx.path("ids.json").read_text())
+    return {key: sum(s[key] for s in sources) for key in ("rows_read", "rows_accepted", "rows_quarantined")} | {
+        "new_golden_ids": len(golden_ids["new_ids"])
+    }
 
 
 def _check_accounting(summary: RunSummary) -> None:
@@ -306,8 +401,10 @@ def _check_accounting(summary: RunSummary) -> None:
     quarantined = sum(s["rows_quarantined"] for s in summary.sources)
     standardized = summary.stages["standardize"]["records"]
     if read != accepted + quarantined or standardized != accepted:
-        raise RuntimeError(f"row accounting broken: read {read}, accepted {accepted}, quarantined {quarantined},"
-                           f" standardized {standardized}")
+        raise RuntimeError(
+            f"row accounting broken: read {read}, accepted {accepted}, quarantined {quarantined},"
+            f" standardized {standardized}"
+        )
 
 
 def _counts(summary: RunSummary) -> dict[str, Any]:

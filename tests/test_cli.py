@@ -26,8 +26,10 @@ def test_every_command_has_an_example_in_its_help(command: str) -> None:
 
 def test_run_prints_the_summary(tiny: Path, tmp_path: Path) -> None:
     master = tmp_path / "out" / "master.duckdb"
-    result = CliRunner().invoke(main, ["run", "--sources", str(tiny), "--master", str(master),
-                                       "--orchestrator", "local", "--as-of", "2026-11-01"])
+    result = CliRunner().invoke(
+        main,
+        ["run", "--sources", str(tiny), "--master", str(master), "--orchestrator", "local", "--as-of", "2026-11-01"],
+    )
     assert result.exit_code == 0, result.output
     assert "total                      12         6            6" in result.output
     assert "golden customers: 4   duplicates found: 2" in result.output
@@ -37,8 +39,9 @@ def test_run_prints_the_summary(tiny: Path, tmp_path: Path) -> None:
 def test_run_with_a_broken_config_exits_non_zero_with_the_problems(tmp_path: Path) -> None:
     sources = tmp_path / "sources.yaml"
     sources.write_text("sources:\n  - name: crm\n    kind: xls\n    record_id: id\n    fields: {email: e}\n")
-    result = CliRunner().invoke(main, ["run", "--sources", str(sources), "--master", str(tmp_path / "m.duckdb"),
-                                       "--orchestrator", "local"])
+    result = CliRunner().invoke(
+        main, ["run", "--sources", str(sources), "--master", str(tmp_path / "m.duckdb"), "--orchestrator", "local"]
+    )
     assert result.exit_code == 1
     assert "Error:" in result.output and "line 3: sources[0].kind" in result.output
     assert not (tmp_path / "m.duckdb").exists()
@@ -46,8 +49,9 @@ def test_run_with_a_broken_config_exits_non_zero_with_the_problems(tmp_path: Pat
 
 def test_run_with_a_missing_source_file_fails_cleanly(tiny: Path, tmp_path: Path) -> None:
     (tiny.parent / "web.jsonl").unlink()
-    result = CliRunner().invoke(main, ["run", "--sources", str(tiny), "--master", str(tmp_path / "m.duckdb"),
-                                       "--orchestrator", "local"])
+    result = CliRunner().invoke(
+        main, ["run", "--sources", str(tiny), "--master", str(tmp_path / "m.duckdb"), "--orchestrator", "local"]
+    )
     assert result.exit_code == 1
     assert "failed in stage ingest" in result.output and "file not found" in result.output
 

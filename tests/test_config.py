@@ -29,15 +29,15 @@ def test_every_problem_is_reported_with_line_and_fix(tmp_path: Path) -> None:
     path = tmp_path / "sources.yaml"
     path.write_text(
         "sources:\n"
-        "  - name: CRM Export\n"          # line 2: bad name
-        "    kind: xls\n"                 # line 3: bad kind
+        "  - name: CRM Export\n"  # line 2: bad name
+        "    kind: xls\n"  # line 3: bad kind
         "    path: crm.csv\n"
         "    record_id: id\n"
         "    fields:\n"
-        "      email: {column: e, colour: red}\n"   # line 7: unknown key
+        "      email: {column: e, colour: red}\n"  # line 7: unknown key
         "  - name: billing\n"
         "    kind: sqlite\n"
-        "    path: b.sqlite\n"            # no table or query
+        "    path: b.sqlite\n"  # no table or query
         "    record_id: id\n"
         "    fields: {email: e}\n"
     )
@@ -54,8 +54,10 @@ def test_every_problem_is_reported_with_line_and_fix(tmp_path: Path) -> None:
 
 def test_unknown_dictionary_field_names_the_known_ones(tmp_path: Path) -> None:
     path = tmp_path / "sources.yaml"
-    path.write_text("sources:\n  - name: crm\n    kind: csv\n    path: a.csv\n    record_id: id\n"
-                    "    fields:\n      e_mail: email\n      surname: last\n")
+    path.write_text(
+        "sources:\n  - name: crm\n    kind: csv\n    path: a.csv\n    record_id: id\n"
+        "    fields:\n      e_mail: email\n      surname: last\n"
+    )
     with pytest.raises(ConfigError) as caught:
         load_sources(path, load_dictionary().names)
     assert len(caught.value.problems) == 2

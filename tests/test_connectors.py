@@ -69,7 +69,9 @@ def test_csv_quoting_with_newlines_and_ragged_rows(tmp_path: Path) -> None:
     read = read_csv(path)
     assert read.frame.select("_row", "id", "note").rows() == [(1, "1", "two\nlines"), (4, "4", "")]
     assert [(r.row_number, r.reasons) for r in read.rejects] == [
-        (2, ["row has 2 fields, the header has 3"]), (3, ["row has 4 fields, the header has 3"])]
+        (2, ["row has 2 fields, the header has 3"]),
+        (3, ["row has 4 fields, the header has 3"]),
+    ]
     assert read.rows_read == 4
 
 
@@ -98,14 +100,24 @@ def test_csv_unreadable_files_fail_clearly(tmp_path: Path, description: str, con
 
 def test_jsonl(tmp_path: Path) -> None:
     path = tmp_path / "in.jsonl"
-    lines = [json.dumps({"id": 1, "name": "Ann", "tags": ["a"], "vip": True}), "{broken", "", json.dumps("text"),
-             json.dumps({"id": 2, "email": "b@x.org"})]
+    lines = [
+        json.dumps({"id": 1, "name": "Ann", "tags": ["a"], "vip": True}),
+        "{broken",
+        "",
+        json.dumps("text"),
+        json.dumps({"id": 2, "email": "b@x.org"}),
+    ]
     path.write_text("\n".join(lines) + "\n")
     read = read_jsonl(path)
     assert read.frame.columns == ["_row", "id", "name", "tags", "vip", "email"]
-    assert read.frame.select("id", "tags", "vip", "email").rows() == [("1", '["a"]', "true", None), ("2", None, None, "b@x.org")]
+    assert read.frame.select("id", "tags", "vip", "email").rows() == [
+        ("1", '["a"]', "true", None),
+        ("2", None, None, "b@x.org"),
+    ]
     assert [(r.row_number, r.reasons[0].split(":")[0]) for r in read.rejects] == [
-        (2, "not valid JSON"), (3, "a JSON str where an object was expected")]
+        (2, "not valid JSON"),
+        (3, "a JSON str where an object was expected"),
+    ]
 
 
 def test_parquet_keeps_typed_dates_as_iso(tmp_path: Path) -> None:
@@ -139,12 +151,16 @@ def postgres_table() -> str:
     try:
         con = psycopg.connect(POSTGRES_DSN, connect_timeout=3, autocommit=True)
     except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL server at {POSTGRES_DSN} ({str(exc).strip().splitlines()[0]}); "
-                    "set MDM_TEST_POSTGRES_DSN to run the postgres connector tests")
+        pytest.skip(
+            f"no PostgreSQL server at {POSTGRES_DSN} ({str(exc).strip().splitlines()[0]}); "
+            "set MDM_TEST_POSTGRES_DSN to run the postgres connector tests"
+        )
     table = f"mdm_test_{uuid.uuid4().hex[:8]}"
     con.execute(f"CREATE TABLE {table} (customer_id int, name text, dob date, updated timestamptz, balance numeric)")
-    con.execute(f"INSERT INTO {table} VALUES (1, 'Zoë Müller', '1980-03-04', '2026-01-02 03:04:05+00', 12.50),"
-                f" (2, '王小明', NULL, NULL, NULL)")
+    con.execute(
+        f"INSERT INTO {table} VALUES (1, 'Zoë Müller', '1980-03-04', '2026-01-02 03:04:05+00', 12.50),"
+        f" (2, '王小明', NULL, NULL, NULL)"
+    )
     yield table
     con.execute(f"DROP TABLE {table}")
     con.close()
@@ -152,17 +168,31 @@ def postgres_table() -> str:
 
 @pytest.mark.postgres
 def test_postgres_reads_a_real_table(postgres_table: str) -> None:
-    source = SourceConfig(name="billing", kind="postgres", dsn_env="X", table=postgres_table, record_id="customer_id",
-                          fields={"full_name": {"column": "name"}})  # type: ignore[dict-item]
+    source = SourceConfig(
+        name="billing",
+        kind="postgres",
+        dsn_env="X",
+        table=postgres_table,
+        record_id="customer_id",
+        fields={"full_name": {"column": "name"}},
+    )  # type: ignore[dict-item]
     read = read_postgres(POSTGRES_DSN, source)
     assert read.frame.select("customer_id", "name", "dob", "balance").rows() == [
-        ("1", "Zoë Müller", "1980-03-04", "12.50"), ("2", "王小明", None, None)]
+        ("1", "Zoë Müller", "1980-03-04", "12.50"),
+        ("2", "王小明", None, None),
+    ]
     assert read.temporal_columns == {"dob", "updated"}
 
 
 @pytest.mark.postgres
 def test_postgres_bad_query_is_a_clear_error(postgres_table: str) -> None:
-    source = SourceConfig(name="billing", kind="postgres", dsn_env="X", query="SELECT nope FROM nowhere",
-                          record_id="id", fields={"email": {"column": "email"}})  # type: ignore[dict-item]
+    source = SourceConfig(
+        name="billing",
+        kind="postgres",
+        dsn_env="X",
+        query="SELECT nope FROM nowhere",
+        record_id="id",
+        fields={"email": {"column": "email"}},
+    )  # type: ignore[dict-item]
     with pytest.raises(SourceReadError, match="source 'billing' \\(postgres\\).*nowhere"):
         read_postgres(POSTGRES_DSN, source)

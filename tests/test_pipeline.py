@@ -22,8 +22,11 @@ def q(master: Path, sql: str) -> list[tuple]:
 
 
 def groups(master: Path) -> set[frozenset[str]]:
-    rows = q(master, "SELECT golden_id, list(source || ':' || source_record_id ORDER BY source, source_record_id)"
-                     " FROM customer_xref GROUP BY golden_id")
+    rows = q(
+        master,
+        "SELECT golden_id, list(source || ':' || source_record_id ORDER BY source, source_record_id)"
+        " FROM customer_xref GROUP BY golden_id",
+    )
     return {frozenset(members) for _, members in rows}
 
 
@@ -34,7 +37,10 @@ def test_tiny_end_to_end(tiny: Path, tmp_path: Path) -> None:
     counts = {s["source"]: (s["rows_read"], s["rows_accepted"], s["rows_quarantined"]) for s in summary.sources}
     assert counts == {"crm": (7, 3, 4), "web": (5, 3, 2)}
     assert groups(master) == {
-        frozenset({"crm:C1", "web:W1"}), frozenset({"crm:C2", "web:W2"}), frozenset({"crm:C6"}), frozenset({"web:W5"}),
+        frozenset({"crm:C1", "web:W1"}),
+        frozenset({"crm:C2", "web:W2"}),
+        frozenset({"crm:C6"}),
+        frozenset({"web:W5"}),
     }
     assert summary.stages["golden"] == {"golden_customers": 4, "duplicates_found": 2, "new_golden_ids": 4}
     assert q(master, "SELECT count(*) FROM golden_customers") == [(4,)]
@@ -60,8 +66,11 @@ def test_quarantine_keeps_every_reason(tiny: Path, tmp_path: Path) -> None:
 def test_bad_values_are_flagged_not_dropped(tiny: Path, tmp_path: Path) -> None:
     master = tmp_path / "master.duckdb"
     run_pipeline(tiny, master, as_of=AS_OF)
-    row = q(master, "SELECT birth_date, birth_date_raw, birth_date_flags, phone, phone_flags, email, email_flags"
-                    " FROM source_records WHERE source_record_id = 'C6'")[0]
+    row = q(
+        master,
+        "SELECT birth_date, birth_date_raw, birth_date_flags, phone, phone_flags, email, email_flags"
+        " FROM source_records WHERE source_record_id = 'C6'",
+    )[0]
     assert row[0] is None and row[1] == "02/30/1990"
     assert row[2] == ["not a date in format %m/%d/%Y: '02/30/1990'"]
     assert row[3] is None and "fictional" in row[4][0]
@@ -72,12 +81,23 @@ def test_golden_values_are_standardized_and_traced(tiny: Path, tmp_path: Path) -
     master = tmp_path / "master.duckdb"
     run_pipeline(tiny, master, as_of=AS_OF)
     gid, given, family, birth, email, phone, region = q(
-        master, "SELECT g.golden_id, given_name, family_name, birth_date, email, phone, region FROM golden_customers g"
-                " JOIN customer_xref x USING (golden_id) WHERE x.source_record_id = 'C2'")[0]
+        master,
+        "SELECT g.golden_id, given_name, family_name, birth_date, email, phone, region FROM golden_customers g"
+        " JOIN customer_xref x USING (golden_id) WHERE x.source_record_id = 'C2'",
+    )[0]
     assert (given, family, str(birth), email, phone, region) == (
-        "Mary", "Smith", "1982-07-08", "mary.smith@gmail.com", "+14158672671", "CA")
-    lineage = q(master, f"SELECT source, source_record_id, rule FROM golden_attribute_lineage"
-                        f" WHERE golden_id = '{gid}' AND attribute = 'given_name'")
+        "Mary",
+        "Smith",
+        "1982-07-08",
+        "mary.smith@gmail.com",
+        "+14158672671",
+        "CA",
+    )
+    lineage = q(
+        master,
+        f"SELECT source, source_record_id, rule FROM golden_attribute_lineage"
+        f" WHERE golden_id = '{gid}' AND attribute = 'given_name'",
+    )
     assert lineage == [("crm", "C2", "trust, then most recent")]
 
 
@@ -108,7 +128,9 @@ def test_steward_decisions_apply_on_the_next_run(tiny: Path, tmp_path: Path) -> 
         store.add_decision(("crm", "C6"), ("web", "W5"), "same", decided_by="test")
     run_pipeline(tiny, master, as_of=AS_OF)
     assert groups(master) == {
-        frozenset({"crm:C1"}), frozenset({"web:W1"}), frozenset({"crm:C2", "web:W2"}),
+        frozenset({"crm:C1"}),
+        frozenset({"web:W1"}),
+        frozenset({"crm:C2", "web:W2"}),
         frozenset({"crm:C6", "web:W5"}),
     }
     kinds = sorted(k for (k,) in q(master, "SELECT kind FROM id_events"))
@@ -116,8 +138,9 @@ def test_steward_decisions_apply_on_the_next_run(tiny: Path, tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("stage", ["ingest", "match", "golden", "publish"])
-def test_a_failed_run_leaves_master_and_store_intact(tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     stage: str) -> None:
+def test_a_failed_run_leaves_master_and_store_intact(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
     master = tmp_path / "master.duckdb"
     run_pipeline(tiny, master, as_of=AS_OF)
     before = master.read_bytes()
@@ -139,8 +162,9 @@ def test_a_failed_run_leaves_master_and_store_intact(tiny: Path, tmp_path: Path,
         assert [r["status"] for r in store.runs()] == ["published", "failed"]
 
 
-def test_crash_inside_publish_after_the_new_file_is_written(tiny: Path, tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_inside_publish_after_the_new_file_is_written(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The store commit fails after the new master is complete: the old master stays."""
     master = tmp_path / "master.duckdb"
     run_pipeline(tiny, master, as_of=AS_OF)
@@ -159,11 +183,25 @@ def test_crash_inside_publish_after_the_new_file_is_written(tiny: Path, tmp_path
 def test_field_profile_counts_flags_per_source_and_field(tiny: Path, tmp_path: Path) -> None:
     master = tmp_path / "master.duckdb"
     run_pipeline(tiny, master, as_of=AS_OF)
-    rows = q(master, "SELECT source, field, records, present, clean, flagged FROM field_profile"
-                     " WHERE field IN ('birth_date', 'phone') ORDER BY source, field")
+    rows = q(
+        master,
+        "SELECT source, field, records, present, clean, flagged FROM field_profile"
+        " WHERE field IN ('birth_date', 'phone') ORDER BY source, field",
+    )
     assert rows == [
-        ("crm", "birth_date", 3, 3, 2, 1),   # C6: 02/30/1990
-        ("crm", "phone", 3, 3, 2, 1),        # C6: a fictional 555-01xx number
+        ("crm", "birth_date", 3, 3, 2, 1),  # C6: 02/30/1990
+        ("crm", "phone", 3, 3, 2, 1),  # C6: a fictional 555-01xx number
         ("web", "birth_date", 3, 3, 3, 0),
-        ("web", "phone", 3, 2, 2, 0),        # W2 has none
+        ("web", "phone", 3, 2, 2, 0),  # W2 has none
     ]
+
+
+def test_run_log_records_the_run(tiny: Path, tmp_path: Path) -> None:
+    master = tmp_path / "master.duckdb"
+    summary = run_pipeline(tiny, master, as_of=AS_OF)
+    ((run_id, status, started, finished, version, counts),) = q(
+        master, "SELECT run_id, status, started_at, finished_at, code_version, counts FROM run_log"
+    )
+    assert (run_id, status) == (summary.run_id, "published")
+    assert started <= finished and version.startswith("0.1.0")
+    assert '"rows_quarantined": 6' in counts and '"rows_read": 12' in counts

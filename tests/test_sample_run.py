@@ -15,8 +15,15 @@ from mdm.sample import generate_sample
 from tests.conftest import AS_OF, REPO
 
 SAMPLE = REPO / "data" / "sample"
-ROW_LEVEL = {"missing_id", "duplicate_id_exact", "duplicate_id_conflict", "ragged_row", "bad_json", "not_object",
-             "no_identity"}
+ROW_LEVEL = {
+    "missing_id",
+    "duplicate_id_exact",
+    "duplicate_id_conflict",
+    "ragged_row",
+    "bad_json",
+    "not_object",
+    "no_identity",
+}
 VALUE_LEVEL = {"bad_birth_date": "birth_date", "placeholder_phone": "phone", "bad_email": "email"}
 
 
@@ -26,8 +33,10 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFram
     run_pipeline(SAMPLE / "sources.yaml", master, as_of=AS_OF)
     con = duckdb.connect(str(master), read_only=True)
     try:
-        return {name: con.sql(f"SELECT * FROM {name}").pl()
-                for name in ("customer_xref", "quarantine", "source_records", "run_source_counts")}
+        return {
+            name: con.sql(f"SELECT * FROM {name}").pl()
+            for name in ("customer_xref", "quarantine", "source_records", "run_source_counts")
+        }
     finally:
         con.close()
 
@@ -39,8 +48,13 @@ def truth() -> pl.DataFrame:
 
 def test_the_committed_sample_is_what_the_generator_makes(tmp_path: Path) -> None:
     generate_sample(tmp_path)
-    for name in ("truth.csv", "sources/crm.csv", "sources/web_signups.jsonl", "sources/clinic.csv",
-                 "sources/billing.sqlite"):
+    for name in (
+        "truth.csv",
+        "sources/crm.csv",
+        "sources/web_signups.jsonl",
+        "sources/clinic.csv",
+        "sources/billing.sqlite",
+    ):
         assert filecmp.cmp(tmp_path / name, SAMPLE / name, shallow=False), f"{name} drifted: run `make sample`"
 
 
@@ -49,10 +63,12 @@ def test_every_input_row_is_accounted_for(published: dict[str, pl.DataFrame], tr
     assert (counts["rows_read"] == counts["rows_accepted"] + counts["rows_quarantined"]).all()
     by_source = dict(truth.group_by("source").len().iter_rows())
     assert dict(counts.select("source", "rows_read").iter_rows()) == by_source
-    seen = pl.concat([
-        published["customer_xref"].select("source", "row_number"),
-        published["quarantine"].select("source", "row_number"),
-    ])
+    seen = pl.concat(
+        [
+            published["customer_xref"].select("source", "row_number"),
+            published["quarantine"].select("source", "row_number"),
+        ]
+    )
     assert seen.height == truth.height
     assert seen.unique().height == truth.height
 
@@ -78,7 +94,8 @@ def test_bad_values_are_flagged_and_the_row_kept(published: dict[str, pl.DataFra
 def test_matching_does_not_merge_different_people(published: dict[str, pl.DataFrame], truth: pl.DataFrame) -> None:
     joined = published["customer_xref"].join(
         truth.rename({"record_id": "source_record_id"}).unique(["source", "source_record_id"]),
-        on=["source", "source_record_id"])
+        on=["source", "source_record_id"],
+    )
     scores = pairwise_scores(joined)
     assert scores.precision >= 0.99
     assert scores.true_positive_pairs > 0

@@ -40,9 +40,15 @@ class _Clusters:
         self.forbidden[a] |= self.forbidden[b]
 
 
-def cluster_records(n: int, pairs: pl.DataFrame, birth_dates: list[object], *,
-                    must_link: Iterable[tuple[int, int]] = (), cannot_link: Iterable[tuple[int, int]] = (),
-                    check_birth_dates: bool = True) -> tuple[list[int], pl.DataFrame]:
+def cluster_records(
+    n: int,
+    pairs: pl.DataFrame,
+    birth_dates: list[object],
+    *,
+    must_link: Iterable[tuple[int, int]] = (),
+    cannot_link: Iterable[tuple[int, int]] = (),
+    check_birth_dates: bool = True,
+) -> tuple[list[int], pl.DataFrame]:
     """Cluster label per record (the smallest member index), and the pairs with their outcome.
 
     Steward must-links are applied first and always; a must-link that contradicts a
@@ -78,6 +84,7 @@ def cluster_records(n: int, pairs: pl.DataFrame, birth_dates: list[object], *,
     for i, root in enumerate(roots):
         smallest.setdefault(root, i)
     labels = [smallest[r] for r in roots]
-    result = pl.DataFrame(outcomes, schema={"left": pl.Int64, "right": pl.Int64, "rule": pl.String, "outcome": pl.String},
-                          orient="row")
+    result = pl.DataFrame(
+        outcomes, schema={"left": pl.Int64, "right": pl.Int64, "rule": pl.String, "outcome": pl.String}, orient="row"
+    )
     return labels, result

@@ -71,7 +71,8 @@ class Dictionary(BaseModel):
         tables = {t.name for t in self.reference_tables}
         problems += [
             f"field {f.name!r} names reference {f.reference!r}, which is not in reference_tables"
-            for f in self.fields if f.reference and f.reference not in tables
+            for f in self.fields
+            if f.reference and f.reference not in tables
         ]
         for f in self.fields:
             seen: dict[str, str] = {}
@@ -79,7 +80,9 @@ class Dictionary(BaseModel):
                 for spelling in [value.code, *value.synonyms]:
                     key = fold(spelling)
                     if seen.get(key, value.code) != value.code:
-                        problems.append(f"field {f.name!r}: {spelling!r} is a synonym of both {seen[key]} and {value.code}")
+                        problems.append(
+                            f"field {f.name!r}: {spelling!r} is a synonym of both {seen[key]} and {value.code}"
+                        )
                     seen[key] = value.code
         if problems:
             raise ValueError("; ".join(problems))
@@ -133,8 +136,11 @@ def load_dictionary(path: Path | str = DEFAULT_DICTIONARY) -> Dictionary:
     path = Path(path)
     dictionary = parse_model(Dictionary, path)
     dictionary.base_dir = path.parent.resolve()
-    missing = [f"reference table {t.name!r}: file {t.path} not found beside {path.name}"
-               for t in dictionary.reference_tables if not (dictionary.base_dir / t.path).exists()]
+    missing = [
+        f"reference table {t.name!r}: file {t.path} not found beside {path.name}"
+        for t in dictionary.reference_tables
+        if not (dictionary.base_dir / t.path).exists()
+    ]
     if missing:
         raise ConfigError(path, missing)
     return dictionary

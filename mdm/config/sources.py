@@ -45,7 +45,7 @@ class ColumnSpec(BaseModel):
     def _one_of_column_or_columns(self) -> ColumnSpec:
         if (self.column is None) == (self.columns is None):
             raise ValueError(
-                "give exactly one of `column` or `columns`, e.g. {column: dob, format: \"%Y-%m-%d\"}"
+                'give exactly one of `column` or `columns`, e.g. {column: dob, format: "%Y-%m-%d"}'
                 " or {columns: [mobile_phone, home_phone]}"
             )
         if self.columns is not None and len(self.columns) < 1:
@@ -92,9 +92,7 @@ class SourceConfig(BaseModel):
     @classmethod
     def _name_is_identifier(cls, value: str) -> str:
         if not _NAME.match(value):
-            raise ValueError(
-                f"source name {value!r} must be lower-case letters, digits and _ (e.g. name: crm_export)"
-            )
+            raise ValueError(f"source name {value!r} must be lower-case letters, digits and _ (e.g. name: crm_export)")
         return value
 
     @field_validator("country")
@@ -158,8 +156,10 @@ class SourcesConfig(BaseModel):
         if not value:
             raise ConfigError(
                 self.base_dir / "sources.yaml",
-                [f"source {source.name!r}: environment variable {source.dsn_env} is not set;"
-                 f" export it, e.g. {source.dsn_env}='postgresql://user@127.0.0.1:5432/db'"],
+                [
+                    f"source {source.name!r}: environment variable {source.dsn_env} is not set;"
+                    f" export it, e.g. {source.dsn_env}='postgresql://user@127.0.0.1:5432/db'"
+                ],
             )
         return value
 
@@ -178,8 +178,7 @@ def load_sources(path: Path | str, field_names: set[str] | None = None) -> Sourc
                     line = line_of(lines, ("sources", i, "fields", field))
                     known = ", ".join(sorted(field_names))
                     problems.append(
-                        f"line {line}: sources[{i}].fields.{field}: not a dictionary field;"
-                        f" use one of: {known}"
+                        f"line {line}: sources[{i}].fields.{field}: not a dictionary field; use one of: {known}"
                     )
         if problems:
             raise ConfigError(path, problems)

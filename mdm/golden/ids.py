@@ -25,8 +25,9 @@ class IdAssignment:
     events: list[dict[str, str | None]] = field(default_factory=list)
 
 
-def assign_golden_ids(records: pl.DataFrame, labels: list[int], registry: dict[tuple[str, str], GoldenId],
-                      next_number: int) -> IdAssignment:
+def assign_golden_ids(
+    records: pl.DataFrame, labels: list[int], registry: dict[tuple[str, str], GoldenId], next_number: int
+) -> IdAssignment:
     """records: `source`, `source_record_id` in the order of `labels` (one cluster label each)."""
     keys = list(zip(records["source"].to_list(), records["source_record_id"].to_list(), strict=True))
     members: dict[int, list[int]] = {}
@@ -48,9 +49,14 @@ def assign_golden_ids(records: pl.DataFrame, labels: list[int], registry: dict[t
             next_number += 1
             new_ids.append(chosen[cluster])
             split_from = next(iter(sorted(previous)), None)
-            events.append({"kind": "split" if split_from else "created", "old_id": split_from,
-                           "new_id": chosen[cluster], "reason": "records left golden customer " + split_from
-                           if split_from else "new records"})
+            events.append(
+                {
+                    "kind": "split" if split_from else "created",
+                    "old_id": split_from,
+                    "new_id": chosen[cluster],
+                    "reason": "records left golden customer " + split_from if split_from else "new records",
+                }
+            )
         claimed[chosen[cluster]] = cluster
     # A previous id no cluster kept was merged into the cluster that holds most of its records.
     holders: dict[GoldenId, Counter[int]] = {}
@@ -60,6 +66,12 @@ def assign_golden_ids(records: pl.DataFrame, labels: list[int], registry: dict[t
                 holders.setdefault(registry[keys[i]], Counter())[cluster] += 1
     for old in sorted(set(holders) - set(claimed)):
         into = chosen[max(holders[old].items(), key=lambda kv: (kv[1], -kv[0]))[0]]
-        events.append({"kind": "merged", "old_id": old, "new_id": into,
-                       "reason": "its records now match a golden customer with more of them"})
+        events.append(
+            {
+                "kind": "merged",
+                "old_id": old,
+                "new_id": into,
+                "reason": "its records now match a golden customer with more of them",
+            }
+        )
     return IdAssignment([chosen[label] for label in labels], new_ids, next_number, events)

@@ -108,6 +108,7 @@ def _check_header(header: Sequence[str], where: str) -> list[str]:
 
 # ---- csv -------------------------------------------------------------------------------------
 
+
 def detect_encoding(data: bytes) -> str:
     """BOM first, then strict UTF-8, then charset-normalizer's best guess, else Latin-1.
 
@@ -135,8 +136,7 @@ def _sniff_delimiter(sample: str) -> str:
         return max(_SNIFF_DELIMITERS, key=first.count)
 
 
-def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None = None,
-             quotechar: str = '"') -> RawRead:
+def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None = None, quotechar: str = '"') -> RawRead:
     data = path.read_bytes()
     if encoding is None:
         encoding = detect_encoding(data)
@@ -145,7 +145,9 @@ def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None =
     try:
         text = data.decode(encoding, errors="surrogateescape")
     except LookupError:
-        raise SourceReadError(f"{path}: unknown encoding {encoding!r} (e.g. encoding: utf-8, latin-1, gb18030)") from None
+        raise SourceReadError(
+            f"{path}: unknown encoding {encoding!r} (e.g. encoding: utf-8, latin-1, gb18030)"
+        ) from None
     except UnicodeDecodeError as exc:  # utf-16 cannot surrogate-escape odd lengths
         raise SourceReadError(f"{path}: not valid {encoding}: {exc}") from None
     text = text.lstrip("\ufeff")
@@ -185,6 +187,7 @@ def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None =
 
 # ---- jsonl -------------------------------------------------------------------------------------
 
+
 def read_jsonl(path: Path) -> RawRead:
     text = path.read_bytes().decode("utf-8-sig", errors="surrogateescape")
     columns: dict[str, None] = {}
@@ -219,6 +222,7 @@ def read_jsonl(path: Path) -> RawRead:
 
 # ---- parquet -----------------------------------------------------------------------------------
 
+
 def read_parquet(path: Path) -> RawRead:
     try:
         frame = pl.read_parquet(path)
@@ -226,9 +230,12 @@ def read_parquet(path: Path) -> RawRead:
         raise SourceReadError(f"{path}: not a readable parquet file: {exc}") from None
     temporal = {name for name, dtype in frame.schema.items() if dtype.is_temporal()}
     cast = [
-        pl.col(name).dt.strftime("%Y-%m-%d") if dtype == pl.Date
-        else pl.col(name).dt.strftime("%Y-%m-%dT%H:%M:%S") if dtype.is_temporal()
-        else pl.col(name).cast(pl.String) if dtype.is_numeric() or dtype in (pl.String, pl.Boolean)
+        pl.col(name).dt.strftime("%Y-%m-%d")
+        if dtype == pl.Date
+        else pl.col(name).dt.strftime("%Y-%m-%dT%H:%M:%S")
+        if dtype.is_temporal()
+        else pl.col(name).cast(pl.String)
+        if dtype.is_numeric() or dtype in (pl.String, pl.Boolean)
         else pl.col(name).map_elements(_text, return_dtype=pl.String)
         for name, dtype in frame.schema.items()
     ]
@@ -237,6 +244,7 @@ def read_parquet(path: Path) -> RawRead:
 
 
 # ---- databases ---------------------------------------------------------------------------------
+
 
 def _rows_from_cursor(cursor: Any, where: str, batch: int = 50_000) -> RawRead:
     columns = _check_header([d[0] for d in cursor.description], where)
@@ -285,4 +293,3 @@ def read_postgres(dsn: str, source: SourceConfig) -> RawRead:
             return _rows_from_cursor(cursor, where)
     except psycopg.Error as exc:
         raise SourceReadError(f"{where}: {str(exc).strip()}") from None
-

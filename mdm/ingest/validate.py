@@ -31,16 +31,21 @@ def staged_schema(dictionary: Dictionary, mapped_fields: list[str]) -> pa.DataFr
             return data.lazyframe.select(pl.lit(True))
         return data.lazyframe.select(~pl.all_horizontal([_blank(f) for f in identity]))
 
-    columns = {RECORD_ID: pa.Column(
-        str, nullable=True,
-        checks=pa.Check(lambda d: d.lazyframe.select(~_blank(d.key)), name="record_id_present",
-                        error=NO_RECORD_ID),
-    )}
+    columns = {
+        RECORD_ID: pa.Column(
+            str,
+            nullable=True,
+            checks=pa.Check(lambda d: d.lazyframe.select(~_blank(d.key)), name="record_id_present", error=NO_RECORD_ID),
+        )
+    }
     columns.update({f: pa.Column(str, nullable=True) for f in mapped_fields})
     return pa.DataFrameSchema(
         columns,
-        checks=[pa.Check(has_identity, name="has_identity",
-                         error=NO_IDENTITY.format(fields=", ".join(identity) or "none mapped"))],
+        checks=[
+            pa.Check(
+                has_identity, name="has_identity", error=NO_IDENTITY.format(fields=", ".join(identity) or "none mapped")
+            )
+        ],
     )
 
 

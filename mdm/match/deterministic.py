@@ -30,11 +30,15 @@ def find_pairs(records: pl.DataFrame, rules: MatchRules) -> tuple[pl.DataFrame, 
             .select(pl.col("rid").alias("left"), pl.col("rid_r").alias("right"), pl.lit(rule.name).alias("rule"))
         )
         pairs.append(joined)
-        report.append({
-            "rule": rule.name, "pairs": joined.height, "skipped_blocks": giant.height,
-            "skipped_records": int(giant["n"].sum() or 0),
-            "largest_skipped": giant.sort("n", descending=True).head(3).to_dicts(),
-        })
+        report.append(
+            {
+                "rule": rule.name,
+                "pairs": joined.height,
+                "skipped_blocks": giant.height,
+                "skipped_records": int(giant["n"].sum() or 0),
+                "largest_skipped": giant.sort("n", descending=True).head(3).to_dicts(),
+            }
+        )
     found = pl.concat(pairs) if pairs else pl.DataFrame(schema=PAIR_SCHEMA)
     found = found.group_by("left", "right").agg(pl.col("rule").first()).sort("left", "right")
     return found.cast(PAIR_SCHEMA), report  # type: ignore[arg-type]

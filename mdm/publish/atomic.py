@@ -28,9 +28,14 @@ def temporary_path(master: Path, run_id: str) -> Path:
     return master.with_name(f".{master.name}.{run_id}.tmp")
 
 
-def publish_master(master: Path, run_id: str, tables: dict[str, pl.DataFrame], *,
-                   views: dict[str, str] | None = None,
-                   before_swap: Callable[[], None] | None = None) -> Path:
+def publish_master(
+    master: Path,
+    run_id: str,
+    tables: dict[str, pl.DataFrame],
+    *,
+    views: dict[str, str] | None = None,
+    before_swap: Callable[[], None] | None = None,
+) -> Path:
     """Write `tables` (and SQL `views`) into a new DuckDB file and swap it in for `master`.
 
     `before_swap` runs after the new file is complete and before the rename: the place to

@@ -62,7 +62,9 @@ def tidy(raw: pl.Series) -> pl.Series:
 def fold_expr(expr: pl.Expr) -> pl.Expr:
     """Lower-case, no diacritics, letters and digits only: the form names and streets match in."""
     return (
-        expr.str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_lowercase()
+        expr.str.normalize("NFKD")
+        .str.replace_all(r"\p{M}", "")
+        .str.to_lowercase()
         .str.replace_all(r"[^\p{L}\p{N}]", "")
     )
 
@@ -72,16 +74,20 @@ def fold_series(values: pl.Series) -> pl.Series:
     return pl.select(pl.when(out != "").then(out)).to_series()
 
 
-def map_distinct(values: pl.Series, fn: Callable[..., tuple[Any, ...]], dtypes: list[Any],
-                 extra: pl.Series | None = None) -> list[pl.Series]:
+def map_distinct(
+    values: pl.Series, fn: Callable[..., tuple[Any, ...]], dtypes: list[Any], extra: pl.Series | None = None
+) -> list[pl.Series]:
     """Apply fn once per distinct non-null value (or (value, extra) pair) and spread the
     results back to every row. fn returns a tuple, one element per output dtype."""
-    frame = pl.DataFrame({"v": values, "x": extra if extra is not None else pl.repeat(None, len(values), dtype=pl.String, eager=True)})
+    frame = pl.DataFrame(
+        {"v": values, "x": extra if extra is not None else pl.repeat(None, len(values), dtype=pl.String, eager=True)}
+    )
     distinct = frame.filter(pl.col("v").is_not_null()).unique()
     results = [fn(v, x) if extra is not None else fn(v) for v, x in distinct.iter_rows()]  # type: ignore[call-arg]
     names = [f"r{i}" for i in range(len(dtypes))]
     table = distinct.with_columns(
-        pl.Series(name, [r[i] for r in results], dtype=dtype) for i, (name, dtype) in enumerate(zip(names, dtypes, strict=True))
+        pl.Series(name, [r[i] for r in results], dtype=dtype)
+        for i, (name, dtype) in enumerate(zip(names, dtypes, strict=True))
     )
     joined = frame.join(table, on=["v", "x"], how="left", maintain_order="left", nulls_equal=True)
     return [joined[name] for name in names]

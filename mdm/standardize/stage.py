@@ -42,8 +42,9 @@ NEEDS_COUNTRY = {"phone": standardize_phone, "region": standardize_region, "post
 RECORD_COLUMNS = ["source", "source_record_id", "row_number", "trust", "source_updated_at", "updated_at_flags"]
 
 
-def standardize_source(ingested: IngestResult, source: SourceConfig, dictionary: Dictionary,
-                       as_of: dt.date) -> pl.DataFrame:
+def standardize_source(
+    ingested: IngestResult, source: SourceConfig, dictionary: Dictionary, as_of: dt.date
+) -> pl.DataFrame:
     staged = ingested.staged
     n = staged.height
 
@@ -85,9 +86,16 @@ def standardize_source(ingested: IngestResult, source: SourceConfig, dictionary:
         result = result.with_policy(value, ctx.policy)
         flags = result.flags
         if name_flags is not None and definition.name == "family_name":
-            flags = pl.select(pl.concat_list([
-                pl.lit(flags), pl.when(pl.lit(name_flags).is_not_null()).then(pl.concat_list(pl.lit(name_flags)))
-                .otherwise(pl.lit([], FLAGS))])).to_series()
+            flags = pl.select(
+                pl.concat_list(
+                    [
+                        pl.lit(flags),
+                        pl.when(pl.lit(name_flags).is_not_null())
+                        .then(pl.concat_list(pl.lit(name_flags)))
+                        .otherwise(pl.lit([], FLAGS)),
+                    ]
+                )
+            ).to_series()
         columns += [
             value.alias(f"{definition.name}_raw"),
             result.clean.alias(definition.name),
@@ -101,8 +109,10 @@ def standardize_source(ingested: IngestResult, source: SourceConfig, dictionary:
 def standardized_schema(dictionary: Dictionary) -> pa.DataFrameSchema:
     """The contract of the standardized table, generated from the dictionary."""
     columns: dict[str, pa.Column] = {
-        "source": pa.Column(str), "source_record_id": pa.Column(str, unique=False),
-        "row_number": pa.Column(pl.Int64), "trust": pa.Column(pl.Int64),
+        "source": pa.Column(str),
+        "source_record_id": pa.Column(str, unique=False),
+        "row_number": pa.Column(pl.Int64),
+        "trust": pa.Column(pl.Int64),
     }
     for field in dictionary.published_fields:
         dtype = pl.Date if field.type == "date" else pl.String

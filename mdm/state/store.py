@@ -72,7 +72,9 @@ class StateStore:
             self._con.execute("INSERT OR IGNORE INTO meta VALUES ('next_golden_number', '1')")
         found = int(self._one("SELECT value FROM meta WHERE key = 'schema_version'"))
         if found > SCHEMA_VERSION:
-            raise RuntimeError(f"{self.path}: store schema {found} is newer than this code ({SCHEMA_VERSION}); upgrade mdm")
+            raise RuntimeError(
+                f"{self.path}: store schema {found} is newer than this code ({SCHEMA_VERSION}); upgrade mdm"
+            )
 
     def close(self) -> None:
         self._con.close()
@@ -100,13 +102,20 @@ class StateStore:
     # ---- runs ------------------------------------------------------------------------------
     def start_run(self, run_id: str, *, code_version: str, sources_path: str, master_path: str, as_of: str) -> None:
         with self.transaction() as con:
-            con.execute("INSERT INTO runs (run_id, started_at, status, code_version, sources_path, master_path, as_of)"
-                        " VALUES (?, ?, 'running', ?, ?, ?, ?)", (run_id, _now(), code_version, sources_path, master_path, as_of))
+            con.execute(
+                "INSERT INTO runs (run_id, started_at, status, code_version, sources_path, master_path, as_of)"
+                " VALUES (?, ?, 'running', ?, ?, ?, ?)",
+                (run_id, _now(), code_version, sources_path, master_path, as_of),
+            )
 
-    def finish_run(self, run_id: str, status: str, counts: dict[str, Any] | None = None, error: str | None = None) -> None:
+    def finish_run(
+        self, run_id: str, status: str, counts: dict[str, Any] | None = None, error: str | None = None
+    ) -> None:
         with self.transaction() as con:
-            con.execute("UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE run_id = ?",
-                        (_now(), status, json.dumps(counts, sort_keys=True) if counts else None, error, run_id))
+            con.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE run_id = ?",
+                (_now(), status, json.dumps(counts, sort_keys=True) if counts else None, error, run_id),
+            )
 
     def runs(self) -> list[dict[str, Any]]:
         cur = self._con.execute("SELECT * FROM runs ORDER BY rowid")
@@ -126,22 +135,33 @@ class StateStore:
     def format_id(number: int) -> GoldenId:
         return GoldenId(f"{ID_PREFIX}{number:0{ID_DIGITS}d}")
 
-    def save_assignments(self, run_id: str, assignments: Iterable[tuple[str, str, str]], new_ids: list[str],
-                         next_number: int) -> None:
+    def save_assignments(
+        self, run_id: str, assignments: Iterable[tuple[str, str, str]], new_ids: list[str], next_number: int
+    ) -> None:
         """Record this run's golden ids in one transaction: new ids, record -> id, the id counter."""
         with self.transaction() as con:
-            con.executemany("INSERT INTO golden_ids (golden_id, created_run) VALUES (?, ?)", [(g, run_id) for g in new_ids])
             con.executemany(
-                "INSERT INTO xref_registry (source, source_record_id, golden_id, first_run, last_run) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (source, source_record_id) DO UPDATE SET golden_id = excluded.golden_id, last_run = excluded.last_run",
+                "INSERT INTO golden_ids (golden_id, created_run) VALUES (?, ?)", [(g, run_id) for g in new_ids]
+            )
+            con.executemany(
+                "INSERT INTO xref_registry (source, source_record_id, golden_id, first_run, last_run)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, source_record_id)"
+                " DO UPDATE SET golden_id = excluded.golden_id, last_run = excluded.last_run",
                 [(s, r, g, run_id, run_id) for s, r, g in assignments],
             )
             current = int(self._one("SELECT value FROM meta WHERE key = 'next_golden_number'"))
             con.execute("UPDATE meta SET value = ? WHERE key = 'next_golden_number'", (str(max(current, next_number)),))
 
     # ---- steward decisions -----------------------------------------------------------------
-    def add_decision(self, left: tuple[str, str], right: tuple[str, str], decision: Decision, *, decided_by: str,
-                     reason: str | None = None) -> int:
+    def add_decision(
+        self,
+        left: tuple[str, str],
+        right: tuple[str, str],
+        decision: Decision,
+        *,
+        decided_by: str,
+        reason: str | None = None,
+    ) -> int:
         if decision not in ("same", "not_same"):
             raise ValueError(f"decision must be 'same' or 'not_same', not {decision!r}")
         with self.transaction() as con:
