@@ -125,7 +125,7 @@ def test_parquet_keeps_typed_dates_as_iso(tmp_path: Path) -> None:
     pl.DataFrame({"id": [1, 2], "dob": [dt.date(1980, 3, 4), None], "score": [1.5, None]}).write_parquet(path)
     read = read_parquet(path)
     assert read.frame.rows() == [(1, "1", "1980-03-04", "1.5"), (2, "2", None, None)]
-    assert read.temporal_columns == {"dob"}
+    assert read.temporal_columns == {"dob": "%Y-%m-%d"}
 
 
 def test_sqlite_table_and_query(tmp_path: Path) -> None:
@@ -181,7 +181,7 @@ def test_postgres_reads_a_real_table(postgres_table: str) -> None:
         ("1", "Zoë Müller", "1980-03-04", "12.50"),
         ("2", "王小明", None, None),
     ]
-    assert read.temporal_columns == {"dob", "updated"}
+    assert read.temporal_columns == {"dob": "%Y-%m-%d", "updated": "%Y-%m-%dT%H:%M:%S"}
 
 
 @pytest.mark.postgres

@@ -205,3 +205,37 @@ def test_run_log_records_the_run(tiny: Path, tmp_path: Path) -> None:
     assert (run_id, status) == (summary.run_id, "published")
     assert started <= finished and version.startswith("0.1.0")
     assert '"rows_quarantined": 6' in counts and '"rows_read": 12' in counts
+
+
+def test_typed_parquet_dates_are_read_whatever_format_is_declared(tmp_path: Path) -> None:
+    """A parquet Date / zoned Datetime column is already a date: the declared format is not applied."""
+    import datetime as dt
+
+    import polars as pl
+
+    pl.DataFrame(
+        {
+            "id": ["B1", "B2"],
+            "full_name": ["Smith, Ann", "Lee, Bo"],
+            "dob": [dt.date(1980, 3, 4), None],
+            "changed": pl.Series([dt.datetime(2026, 1, 2, 3, 4, 5), None]).dt.replace_time_zone("Europe/Berlin"),
+        }
+    ).write_parquet(tmp_path / "billing.parquet")
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - name: billing\n    kind: parquet\n    path: billing.parquet\n    record_id: id\n"
+        '    updated_at: {column: changed, format: "%d/%m/%Y"}\n'
+        "    fields:\n"
+        '      full_name: {column: full_name, format: "family, given middle"}\n'
+        '      birth_date: {column: dob, format: "%m/%d/%Y"}\n'
+    )
+    master = tmp_path / "master.duckdb"
+    run_pipeline(tmp_path / "sources.yaml", master, as_of=AS_OF)
+    rows = q(
+        master,
+        "SELECT source_record_id, given_name, family_name, birth_date, birth_date_flags, source_updated_at"
+        " FROM source_records ORDER BY 1",
+    )
+    assert [(r[0], r[1], r[2], str(r[3]), r[4], str(r[5])) for r in rows] == [
+        ("B1", "Ann", "Smith", "1980-03-04", [], "2026-01-02 02:04:05"),
+        ("B2", "Bo", "Lee", "None", [], "None"),
+    ]

@@ -26,6 +26,8 @@ import polars as pl
 from mdm.config.sources import SourceConfig, SourcesConfig
 
 ROW = "_row"
+ISO_DATE = "%Y-%m-%d"
+ISO_DATETIME = "%Y-%m-%dT%H:%M:%S"
 _BAD_BYTES = re.compile("[\udc80-\udcff]")
 _SNIFF_DELIMITERS = ",;\t|"
 
@@ -46,7 +48,8 @@ class Reject:
 class RawRead:
     frame: pl.DataFrame
     rejects: list[Reject] = field(default_factory=list)
-    temporal_columns: set[str] = field(default_factory=set)
+    temporal_columns: dict[str, str] = field(default_factory=dict)
+    """typed date/time columns -> the format their text is in (whatever sources.yaml declares)"""
     encoding: str | None = None
 
     @property
@@ -75,7 +78,11 @@ def _text(value: Any) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.strftime(ISO_DATETIME)
+    if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, bytes):
         return value.hex()
@@ -228,17 +235,21 @@ def read_parquet(path: Path) -> RawRead:
         frame = pl.read_parquet(path)
     except Exception as exc:  # polars raises several kinds for a corrupt file
         raise SourceReadError(f"{path}: not a readable parquet file: {exc}") from None
-    temporal = {name for name, dtype in frame.schema.items() if dtype.is_temporal()}
-    cast = [
-        pl.col(name).dt.strftime("%Y-%m-%d")
-        if dtype == pl.Date
-        else pl.col(name).dt.strftime("%Y-%m-%dT%H:%M:%S")
-        if dtype.is_temporal()
-        else pl.col(name).cast(pl.String)
-        if dtype.is_numeric() or dtype in (pl.String, pl.Boolean)
-        else pl.col(name).map_elements(_text, return_dtype=pl.String)
-        for name, dtype in frame.schema.items()
-    ]
+    temporal: dict[str, str] = {}
+    cast = []
+    for name, dtype in frame.schema.items():
+        column = pl.col(name)
+        if dtype == pl.Date:
+            temporal[name] = ISO_DATE
+            cast.append(column.dt.strftime(ISO_DATE))
+        elif isinstance(dtype, pl.Datetime):
+            temporal[name] = ISO_DATETIME
+            utc = column.dt.convert_time_zone("UTC").dt.replace_time_zone(None) if dtype.time_zone else column
+            cast.append(utc.dt.strftime(ISO_DATETIME))
+        elif dtype.is_numeric() or dtype in (pl.String, pl.Boolean, pl.Time, pl.Duration):
+            cast.append(column.cast(pl.String))
+        else:
+            cast.append(column.map_elements(_text, return_dtype=pl.String))
     out = frame.select(cast).with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
     return RawRead(out, temporal_columns=temporal)
 
@@ -249,12 +260,14 @@ def read_parquet(path: Path) -> RawRead:
 def _rows_from_cursor(cursor: Any, where: str, batch: int = 50_000) -> RawRead:
     columns = _check_header([d[0] for d in cursor.description], where)
     rows: list[list[str | None]] = []
-    temporal: set[str] = set()
+    temporal: dict[str, str] = {}
     while chunk := cursor.fetchmany(batch):
         for record in chunk:
             for i, value in enumerate(record):
-                if isinstance(value, (dt.date, dt.datetime)):
-                    temporal.add(columns[i])
+                if isinstance(value, dt.datetime):
+                    temporal[columns[i]] = ISO_DATETIME
+                elif isinstance(value, dt.date):
+                    temporal.setdefault(columns[i], ISO_DATE)
             rows.append([_text(v) for v in record])
     return RawRead(_frame(columns, rows, list(range(1, len(rows) + 1))), temporal_columns=temporal)
 

@@ -20,8 +20,6 @@ QUARANTINE_SCHEMA: dict[str, Any] = {
     "raw": pl.String,
     "reasons": pl.List(pl.String),
 }
-ISO_DATE = "%Y-%m-%d"
-ISO_DATETIME = "%Y-%m-%dT%H:%M:%S"
 
 
 class AccountingError(RuntimeError):
@@ -59,7 +57,7 @@ def _mapped(spec: ColumnSpec) -> pl.Expr:
 def _format_for(spec: ColumnSpec, raw: RawRead) -> str | None:
     """Typed date columns (parquet, databases) arrive as ISO text, whatever the declared format."""
     if spec.column is not None and spec.column in raw.temporal_columns:
-        return ISO_DATE if spec.format in (None, ISO_DATE) or "%H" not in (spec.format or "") else ISO_DATETIME
+        return raw.temporal_columns[spec.column]
     return spec.format
 
 
