@@ -15,13 +15,11 @@ import json
 import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from evaluate_master import evaluate  # noqa: E402
-
-from mdm.sample import generate_sample  # noqa: E402
+from generated import generated_sources  # noqa: E402
 
 RUN = """
 import json, sys, time, datetime as dt
@@ -42,13 +40,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=300_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/mdm-bench"))
     args = parser.parse_args()
-    data = args.work / f"people_{args.people}"
-    if not (data / "truth.csv").exists():
-        started = time.perf_counter()
-        counts = generate_sample(data, n_people=args.people)
-        print(f"generated {sum(counts.values())} rows in {time.perf_counter() - started:.1f} s: {counts}")
-    sources = data / "sources.yaml"
-    sources.write_text((Path(__file__).parents[1] / "data" / "sample" / "sources.yaml").read_text())
+    sources = generated_sources(args.people, args.work)
     master = args.work / f"master_{args.people}.duckdb"
     out = subprocess.run(
         [sys.executable, "-c", RUN, str(sources), str(master)], check=True, capture_output=True, text=True
@@ -56,7 +48,7 @@ def main() -> None:
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["peak_rss_mib"] = round(peak_mib)
-    result["accuracy"] = evaluate(master, data / "truth.csv")
+    result["accuracy"] = evaluate(master, sources.parent / "truth.csv")
     print(json.dumps(result, indent=2))
 
 

@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import json
 import resource
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -22,10 +23,10 @@ import polars as pl
 from mdm.config.dictionary import load_dictionary
 from mdm.config.sources import load_sources
 from mdm.ingest import ingest_source
-from mdm.sample import generate_sample
 from mdm.standardize import stage
 
-SAMPLE_SOURCES = Path(__file__).parents[1] / "data" / "sample" / "sources.yaml"
+sys.path.insert(0, str(Path(__file__).parent))
+from generated import generated_sources  # noqa: E402
 
 
 def timed_standardizers(times: dict[str, float]) -> None:
@@ -53,12 +54,8 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=440_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/mdm-bench"))
     args = parser.parse_args()
-    data = args.work / f"people_{args.people}"
-    if not (data / "truth.csv").exists():
-        generate_sample(data, n_people=args.people)
-    (data / "sources.yaml").write_text(SAMPLE_SOURCES.read_text())
     dictionary = load_dictionary()
-    config = load_sources(data / "sources.yaml", dictionary.names)
+    config = load_sources(generated_sources(args.people, args.work), dictionary.names)
     started = time.perf_counter()
     ingested = [(source, ingest_source(config, source, dictionary)) for source in config.sources]
     ingest_seconds = time.perf_counter() - started
