@@ -15,9 +15,12 @@ from mdm.types import BadValuePolicy, FieldKind, FieldType
 DEFAULT_DICTIONARY = Path(__file__).resolve().parents[2] / "dictionary" / "fields.yaml"
 
 
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
+
+
 def fold(text: str) -> str:
-    """Case-fold, strip accents and surrounding space: the form synonyms are compared in."""
-    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
+    """Case-fold, strip accents and surrounding space, one apostrophe: the form synonyms are compared in."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().casefold().translate(_APOSTROPHES))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
