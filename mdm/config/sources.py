@@ -36,7 +36,7 @@ class ColumnSpec(BaseModel):
     format: str | None = Field(
         default=None,
         description='date: a strptime format such as "%m/%d/%Y"; full_name: '
-        '"family, given middle" or "given middle family"',
+        '"family, given middle", "given middle family", "family given middle" or "family middle given"',
     )
     combine: Literal["first", "join"] = "first"
     separator: str = " "

@@ -22,11 +22,11 @@ from mdm.standardize.address import (
     standardize_postal_code,
     standardize_region,
 )
-from mdm.standardize.base import FLAGS, FieldContext, Standardized
+from mdm.standardize.base import FLAGS, FieldContext, Standardized, flags_from, merge_flags
 from mdm.standardize.coded import standardize_coded
 from mdm.standardize.date import parse_dates, standardize_date
 from mdm.standardize.email import standardize_email
-from mdm.standardize.name import parse_full_name, standardize_person_name
+from mdm.standardize.name import ParsedFullNames, parse_full_name, standardize_person_name
 from mdm.standardize.phone import standardize_phone
 
 Standardizer = Callable[[pl.Series, FieldContext], Standardized]
@@ -52,13 +52,12 @@ def standardize_source(
         return staged[name] if name in staged.columns else pl.Series(name, [None] * n, dtype=pl.String)
 
     parts: dict[str, pl.Series] = {}
-    name_flags: pl.Series | None = None
+    parsed: ParsedFullNames | None = None
     if "full_name" in staged.columns:
-        spec = source.fields["full_name"]
-        given, middle, family, flag = parse_full_name(staged["full_name"], spec.format)
-        for field, part in (("given_name", given), ("middle_name", middle), ("family_name", family)):
+        parsed = parse_full_name(staged["full_name"], source.fields["full_name"].format)
+        pieces = {"given_name": parsed.given, "middle_name": parsed.middle, "family_name": parsed.family}
+        for field, part in pieces.items():
             parts[field] = part if field not in staged.columns else raw(field).fill_null(part)
-        name_flags = flag
 
     def context(field: str) -> FieldContext:
         return FieldContext(dictionary.field(field), dictionary, source.country, ingested.formats.get(field), as_of)
@@ -85,17 +84,12 @@ def standardize_source(
             result = BY_KIND[definition.kind](value, ctx)
         result = result.with_policy(value, ctx.policy)
         flags = result.flags
-        if name_flags is not None and definition.name == "family_name":
-            flags = pl.select(
-                pl.concat_list(
-                    [
-                        pl.lit(flags),
-                        pl.when(pl.lit(name_flags).is_not_null())
-                        .then(pl.concat_list(pl.lit(name_flags)))
-                        .otherwise(pl.lit([], FLAGS)),
-                    ]
-                )
-            ).to_series()
+        if parsed is not None:  # what parsing the whole name found goes with the parts it concerns
+            if definition.name == "given_name":
+                result.extra["honorific"] = result.extra["honorific"].fill_null(parsed.honorific)
+            if definition.name == "family_name":
+                result.extra["suffix"] = result.extra["suffix"].fill_null(parsed.suffix)
+                flags = merge_flags(flags, flags_from(parsed.flag))
         columns += [
             value.alias(f"{definition.name}_raw"),
             result.clean.alias(definition.name),
