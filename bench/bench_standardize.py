@@ -23,7 +23,7 @@ import polars as pl
 from mdm.config.dictionary import load_dictionary
 from mdm.config.sources import load_sources
 from mdm.ingest import ingest_source
-from mdm.standardize import stage
+from mdm.standardize import distinct_values, stage
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generated import generated_sources  # noqa: E402
@@ -53,6 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=440_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/mdm-bench"))
+    parser.add_argument("--workers", type=int, default=None, help="processes for per-value work (default: cores)")
     args = parser.parse_args()
     dictionary = load_dictionary()
     config = load_sources(generated_sources(args.people, args.work), dictionary.names)
@@ -63,10 +64,12 @@ def main() -> None:
     times: dict[str, float] = defaultdict(float)
     timed_standardizers(times)
     started = time.perf_counter()
-    frames = [stage.standardize_source(r, s, dictionary, dt.date(2026, 11, 1)) for s, r in ingested]
+    with distinct_values(workers=args.workers) as run:
+        frames = [stage.standardize_source(r, s, dictionary, dt.date(2026, 11, 1)) for s, r in ingested]
     records = pl.concat(frames)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worker_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest worker, once reaped
     print(
         json.dumps(
             {
@@ -75,8 +78,11 @@ def main() -> None:
                 "standardize_seconds": round(seconds, 1),
                 "records_per_second": round(rows / seconds),
                 "peak_rss_mib": round(peak),
+                "peak_worker_rss_mib": round(worker_peak),
                 "seconds_by_kind": {k: round(v, 2) for k, v in sorted(times.items(), key=lambda kv: -kv[1])},
                 "columns": records.width,
+                "parallel_batches": run.parallel_batches,
+                "workers": run.workers,
             },
             indent=2,
         )

@@ -125,7 +125,19 @@ def format_summary(summary: dict[str, Any]) -> str:
     flagged = stages["standardize"]["flagged_values"]
     if flagged:
         lines.append("flagged values: " + ", ".join(f"{k} {v}" for k, v in sorted(flagged.items())))
+        lines += _flag_table(stages["standardize"].get("flagged_by_source", {}), [s["source"] for s in summary["sources"]])
     return "\n".join(lines)
+
+
+def _flag_table(by_source: dict[str, dict[str, int]], sources: list[str]) -> list[str]:
+    """Flagged values per field (rows) and source (columns): what to read before trusting a source."""
+    if not by_source:
+        return []
+    width = max(8, *(len(s) + 2 for s in sources))
+    lines = ["flagged values by source:", f"  {'field':<16}" + "".join(f"{s:>{width}}" for s in sources)]
+    for name, counts in by_source.items():
+        lines.append(f"  {name:<16}" + "".join(f"{counts.get(s, 0):>{width}}" for s in sources))
+    return lines
 
 
 @main.command()

@@ -30,7 +30,7 @@ from mdm.golden import assign_golden_ids, build_golden
 from mdm.ingest import QUARANTINE_SCHEMA, ingest_source
 from mdm.match import find_pairs
 from mdm.publish import publish_master
-from mdm.standardize import standardize_source, standardized_schema
+from mdm.standardize import distinct_values, standardize_source, standardized_schema
 from mdm.state import StateStore
 
 STATE_DIRNAME = "state"
@@ -134,11 +134,12 @@ def standardize(ctx: RunContext) -> dict[str, Any]:
     from mdm.ingest.stage import IngestResult
 
     frames = []
-    for source in ctx.sources.sources:
-        staged = pl.read_parquet(ctx.path(f"staged_{source.name}.parquet"))
-        formats = json.loads(ctx.path(f"formats_{source.name}.json").read_text())
-        result = IngestResult(source.name, staged.height, staged, pl.DataFrame(schema=QUARANTINE_SCHEMA), formats)
-        frames.append(standardize_source(result, source, ctx.dictionary, ctx.as_of))
+    with distinct_values():  # a phone or e-mail seen in several sources is parsed once
+        for source in ctx.sources.sources:
+            staged = pl.read_parquet(ctx.path(f"staged_{source.name}.parquet"))
+            formats = json.loads(ctx.path(f"formats_{source.name}.json").read_text())
+            result = IngestResult(source.name, staged.height, staged, pl.DataFrame(schema=QUARANTINE_SCHEMA), formats)
+            frames.append(standardize_source(result, source, ctx.dictionary, ctx.as_of))
     records = pl.concat(frames, how="vertical")
     standardized_schema(ctx.dictionary).validate(records)
     records = records.with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
@@ -146,7 +147,14 @@ def standardize(ctx: RunContext) -> dict[str, Any]:
     profile = field_profile(records, [f.name for f in ctx.dictionary.published_fields])
     profile.write_parquet(ctx.path("field_profile.parquet"))
     flagged = profile.group_by("field").agg(pl.col("flagged").sum()).filter(pl.col("flagged") > 0)
-    return {"records": records.height, "flagged_values": dict(sorted(flagged.iter_rows()))}
+    by_source: dict[str, dict[str, int]] = {}
+    for source, name, n in profile.filter(pl.col("flagged") > 0).select("source", "field", "flagged").iter_rows():
+        by_source.setdefault(name, {})[source] = n
+    return {
+        "records": records.height,
+        "flagged_values": dict(sorted(flagged.iter_rows())),
+        "flagged_by_source": dict(sorted(by_source.items())),
+    }
 
 
 def field_profile(records: pl.DataFrame, fields: list[str]) -> pl.DataFrame:

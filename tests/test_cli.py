@@ -33,6 +33,8 @@ def test_run_prints_the_summary(tiny: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "total                      12         6            6" in result.output
     assert "golden customers: 4   duplicates found: 2" in result.output
+    # the flag profile per field and source (tests/fixtures/tiny/README.md: C6's date, e-mail, phone)
+    assert "  field                crm     web\n  birth_date             1       0\n" in result.output
     assert master.exists() and (master.parent / "state" / "mdm_state.sqlite").exists()
 
 

@@ -31,7 +31,13 @@ def ctx(field: str, value_format: str | None = None, country: str = "US") -> Fie
         ("declared US order", "03/04/1980", "%m/%d/%Y", dt.date(1980, 3, 4), None),
         ("declared day-first order", "03.04.1980", "%d.%m.%Y", dt.date(1980, 4, 3), None),
         ("impossible date", "13/45/1980", "%m/%d/%Y", None, "not a date in format %m/%d/%Y: '13/45/1980'"),
-        ("zero date", "0000-00-00", "%Y-%m-%d", None, "not a date in format %Y-%m-%d: '0000-00-00'"),
+        ("zero date", "0000-00-00", "%Y-%m-%d", None, "placeholder date"),
+        ("zero date in the declared US form", "00/00/0000", "%m/%d/%Y", None, "placeholder date"),
+        ("day-month order never swapped to fit", "13/04/1980", "%m/%d/%Y", None, "not a date in format %m/%d/%Y: '13/04/1980'"),
+        ("leap day", "02/29/2000", "%m/%d/%Y", dt.date(2000, 2, 29), None),
+        ("no 29 February in a non-leap year", "02/29/1999", "%m/%d/%Y", None, "not a date in format %m/%d/%Y: '02/29/1999'"),
+        ("text month", "4 Mar 1980", "%d %b %Y", dt.date(1980, 3, 4), None),
+        ("Chinese style", "1980年03月04日", "%Y年%m月%d日", dt.date(1980, 3, 4), None),
         ("placeholder", "1900-01-01", "%Y-%m-%d", None, "placeholder date"),
         ("future", "2030-01-01", "%Y-%m-%d", None, "after the as-of date 2026-11-01"),
         ("over 120 years", "1890-05-05", "%Y-%m-%d", None, "more than 120 years before 2026-11-01"),
@@ -154,3 +160,27 @@ def test_postal_code_never_raises_and_is_idempotent(value: str, country: str | N
 @given(text)
 def test_date_standardizer_never_raises(value: str) -> None:
     standardize_date(pl.Series("d", [value]), ctx("birth_date", "%m/%d/%Y"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(text, st.sampled_from(["US", "CA", "DE", None]))
+def test_coded_country_and_region_never_raise_and_are_idempotent(value: str, country: str | None) -> None:
+    """Standardizing a clean value again gives the same clean value and key."""
+    countries = pl.Series("country", [country], dtype=pl.String)
+    once = {
+        "gender": standardize_coded(pl.Series("gender", [value]), ctx("gender")),
+        "country": standardize_country(pl.Series("country", [value]), ctx("country")),
+        "region": standardize_region(pl.Series("region", [value]), ctx("region"), countries),
+    }
+    for field, result in once.items():
+        clean = result.clean[0]
+        if clean is None:
+            continue
+        if field == "gender":
+            again = standardize_coded(pl.Series("gender", [clean]), ctx("gender"))
+        elif field == "country":
+            again = standardize_country(pl.Series("country", [clean]), ctx("country"))
+        else:
+            again = standardize_region(pl.Series("region", [clean]), ctx("region"), countries)
+        assert (again.clean[0], again.key[0]) == (clean, result.key[0]), field
+        assert again.flags[0].to_list() == [], field

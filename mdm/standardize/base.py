@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import functools
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,12 +84,18 @@ def map_distinct(
     values: pl.Series, fn: Callable[..., tuple[Any, ...]], dtypes: list[Any], extra: pl.Series | None = None
 ) -> list[pl.Series]:
     """Apply fn once per distinct non-null value (or (value, extra) pair) and spread the
-    results back to every row. fn returns a tuple, one element per output dtype."""
+    results back to every row. fn returns a tuple, one element per output dtype.
+
+    Inside `distinct_values()` the work is shared: a value already done for an earlier source
+    is not done again, and large batches of a module-level fn are spread over worker processes.
+    """
     frame = pl.DataFrame(
         {"v": values, "x": extra if extra is not None else pl.repeat(None, len(values), dtype=pl.String, eager=True)}
     )
     distinct = frame.filter(pl.col("v").is_not_null()).unique()
-    results = [fn(v, x) if extra is not None else fn(v) for v, x in distinct.iter_rows()]  # type: ignore[call-arg]
+    pairs = list(distinct.iter_rows())
+    run = _RUN.get()
+    results = run.results(fn, pairs, extra is not None) if run else _apply(fn, pairs, extra is not None)
     names = [f"r{i}" for i in range(len(dtypes))]
     table = distinct.with_columns(
         pl.Series(name, [r[i] for r in results], dtype=dtype)
@@ -91,6 +103,79 @@ def map_distinct(
     )
     joined = frame.join(table, on=["v", "x"], how="left", maintain_order="left", nulls_equal=True)
     return [joined[name] for name in names]
+
+
+def _apply(fn: Callable[..., tuple[Any, ...]], pairs: list[tuple[Any, Any]], with_extra: bool) -> list[tuple[Any, ...]]:
+    if with_extra:
+        return [fn(v, x) for v, x in pairs]
+    return [fn(v) for v, _ in pairs]
+
+
+def _importable(fn: Callable[..., Any]) -> bool:
+    """Whether a worker process can find fn by name (a module-level function, or a partial of one)."""
+    target = fn.func if isinstance(fn, functools.partial) else fn
+    return "<locals>" not in getattr(target, "__qualname__", "<locals>") and getattr(target, "__module__", None) not in (
+        None,
+        "__main__",
+    )
+
+
+@dataclass
+class _DistinctRun:
+    """Results shared by the map_distinct calls of one standardize stage, and its worker pool."""
+
+    workers: int
+    min_parallel_values: int
+    memo: dict[Any, dict[tuple[Any, Any], tuple[Any, ...]]] = field(default_factory=dict)
+    pool: ProcessPoolExecutor | None = None
+    parallel_batches: int = 0
+
+    def results(
+        self, fn: Callable[..., tuple[Any, ...]], pairs: list[tuple[Any, Any]], with_extra: bool
+    ) -> list[tuple[Any, ...]]:
+        memo = self.memo.setdefault(fn, {})
+        missing = [p for p in pairs if p not in memo]
+        memo.update(zip(missing, self._compute(fn, missing, with_extra), strict=True))
+        return [memo[p] for p in pairs]
+
+    def _compute(
+        self, fn: Callable[..., tuple[Any, ...]], pairs: list[tuple[Any, Any]], with_extra: bool
+    ) -> list[tuple[Any, ...]]:
+        if self.workers < 2 or len(pairs) < self.min_parallel_values or not _importable(fn):
+            return _apply(fn, pairs, with_extra)
+        if self.pool is None:
+            # spawn, not fork: the parent holds polars' and Prefect's threads, which a fork would copy mid-lock
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        size = -(-len(pairs) // (self.workers * 4))
+        chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
+        self.parallel_batches += 1
+        out: list[tuple[Any, ...]] = []
+        for part in self.pool.map(_apply, [fn] * len(chunks), chunks, [with_extra] * len(chunks)):
+            out.extend(part)
+        return out
+
+
+_RUN: ContextVar[_DistinctRun | None] = ContextVar("mdm_distinct_run", default=None)
+
+
+@contextmanager
+def distinct_values(workers: int | None = None, min_parallel_values: int = 50_000) -> Iterator[_DistinctRun]:
+    """Share per-value work across the sources of one stage and spread big batches over processes.
+
+    Each distinct value is analysed once per stage, not once per source (the same phone or
+    e-mail appears in several sources). Batches of at least `min_parallel_values` new values of
+    a module-level function go to `workers` processes (default: one per core); smaller
+    batches stay in this process, where starting a worker would cost more than it saves.
+    The results are held until the block ends: memory grows with the number of distinct values.
+    """
+    run = _DistinctRun(workers if workers is not None else (os.cpu_count() or 1), min_parallel_values)
+    token = _RUN.set(run)
+    try:
+        yield run
+    finally:
+        _RUN.reset(token)
+        if run.pool is not None:
+            run.pool.shutdown(cancel_futures=True)
 
 
 def no_flags(n: int) -> pl.Series:

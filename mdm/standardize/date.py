@@ -22,7 +22,12 @@ def parse_dates(raw: pl.Series, value_format: str | None, dtype: Any = pl.Date) 
     if dtype == pl.Datetime and "%H" not in fmt:
         parsed = text.str.strptime(pl.Date, fmt, strict=False).cast(pl.Datetime("us"))
     bad = text.is_not_null() & parsed.is_null()
-    message = pl.select(pl.format("not a date in format {}: '{}'", pl.lit(fmt), pl.lit(text))).to_series()
+    zero = text.str.contains(r"^[0\s./:-]+$").fill_null(False)  # 0000-00-00, 00/00/0000: a system's "no date"
+    message = pl.select(
+        pl.when(pl.lit(zero))
+        .then(pl.lit("placeholder date"))
+        .otherwise(pl.format("not a date in format {}: '{}'", pl.lit(fmt), pl.lit(text)))
+    ).to_series()
     return parsed, flag_when(bad, message)
 
 

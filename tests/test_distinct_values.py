@@ -1,0 +1,53 @@
+"""map_distinct: one call per distinct value, shared across sources, same answer in worker processes."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from mdm.standardize.base import distinct_values, map_distinct
+from mdm.standardize.phone import parse_phone
+
+PHONES = pl.Series("phone", ["(415) 867-2671", None, "415.867.2671", "(415) 867-2671", "n/a", "+44 20 7946 0321"])
+REGIONS = pl.Series("country", ["US", "US", "US", "US", "US", None])
+
+
+def test_each_distinct_value_is_analysed_once_and_spread_back_in_row_order() -> None:
+    calls: list[str] = []
+
+    def shout(value: str) -> tuple[str]:
+        calls.append(value)
+        return (value.upper(),)
+
+    (out,) = map_distinct(pl.Series(["a", "b", None, "a"]), shout, [pl.String])
+    assert out.to_list() == ["A", "B", None, "A"]
+    assert sorted(calls) == ["a", "b"]
+
+
+def test_values_seen_in_an_earlier_source_are_not_analysed_again() -> None:
+    calls: list[str] = []
+
+    def shout(value: str) -> tuple[str]:
+        calls.append(value)
+        return (value.upper(),)
+
+    with distinct_values(workers=1):
+        map_distinct(pl.Series(["a", "b"]), shout, [pl.String])
+        (second,) = map_distinct(pl.Series(["b", "c", "a"]), shout, [pl.String])
+    assert second.to_list() == ["B", "C", "A"]
+    assert sorted(calls) == ["a", "b", "c"]
+
+
+def test_worker_processes_give_the_same_answer_as_this_process() -> None:
+    here = map_distinct(PHONES, parse_phone, [pl.String] * 4, extra=REGIONS)
+    with distinct_values(workers=2, min_parallel_values=1) as run:
+        there = map_distinct(PHONES, parse_phone, [pl.String] * 4, extra=REGIONS)
+    assert run.parallel_batches == 1
+    assert [s.to_list() for s in there] == [s.to_list() for s in here]
+
+
+def test_a_local_function_stays_in_this_process() -> None:
+    """A closure cannot be found by name in a worker: it runs here, whatever the batch size."""
+    with distinct_values(workers=2, min_parallel_values=1) as run:
+        (out,) = map_distinct(pl.Series(["x", "y"]), lambda v: (v * 2,), [pl.String])
+    assert out.to_list() == ["xx", "yy"]
+    assert run.parallel_batches == 0
