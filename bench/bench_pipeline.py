@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from evaluate_master import evaluate  # noqa: E402
 from generated import generated_sources  # noqa: E402
+from memory import PeakTreeRss  # noqa: E402
 
 RUN = """
 import json, sys, time, datetime as dt
@@ -42,12 +42,17 @@ def main() -> None:
     args = parser.parse_args()
     sources = generated_sources(args.people, args.work)
     master = args.work / f"master_{args.people}.duckdb"
-    out = subprocess.run(
-        [sys.executable, "-c", RUN, str(sources), str(master)], check=True, capture_output=True, text=True
-    )
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    result["peak_rss_mib"] = round(peak_mib)
+    with (
+        subprocess.Popen(
+            [sys.executable, "-c", RUN, str(sources), str(master)], stdout=subprocess.PIPE, text=True
+        ) as child,
+        PeakTreeRss(child.pid) as tree,
+    ):
+        stdout, _ = child.communicate()
+    if child.returncode != 0:
+        raise SystemExit(f"the run failed with exit code {child.returncode}")
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result["peak_rss_mib"] = tree.mib  # the run and its worker processes together
     result["accuracy"] = evaluate(master, sources.parent / "truth.csv")
     print(json.dumps(result, indent=2))
 

@@ -27,6 +27,7 @@ from mdm.standardize import distinct_values, stage
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generated import generated_sources  # noqa: E402
+from memory import PeakTreeRss  # noqa: E402
 
 
 def timed_standardizers(times: dict[str, float]) -> None:
@@ -64,12 +65,11 @@ def main() -> None:
     times: dict[str, float] = defaultdict(float)
     timed_standardizers(times)
     started = time.perf_counter()
-    with distinct_values(workers=args.workers) as run:
+    with PeakTreeRss() as tree, distinct_values(workers=args.workers) as run:
         frames = [stage.standardize_source(r, s, dictionary, dt.date(2026, 11, 1)) for s, r in ingested]
     records = pl.concat(frames)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    worker_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest worker, once reaped
     print(
         json.dumps(
             {
@@ -78,7 +78,7 @@ def main() -> None:
                 "standardize_seconds": round(seconds, 1),
                 "records_per_second": round(rows / seconds),
                 "peak_rss_mib": round(peak),
-                "peak_worker_rss_mib": round(worker_peak),
+                "peak_rss_with_workers_mib": tree.mib,
                 "seconds_by_kind": {k: round(v, 2) for k, v in sorted(times.items(), key=lambda kv: -kv[1])},
                 "columns": records.width,
                 "parallel_batches": run.parallel_batches,

@@ -125,7 +125,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     flagged = stages["standardize"]["flagged_values"]
     if flagged:
         lines.append("flagged values: " + ", ".join(f"{k} {v}" for k, v in sorted(flagged.items())))
-        lines += _flag_table(stages["standardize"].get("flagged_by_source", {}), [s["source"] for s in summary["sources"]])
+        lines += _flag_table(
+            stages["standardize"].get("flagged_by_source", {}), [s["source"] for s in summary["sources"]]
+        )
     return "\n".join(lines)
 
 

@@ -33,9 +33,21 @@ def ctx(field: str, value_format: str | None = None, country: str = "US") -> Fie
         ("impossible date", "13/45/1980", "%m/%d/%Y", None, "not a date in format %m/%d/%Y: '13/45/1980'"),
         ("zero date", "0000-00-00", "%Y-%m-%d", None, "placeholder date"),
         ("zero date in the declared US form", "00/00/0000", "%m/%d/%Y", None, "placeholder date"),
-        ("day-month order never swapped to fit", "13/04/1980", "%m/%d/%Y", None, "not a date in format %m/%d/%Y: '13/04/1980'"),
+        (
+            "day-month order never swapped to fit",
+            "13/04/1980",
+            "%m/%d/%Y",
+            None,
+            "not a date in format %m/%d/%Y: '13/04/1980'",
+        ),
         ("leap day", "02/29/2000", "%m/%d/%Y", dt.date(2000, 2, 29), None),
-        ("no 29 February in a non-leap year", "02/29/1999", "%m/%d/%Y", None, "not a date in format %m/%d/%Y: '02/29/1999'"),
+        (
+            "no 29 February in a non-leap year",
+            "02/29/1999",
+            "%m/%d/%Y",
+            None,
+            "not a date in format %m/%d/%Y: '02/29/1999'",
+        ),
         ("text month", "4 Mar 1980", "%d %b %Y", dt.date(1980, 3, 4), None),
         ("Chinese style", "1980年03月04日", "%Y年%m月%d日", dt.date(1980, 3, 4), None),
         ("placeholder", "1900-01-01", "%Y-%m-%d", None, "placeholder date"),
@@ -103,8 +115,14 @@ def test_postal_codes(description: str, raw: str, country: str, clean: str | Non
 
 @pytest.mark.parametrize(
     ("description", "raw", "clean"),
-    [("code", "us", "US"), ("name", "United States", "US"), ("German name", "Deutschland", "DE"),
-     ("alpha-3", "CAN", "CA"), ("blank takes the source default", "", "US"), ("unknown", "Atlantis", None)],
+    [
+        ("code", "us", "US"),
+        ("name", "United States", "US"),
+        ("German name", "Deutschland", "DE"),
+        ("alpha-3", "CAN", "CA"),
+        ("blank takes the source default", "", "US"),
+        ("unknown", "Atlantis", None),
+    ],
 )
 def test_countries(description: str, raw: str, clean: str | None) -> None:
     assert standardize_country(pl.Series("country", [raw]), ctx("country")).clean[0] == clean, description
@@ -112,8 +130,15 @@ def test_countries(description: str, raw: str, clean: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("description", "raw", "clean"),
-    [("code", "f", "F"), ("word", "Female", "F"), ("German", "männlich", "M"), ("German W", "W", "F"),
-     ("Chinese", "女", "F"), ("unknown", "unknown", "U"), ("not a gender", "blue", None)],
+    [
+        ("code", "f", "F"),
+        ("word", "Female", "F"),
+        ("German", "männlich", "M"),
+        ("German W", "W", "F"),
+        ("Chinese", "女", "F"),
+        ("unknown", "unknown", "U"),
+        ("not a gender", "blue", None),
+    ],
 )
 def test_gender(description: str, raw: str, clean: str | None) -> None:
     result = standardize_coded(pl.Series("gender", [raw]), ctx("gender"))

@@ -114,7 +114,9 @@ def _apply(fn: Callable[..., tuple[Any, ...]], pairs: list[tuple[Any, Any]], wit
 def _importable(fn: Callable[..., Any]) -> bool:
     """Whether a worker process can find fn by name (a module-level function, or a partial of one)."""
     target = fn.func if isinstance(fn, functools.partial) else fn
-    return "<locals>" not in getattr(target, "__qualname__", "<locals>") and getattr(target, "__module__", None) not in (
+    return "<locals>" not in getattr(target, "__qualname__", "<locals>") and getattr(
+        target, "__module__", None
+    ) not in (
         None,
         "__main__",
     )

@@ -9,8 +9,13 @@ import polars as pl
 
 from mdm.standardize.base import FieldContext, Standardized, flag_when, merge_flags, tidy
 
-PLACEHOLDER_DATES = (dt.date(1900, 1, 1), dt.date(1901, 1, 1), dt.date(1899, 12, 31), dt.date(1970, 1, 1),
-                     dt.date(9999, 12, 31))
+PLACEHOLDER_DATES = (
+    dt.date(1900, 1, 1),
+    dt.date(1901, 1, 1),
+    dt.date(1899, 12, 31),
+    dt.date(1970, 1, 1),
+    dt.date(9999, 12, 31),
+)
 MAX_AGE_YEARS = 120
 
 
