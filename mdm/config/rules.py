@@ -136,7 +136,10 @@ class ComparisonLevel(BaseModel):
         if count == 2 and self.columns is None:
             raise ValueError(f"a {self.kind} level names its two columns, e.g. {example}")
         if self.term_frequency_adjusted and self.kind != "exact":
-            raise ValueError("term_frequency_adjusted applies to exact levels only, e.g. {kind: exact, term_frequency_adjusted: true}")
+            raise ValueError(
+                "term_frequency_adjusted applies to exact levels only, "
+                "e.g. {kind: exact, term_frequency_adjusted: true}"
+            )
         return self
 
     def columns_or(self, default: str) -> list[str]:
@@ -156,9 +159,7 @@ class Comparison(BaseModel):
     def _shape(self) -> Comparison:
         kinds = [level.kind for level in self.levels]
         if kinds[0] != "missing" or kinds.count("missing") != 1:
-            raise ValueError(
-                "the first level, and only it, is the null level, e.g. - {label: missing, kind: missing}"
-            )
+            raise ValueError("the first level, and only it, is the null level, e.g. - {label: missing, kind: missing}")
         if kinds[-1] != "else" or kinds.count("else") != 1:
             raise ValueError("the last level, and only it, is the else level, e.g. - {label: else, kind: else}")
         labels = [level.label for level in self.levels]

@@ -96,7 +96,9 @@ def block_pairs(records: pl.DataFrame, rules: Sequence[BlockingRule], max_block_
             continue
         pairs, giant = rule_pairs(records, rule, max_block_size)
         found.append(
-            pairs.with_columns(pl.lit(index, dtype=pl.UInt8).alias("_rule"), pl.lit(1 << index, dtype=pl.UInt64).alias("_bit"))
+            pairs.with_columns(
+                pl.lit(index, dtype=pl.UInt8).alias("_rule"), pl.lit(1 << index, dtype=pl.UInt64).alias("_bit")
+            )
         )
         giants.append(giant)
         report.append(
@@ -122,7 +124,9 @@ def block_pairs(records: pl.DataFrame, rules: Sequence[BlockingRule], max_block_
     union = union.select(
         "left",
         "right",
-        pl.col("_first").replace_strict(list(range(len(rules))), [r.name for r in rules], return_dtype=pl.String).alias("rule"),
+        pl.col("_first")
+        .replace_strict(list(range(len(rules))), [r.name for r in rules], return_dtype=pl.String)
+        .alias("rule"),
         pl.col("rule_mask").cast(pl.UInt64),
     )
     first = union.group_by("rule").len()

@@ -119,10 +119,11 @@ def level_test(comparison: Comparison, level: ComparisonLevel) -> pl.Expr:
 def level_index(comparison: Comparison) -> pl.Expr:
     """The index of the first level whose test holds, as `<comparison>` (UInt8)."""
     levels = comparison.levels
-    chain = pl.when(level_test(comparison, levels[0])).then(pl.lit(0, dtype=LEVEL_DTYPE))
-    for index, level in enumerate(levels[1:-1], start=1):
-        chain = chain.when(level_test(comparison, level)).then(pl.lit(index, dtype=LEVEL_DTYPE))
-    return chain.otherwise(pl.lit(len(levels) - 1, dtype=LEVEL_DTYPE)).alias(comparison.name)
+    # built from the else level up: each earlier level wraps the later ones
+    chain: pl.Expr = pl.lit(len(levels) - 1, dtype=LEVEL_DTYPE)
+    for index in range(len(levels) - 2, -1, -1):
+        chain = pl.when(level_test(comparison, levels[index])).then(pl.lit(index, dtype=LEVEL_DTYPE)).otherwise(chain)
+    return chain.alias(comparison.name)
 
 
 def usable_comparisons(columns: Sequence[str], comparisons: Sequence[Comparison]) -> list[Comparison]:
@@ -150,21 +151,37 @@ def pair_frame(records: pl.DataFrame, pairs: pl.DataFrame, columns: Sequence[str
     """pairs (left, right, ...) with `<column>_l` and `<column>_r` from the records of each side."""
     side = records.select("rid", *columns)
     return pairs.join(
-        side.rename({c: f"{c}_l" for c in columns}).rename({"rid": "left"}), on="left", how="left"
-    ).join(side.rename({c: f"{c}_r" for c in columns}).rename({"rid": "right"}), on="right", how="left")
+        side.rename({c: f"{c}_l" for c in columns}).rename({"rid": "left"}),
+        on="left",
+        how="left",
+        maintain_order="left",
+    ).join(
+        side.rename({c: f"{c}_r" for c in columns}).rename({"rid": "right"}),
+        on="right",
+        how="left",
+        maintain_order="left",
+    )
 
 
 def compare_pairs(
-    records: pl.DataFrame, pairs: pl.DataFrame, comparisons: Sequence[Comparison], keep: Sequence[str] = ()
+    records: pl.DataFrame,
+    pairs: pl.DataFrame,
+    comparisons: Sequence[Comparison],
+    keep: Sequence[str] = (),
+    carry_left: Sequence[str] = (),
 ) -> pl.DataFrame:
     """Per pair (`left`, `right` rids), one UInt8 level index column per comparison.
 
     `comparisons` must be usable on `records` (see `usable_comparisons`); `keep` names
-    extra columns of `pairs` to carry through (e.g. `rule`).
+    extra columns of `pairs` to carry through (e.g. `rule`); `carry_left` names record
+    columns whose left-hand value (`<column>_l`) is kept too.
     """
-    columns = list(dict.fromkeys(c for comparison in comparisons for c in comparison.required_columns))
+    columns = list(
+        dict.fromkeys([*(c for comparison in comparisons for c in comparison.required_columns), *carry_left])
+    )
     frame = pair_frame(records, pairs.select("left", "right", *keep), columns)
     for metric, column in _similarities(comparisons):
         values = pairwise(metric, frame[f"{column}_l"], frame[f"{column}_r"])
         frame = frame.with_columns(values.alias(similarity_column(metric, column)))
-    return frame.select("left", "right", *keep, *[level_index(c) for c in comparisons])
+    carried = [f"{c}_l" for c in carry_left]
+    return frame.select("left", "right", *keep, *carried, *[level_index(c) for c in comparisons])
