@@ -62,6 +62,13 @@ class BlockingRule(BaseModel):
     key: list[KeyPart] = Field(min_length=1)
     max_block_size: int | None = Field(default=None, ge=2, description="overrides the file's max_block_size")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, value: Any) -> Any:
+        if isinstance(value, dict) and True in value:
+            raise ValueError("YAML reads a bare `on` as true; name the list `key`, e.g. key: [email_key]")
+        return value
+
     @field_validator("key", mode="before")
     @classmethod
     def _bare_columns(cls, value: Any) -> Any:
