@@ -27,12 +27,13 @@ class Blocked:
     """Candidate pairs and what the run report says about them.
 
     pairs: left < right (rids), `rule` = first rule that found the pair, `rule_mask` bit i set
-    when blocking rule i found it. rules: one entry per rule (pairs it found, pairs no earlier
+    when `blocking[i]` found it. rules: one entry per rule (pairs it found, pairs no earlier
     rule found, blocks skipped, or why the rule was skipped). giant_blocks: one row per skipped
     key value (rule, key columns, value, records sharing it).
     """
 
     pairs: pl.DataFrame
+    blocking: list[BlockingRule] = field(default_factory=list)
     rules: list[dict[str, Any]] = field(default_factory=list)
     giant_blocks: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=GIANT_BLOCKS_SCHEMA))
 
@@ -111,7 +112,7 @@ def block_pairs(records: pl.DataFrame, rules: Sequence[BlockingRule], max_block_
             }
         )
     if not found:
-        return Blocked(pl.DataFrame(schema=PAIRS_SCHEMA), report, pl.concat(giants))
+        return Blocked(pl.DataFrame(schema=PAIRS_SCHEMA), list(rules), report, pl.concat(giants))
     union = (
         pl.concat(found)
         .group_by("left", "right")
@@ -134,4 +135,4 @@ def block_pairs(records: pl.DataFrame, rules: Sequence[BlockingRule], max_block_
     for entry in report:
         if "skipped" not in entry:
             entry["new_pairs"] = int(new.get(entry["rule"], 0))
-    return Blocked(union, report, pl.concat(giants))
+    return Blocked(union, list(rules), report, pl.concat(giants))

@@ -257,7 +257,7 @@ def train_model(records: pl.DataFrame, rules: MatchRules, blocked: Blocked | Non
     m_start = initial_m(comparisons)
     estimates: dict[str, list[tuple[float, list[float]]]] = {c.name: [] for c in comparisons}
     sessions = []
-    for index, rule in enumerate(rules.blocking):
+    for index, rule in enumerate(blocked.blocking):
         subset = gammas.filter((pl.col("rule_mask") & (1 << index)) != 0)
         free = [c for c in comparisons if not set(c.required_columns) & set(rule.columns)]
         if subset.height == 0 or not free:
