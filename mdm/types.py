@@ -28,3 +28,6 @@ Decision = Literal["same", "not_same"]
 """A steward's decision about two source records."""
 
 RunStatus = Literal["running", "published", "failed"]
+
+PairClass = Literal["match", "review", "non_match"]
+"""What scoring makes of a candidate pair: auto-merge, steward review queue, or nothing."""

@@ -1,0 +1,187 @@
+"""Comparisons: each candidate pair gets, per comparison, the first level whose test holds.
+
+A comparison is data (`mdm.config.rules.Comparison`): ordered labelled levels, the null level
+(`missing`) first and `else` last. Tests are polars expressions over a pair frame holding
+both records' columns (`<column>_l`, `<column>_r`); string similarities are computed in bulk
+first (mdm/match/similarity.py). The result is a small-integer level index per comparison
+(0 = missing, last = else), which the model and the scorer turn into weights and labels.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+
+import polars as pl
+
+from mdm.config.rules import Comparison, ComparisonLevel
+from mdm.match.similarity import Metric, pairwise
+
+LEVEL_DTYPE = pl.UInt8
+
+
+def left(column: str) -> pl.Expr:
+    return pl.col(f"{column}_l")
+
+
+def right(column: str) -> pl.Expr:
+    return pl.col(f"{column}_r")
+
+
+def similarity_column(metric: Metric, column: str) -> str:
+    return f"_{metric}_{column}"
+
+
+def _exact(cols: list[str], level: ComparisonLevel) -> pl.Expr:
+    return left(cols[0]) == right(cols[0])
+
+
+def _nickname(cols: list[str], level: ComparisonLevel) -> pl.Expr:
+    """Canonical names equal, or the '|'-joined sets of every canonical name overlap."""
+    canonical, canonicals = cols
+    overlap = left(canonicals).str.split("|").list.set_intersection(right(canonicals).str.split("|")).list.len() > 0
+    return (left(canonical) == right(canonical)) | overlap
+
+
+def _jaro_winkler(cols: list[str], level: ComparisonLevel) -> pl.Expr:
+    return pl.col(similarity_column("jaro_winkler", cols[0])) >= level.min_similarity
+
+
+def _levenshtein(cols: list[str], level: ComparisonLevel) -> pl.Expr:
+    return pl.col(similarity_column("levenshtein", cols[0])) <= level.max_distance
+
+
+def _initial(cols: list[str], level: ComparisonLevel) -> pl.Expr:
+    """One side is a single letter equal to the other's first letter."""
+    a, b = left(cols[0]), right(cols[0])
+    return ((a.str.len_chars() == 1) & (b.str.slice(0, 1) == a)) | ((b.str.len_chars() == 1) & (a.str.slice(0, 1) == b))
+
+
+def _transposed(cols: list[str], level: ComparisonLevel) -> pl.Expr:
+    """Given and family names swapped between the two records."""
+    first, second = cols
+    return (left(first) == right(second)) & (left(second) == right(first))
+
+
+def _day_month_swapped(cols: list[str], level: ComparisonLevel) -> pl.Expr:
+    """YYYYMMDD keys with the same year and day and month exchanged (1980-03-04 vs 1980-04-03)."""
+    a, b = left(cols[0]), right(cols[0])
+    return (
+        (a.str.slice(0, 4) == b.str.slice(0, 4))
+        & (a.str.slice(4, 2) == b.str.slice(6, 2))
+        & (a.str.slice(6, 2) == b.str.slice(4, 2))
+    )
+
+
+def _year_off_by_one(cols: list[str], level: ComparisonLevel) -> pl.Expr:
+    """YYYYMMDD keys with the same month and day and years one apart."""
+    a, b = left(cols[0]), right(cols[0])
+    year_a = a.str.slice(0, 4).cast(pl.Int32, strict=False)
+    year_b = b.str.slice(0, 4).cast(pl.Int32, strict=False)
+    return (a.str.slice(4, 4) == b.str.slice(4, 4)) & ((year_a - year_b).abs() == 1)
+
+
+def _last_chars_equal(cols: list[str], level: ComparisonLevel) -> pl.Expr:
+    n = level.last_chars or 0
+    a, b = left(cols[0]), right(cols[0])
+    return (a.str.len_chars() >= n) & (a.str.slice(-n) == b.str.slice(-n))
+
+
+def _email_local_part_equal(cols: list[str], level: ComparisonLevel) -> pl.Expr:
+    """Same part before the @ (the domain differs, or the exact level would have caught it)."""
+    return left(cols[0]).str.extract(r"^(.+)@", 1) == right(cols[0]).str.extract(r"^(.+)@", 1)
+
+
+LEVEL_TESTS: dict[str, Callable[[list[str], ComparisonLevel], pl.Expr]] = {
+    "exact": _exact,
+    "nickname": _nickname,
+    "jaro_winkler": _jaro_winkler,
+    "levenshtein": _levenshtein,
+    "initial": _initial,
+    "transposed": _transposed,
+    "day_month_swapped": _day_month_swapped,
+    "year_off_by_one": _year_off_by_one,
+    "last_chars_equal": _last_chars_equal,
+    "email_local_part_equal": _email_local_part_equal,
+}
+
+
+def level_test(comparison: Comparison, level: ComparisonLevel) -> pl.Expr:
+    """The boolean test of one level (null counts as false)."""
+    cols = level.columns_or(comparison.column)
+    if level.kind == "missing":
+        return pl.all_horizontal(left(c).is_null() | right(c).is_null() for c in cols)
+    if level.kind == "else":
+        return pl.lit(True)
+    return LEVEL_TESTS[level.kind](cols, level).fill_null(False)
+
+
+def level_index(comparison: Comparison) -> pl.Expr:
+    """The index of the first level whose test holds, as `<comparison>` (UInt8)."""
+    levels = comparison.levels
+    # built from the else level up: each earlier level wraps the later ones
+    chain: pl.Expr = pl.lit(len(levels) - 1, dtype=LEVEL_DTYPE)
+    for index in range(len(levels) - 2, -1, -1):
+        chain = pl.when(level_test(comparison, levels[index])).then(pl.lit(index, dtype=LEVEL_DTYPE)).otherwise(chain)
+    return chain.alias(comparison.name)
+
+
+def usable_comparisons(columns: Sequence[str], comparisons: Sequence[Comparison]) -> list[Comparison]:
+    """The comparisons whose columns are all present; each other one is skipped with a warning."""
+    usable = []
+    for comparison in comparisons:
+        absent = [c for c in comparison.required_columns if c not in columns]
+        if absent:
+            warnings.warn(f"comparison {comparison.name!r} skipped: column(s) {absent} absent", stacklevel=2)
+        else:
+            usable.append(comparison)
+    return usable
+
+
+def _similarities(comparisons: Sequence[Comparison]) -> list[tuple[Metric, str]]:
+    needed: dict[tuple[Metric, str], None] = {}
+    for comparison in comparisons:
+        for level in comparison.levels:
+            if level.kind in ("jaro_winkler", "levenshtein"):
+                needed[(level.kind, level.columns_or(comparison.column)[0])] = None  # type: ignore[index]
+    return list(needed)
+
+
+def pair_frame(records: pl.DataFrame, pairs: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """pairs (left, right, ...) with `<column>_l` and `<column>_r` from the records of each side."""
+    side = records.select("rid", *columns)
+    return pairs.join(
+        side.rename({c: f"{c}_l" for c in columns}).rename({"rid": "left"}),
+        on="left",
+        how="left",
+        maintain_order="left",
+    ).join(
+        side.rename({c: f"{c}_r" for c in columns}).rename({"rid": "right"}),
+        on="right",
+        how="left",
+        maintain_order="left",
+    )
+
+
+def compare_pairs(
+    records: pl.DataFrame,
+    pairs: pl.DataFrame,
+    comparisons: Sequence[Comparison],
+    keep: Sequence[str] = (),
+    carry_left: Sequence[str] = (),
+) -> pl.DataFrame:
+    """Per pair (`left`, `right` rids), one UInt8 level index column per comparison.
+
+    `comparisons` must be usable on `records` (see `usable_comparisons`); `keep` names
+    extra columns of `pairs` to carry through (e.g. `rule`); `carry_left` names record
+    columns whose left-hand value (`<column>_l`) is kept too.
+    """
+    columns = list(
+        dict.fromkeys([*(c for comparison in comparisons for c in comparison.required_columns), *carry_left])
+    )
+    frame = pair_frame(records, pairs.select("left", "right", *keep), columns)
+    for metric, column in _similarities(comparisons):
+        values = pairwise(metric, frame[f"{column}_l"], frame[f"{column}_r"])
+        frame = frame.with_columns(values.alias(similarity_column(metric, column)))
+    carried = [f"{c}_l" for c in carry_left]
+    return frame.select("left", "right", *keep, *carried, *[level_index(c) for c in comparisons])

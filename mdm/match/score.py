@@ -1,0 +1,108 @@
+"""Scoring: each candidate pair's match weight and probability, explained comparison by comparison.
+
+For every comparison the output holds the pair's level label (`<comparison>_level`) and that
+level's weight (`<comparison>_weight` = log2 m/u, 0 for the null level). An exact level marked
+`term_frequency_adjusted` uses the agreed value's frequency among the records as u, so two
+records agreeing on a rare surname weigh more than two agreeing on "smith" (as Splink does).
+`match_weight` = `prior_weight` + the sum of the comparison weights, always; the probability is
+2^w / (1 + 2^w).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import get_args
+
+import polars as pl
+
+from mdm.config.rules import Comparison
+from mdm.match.comparisons import compare_pairs, usable_comparisons
+from mdm.match.model import MatchModel, TrainedComparison
+from mdm.types import PairClass
+
+PAIR_CLASSES = list(get_args(PairClass))
+
+
+def term_frequencies(records: pl.DataFrame, column: str) -> pl.DataFrame:
+    """`value`, `term_frequency` (share of the records with a value that have this value)."""
+    values = records.select(pl.col(column).alias("value")).drop_nulls()
+    return values.group_by("value").agg((pl.len() / max(values.height, 1)).alias("term_frequency"))
+
+
+def _tf_levels(comparison: Comparison) -> list[tuple[int, str]]:
+    return [
+        (index, level.columns_or(comparison.column)[0])
+        for index, level in enumerate(comparison.levels)
+        if level.term_frequency_adjusted
+    ]
+
+
+def _weight(records: pl.DataFrame, scored: pl.DataFrame, trained: TrainedComparison) -> pl.DataFrame:
+    comparison = trained.comparison
+    name = comparison.name
+    indices = list(range(len(trained.levels)))
+    weight = pl.col(name).replace_strict(
+        indices, [level.match_weight for level in trained.levels], return_dtype=pl.Float64
+    )
+    for index, column in _tf_levels(comparison):
+        m = trained.levels[index].m_probability or 0.0
+        tf = term_frequencies(records, column).rename({"value": f"{column}_l", "term_frequency": f"_tf_{column}"})
+        scored = scored.join(tf, on=f"{column}_l", how="left", maintain_order="left")
+        adjusted = pl.lit(math.log2(m)) - pl.col(f"_tf_{column}").log(2)
+        weight = pl.when(pl.col(name) == index).then(adjusted).otherwise(weight)
+    labels = [level.label for level in trained.levels]
+    return scored.with_columns(
+        pl.col(name).replace_strict(indices, labels, return_dtype=pl.Enum(labels)).alias(f"{name}_level"),
+        weight.alias(f"{name}_weight"),
+    )
+
+
+def classify(probability: pl.Expr, threshold_match_probability: float, threshold_review_probability: float) -> pl.Expr:
+    """match at or above the match threshold, review at or above the review threshold, else non_match."""
+    return (
+        pl.when(probability >= threshold_match_probability)
+        .then(pl.lit("match"))
+        .when(probability >= threshold_review_probability)
+        .then(pl.lit("review"))
+        .otherwise(pl.lit("non_match"))
+        .cast(pl.Enum(PAIR_CLASSES))
+    )
+
+
+def score_pairs(
+    records: pl.DataFrame,
+    pairs: pl.DataFrame,
+    model: MatchModel,
+    *,
+    threshold_match_probability: float,
+    threshold_review_probability: float,
+) -> pl.DataFrame:
+    """Score candidate pairs (`left`, `right` rids of `records`; `rule` kept if present).
+
+    Returns left, right[, rule], per comparison `<c>_level` (label) and `<c>_weight`, then
+    `prior_weight`, `match_weight`, `match_probability` and `match_class` (match / review /
+    non_match). A comparison whose columns are absent from `records` is skipped with a warning
+    and contributes nothing. Lowering the thresholds sends more pairs to merge or review
+    (recall); raising them keeps only surer pairs (precision).
+    """
+    usable = usable_comparisons(records.columns, [t.comparison for t in model.comparisons])
+    trained = [t for t in model.comparisons if t.comparison in usable]
+    keep = [c for c in ("rule",) if c in pairs.columns]
+    tf_columns = sorted({column for t in trained for _, column in _tf_levels(t.comparison)})
+    scored = compare_pairs(records, pairs, usable, keep=keep, carry_left=tf_columns)
+    for t in trained:
+        scored = _weight(records, scored, t)
+    weights = [f"{t.comparison.name}_weight" for t in trained]
+    scored = scored.with_columns(pl.lit(model.prior_weight, dtype=pl.Float64).alias("prior_weight"))
+    scored = scored.with_columns(pl.sum_horizontal("prior_weight", *weights).alias("match_weight"))
+    probability = 1.0 / (1.0 + pl.lit(2.0, dtype=pl.Float64).pow(-pl.col("match_weight")))
+    scored = scored.with_columns(probability.alias("match_probability"))
+    scored = scored.with_columns(
+        classify(pl.col("match_probability"), threshold_match_probability, threshold_review_probability).alias(
+            "match_class"
+        )
+    )
+    explained = [col for t in trained for col in (f"{t.comparison.name}_level", f"{t.comparison.name}_weight")]
+    return scored.select(
+        "left", "right", *keep, *explained, "prior_weight", "match_weight", "match_probability", "match_class"
+    )

@@ -1,0 +1,100 @@
+"""Blocking: candidate pairs by joins on blocking keys, deduplicated across rules, giant blocks capped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from mdm.config.errors import ConfigError
+from mdm.config.rules import BlockingRule, load_match_rules
+from mdm.match.blocking import block_pairs
+
+# Six records, answer by eye:
+#   email rule          -> (0, 1) share ann@x.com; (3, 4) share bo@y.com
+#   family + birth year -> (0, 1) and (0, 2) and (1, 2) are lee/1980; (3, 4) are kim/1975
+#   record 5 shares nothing with anyone (its e-mail is missing, its family name unique)
+TINY = pl.DataFrame(
+    {
+        "rid": [0, 1, 2, 3, 4, 5],
+        "email_key": ["ann@x.com", "ann@x.com", None, "bo@y.com", "bo@y.com", None],
+        "family_name_key": ["lee", "lee", "lee", "kim", "kim", "ng"],
+        "birth_date_key": ["19800101", "19801231", "19800505", "19750101", "19750101", "19800101"],
+        "phone_key": ["15550000000"] * 4 + ["15551234567", None],
+    }
+)
+EMAIL = BlockingRule.model_validate({"name": "email", "key": ["email_key"]})
+FAMILY_YEAR = BlockingRule.model_validate(
+    {"name": "family_year", "key": ["family_name_key", {"column": "birth_date_key", "prefix_chars": 4}]}
+)
+PHONE = BlockingRule.model_validate({"name": "phone", "key": ["phone_key"]})
+
+
+def test_pairs_by_eye() -> None:
+    blocked = block_pairs(TINY, [EMAIL, FAMILY_YEAR], max_block_size=50)
+    assert blocked.pairs.rows() == [
+        (0, 1, "email", 0b11),
+        (0, 2, "family_year", 0b10),
+        (1, 2, "family_year", 0b10),
+        (3, 4, "email", 0b11),
+    ]
+    by_rule = {entry["rule"]: (entry["pairs"], entry["new_pairs"]) for entry in blocked.rules}
+    assert by_rule == {"email": (2, 2), "family_year": (4, 2)}
+    assert blocked.giant_blocks.height == 0
+
+
+def test_giant_block_is_skipped_and_reported() -> None:
+    # four records share the placeholder phone 15550000000: above max_block_size 3
+    blocked = block_pairs(TINY, [PHONE, EMAIL], max_block_size=3)
+    assert blocked.giant_blocks.rows() == [("phone", "phone_key", "15550000000", 4)]
+    assert blocked.rules[0]["pairs"] == 0 and blocked.rules[0]["skipped_blocks"] == 1
+    assert blocked.rules[0]["skipped_records"] == 4
+    assert blocked.pairs.select("left", "right").rows() == [(0, 1), (3, 4)]  # the e-mail rule still works
+    # a rule's own cap overrides the file's
+    generous = PHONE.model_copy(update={"max_block_size": 4})
+    assert block_pairs(TINY, [generous], max_block_size=3).pairs.height == 6
+
+
+def test_rule_on_an_absent_column_is_skipped_with_a_warning() -> None:
+    address = BlockingRule.model_validate({"name": "address", "key": ["address_key"]})
+    with pytest.warns(UserWarning, match="'address' skipped: column\\(s\\) \\['address_key'\\] absent"):
+        blocked = block_pairs(TINY, [address, EMAIL], max_block_size=50)
+    assert blocked.rules[0]["skipped"] == "column(s) ['address_key'] absent"
+    assert blocked.pairs.height == 2
+
+
+def test_no_rule_gives_an_empty_frame_with_the_schema() -> None:
+    blocked = block_pairs(TINY, [], max_block_size=50)
+    assert blocked.pairs.columns == ["left", "right", "rule", "rule_mask"] and blocked.pairs.height == 0
+
+
+def test_default_rules_have_blocking_and_comparisons() -> None:
+    rules = load_match_rules()
+    assert {"email", "phone", "family_phonetic_birth_year"} <= {b.name for b in rules.blocking}
+    assert [c.name for c in rules.comparisons][:3] == ["given_name", "family_name", "birth_date"]
+    assert rules.threshold_review_probability < rules.threshold_match_probability
+
+
+def test_every_problem_reported_at_once_with_a_fix(tmp_path: Path) -> None:
+    path = tmp_path / "match.yaml"
+    path.write_text(
+        "rules:\n"
+        "  - {name: r, equal: [email_key]}\n"
+        "blocking:\n"
+        "  - name: b\n"
+        "    on: [email_key]\n"  # line 5: YAML reads `on` as true
+        "comparisons:\n"
+        "  - name: c\n"
+        "    column: given_name_key\n"
+        "    levels:\n"
+        "      - {label: exact, kind: exact}\n"
+        "      - {label: jw, kind: jaro_winkler}\n"  # line 11: no min_similarity
+        "      - {label: else, kind: else}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_match_rules(path)
+    text = "\n".join(caught.value.problems)
+    assert "line 4: blocking[0]: YAML reads a bare `on` as true; name the list `key`, e.g. key: [email_key]" in text
+    assert "line 11: comparisons[0].levels[1]: a jaro_winkler level needs `min_similarity`, e.g." in text
+    assert len(caught.value.problems) == 2

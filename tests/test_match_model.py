@@ -1,0 +1,239 @@
+"""Fellegi-Sunter model: EM recovers known parameters, save -> load, scores explained and summed."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from mdm.config.rules import Comparison, load_match_rules
+from mdm.match import block_pairs, load_model, save_model, score_pairs, train_model
+from mdm.match.model import build_model, expectation_maximisation, initial_m
+
+# ---- convergence on pairs generated from known parameters --------------------------------------
+# Level 0 of each comparison is the null level (chosen with probability NULL_RATE, match or not);
+# the lists below give the probabilities of levels 1.. for matches (m) and non-matches (u).
+SEED = 20261122
+N_PAIRS = 40_000
+TRUE_PRIOR = 0.3
+NULL_RATE = 0.1
+TRUE_M = {"name": [0.80, 0.15, 0.05], "dob": [0.90, 0.10], "phone": [0.70, 0.20, 0.10]}
+TRUE_U = {"name": [0.02, 0.08, 0.90], "dob": [0.05, 0.95], "phone": [0.01, 0.04, 0.95]}
+TOLERANCE = 0.02
+
+
+def _comparison(name: str, levels: int) -> Comparison:
+    middle = [{"label": f"level_{i}", "kind": "exact"} for i in range(1, levels - 1)]
+    return Comparison.model_validate(
+        {
+            "name": name,
+            "column": name,
+            "levels": [{"label": "missing", "kind": "missing"}, *middle, {"label": "else", "kind": "else"}],
+        }
+    )
+
+
+def _generated_gammas() -> pl.DataFrame:
+    rng = random.Random(SEED)
+    rows: dict[str, list[int]] = {name: [] for name in TRUE_M}
+    for _ in range(N_PAIRS):
+        table = TRUE_M if rng.random() < TRUE_PRIOR else TRUE_U
+        for name, probabilities in table.items():
+            level = 0 if rng.random() < NULL_RATE else 1 + rng.choices(range(len(probabilities)), probabilities)[0]
+            rows[name].append(level)
+    return pl.DataFrame(rows, schema=dict.fromkeys(rows, pl.UInt8))
+
+
+COMPARISONS = [_comparison(name, len(m) + 1) for name, m in TRUE_M.items()]
+
+
+def _close(estimated: list[float], true: list[float]) -> bool:
+    return all(abs(a - b) < TOLERANCE for a, b in zip(estimated[1:], true, strict=True))
+
+
+def test_em_recovers_m_and_prior_with_u_known() -> None:
+    u = {name: [1.0, *p] for name, p in TRUE_U.items()}
+    result = expectation_maximisation(
+        _generated_gammas(), COMPARISONS, initial_m(COMPARISONS), u, 0.5, max_iterations=200
+    )
+    assert result.converged
+    assert abs(result.prior - TRUE_PRIOR) < TOLERANCE
+    for name, m in TRUE_M.items():
+        assert _close(result.m[name], m), (name, result.m[name])
+
+
+def test_em_recovers_m_u_and_prior_from_a_rough_start() -> None:
+    flat = {c.name: [1.0, *[1 / (len(c.levels) - 1)] * (len(c.levels) - 1)] for c in COMPARISONS}
+    result = expectation_maximisation(
+        _generated_gammas(),
+        COMPARISONS,
+        initial_m(COMPARISONS),
+        flat,
+        0.5,
+        estimate_u=True,
+        max_iterations=500,
+        tolerance=1e-6,
+    )
+    assert abs(result.prior - TRUE_PRIOR) < TOLERANCE
+    for name in TRUE_M:
+        assert _close(result.m[name], TRUE_M[name]), (name, result.m[name])
+        assert _close(result.u[name], TRUE_U[name]), (name, result.u[name])
+
+
+# ---- a small generated population for training and scoring ------------------------------------
+# 300 people, each in 1-3 records; a copy may use a nickname, drop its phone or e-mail, carry a
+# typo in the family name or swap day and month. Family names repeat (smith is common).
+GIVEN = [
+    ("robert", "robert", "robert"),
+    ("bob", "robert", "robert"),
+    ("ann", "ann", "ann"),
+    ("james", "james", "james"),
+    ("maria", "maria", "maria"),
+    ("li", "li", "li"),
+    ("omar", "omar", "omar"),
+    ("zoe", "zoe", "zoe"),
+]
+FAMILY = ["smith"] * 6 + [
+    "garcia",
+    "nguyen",
+    "okafor",
+    "kowalski",
+    "tanaka",
+    "oduya",
+    "brennan",
+    "haddad",
+    "ivanova",
+    "moreau",
+    "lindqvist",
+    "papadopoulos",
+    "zyxwu",
+]
+
+
+def _population(seed: int = 7, people: int = 300) -> tuple[pl.DataFrame, set[tuple[int, int]]]:
+    rng = random.Random(seed)
+    rows, person_of = [], []
+    for person in range(people):
+        given = rng.choice([g for g in GIVEN if g[0] != "bob"])
+        family = rng.choice(FAMILY)
+        dob = f"{rng.randint(1940, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+        phone = f"1{rng.randint(200, 999)}{rng.randint(1000000, 9999999)}"
+        email = f"{given[0]}.{family}{person}@mail.test"
+        for copy in range(rng.choice([1, 2, 2, 3])):
+            g, f, d, p, e = given, family, dob, phone, email
+            if copy and g[0] == "robert" and rng.random() < 0.5:
+                g = GIVEN[1]
+            if copy and rng.random() < 0.2:
+                f = f[:-1] + ("x" if f[-1] != "x" else "y")
+            if copy and rng.random() < 0.1:
+                d = d[:4] + d[6:8] + d[4:6] if int(d[6:8]) <= 12 else d
+            p = None if copy and rng.random() < 0.3 else p
+            e = None if copy and rng.random() < 0.3 else e
+            rows.append(
+                {
+                    "given_name_key": g[0],
+                    "given_name_canonical": g[1],
+                    "given_name_canonicals": g[2],
+                    "given_name_phonetic": g[0][:2].upper(),
+                    "family_name_key": f,
+                    "family_name_phonetic": f[:3].upper(),
+                    "birth_date_key": d,
+                    "phone_key": p,
+                    "email_key": e,
+                }
+            )
+            person_of.append(person)
+    records = pl.DataFrame(rows).with_row_index("rid").cast({"rid": pl.Int64})
+    truth = {(a, b) for a in range(len(rows)) for b in range(a + 1, len(rows)) if person_of[a] == person_of[b]}
+    return records, truth
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[pl.DataFrame, set[tuple[int, int]], pl.DataFrame, object]:
+    rules = load_match_rules()
+    rules = rules.model_copy(update={"training": rules.training.model_copy(update={"u_sample_pairs": 50_000})})
+    records, truth = _population()
+    usable = [b for b in rules.blocking if set(b.columns) <= set(records.columns)]  # no address or postcode here
+    blocked = block_pairs(records, usable, rules.max_block_size)
+    with pytest.warns(UserWarning, match="'address' skipped"):
+        model = train_model(records, rules, blocked)
+    scored = score_pairs(
+        records, blocked.pairs, model, threshold_match_probability=0.95, threshold_review_probability=0.5
+    )
+    return records, truth, scored, model
+
+
+def test_trained_model_separates_the_population(trained: tuple) -> None:
+    _, truth, scored, model = trained
+    merged = {(a, b) for a, b in scored.filter(pl.col("match_class") == "match").select("left", "right").iter_rows()}
+    precision = len(merged & truth) / len(merged)
+    recall = len(merged & truth) / len(truth)
+    assert precision > 0.97 and recall > 0.9, (precision, recall)
+    levels = {(row["comparison"], row["level"]): row["match_weight"] for row in model.parameters().to_dicts()}
+    assert (
+        levels[("birth_date", "exact")] > levels[("birth_date", "day_month_swapped")] > levels[("birth_date", "else")]
+    )
+    assert model.training["skipped_comparisons"] == ["address"]
+    # regression: sessions follow the rules blocking actually used (rule_mask bits), not the file's list
+    assert "address" not in {session["blocking_rule"] for session in model.training["sessions"]}
+
+
+def test_explanation_sums_to_the_match_weight(trained: tuple) -> None:
+    _, _, scored, model = trained
+    weights = [c for c in scored.columns if c.endswith("_weight") and c != "match_weight"]
+    assert weights == [
+        "given_name_weight",
+        "family_name_weight",
+        "birth_date_weight",
+        "email_weight",
+        "phone_weight",
+        "prior_weight",
+    ]
+    total = scored.select((pl.sum_horizontal(weights) - pl.col("match_weight")).abs().max()).item()
+    assert total is not None and float(total) < 1e-9  # type: ignore[arg-type]
+    row = scored.row(0, named=True)
+    assert row["match_probability"] == pytest.approx(2 ** row["match_weight"] / (1 + 2 ** row["match_weight"]))
+    assert row["given_name_level"] in [level.label for level in model.comparisons[0].comparison.levels]
+    classes = scored.select(
+        ((pl.col("match_probability") >= 0.95) == (pl.col("match_class") == "match")).all().alias("match"),
+        ((pl.col("match_probability") < 0.5) == (pl.col("match_class") == "non_match")).all().alias("non_match"),
+    ).row(0)
+    assert classes == (True, True)
+
+
+def test_rare_family_name_weighs_more_than_a_common_one(trained: tuple) -> None:
+    records, _, scored, _ = trained
+    family = dict(records.select("rid", "family_name_key").iter_rows())
+    exact = scored.filter(pl.col("family_name_level") == "exact").with_columns(
+        pl.col("left").replace_strict(family).alias("family")
+    )
+    smith = exact.filter(pl.col("family") == "smith")["family_name_weight"].max()
+    rare = exact.filter(pl.col("family") == "zyxwu")["family_name_weight"].min()
+    assert smith is not None and rare is not None and rare > smith  # type: ignore[operator]
+
+
+def test_save_load_round_trip(trained: tuple, tmp_path: Path) -> None:
+    model = trained[3]
+    path = save_model(model, tmp_path / "match_model.json")
+    loaded = load_model(path)
+    assert loaded == model
+    stored = json.loads(path.read_text())
+    assert stored["model_version"] == 1 and "trained_at" in stored and 0 < stored["prior_match_probability"] < 1
+    assert [level["label"] for level in stored["comparisons"][0]["levels"]][:2] == ["missing", "exact"]
+    stored["model_version"] = 99
+    path.write_text(json.dumps(stored))
+    with pytest.raises(ValueError, match="model_version 99; this code reads 1: retrain"):
+        load_model(path)
+
+
+def test_null_level_weighs_nothing() -> None:
+    comparison = _comparison("dob", 3)
+    model = build_model([comparison], {"dob": [1.0, 0.9, 0.1]}, {"dob": [1.0, 0.01, 0.99]}, 0.25, {})
+    levels = model.comparisons[0].levels
+    assert levels[0].m_probability is None and levels[0].match_weight == 0
+    assert levels[1].match_weight == pytest.approx(math.log2(90))
+    assert model.prior_weight == pytest.approx(math.log2(1 / 3))
