@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import NamedTuple
 
 from mdm.standardize.addresses.tables import AddressTables, Designator
@@ -73,6 +74,12 @@ _LOWER_PARTICLES = frozenset({"de", "la", "le", "les", "du", "des", "d", "l", "v
 _GERMAN_STREET = re.compile(r"(?:strasse|str)$")
 _FIRST_LETTERS = re.compile(r"(?<![^\W_])[^\W\d_]")  # a letter at the start or after a non-letter, non-digit
 _NOT_KEY = re.compile(r"[\W_]")
+_DIGIT = re.compile(r"\d")
+_LETTER = re.compile(r"[^\W\d_]")
+_SPECIAL_STARTS = frozenset(
+    {"P", "PO", "POB", "POBOX", "POST", "BOX", "DRAWER", "RR", "R", "RURAL", "RT", "RTE", "HC", "HCR", "HIGHWAY"}
+    | {"STAR"}
+)
 
 
 class LineParts(NamedTuple):
@@ -94,6 +101,7 @@ class LineParts(NamedTuple):
 # ---------------------------------------------------------------- small helpers
 
 
+@lru_cache(maxsize=1 << 16)
 def _key_part(text: str) -> str:
     """Lower-case ASCII letters and digits; other scripts keep their letters."""
     if not text.isascii():
@@ -101,6 +109,7 @@ def _key_part(text: str) -> str:
     return _NOT_KEY.sub("", text.lower())
 
 
+@lru_cache(maxsize=1 << 16)
 def _title(word: str) -> str:
     """Proper case: a capital at the start and after an apostrophe or hyphen, not after a digit (3rd)."""
     return _FIRST_LETTERS.sub(lambda m: m.group(0).title(), word.lower())
@@ -113,40 +122,68 @@ def _shouting(text: str) -> bool:
 def _tokens(text: str) -> tuple[list[str], list[str]]:
     """(tokens as written, the same upper-case): commas and dots are spaces, `#` stands alone,
     a lone dash ("Unit 5 - 123 Main St") is dropped."""
-    text = _DOTTED_DIRECTIONAL.sub(r"\1\2", text)
-    written = [t for t in text.translate(_SEPARATORS).split() if t.strip("-")]
+    if "." in text:
+        text = _DOTTED_DIRECTIONAL.sub(r"\1\2", text)
+    split = [t for t in text.translate(_SEPARATORS).split() if t.strip("-")]
+    last = len(split) - 1  # a pound sign with no number after it says nothing
+    written = [t for i, t in enumerate(split) if t != "#" or (i < last and split[i + 1][0].isalnum())]
     return written, [t.upper() for t in written]
 
 
 def _is_unit_id(token: str, tables: AddressTables) -> bool:
     """Can this token follow a designator as its number: 4, 4B, B, A1, 2ND (floor)?"""
-    if any(ch.isdigit() for ch in token):
+    if not token[0].isalnum():
+        return False
+    if _DIGIT.search(token):
         return True
+    if token in tables.units:
+        return False
     return len(token) == 1 or (len(token) <= 3 and token not in tables.suffixes and token not in tables.directionals)
 
 
 def _take_units(
-    written: list[str], upper: list[str], designators: dict[str, Designator], tables: AddressTables
+    upper: list[str], designators: dict[str, Designator], tables: AddressTables
 ) -> tuple[list[int], list[tuple[str, str | None]]]:
-    """(indices of the tokens that are not a unit, units as (designator, identifier))."""
+    """(indices of the tokens that are not a unit, units as (designator, identifier)). Scanned
+    again on what is left while that finds more, so a designator word left in the street never
+    meets a number in the display form that it did not meet in the raw line."""
+    kept, units = _scan_units(list(range(len(upper))), upper, designators, tables)
+    while units and any(upper[i] in designators for i in kept):
+        kept, more = _scan_units(kept, upper, designators, tables)
+        if not more:
+            break
+        units += more
+    return kept, units
+
+
+def _scan_units(
+    indices: list[int], upper: list[str], designators: dict[str, Designator], tables: AddressTables
+) -> tuple[list[int], list[tuple[str, str | None]]]:
     kept: list[int] = []
     units: list[tuple[str, str | None]] = []
-    n = len(upper)
+    n = len(indices)
     i = 0
     while i < n:
-        token = upper[i]
+        token = upper[indices[i]]
         designator = designators.get(token)
-        following = upper[i + 1] if i + 1 < n else None
+        following = upper[indices[i + 1]] if i + 1 < n else None
         if designator is None:
             attached = _UNIT_ATTACHED.match(token) if i > 0 and token[0] in "ABFRSU" else None
             if attached and attached.group(1) in designators:
                 units.append((designators[attached.group(1)].standard, attached.group(2)))
-            else:
-                kept.append(i)
+            elif token != "#":  # a pound sign with no number after it says nothing
+                kept.append(indices[i])
             i += 1
             continue
-        if following is not None and _is_unit_id(following, tables):
-            if following.endswith(("ST", "ND", "RD", "TH")) and following[:-2].isdigit():  # 2nd Floor
+        if following == "#" and token != "#" and i + 2 < n:  # "Apt #4"
+            after = upper[indices[i + 2]]
+            if _is_unit_id(after, tables) and (designator.requires_range or _DIGIT.search(after)):
+                following = after
+                i += 1
+        if following is not None and _is_unit_id(following, tables) and (
+            designator.requires_range or _DIGIT.search(following)
+        ):
+            if designator.standard == "FL" and _ORDINAL.match(following):  # Floor 2nd
                 following = following[:-2]
             units.append((designator.standard, following))
             i += 2
@@ -156,8 +193,10 @@ def _take_units(
         elif token in ("FLOOR", "FL", "FLR") and kept and _ORDINAL.match(upper[kept[-1]]):  # "2nd Floor"
             units.append(("FL", upper[kept.pop()][:-2]))
             i += 1
+        elif token != "#":
+            kept.append(indices[i])
+            i += 1
         else:
-            kept.append(i)
             i += 1
     return kept, units
 
@@ -193,14 +232,14 @@ def _po_box_or_route(joined: str, value: str) -> LineParts | None:
 # ---------------------------------------------------------------- US and Canada
 
 
-def _parse_usps(value: str, country: str, tables: AddressTables) -> LineParts:
+def _parse_usps(value: str, country: str, tables: AddressTables, depth: int = 0) -> LineParts:
     written, upper = _tokens(value)
     if not upper:
         return LineParts(value, None, flag=NO_TEXT_FLAG.format(value))
-    special = _po_box_or_route(" ".join(upper), value)
+    special = _po_box_or_route(" ".join(upper), value) if upper[0] in _SPECIAL_STARTS else None
     if special is not None:
         return special
-    kept, units = _take_units(written, upper, tables.units, tables)
+    kept, units = _take_units(upper, tables.units, tables)
     words = [upper[i] for i in kept]
     shown = [written[i] for i in kept]
     number = None
@@ -214,12 +253,15 @@ def _parse_usps(value: str, country: str, tables: AddressTables) -> LineParts:
             number = f"{number} {words[0]}"
             del words[0], shown[0]
     pre = post = street_type = None
-    highway = HIGHWAYS.get(tuple(words[:-1])) if len(words) >= 2 and any(c.isdigit() for c in words[-1]) else None
+    highway = HIGHWAYS.get(tuple(words[:-1])) if len(words) >= 2 and _DIGIT.search(words[-1]) else None
     if highway is not None:  # shown as Publication 28 writes it, in proper case: "County Road 12", "US Highway 1"
         words = [*highway.split(), words[-1]]
         shown = [w if w in ("US", "FM") else w.title() for w in words]
     else:
-        post_fits = len(words) >= 3 or (len(words) == 2 and words[0] not in tables.suffixes)  # not "Avenue N"
+        # not "Avenue N", nor "... Rear N" (read back, that would be a unit)
+        post_fits = (len(words) >= 3 or (len(words) == 2 and words[0] not in tables.suffixes)) and (
+            len(words) >= 2 and words[-2] not in tables.units
+        )
         if post_fits and words[-1] in tables.directionals:
             post = tables.directionals[words[-1]]
             del words[-1], shown[-1]
@@ -227,7 +269,7 @@ def _parse_usps(value: str, country: str, tables: AddressTables) -> LineParts:
             street_type = tables.suffixes[words[-1]]
             del words[-1], shown[-1]
         elif (
-            len(words) >= 3 and words[-2] in tables.suffixes and any(c.isdigit() for c in words[-1])
+            len(words) >= 3 and words[-2] in tables.suffixes and _DIGIT.search(words[-1])
             and post is None
         ):  # "12 Oak St 4": a bare number after the street type is the unit
             units.append(("#", words[-1]))
@@ -237,7 +279,7 @@ def _parse_usps(value: str, country: str, tables: AddressTables) -> LineParts:
             pre = tables.directionals[words[0]]
             del words[0], shown[0]
     unit, unit_shown, unit_key = _unit_text(units)
-    title = _shouting(value)
+    title = _shouting(" ".join(shown))  # the name as written, not the parts rewritten in upper case
     street = " ".join(_title(w) if title and highway is None else w for w in shown) or None
     if street is None and street_type is not None:  # "12 Street": the type was the name
         street, street_type = street_type.title(), None
@@ -250,8 +292,13 @@ def _parse_usps(value: str, country: str, tables: AddressTables) -> LineParts:
          (street_type or "").lower(), (post or "").lower()]
     )
     number_key = (number or "").lower().replace(" ", "")
-    flag = NO_STREET_FLAG.format(value) if not any(ch.isalpha() for ch in value) and not unit else None
+    flag = NO_STREET_FLAG.format(value) if not _LETTER.search(value) and not unit else None
     key = f"{number_key}|{street_key}|{unit_key}" if (number_key or street_key or unit_key) else None
+    read_again = words and (words[0] in _SPECIAL_STARTS or any(w in tables.units for w in words))
+    if depth < 3 and read_again and clean != value:
+        # A designator word kept in the street ("Apt" in "#0 Apt", "Box" in "#0 Box") may meet the
+        # unit in the display form and be read with it: read the display form until it stays as it is.
+        return _parse_usps(clean, country, tables, depth + 1)
     return LineParts(clean or value, key, number, pre, street, street_type, post, unit, None, flag)
 
 
@@ -272,11 +319,11 @@ def _parse_other(value: str, country: str, tables: AddressTables) -> LineParts:
     written, upper = _tokens(value)
     if not upper:
         return LineParts(value, None, flag=NO_TEXT_FLAG.format(value))
-    if country in ENGLISH_COUNTRIES:
+    if country in ENGLISH_COUNTRIES and upper[0] in _SPECIAL_STARTS:
         special = _po_box_or_route(" ".join(upper), value)
         if special is not None:
             return special._replace(clean=_display_other(value))
-    kept, units = _take_units(written, upper, tables.units_outside_us, tables)
+    kept, units = _take_units(upper, tables.units_outside_us, tables)
     words = [upper[i] for i in kept]
     shown = [written[i] for i in kept]
     number = None
@@ -310,7 +357,7 @@ def _parse_other(value: str, country: str, tables: AddressTables) -> LineParts:
     title = _shouting(value)
     street = " ".join(_title(w) if title else w for w in shown) or None
     number_key = (number or "").lower().replace(" ", "")
-    flag = NO_STREET_FLAG.format(value) if not any(ch.isalpha() for ch in value) and not unit else None
+    flag = NO_STREET_FLAG.format(value) if not _LETTER.search(value) and not unit else None
     key = f"{number_key}|{street_key}|{unit_key}" if (number_key or street_key or unit_key) else None
     return LineParts(_display_other(value), key, number, None, street, None, None, unit, None, flag)
 
