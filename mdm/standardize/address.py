@@ -1,4 +1,22 @@
-"""Addresses: street lines, city, region, postal code and country."""
+"""Addresses: street lines, city, region, postal code and country.
+
+Street lines are parsed per distinct (line, country) by `addresses.line.parse_address_line`
+(USPS Publication 28 for US and Canadian lines; house number, unit and street elsewhere).
+Per line field the standardizer returns:
+
+- `clean`: USPS-style display form in proper case ("500 N Main St Ste 200"); lines of other
+  countries as written, spacing tidied and proper-cased when written all upper or all lower.
+- `key`: `number|street|unit`, invariant to spelling variants ("12 oak street apartment 4"
+  and "12 OAK ST. #4" both give `12|oakst|4`); `address_match_key` adds the postcode.
+- extras (columns `<field>_<name>`): `number`, `pre_directional`, `street` (the name alone,
+  display case), `street_type` (USPS abbreviation, "ST"), `post_directional`, `unit`
+  (designator and identifier, "APT 4", "STE 200"; a bare `#4` stays "# 4", as Publication 28
+  writes a unit whose kind is unknown) and `po_box` (the box number, also the box of a rural
+  route). A line2 holding only a unit ("Apt 4B", "#4B", "Suite 200") gives `unit` alone.
+
+Nothing is dropped: what is not recognised stays in `street` and `clean`. A line is flagged
+only when it has no letters (and no unit): "123", "---".
+"""
 
 from __future__ import annotations
 
@@ -7,6 +25,8 @@ import re
 import polars as pl
 
 from mdm.config.dictionary import fold
+from mdm.standardize.addresses.line import parse_address_line
+from mdm.standardize.addresses.tables import address_tables
 from mdm.standardize.base import (
     FieldContext,
     Standardized,
@@ -20,7 +40,11 @@ from mdm.standardize.name import _display
 
 POSTAL_PATTERNS = {
     "US": (re.compile(r"^(\d{5})(?:-?(\d{4}))?$"), lambda m: m.group(1)),
-    "CA": (re.compile(r"^([A-Z]\d[A-Z]) ?(\d[A-Z]\d)$"), lambda m: f"{m.group(1)} {m.group(2)}"),
+    # Canada Post: no D, F, I, O, Q or U anywhere, no W or Z first
+    "CA": (
+        re.compile(r"^([ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]) ?(\d[ABCEGHJ-NPRSTV-Z]\d)$"),
+        lambda m: f"{m.group(1)} {m.group(2)}",
+    ),
     "GB": (re.compile(r"^([A-Z]{1,2}\d[A-Z\d]?) ?(\d[A-Z]{2})$"), lambda m: f"{m.group(1)} {m.group(2)}"),
     "AU": (re.compile(r"^(\d{4})$"), lambda m: m.group(1)),
     "DE": (re.compile(r"^(\d{5})$"), lambda m: m.group(1)),
@@ -29,15 +53,63 @@ POSTAL_PATTERNS = {
 }
 
 
-def standardize_address_line(raw: pl.Series, ctx: FieldContext) -> Standardized:
-    clean = tidy(raw)
-    clean = _display(clean)
-    return Standardized(clean.alias(raw.name), fold_series(clean), no_flags(len(clean)))
+LINE_PARTS = ("number", "pre_directional", "street", "street_type", "post_directional", "unit", "po_box")
+_CITY_KEY_WORDS = ((r"(?i)\bst\b\.?", "saint"), (r"(?i)\bste\b\.?", "sainte"), (r"(?i)\bmt\b\.?", "mount"),
+                   (r"(?i)\bft\b\.?", "fort"))
+
+
+def _countries(ctx: FieldContext, country: pl.Series | None, n: int) -> pl.Series:
+    """The record's country, or the source's where the record has none."""
+    if country is None:
+        return pl.Series("country", [ctx.source_country] * n, dtype=pl.String)
+    return country.cast(pl.String).fill_null(ctx.source_country)
+
+
+def standardize_address_line(raw: pl.Series, ctx: FieldContext, country: pl.Series | None = None) -> Standardized:
+    """address_line1 or address_line2 -> clean, key `number|street|unit`, flags and the LINE_PARTS extras.
+
+    `country` (ISO alpha-2 per row, e.g. the standardized country column) chooses the rules;
+    without it every line is read with the source's country."""
+    tables = address_tables(ctx.dictionary)
+    source_country = ctx.source_country
+
+    def one(value: str, code: str | None) -> tuple[str | None, ...]:
+        return parse_address_line(value, code or source_country, tables)
+
+    columns = map_distinct(tidy(raw), one, [pl.String] * 10, extra=_countries(ctx, country, len(raw)))
+    clean, key, *parts, flag = columns
+    extra = dict(zip(LINE_PARTS, parts, strict=True))
+    return Standardized(clean.alias(raw.name), key.alias(raw.name), flags_from(flag), extra)
+
+
+def address_match_key(line1_key: pl.Series, postal_key: pl.Series, line2_key: pl.Series | None = None) -> pl.Series:
+    """`number|street|unit|postcode` from the line keys and the postal code key; null when the
+    line has neither number nor street (only a unit, or nothing).
+
+    The unit comes from line 1; where line 1 has none it is taken from line 2's key (the key of
+    a line2 "Apt 4B" is `||4b`), so "12 Oak St" + "Apt 4" matches "12 Oak St Apt 4". A line 2
+    that is not a unit (a c/o or building name) adds nothing."""
+    parts = line1_key.cast(pl.String).str.splitn("|", 3).struct.rename_fields(["number", "street", "unit"])
+    frame = pl.DataFrame({"p": parts, "postal": postal_key.cast(pl.String)})
+    unit = pl.col("p").struct.field("unit")
+    if line2_key is not None:
+        second = line2_key.cast(pl.String).str.splitn("|", 3).struct[2]
+        frame = frame.with_columns(second=second)
+        unit = pl.when(unit == "").then(pl.col("second").fill_null("")).otherwise(unit)
+    number, street = pl.col("p").struct.field("number"), pl.col("p").struct.field("street")
+    key = pl.concat_str([number, street, unit, pl.col("postal").fill_null("")], separator="|")
+    has_address = (number != "") | (street != "")
+    return frame.select(pl.when(has_address).then(key).alias("address_key")).to_series()
 
 
 def standardize_city(raw: pl.Series, ctx: FieldContext) -> Standardized:
+    """Proper case for display; the key folds St./Ste./Mt./Ft. to Saint/Sainte/Mount/Fort
+    (St. Louis and Saint Louis share a key)."""
     clean = _display(tidy(raw))
-    return Standardized(clean.alias(raw.name), fold_series(clean), no_flags(len(clean)))
+    spelled = clean
+    for pattern, word in _CITY_KEY_WORDS:
+        spelled = spelled.str.replace_all(pattern, word)
+    return Standardized(clean.alias(raw.name), fold_series(spelled), no_flags(len(clean)))
 
 
 def _region_table(ctx: FieldContext) -> dict[tuple[str, str], str]:
@@ -81,9 +153,20 @@ def normalize_postal_code(value: str, country: str | None) -> tuple[str | None, 
     return render(match), None
 
 
+_ZIP4 = r"^\d{5}-?(\d{4})$"
+
+
 def standardize_postal_code(raw: pl.Series, ctx: FieldContext, country: pl.Series) -> Standardized:
-    clean, flag = map_distinct(tidy(raw), normalize_postal_code, [pl.String, pl.String], extra=country)
-    return Standardized(clean.alias(raw.name), clean.str.replace_all(" ", ""), flags_from(flag))
+    """Clean postal code per country (US: ZIP5); extra `zip4`: the US ZIP+4 add-on, when given."""
+    text = tidy(raw)
+    clean, flag = map_distinct(text, normalize_postal_code, [pl.String, pl.String], extra=country)
+    is_us = country.cast(pl.String).fill_null("US") == "US"
+    zip4 = pl.select(
+        pl.when(is_us & clean.is_not_null()).then(text.str.strip_chars().str.extract(_ZIP4, 1))
+    ).to_series()
+    return Standardized(
+        clean.alias(raw.name), clean.str.replace_all(" ", ""), flags_from(flag), {"zip4": zip4.alias("zip4")}
+    )
 
 
 def standardize_country(raw: pl.Series, ctx: FieldContext) -> Standardized:
