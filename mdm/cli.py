@@ -65,13 +65,25 @@ def main() -> None:
     help="prefect runs the nightly flow (local ephemeral Prefect, no server needed);"
     " local calls the same stages directly.",
 )
-def run(sources: Path, master: Path, state: Path | None, as_of: dt.datetime | None, orchestrator: str) -> None:
+@click.option(
+    "--retrain",
+    is_flag=True,
+    default=False,
+    help="Train the match model on this run's records instead of reusing the last run's model.",
+)
+def run(
+    sources: Path, master: Path, state: Path | None, as_of: dt.datetime | None, orchestrator: str, retrain: bool
+) -> None:
     """Run the nightly job and publish the master.
+
+    The match model trained by the first run is reused by later runs (scores and golden ids
+    stay stable) until the comparisons in match.yaml change or --retrain is given.
 
     \b
     Example:
       mdm run --sources data/sample/sources.yaml --master data/out/master.duckdb
       mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --state /srv/mdm/state --orchestrator local
+      mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --retrain
     """
     from mdm.pipeline import PipelineError, run_pipeline
 
@@ -86,9 +98,10 @@ def run(sources: Path, master: Path, state: Path | None, as_of: dt.datetime | No
                 master=str(master),
                 state=str(state) if state else None,
                 as_of=day.isoformat() if day else None,
+                retrain=retrain,
             )
         else:
-            summary = run_pipeline(sources, master, state, day).as_dict()
+            summary = run_pipeline(sources, master, state, day, retrain=retrain).as_dict()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     except PipelineError as exc:
@@ -115,9 +128,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"golden customers: {golden['golden_customers']}   duplicates found: {golden['duplicates_found']}"
         f" (records merged into another record's golden customer)"
     )
-    lines.append(
-        f"matched pairs: {stages['match']['pairs']}   blocked by conflicts: {stages['cluster']['blocked_pairs']}"
-    )
+    lines += _match_lines(stages["match"], stages["cluster"], stages.get("publish", {}).get("tables", {}))
     reasons = stages["ingest"].get("quarantine_reasons", {})
     if reasons:
         lines.append("quarantined rows, by reason:")
@@ -129,6 +140,28 @@ def format_summary(summary: dict[str, Any]) -> str:
             stages["standardize"].get("flagged_by_source", {}), [s["source"] for s in summary["sources"]]
         )
     return "\n".join(lines)
+
+
+def _match_lines(match: dict[str, Any], cluster: dict[str, Any], tables: dict[str, int]) -> list[str]:
+    by_rule = ", ".join(f"{r['rule']} {r['new_pairs']}" for r in match["blocking"] if "new_pairs" in r)
+    skipped = [f"{r['rule']} ({r['skipped']})" for r in match["blocking"] if "skipped" in r]
+    classes = match["pairs_by_class"]
+    lines = [
+        f"candidate pairs: {match['candidate_pairs']} (new pairs per blocking rule: {by_rule})",
+        f"match model: {match['model']} (trained {match['model_trained_at']})",
+        f"scored: match {classes['match']} (merged {cluster['merged_pairs']}, blocked by conflicts"
+        f" {cluster['blocked_pairs']}), review {classes['review']}, non-match {classes['non_match']}",
+    ]
+    if match["giant_blocks"]:
+        lines.append(f"oversized blocks skipped: {match['giant_blocks']} (see table blocking_giant_blocks)")
+    if skipped:
+        lines.append("blocking rules skipped: " + ", ".join(skipped))
+    lines += [
+        f"  blocked {n}: {reason.removeprefix('blocked: ')}" for reason, n in cluster["blocked_by_reason"].items()
+    ]
+    if "review_queue" in tables:
+        lines.append(f"review queue: {tables['review_queue']} pairs for a steward (table review_queue)")
+    return lines
 
 
 def _flag_table(by_source: dict[str, dict[str, int]], sources: list[str]) -> list[str]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import secrets
 import shutil
 import subprocess
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -22,13 +23,13 @@ from typing import Any
 import polars as pl
 
 from mdm import __version__
-from mdm.cluster import cluster_records
+from mdm.cluster import cluster_records, profiles_of
 from mdm.config.dictionary import DEFAULT_DICTIONARY, Dictionary, load_dictionary
 from mdm.config.rules import DEFAULT_RULES_DIR, MatchRules, load_match_rules
 from mdm.config.sources import SourcesConfig, load_sources
 from mdm.golden import assign_golden_ids, build_golden
 from mdm.ingest import QUARANTINE_SCHEMA, ingest_source
-from mdm.match import find_pairs
+from mdm.match import MatchModel, block_pairs, load_model, save_model, score_pairs, train_model
 from mdm.publish import publish_master
 from mdm.standardize import distinct_values, standardize_source, standardized_schema
 from mdm.state import StateStore
@@ -63,6 +64,7 @@ class RunContext:
     state_dir: Path
     as_of: dt.date
     work_dir: Path
+    retrain: bool = False
 
     @cached_property
     def sources(self) -> SourcesConfig:
@@ -74,9 +76,12 @@ class RunContext:
         return load_dictionary(raw.relative(raw.dictionary) if raw.dictionary else DEFAULT_DICTIONARY)
 
     @cached_property
+    def rules_dir(self) -> Path:
+        return self.sources.relative(self.sources.rules) if self.sources.rules else DEFAULT_RULES_DIR
+
+    @cached_property
     def match_rules(self) -> MatchRules:
-        rules_dir = self.sources.relative(self.sources.rules) if self.sources.rules else DEFAULT_RULES_DIR
-        return load_match_rules(rules_dir / "match.yaml")
+        return load_match_rules(self.rules_dir / "match.yaml")
 
     def path(self, name: str) -> Path:
         return self.work_dir / name
@@ -179,10 +184,65 @@ def field_profile(records: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
 
 
 def match(ctx: RunContext) -> dict[str, Any]:
+    """Block, score every candidate pair with the Fellegi-Sunter model, classify by the thresholds."""
     records = pl.read_parquet(ctx.path("standardized.parquet"))
-    pairs, report = find_pairs(records, ctx.match_rules)
-    pairs.write_parquet(ctx.path("pairs.parquet"))
-    return {"pairs": pairs.height, "rules": report}
+    rules = ctx.match_rules
+    blocked = block_pairs(records, rules.blocking, rules.max_block_size)
+    model, origin = choose_model(ctx, records, blocked)
+    scored = score_pairs(
+        records,
+        blocked.pairs,
+        model,
+        threshold_match_probability=rules.threshold_match_probability,
+        threshold_review_probability=rules.threshold_review_probability,
+    )
+    scored.write_parquet(ctx.path("scored.parquet"))
+    save_model(model, ctx.path("model.json"))
+    if origin == "trained":
+        ctx.path("model.trained").touch()
+    blocked.giant_blocks.write_parquet(ctx.path("giant_blocks.parquet"))
+    classes = dict(
+        scored.group_by("match_class").len().select(pl.col("match_class").cast(pl.String), "len").iter_rows()
+    )
+    return {
+        "candidate_pairs": scored.height,
+        "pairs_by_class": {c: classes.get(c, 0) for c in ("match", "review", "non_match")},
+        "model": origin,
+        "model_trained_at": model.trained_at.isoformat(),
+        "blocking": [{k: v for k, v in r.items() if k != "largest_skipped"} for r in blocked.rules],
+        "giant_blocks": blocked.giant_blocks.height,
+    }
+
+
+def choose_model(ctx: RunContext, records: pl.DataFrame, blocked: Any) -> tuple[MatchModel, str]:
+    """The model this run scores with, and where it came from.
+
+    The model the last run trained is reused while the comparisons in rules/match.yaml are
+    unchanged, so scores (and golden ids) do not drift from night to night; `retrain` or a
+    changed comparison trains anew on this run's records. Too few records to learn from
+    (below `training.min_records`) fall back to the model shipped beside the rules.
+    """
+    rules = ctx.match_rules
+    if not ctx.retrain:
+        with StateStore(ctx.state_dir) as store:
+            stored = store.current_model()
+        if stored is not None:
+            model = MatchModel.model_validate_json(stored)
+            if [t.comparison for t in model.comparisons] == rules.comparisons:
+                return model, "reused"
+    if records.height >= rules.training.min_records and blocked.pairs.height > 0:
+        return train_model(records, rules, blocked), "trained"
+    bundled = ctx.rules_dir / "match_model.json"
+    if not bundled.exists():
+        bundled = DEFAULT_RULES_DIR / "match_model.json"
+    model = load_model(bundled)
+    if [t.comparison for t in model.comparisons] != rules.comparisons:
+        raise RuntimeError(
+            f"{records.height} records are too few to train a match model (training.min_records is"
+            f" {rules.training.min_records}) and {bundled} was trained for other comparisons; lower"
+            " training.min_records in match.yaml or ship a model for these comparisons beside it"
+        )
+    return model, "bundled"
 
 
 def _steward_links(ctx: RunContext, records: pl.DataFrame) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -197,25 +257,41 @@ def _steward_links(ctx: RunContext, records: pl.DataFrame) -> tuple[list[tuple[i
 
 
 def cluster(ctx: RunContext) -> dict[str, Any]:
-    records = pl.read_parquet(
-        ctx.path("standardized.parquet"), columns=["rid", "source", "source_record_id", "birth_date"]
-    )
-    pairs = pl.read_parquet(ctx.path("pairs.parquet"))
+    """Join matched pairs, strongest first, unless a hard conflict or a steward forbids it."""
+    records = pl.read_parquet(ctx.path("standardized.parquet"))
+    scored = pl.read_parquet(ctx.path("scored.parquet"), columns=["left", "right", "match_probability", "match_class"])
     must, cannot = _steward_links(ctx, records)
-    labels, outcomes = cluster_records(
-        records.height,
-        pairs,
-        records["birth_date"].to_list(),
-        must_link=must,
-        cannot_link=cannot,
-        check_birth_dates=ctx.match_rules.cannot_link.different_birth_date,
+    links = scored.filter(pl.col("match_class") == "match").sort(
+        ["match_probability", "left", "right"], descending=[True, False, False]
     )
-    pl.DataFrame({"rid": records["rid"], "cluster": labels}).write_parquet(ctx.path("clusters.parquet"))
-    outcomes.write_parquet(ctx.path("pair_outcomes.parquet"))
-    blocked = outcomes.filter(pl.col("outcome").str.starts_with("blocked")).height
+    labels, outcomes, steward = cluster_records(
+        profiles_of(records), links, ctx.match_rules.cannot_link, must_link=must, cannot_link=cannot
+    )
+    clusters = pl.DataFrame({"rid": records["rid"], "cluster": labels})
+    clusters.write_parquet(ctx.path("clusters.parquet"))
+    linked = links.select("left", "right", pl.Series("outcome", outcomes, dtype=pl.String))
+    label = clusters.rename({"cluster": "_c"})
+    others = (
+        scored.filter(pl.col("match_class") != "match")
+        .join(label.rename({"rid": "left", "_c": "_cl"}), on="left")
+        .join(label.rename({"rid": "right", "_c": "_cr"}), on="right")
+        .select(
+            "left",
+            "right",
+            pl.when(pl.col("_cl") == pl.col("_cr"))
+            .then(pl.lit("same cluster"))
+            .otherwise(pl.col("match_class").cast(pl.String))
+            .alias("outcome"),
+        )
+    )
+    pl.concat([linked, others]).write_parquet(ctx.path("pair_outcomes.parquet"))
+    steward.write_parquet(ctx.path("steward_outcomes.parquet"))
+    blocked = [o for o in outcomes if o.startswith("blocked")]
     return {
         "clusters": len(set(labels)),
-        "blocked_pairs": blocked,
+        "merged_pairs": len(outcomes) - len(blocked),
+        "blocked_pairs": len(blocked),
+        "blocked_by_reason": {r: blocked.count(r) for r in sorted(set(blocked))},
         "steward_must_links": len(must),
         "steward_cannot_links": len(cannot),
     }
@@ -247,17 +323,11 @@ def publish(ctx: RunContext) -> dict[str, Any]:
     records = pl.read_parquet(ctx.path("records.parquet"))
     customers = pl.read_parquet(ctx.path("golden.parquet")).with_columns(pl.lit(ctx.run_id).alias("run_id"))
     ids = json.loads(ctx.path("ids.json").read_text())
-    outcomes = pl.read_parquet(ctx.path("pair_outcomes.parquet"))
-    keys = records.select("rid", "source", "source_record_id")
-    match_pairs = (
-        outcomes.join(
-            keys.rename({"rid": "left", "source": "left_source", "source_record_id": "left_record_id"}), on="left"
-        )
-        .join(
-            keys.rename({"rid": "right", "source": "right_source", "source_record_id": "right_record_id"}), on="right"
-        )
-        .select("left_source", "left_record_id", "right_source", "right_record_id", "rule", "outcome")
-    )
+    match_pairs = explained_pairs(ctx, records)
+    model = load_model(ctx.path("model.json"))
+    with StateStore(ctx.state_dir) as store:
+        decided = store.active_decisions()
+    queue = review_queue(match_pairs, decided)
     xref = records.select(
         "source",
         "source_record_id",
@@ -293,6 +363,15 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             "source_records": records.drop("rid"),
             "golden_attribute_lineage": pl.read_parquet(ctx.path("lineage.parquet")),
             "match_pairs": match_pairs,
+            "review_queue": queue,
+            "match_model": model.parameters().with_columns(
+                pl.lit(model.trained_at.isoformat()).alias("trained_at"),
+                pl.lit(ctx.path("model.trained").exists()).alias("trained_this_run"),
+                pl.lit(ctx.run_id).alias("run_id"),
+            ),
+            "blocking_giant_blocks": pl.read_parquet(ctx.path("giant_blocks.parquet")).with_columns(
+                pl.lit(ctx.run_id).alias("run_id")
+            ),
             "quarantine": quarantine,
             "id_events": events,
             "run_log": history,
@@ -302,13 +381,107 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             ),
         }
         assignments = list(records.select("source", "source_record_id", "golden_id").iter_rows())
+        trained = (
+            (model.trained_at.isoformat(), model.model_dump_json()) if ctx.path("model.trained").exists() else None
+        )
         publish_master(
             ctx.master_path,
             ctx.run_id,
             tables,
-            before_swap=lambda: store.save_assignments(ctx.run_id, assignments, ids["new_ids"], ids["next_number"]),
+            before_swap=lambda: store.save_assignments(
+                ctx.run_id, assignments, ids["new_ids"], ids["next_number"], trained_model=trained
+            ),
         )
+    # the model beside the master, for `mdm explain` and for reading (the master holds its parameters too)
+    model_file = ctx.master_path.with_suffix(".model.json")
+    tmp = model_file.with_suffix(".json.tmp")
+    shutil.copyfile(ctx.path("model.json"), tmp)
+    os.replace(tmp, model_file)
     return {"tables": {name: frame.height for name, frame in tables.items()}}
+
+
+def explained_pairs(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
+    """Every scored pair by its records' source ids, with each comparison's level and weight,
+    the total, the class and what clustering did with it."""
+    scored = pl.read_parquet(ctx.path("scored.parquet"))
+    outcomes = pl.read_parquet(ctx.path("pair_outcomes.parquet"))
+    keys = records.select("rid", "source", "source_record_id", "golden_id")
+    side = {
+        end: keys.rename(
+            {
+                "rid": end,
+                "source": f"{end}_source",
+                "source_record_id": f"{end}_record_id",
+                "golden_id": f"{end}_golden_id",
+            }
+        )
+        for end in ("left", "right")
+    }
+    explained = [c for c in scored.columns if c.endswith(("_level", "_weight")) and c not in ("match_weight",)]
+    return (
+        scored.join(outcomes, on=["left", "right"], how="left")
+        .join(side["left"], on="left")
+        .join(side["right"], on="right")
+        .select(
+            "left_source",
+            "left_record_id",
+            "right_source",
+            "right_record_id",
+            "left_golden_id",
+            "right_golden_id",
+            pl.col("rule").alias("blocking_rule"),
+            "match_probability",
+            "match_weight",
+            pl.col("match_class").cast(pl.String),
+            "outcome",
+            *[pl.col(c).cast(pl.String) if c.endswith("_level") else pl.col(c) for c in explained],
+        )
+        .sort("match_probability", "left_source", "left_record_id", descending=[True, False, False])
+    )
+
+
+def review_queue(pairs: pl.DataFrame, decided: Sequence[tuple[tuple[str, str], tuple[str, str], str]]) -> pl.DataFrame:
+    """Pairs a steward should decide, the likeliest duplicates first: scores between the two
+    thresholds, and pairs the model would merge, whose names agree, but a hard conflict stopped
+    (a mistyped birth date looks like this; a household member whose given name differs does not,
+    and is left out). Pairs a steward has already decided are left out."""
+    done = {tuple(sorted((a, b))) for a, b, _ in decided}
+    names_agree = pl.all_horizontal(
+        [pl.col(f"{c}_weight") > 0 for c in ("given_name", "family_name") if f"{c}_weight" in pairs.columns]
+        or [pl.lit(True)]
+    )
+    candidates = pairs.filter(
+        (pl.col("outcome") == "review") | (pl.col("outcome").str.starts_with("blocked") & names_agree)
+    ).with_columns(
+        pl.when(pl.col("outcome") == "review")
+        .then(pl.lit("score between the review and match thresholds"))
+        .otherwise(pl.col("outcome"))
+        .alias("reason")
+    )
+    if done:
+        keep = [
+            tuple(sorted(((ls, lr), (rs, rr)))) not in done
+            for ls, lr, rs, rr in candidates.select(
+                "left_source", "left_record_id", "right_source", "right_record_id"
+            ).iter_rows()
+        ]
+        candidates = candidates.filter(pl.Series(keep, dtype=pl.Boolean))
+    levels = [c for c in pairs.columns if c.endswith("_level")]
+    evidence = pl.concat_str(
+        [pl.format("{}: {}", pl.lit(c.removesuffix("_level")), pl.col(c)) for c in levels], separator=", "
+    )
+    return candidates.select(
+        pl.int_range(1, pl.len() + 1).alias("review_rank"),
+        "left_source",
+        "left_record_id",
+        "left_golden_id",
+        "right_source",
+        "right_record_id",
+        "right_golden_id",
+        "match_probability",
+        "reason",
+        evidence.alias("evidence"),
+    )
 
 
 Stage = Callable[[RunContext], dict[str, Any]]
@@ -351,6 +524,7 @@ def run_pipeline(
     state: Path | str | None = None,
     as_of: dt.date | None = None,
     call: StageCaller = call_directly,
+    retrain: bool = False,
 ) -> RunSummary:
     """Run every stage and publish the master. On any failure the previous master and the
     durable store are left as they were, the run is recorded as failed, and PipelineError is raised."""
@@ -360,7 +534,7 @@ def run_pipeline(
     run_id = new_run_id()
     as_of = as_of or dt.date.today()
     work_dir = master.parent / ".mdm-work" / run_id
-    ctx = RunContext(run_id, sources, master, state_dir, as_of, work_dir)
+    ctx = RunContext(run_id, sources, master, state_dir, as_of, work_dir, retrain)
     summary = RunSummary(run_id, str(master), as_of.isoformat())
     _ = ctx.sources  # a configuration error fails before anything is written
     work_dir.mkdir(parents=True)

@@ -23,7 +23,9 @@ def _as_task(name: str, stage: Stage, ctx: RunContext) -> dict[str, Any]:
 
 
 @flow(name="nightly", log_prints=True)
-def nightly(sources: str, master: str, state: str | None = None, as_of: str | None = None) -> dict[str, Any]:
+def nightly(
+    sources: str, master: str, state: str | None = None, as_of: str | None = None, retrain: bool = False
+) -> dict[str, Any]:
     """Ingest, standardize, match, cluster, build golden records and publish the master."""
     day = dt.date.fromisoformat(as_of) if as_of else None
-    return run_pipeline(sources, master, state, day, call=_as_task).as_dict()
+    return run_pipeline(sources, master, state, day, call=_as_task, retrain=retrain).as_dict()

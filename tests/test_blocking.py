@@ -79,8 +79,8 @@ def test_default_rules_have_blocking_and_comparisons() -> None:
 def test_every_problem_reported_at_once_with_a_fix(tmp_path: Path) -> None:
     path = tmp_path / "match.yaml"
     path.write_text(
-        "rules:\n"
-        "  - {name: r, equal: [email_key]}\n"
+        "version: 2\n"
+        "max_block_size: 50\n"
         "blocking:\n"
         "  - name: b\n"
         "    on: [email_key]\n"  # line 5: YAML reads `on` as true

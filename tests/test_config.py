@@ -91,8 +91,15 @@ def test_dictionary_rejects_a_synonym_of_two_codes(tmp_path: Path) -> None:
         load_dictionary(path)
 
 
-def test_match_rules_need_key_columns(tmp_path: Path) -> None:
+def test_match_rules_of_version_1_say_how_to_move_on(tmp_path: Path) -> None:
     path = tmp_path / "match.yaml"
-    path.write_text("rules:\n  - name: r\n    equal: [email]\n")
-    with pytest.raises(ConfigError, match="line 3: rules\\[0\\].equal: .*e.g. equal: \\[email_key\\]"):
+    path.write_text("rules:\n  - name: r\n    equal: [email_key]\n")
+    with pytest.raises(ConfigError, match="replaced in version 2 by `blocking` and `comparisons`"):
+        load_match_rules(path)
+
+
+def test_match_rules_report_a_misspelt_conflict_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "match.yaml"
+    path.write_text("cannot_link:\n  different_birthdate: true\n")
+    with pytest.raises(ConfigError, match="line 2: cannot_link.different_birthdate"):
         load_match_rules(path)

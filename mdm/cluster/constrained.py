@@ -1,20 +1,28 @@
 """Constrained clustering: union-find that refuses any merge joining two conflicting records.
 
-Conflicts are checked between whole clusters, so a third record never chains two records
-that may not be together (a parent and child sharing a phone, twins sharing an address).
+Conflicts (mdm.cluster.conflicts) are checked between whole clusters, so a third record never
+chains two records that may not be together (a parent and child sharing a phone, twins sharing
+an address). Pairs are taken strongest first, so where links compete the surest one wins.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import polars as pl
 
+from mdm.cluster.conflicts import Profile, conflict
+from mdm.config.rules import CannotLink
+
+STEWARD_OUTCOME_SCHEMA = {"left": pl.Int64, "right": pl.Int64, "outcome": pl.String}
+
 
 class _Clusters:
-    def __init__(self, n: int, birth_dates: list[object]):
+    def __init__(self, profiles: Sequence[Profile], rules: CannotLink):
+        n = len(profiles)
+        self.rules = rules
         self.parent = list(range(n))
-        self.dates: list[set[object]] = [{d} if d is not None else set() for d in birth_dates]
+        self.profiles: list[set[Profile]] = [{p} for p in profiles]
         self.forbidden: list[set[int]] = [set() for _ in range(n)]
 
     def find(self, i: int) -> int:
@@ -25,66 +33,57 @@ class _Clusters:
             self.parent[i], i = root, self.parent[i]
         return root
 
-    def conflict(self, a: int, b: int, check_dates: bool) -> str | None:
-        if check_dates and len(self.dates[a] | self.dates[b]) > 1:
-            return "different birth dates"
+    def conflict(self, a: int, b: int, check_facts: bool) -> str | None:
         if any(self.find(x) == b for x in self.forbidden[a]) or any(self.find(x) == a for x in self.forbidden[b]):
             return "steward: not the same"
+        if check_facts:
+            return conflict(self.profiles[a], self.profiles[b], self.rules)
         return None
 
     def union(self, a: int, b: int) -> None:
-        if len(self.forbidden[a]) + len(self.dates[a]) < len(self.forbidden[b]) + len(self.dates[b]):
+        if len(self.profiles[a]) + len(self.forbidden[a]) < len(self.profiles[b]) + len(self.forbidden[b]):
             a, b = b, a
         self.parent[b] = a
-        self.dates[a] |= self.dates[b]
+        self.profiles[a] |= self.profiles[b]
         self.forbidden[a] |= self.forbidden[b]
+        self.profiles[b], self.forbidden[b] = set(), set()
+
+    def try_merge(self, a: int, b: int, check_facts: bool = True) -> str:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return "merged"
+        reason = self.conflict(ra, rb, check_facts)
+        if reason:
+            return f"blocked: {reason}"
+        self.union(ra, rb)
+        return "merged"
 
 
 def cluster_records(
-    n: int,
+    profiles: Sequence[Profile],
     pairs: pl.DataFrame,
-    birth_dates: list[object],
+    rules: CannotLink,
     *,
     must_link: Iterable[tuple[int, int]] = (),
     cannot_link: Iterable[tuple[int, int]] = (),
-    check_birth_dates: bool = True,
-) -> tuple[list[int], pl.DataFrame]:
-    """Cluster label per record (the smallest member index), and the pairs with their outcome.
+) -> tuple[list[int], list[str], pl.DataFrame]:
+    """Cluster label per record (the smallest member index), the outcome of each pair, and the
+    outcome of each steward must-link.
 
-    Steward must-links are applied first and always; a must-link that contradicts a
-    cannot-link is not applied and is reported.
+    `pairs` (`left`, `right` record indexes) are the links to apply, in the order given: pass
+    them strongest first. Steward must-links are applied first and always, unless they
+    contradict a steward cannot-link (then they are reported blocked); a steward link is not
+    held back by the data's conflicts, since the steward has seen them.
     """
-    clusters = _Clusters(n, birth_dates)
+    clusters = _Clusters(profiles, rules)
     for a, b in cannot_link:
         clusters.forbidden[a].add(b)
         clusters.forbidden[b].add(a)
-    outcomes: list[tuple[int, int, str, str]] = []
-    for a, b in must_link:
-        ra, rb = clusters.find(a), clusters.find(b)
-        if ra != rb:
-            reason = clusters.conflict(ra, rb, check_dates=False)
-            if reason:
-                outcomes.append((a, b, "steward", f"blocked: {reason}"))
-            else:
-                clusters.union(ra, rb)
-                outcomes.append((a, b, "steward", "merged"))
-    for a, b, rule in pairs.select("left", "right", "rule").iter_rows():
-        ra, rb = clusters.find(a), clusters.find(b)
-        if ra == rb:
-            outcomes.append((a, b, rule, "merged"))
-            continue
-        reason = clusters.conflict(ra, rb, check_birth_dates)
-        if reason:
-            outcomes.append((a, b, rule, f"blocked: {reason}"))
-        else:
-            clusters.union(ra, rb)
-            outcomes.append((a, b, rule, "merged"))
-    roots = [clusters.find(i) for i in range(n)]
+    steward = [(a, b, clusters.try_merge(a, b, check_facts=False)) for a, b in must_link]
+    outcomes = [clusters.try_merge(a, b) for a, b in pairs.select("left", "right").iter_rows()]
+    roots = [clusters.find(i) for i in range(len(profiles))]
     smallest: dict[int, int] = {}
     for i, root in enumerate(roots):
         smallest.setdefault(root, i)
     labels = [smallest[r] for r in roots]
-    result = pl.DataFrame(
-        outcomes, schema={"left": pl.Int64, "right": pl.Int64, "rule": pl.String, "outcome": pl.String}, orient="row"
-    )
-    return labels, result
+    return labels, outcomes, pl.DataFrame(steward, schema=STEWARD_OUTCOME_SCHEMA, orient="row")

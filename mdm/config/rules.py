@@ -1,8 +1,8 @@
 """rules/match.yaml: how records are matched and which links are forbidden.
 
-Two generations live side by side. `rules` are the deterministic rules the current pipeline
-uses (every key equal). `blocking`, `comparisons` and the two probability thresholds drive the
-probabilistic engine in `mdm.match` (blocking -> comparisons -> Fellegi-Sunter model -> score).
+`blocking`, `comparisons` and the two probability thresholds drive the probabilistic engine in
+`mdm.match` (blocking -> comparisons -> Fellegi-Sunter model -> score); `cannot_link` the hard
+conflicts clustering never crosses.
 """
 
 from __future__ import annotations
@@ -17,23 +17,20 @@ from mdm.config.errors import parse_model
 DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 
 
-class MatchRule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    equal: list[str] = Field(min_length=1)
-
-    @field_validator("equal")
-    @classmethod
-    def _keys(cls, value: list[str]) -> list[str]:
-        bad = [k for k in value if not k.endswith("_key")]
-        if bad:
-            raise ValueError(f"{bad} are not matching keys; use standardized key columns, e.g. equal: [email_key]")
-        return value
-
-
 class CannotLink(BaseModel):
+    """Hard conflicts: records that may never be one person, whatever their score, and are never
+    joined through a third record either (mdm/cluster/conflicts.py)."""
+
     model_config = ConfigDict(extra="forbid")
-    different_birth_date: bool = True
+    different_birth_date: bool = Field(
+        default=True,
+        description="both birth dates present and clearly different (a swapped day/month or one typed digit is not)",
+    )
+    different_given_name: bool = Field(
+        default=True,
+        description="same family name, given names that are neither nicknames, initials, the middle name"
+        " nor spelling variants of each other: a household member or a twin",
+    )
 
 
 # ---- blocking ---------------------------------------------------------------------------------
@@ -190,6 +187,9 @@ class TrainingSettings(BaseModel):
     seed: int = 20261122
     max_iterations: int = Field(default=25, ge=1)
     tolerance: float = Field(default=1e-4, gt=0, description="EM stops when no probability moves more than this")
+    min_records: int = Field(
+        default=1000, ge=2, description="fewer records than this use the model shipped beside the rules instead"
+    )
 
 
 # ---- the file ---------------------------------------------------------------------------------
@@ -197,8 +197,7 @@ class TrainingSettings(BaseModel):
 
 class MatchRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    version: int = 1
-    rules: list[MatchRule] = Field(min_length=1)
+    version: int = 2
     max_block_size: int = Field(default=50, ge=2)
     cannot_link: CannotLink = Field(default_factory=CannotLink)
     blocking: list[BlockingRule] = Field(default_factory=list)
@@ -206,6 +205,16 @@ class MatchRules(BaseModel):
     threshold_match_probability: float = Field(default=0.95, gt=0, lt=1)
     threshold_review_probability: float = Field(default=0.5, gt=0, lt=1)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_deterministic_rules(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "rules" in value:
+            raise ValueError(
+                "`rules` (equal-key rules) were replaced in version 2 by `blocking` and `comparisons`: delete"
+                " `rules` and put each key list under blocking, e.g. blocking: [{name: email, key: [email_key]}]"
+            )
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> MatchRules:

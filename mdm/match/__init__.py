@@ -1,24 +1,20 @@
 """match: candidate pairs of source records that are the same person.
 
-Deterministic (today's pipeline): `find_pairs`. Probabilistic, in the order data moves:
-`block_pairs` (rules/match.yaml `blocking`) -> `train_model` (u from random pairs, m and the
+In the order data moves: `block_pairs` (rules/match.yaml `blocking`) -> `train_model` (u from random pairs, m and the
 prior by EM) -> `save_model` / `load_model` (JSON) -> `score_pairs` (weights explained per
 comparison, match / review / non_match).
 """
 
 from mdm.match.blocking import Blocked, block_pairs
 from mdm.match.comparisons import compare_pairs
-from mdm.match.deterministic import PAIR_SCHEMA, find_pairs
 from mdm.match.model import MatchModel, load_model, save_model, train_model
 from mdm.match.score import score_pairs
 
 __all__ = [
-    "PAIR_SCHEMA",
     "Blocked",
     "MatchModel",
     "block_pairs",
     "compare_pairs",
-    "find_pairs",
     "load_model",
     "save_model",
     "score_pairs",

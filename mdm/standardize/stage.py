@@ -1,7 +1,9 @@
 """The standardize stage: every staged row of one source to comparable, clean values.
 
 Per dictionary field f the standardized table holds `f_raw` (as read), `f` (clean, typed),
-`f_key` (matching key) and `f_flags` (why a value is not clean). Rows are never dropped.
+`f_key` (matching key) and `f_flags` (why a value is not clean), plus the field kind's extras
+(`f_<part>`: phonetic codes, address parts...). `address_key` joins number, street, unit and
+postcode into one key per address. Rows are never dropped.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from mdm.config.dictionary import Dictionary
 from mdm.config.sources import SourceConfig
 from mdm.ingest import IngestResult
 from mdm.standardize.address import (
+    address_match_key,
     standardize_address_line,
     standardize_city,
     standardize_country,
@@ -35,10 +38,14 @@ BY_KIND: dict[str, Standardizer] = {
     "date": standardize_date,
     "coded": standardize_coded,
     "email": standardize_email,
-    "address_line": standardize_address_line,
     "city": standardize_city,
 }
-NEEDS_COUNTRY = {"phone": standardize_phone, "region": standardize_region, "postal_code": standardize_postal_code}
+NEEDS_COUNTRY = {
+    "phone": standardize_phone,
+    "region": standardize_region,
+    "postal_code": standardize_postal_code,
+    "address_line": standardize_address_line,
+}
 RECORD_COLUMNS = ["source", "source_record_id", "row_number", "trust", "source_updated_at", "updated_at_flags"]
 
 
@@ -97,7 +104,13 @@ def standardize_source(
             flags.cast(FLAGS).alias(f"{definition.name}_flags"),
             *[column.alias(f"{definition.name}_{suffix}") for suffix, column in result.extra.items()],
         ]
-    return pl.DataFrame(columns)
+    frame = pl.DataFrame(columns)
+    if {"address_line1_key", "postal_code_key"} <= set(frame.columns):
+        line2 = frame["address_line2_key"] if "address_line2_key" in frame.columns else None
+        frame = frame.with_columns(
+            address_match_key(frame["address_line1_key"], frame["postal_code_key"], line2).alias("address_key")
+        )
+    return frame
 
 
 def standardized_schema(dictionary: Dictionary) -> pa.DataFrameSchema:

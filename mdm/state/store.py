@@ -38,6 +38,9 @@ CREATE TABLE IF NOT EXISTS steward_decisions (
     decision TEXT NOT NULL CHECK (decision IN ('same', 'not_same')),
     reason TEXT, decided_by TEXT NOT NULL, decided_at TEXT NOT NULL, revoked_at TEXT
 );
+CREATE TABLE IF NOT EXISTS match_models (
+    run_id TEXT PRIMARY KEY, trained_at TEXT NOT NULL, model TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS manual_tags (
     golden_id TEXT NOT NULL, tag TEXT NOT NULL, value TEXT, set_by TEXT NOT NULL, set_at TEXT NOT NULL,
     PRIMARY KEY (golden_id, tag)
@@ -136,10 +139,18 @@ class StateStore:
         return GoldenId(f"{ID_PREFIX}{number:0{ID_DIGITS}d}")
 
     def save_assignments(
-        self, run_id: str, assignments: Iterable[tuple[str, str, str]], new_ids: list[str], next_number: int
+        self,
+        run_id: str,
+        assignments: Iterable[tuple[str, str, str]],
+        new_ids: list[str],
+        next_number: int,
+        trained_model: tuple[str, str] | None = None,
     ) -> None:
-        """Record this run's golden ids in one transaction: new ids, record -> id, the id counter."""
+        """Record this run's golden ids in one transaction: new ids, record -> id, the id counter,
+        and the match model this run trained (trained_at, JSON), which later runs reuse."""
         with self.transaction() as con:
+            if trained_model is not None:
+                con.execute("INSERT INTO match_models VALUES (?, ?, ?)", (run_id, *trained_model))
             con.executemany(
                 "INSERT INTO golden_ids (golden_id, created_run) VALUES (?, ?)", [(g, run_id) for g in new_ids]
             )
@@ -151,6 +162,10 @@ class StateStore:
             )
             current = int(self._one("SELECT value FROM meta WHERE key = 'next_golden_number'"))
             con.execute("UPDATE meta SET value = ? WHERE key = 'next_golden_number'", (str(max(current, next_number)),))
+
+    def current_model(self) -> str | None:
+        """The JSON of the match model the last published run trained, if any."""
+        return self._one("SELECT model FROM match_models ORDER BY rowid DESC LIMIT 1")
 
     # ---- steward decisions -----------------------------------------------------------------
     def add_decision(
