@@ -64,7 +64,7 @@ def example_model(dataset: str) -> dict[str, Any]:
     from splink import SettingsCreator, block_on
 
     if dataset == "fake_1000":
-        # Splink README quickstart.
+        # The quickstart of Splink's README (splink_datasets.fake_1000).
         settings = SettingsCreator(
             link_type="dedupe_only",
             comparisons=[
@@ -84,7 +84,8 @@ def example_model(dataset: str) -> dict[str, Any]:
             "em_rules": [block_on("first_name", "surname"), block_on("email")],
         }
     if dataset == "historical_50k":
-        # Splink's "deduplicate 50k synthetic" example (birth_place, occupation included).
+        # Splink's example docs/demos/examples/duckdb/deduplicate_50k_synthetic (splink repository):
+        # its ten blocking rules, comparisons (birth_place and occupation included), training.
         settings = SettingsCreator(
             link_type="dedupe_only",
             comparisons=[
@@ -96,7 +97,18 @@ def example_model(dataset: str) -> dict[str, Any]:
                 cl.ExactMatch("birth_place").configure(term_frequency_adjustments=True),
                 cl.ExactMatch("occupation").configure(term_frequency_adjustments=True),
             ],
-            blocking_rules_to_generate_predictions=[block_on("first_name", "surname"), block_on("surname", "dob")],
+            blocking_rules_to_generate_predictions=[
+                block_on("substr(first_name,1,3)", "substr(surname,1,4)"),
+                block_on("surname", "dob"),
+                block_on("first_name", "dob"),
+                block_on("postcode_fake", "first_name"),
+                block_on("postcode_fake", "surname"),
+                block_on("dob", "birth_place"),
+                block_on("substr(postcode_fake,1,3)", "dob"),
+                block_on("substr(postcode_fake,1,3)", "first_name"),
+                block_on("substr(postcode_fake,1,3)", "surname"),
+                block_on("substr(first_name,1,2)", "substr(surname,1,2)", "substr(dob,1,4)"),
+            ],
         )
         return {
             "settings": settings,
@@ -106,7 +118,7 @@ def example_model(dataset: str) -> dict[str, Any]:
                 block_on("dob", "postcode_fake"),
             ],
             "prior_recall": 0.6,
-            "u_max_pairs": 5e6,
+            "u_max_pairs": 1e7,
             "em_rules": [block_on("first_name", "surname"), block_on("dob")],
         }
     raise SystemExit(f"no Splink example configuration for {dataset}: use --configs dictionary")
