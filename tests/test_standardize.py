@@ -1,6 +1,6 @@
 """Standardizers: table-driven cases and properties (never raise, idempotent).
 
-Phones are in test_standardize_contact.py, names in test_standardize_name.py.
+Phones and e-mails are in test_standardize_contact.py, names in test_standardize_name.py.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from mdm.standardize.address import normalize_postal_code, standardize_country, 
 from mdm.standardize.base import FieldContext
 from mdm.standardize.coded import standardize_coded
 from mdm.standardize.date import standardize_date
-from mdm.standardize.email import parse_email
 
 DICTIONARY = load_dictionary()
 AS_OF = dt.date(2026, 11, 1)
@@ -44,19 +43,6 @@ def test_dates(description: str, raw: str, fmt: str, clean: dt.date | None, flag
     result = standardize_date(pl.Series("birth_date", [raw]), ctx("birth_date", fmt))
     assert result.clean[0] == clean, description
     assert result.flags[0].to_list() == ([flag] if flag else []), description
-
-
-@pytest.mark.parametrize(
-    ("description", "raw", "clean"),
-    [
-        ("trim and lower", "  John.Smith@Gmail.COM ", "john.smith@gmail.com"),
-        ("angle brackets", "<ann@example.org>", "ann@example.org"),
-        ("no at sign", "ann.example.org", None),
-        ("no domain dot", "ann@example", None),
-    ],
-)
-def test_emails(description: str, raw: str, clean: str | None) -> None:
-    assert parse_email(raw)[0] == clean, description
 
 
 @pytest.mark.parametrize(
@@ -106,14 +92,6 @@ def test_regions_by_country() -> None:
 
 
 text = st.text(max_size=40)
-
-
-@settings(max_examples=150, deadline=None)
-@given(text)
-def test_email_parser_never_raises_and_is_idempotent(value: str) -> None:
-    clean, _flag = parse_email(value)
-    if clean is not None:
-        assert parse_email(clean)[0] == clean
 
 
 @settings(max_examples=100, deadline=None)

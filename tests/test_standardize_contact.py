@@ -1,4 +1,4 @@
-"""Phones: table-driven cases from several countries, properties (never raise, idempotent)."""
+"""Phones and e-mails: table-driven cases from several countries, properties (never raise, idempotent)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from email_validator import EmailNotValidError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mdm.config.dictionary import load_dictionary
 from mdm.standardize.base import FieldContext
+from mdm.standardize.email import _FAST, _is_fast_clean, _validated, email_rules, parse_email, standardize_email
 from mdm.standardize.phone import parse_phone, standardize_phone
 
 DICTIONARY = load_dictionary()
+RULES = email_rules(DICTIONARY)
 AS_OF = dt.date(2026, 11, 1)
 E164 = r"^\+[1-9]\d{6,14}$"
 
@@ -143,3 +146,114 @@ def test_phone_parser_never_raises_and_is_idempotent(value: str, region: str) ->
         assert pl.Series([e164]).str.contains(E164).all()
         again = parse_phone(e164, region)
         assert again[:4] == (e164, None, _kind, True) and again[4] is None
+
+
+# -- e-mails --
+
+EMAILS = [
+    # description, raw, clean, key, domain, flag (None: no flag; for rejects, how it starts)
+    ("trim and lower", "  John.Smith@Gmail.COM ", "john.smith@gmail.com", "johnsmith@gmail.com", "gmail.com", None),
+    ("all upper", "ANN.LEE@OUTLOOK.COM", "ann.lee@outlook.com", "ann.lee@outlook.com", "outlook.com", None),
+    ("angle brackets", "<ann@example.org>", "ann@example.org", "ann@example.org", "example.org", None),
+    ("display name", "Ann Lee <Ann@Example.org>", "ann@example.org", "ann@example.org", "example.org", None),
+    ("mailto", "mailto:Ann@Example.org?subject=Hi", "ann@example.org", "ann@example.org", "example.org", None),
+    ("mailto in brackets", "<MAILTO:ann@example.org>", "ann@example.org", "ann@example.org", "example.org", None),
+    ("spaces around @", "ann @ example.org", "ann@example.org", "ann@example.org", "example.org", None),
+    ("gmail dots and tag", "John.Smith+news@gmail.com", "john.smith+news@gmail.com", "johnsmith@gmail.com",
+     "gmail.com", None),
+    ("googlemail is gmail", "John.Smith+news@googlemail.com", "john.smith+news@googlemail.com",
+     "johnsmith@gmail.com", "googlemail.com", None),
+    ("hotmail keeps dots, drops tag", "j.smith+shop@hotmail.co.uk", "j.smith+shop@hotmail.co.uk",
+     "j.smith@hotmail.co.uk", "hotmail.co.uk", None),
+    ("yahoo tags with -", "jsmith-promo@yahoo.com", "jsmith-promo@yahoo.com", "jsmith@yahoo.com", "yahoo.com", None),
+    ("proton canonical domain", "J.Smith@protonmail.ch", "j.smith@protonmail.ch", "jsmith@proton.me",
+     "protonmail.ch", None),
+    ("tag only is kept", "+news@gmail.com", "+news@gmail.com", "+news@gmail.com", "gmail.com", None),
+    ("company domain keeps dots and tags", "j.smith+x@acmecorp.com", "j.smith+x@acmecorp.com",
+     "j.smith+x@acmecorp.com", "acmecorp.com", None),
+    ("domain typo corrected", "bob@gmial.com", "bob@gmail.com", "bob@gmail.com", "gmail.com",
+     "domain typo 'gmial.com' corrected to 'gmail.com'"),
+    ("typo on a UK domain", "Bob@Hotmial.co.uk", "bob@hotmail.co.uk", "bob@hotmail.co.uk", "hotmail.co.uk",
+     "domain typo 'hotmial.co.uk' corrected to 'hotmail.co.uk'"),
+    ("German umlaut domain", "Jörg@Bücher.DE", "jörg@bücher.de", "jörg@bücher.de", "bücher.de", None),
+    ("punycode domain shown in Unicode", "user@xn--bcher-kva.de", "user@bücher.de", "user@bücher.de",
+     "bücher.de", None),
+    ("French accented local part", "Hélène.Dupont@Orange.fr", "hélène.dupont@orange.fr", "hélène.dupont@orange.fr",
+     "orange.fr", None),
+    ("Chinese local part and domain", "用户@例子.广告", "用户@例子.广告", "用户@例子.广告", "例子.广告", None),
+    ("Chinese local part at qq", "张伟@QQ.com", "张伟@qq.com", "张伟@qq.com", "qq.com", None),
+    ("Japanese local part", "やまだ@example.jp", "やまだ@example.jp", "やまだ@example.jp", "example.jp", None),
+    ("no at sign", "ann.example.org", None, None, None, "invalid e-mail 'ann.example.org'"),
+    ("at spelt out", "ann at example.org", None, None, None, "invalid e-mail"),
+    ("no domain dot", "ann@example", None, None, None, "invalid e-mail"),
+    ("double dot", "ann..lee@example.org", None, None, None, "invalid e-mail"),
+    ("space inside", "ann lee@example.org", None, None, None, "invalid e-mail"),
+    ("special-use domain", "ann@printer.local", None, None, None, "invalid e-mail"),
+    ("two addresses", "ann@example.org; bob@example.org", None, None, None, "invalid e-mail"),
+    ("noreply", "NoReply@acmecorp.com", None, None, None, "placeholder e-mail 'NoReply@acmecorp.com'"),
+    ("do-not-reply", "do-not-reply@lakesidebank.com", None, None, None, "placeholder e-mail"),
+    ("none@none.com", "none@none.com", None, None, None, "placeholder e-mail"),
+    ("test@test.com", "TEST@TEST.COM", None, None, None, "placeholder e-mail"),
+    ("no@email.com", "no@email.com", None, None, None, "placeholder e-mail"),
+    ("na@na.com", "na@na.com", None, None, None, "placeholder e-mail"),
+    ("placeholder after typo correction", "none@none.con", None, None, None, "placeholder e-mail"),
+    ("a real person at mail.com is kept", "ann@mail.com", "ann@mail.com", "ann@mail.com", "mail.com", None),
+    ("role address is kept", "info@acmecorp.com", "info@acmecorp.com", "info@acmecorp.com", "acmecorp.com", None),
+]
+
+
+@pytest.mark.parametrize(("description", "raw", "clean", "key", "domain", "flag"), EMAILS)
+def test_emails(
+    description: str, raw: str, clean: str | None, key: str | None, domain: str | None, flag: str | None
+) -> None:
+    got_clean, got_key, got_domain, got_flag = parse_email(raw, RULES)
+    assert (got_clean, got_key, got_domain) == (clean, key, domain), description
+    if clean is not None:
+        assert got_flag == flag, description
+    else:
+        assert got_flag is not None and flag is not None and got_flag.startswith(flag), f"{description}: {got_flag}"
+
+
+@pytest.mark.parametrize(("description", "raw", "clean", "key", "domain", "flag"), EMAILS)
+def test_the_fast_path_changes_nothing(
+    description: str, raw: str, clean: str | None, key: str | None, domain: str | None, flag: str | None
+) -> None:
+    assert parse_email(raw, RULES) == parse_email(raw, RULES, fast=False), description
+
+
+def test_standardize_email_key_and_domain() -> None:
+    raw = pl.Series("email", ["John.Smith+news@googlemail.com", " johnsmith@gmail.com", "bob@gmial.com", "n/a", None])
+    result = standardize_email(raw, ctx("email"))
+    assert result.clean.to_list() == ["john.smith+news@googlemail.com", "johnsmith@gmail.com", "bob@gmail.com",
+                                      None, None]
+    assert result.key.to_list() == ["johnsmith@gmail.com", "johnsmith@gmail.com", "bob@gmail.com", None, None]
+    assert result.extra["domain"].to_list() == ["googlemail.com", "gmail.com", "gmail.com", None, None]
+    assert result.flags[2].to_list() == ["domain typo 'gmial.com' corrected to 'gmail.com'"]
+    assert result.flags[3].len() == 1 and result.flags[4].len() == 0
+
+
+def test_email_rules_are_read_once_per_dictionary() -> None:
+    assert email_rules(DICTIONARY) is RULES
+    assert email_rules(load_dictionary()) is RULES
+    assert RULES.typos["gmial.com"] == "gmail.com"
+    assert RULES.providers["googlemail.com"].canonical_domain == "gmail.com"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=40), st.emails().map(lambda e: f" {e.upper()} ")))
+def test_email_parser_never_raises_and_is_idempotent(value: str) -> None:
+    clean, key, domain, flag = parse_email(value, RULES)
+    assert clean is not None or flag is not None, "a rejected value carries its reason"
+    if clean is not None:
+        assert parse_email(clean, RULES) == (clean, key, domain, None)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.from_regex(_FAST, fullmatch=True))
+def test_email_validator_accepts_unchanged_what_the_fast_path_accepts(address: str) -> None:
+    if not _is_fast_clean(address):
+        return  # too long, "--" or a special-use name: email-validator decides
+    try:
+        assert _validated(address) == address
+    except EmailNotValidError as exc:
+        pytest.fail(f"the fast path accepts {address!r}, email-validator does not: {exc}")
