@@ -98,6 +98,7 @@ REJECTED = [
     ("German mobile missing a digit", "0151 2345678", "DE", "invalid phone '0151 2345678': no such number range"),
     ("too long", "+1 415 867 2671 2", "US", "invalid phone '+1 415 867 2671 2': too long"),
     ("unknown country code", "+999 1234 5678", "US", "invalid phone"),
+    ("valid for libphonenumber, too long for E.164", "20100000000000", "DE", "invalid phone '20100000000000': more"),
     ("no digits", "n/a", "US", "no digits in phone 'n/a'"),
     ("words", "call me", "US", "no digits"),
     ("two numbers in one field", "415-867-2671 / 415-867-2672", "US", "invalid phone"),
@@ -132,7 +133,9 @@ def test_standardize_phone_columns_and_default_region() -> None:
     assert kept.clean.to_list() == ["+14158672671", "+4930901820", "000-000-0000", None, "+4930901820"]
 
 
-phone_like = st.text(alphabet="0123456789 +-().x#/extpoETX", max_size=24)
+phone_like = st.one_of(
+    st.text(alphabet="0123456789 +-().x#/extpoETX", max_size=24), st.from_regex(r"\A(\+|00|011)?\d{1,17}\Z")
+)
 regions = st.sampled_from(["US", "CA", "GB", "DE", "FR", "CN", "AU", "JP", "XX"])
 
 

@@ -152,6 +152,8 @@ def parse_phone(value: str, region: str | None) -> ParsedPhone:
             return _rejected(f"invalid phone '{value}': {_why_invalid(text, region)}")
     number, kind = found
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if len(e164) > 16:  # libphonenumber accepts some German ranges past the 15 digits E.164 allows
+        return _rejected(f"invalid phone '{value}': more than the 15 digits E.164 allows")
     if _is_digit_run(str(number.national_number)):
         return _rejected(f"placeholder phone '{value}'")
     if _FICTIONAL.match(e164):
