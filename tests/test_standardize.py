@@ -1,4 +1,7 @@
-"""Standardizers: table-driven cases and properties (never raise, idempotent)."""
+"""Standardizers: table-driven cases and properties (never raise, idempotent).
+
+Phones and e-mails are in test_standardize_contact.py, names in test_standardize_name.py.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +17,6 @@ from mdm.standardize.address import normalize_postal_code, standardize_country, 
 from mdm.standardize.base import FieldContext
 from mdm.standardize.coded import standardize_coded
 from mdm.standardize.date import standardize_date
-from mdm.standardize.email import parse_email
-from mdm.standardize.phone import parse_phone
 
 DICTIONARY = load_dictionary()
 AS_OF = dt.date(2026, 11, 1)
@@ -60,39 +61,6 @@ def test_dates(description: str, raw: str, fmt: str, clean: dt.date | None, flag
     result = standardize_date(pl.Series("birth_date", [raw]), ctx("birth_date", fmt))
     assert result.clean[0] == clean, description
     assert result.flags[0].to_list() == ([flag] if flag else []), description
-
-
-@pytest.mark.parametrize(
-    ("description", "raw", "region", "e164", "flag_start"),
-    [
-        ("US national format", "(415) 867-2671", "US", "+14158672671", None),
-        ("US with extension", "415.867.2671 ext. 12", "US", "+14158672671", None),
-        ("international format wins over default", "+44 20 7946 0321", "US", "+442079460321", None),
-        ("German national", "030 901820", "DE", "+4930901820", None),
-        ("all one digit", "000-000-0000", "US", None, "placeholder phone"),
-        ("fictional 555-01xx", "(212) 555-0142", "US", None, "fictional 555-01xx"),
-        ("too short", "12345", "US", None, "invalid phone"),
-        ("no digits", "n/a", "US", None, "no digits"),
-    ],
-)
-def test_phones(description: str, raw: str, region: str, e164: str | None, flag_start: str | None) -> None:
-    number, _ext, _kind, flag = parse_phone(raw, region)
-    assert number == e164, description
-    assert (flag or "").startswith(flag_start or ""), description
-    assert (flag is None) == (flag_start is None), description
-
-
-@pytest.mark.parametrize(
-    ("description", "raw", "clean"),
-    [
-        ("trim and lower", "  John.Smith@Gmail.COM ", "john.smith@gmail.com"),
-        ("angle brackets", "<ann@example.org>", "ann@example.org"),
-        ("no at sign", "ann.example.org", None),
-        ("no domain dot", "ann@example", None),
-    ],
-)
-def test_emails(description: str, raw: str, clean: str | None) -> None:
-    assert parse_email(raw)[0] == clean, description
 
 
 @pytest.mark.parametrize(
@@ -155,22 +123,6 @@ def test_regions_by_country() -> None:
 
 
 text = st.text(max_size=40)
-
-
-@settings(max_examples=150, deadline=None)
-@given(text, st.sampled_from(["US", "DE", "GB", "CN", "XX"]))
-def test_phone_parser_never_raises_and_is_idempotent(value: str, region: str) -> None:
-    number, _ext, _kind, _flag = parse_phone(value, region)
-    if number is not None:
-        assert parse_phone(number, region)[0] == number
-
-
-@settings(max_examples=150, deadline=None)
-@given(text)
-def test_email_parser_never_raises_and_is_idempotent(value: str) -> None:
-    clean, _flag = parse_email(value)
-    if clean is not None:
-        assert parse_email(clean)[0] == clean
 
 
 @settings(max_examples=100, deadline=None)
