@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 from mdm.standardize.base import distinct_values, map_distinct
@@ -38,11 +40,32 @@ def test_values_seen_in_an_earlier_source_are_not_analysed_again() -> None:
 
 
 def test_worker_processes_give_the_same_answer_as_this_process() -> None:
-    here = map_distinct(PHONES, parse_phone, [pl.String] * 4, extra=REGIONS)
+    dtypes = [pl.String, pl.String, pl.String, pl.Boolean, pl.String]
+    here = map_distinct(PHONES, parse_phone, dtypes, extra=REGIONS)
     with distinct_values(workers=2, min_parallel_values=1) as run:
-        there = map_distinct(PHONES, parse_phone, [pl.String] * 4, extra=REGIONS)
+        there = map_distinct(PHONES, parse_phone, dtypes, extra=REGIONS)
     assert run.parallel_batches == 1
     assert [s.to_list() for s in there] == [s.to_list() for s in here]
+
+
+def test_a_partial_made_anew_for_each_source_shares_its_results() -> None:
+    """The address standardizer makes `partial(parse_line_with_tables, paths=...)` per source."""
+    with distinct_values(workers=1) as run:
+        for _source in range(2):
+            map_distinct(pl.Series(["a", "b"]), functools.partial(_upper, suffix="!"), [pl.String])
+    assert len(run.memo) == 1
+
+
+def test_a_partial_with_unhashable_arguments_keeps_its_own_results() -> None:
+    with distinct_values(workers=1) as run:
+        for _source in range(2):
+            (out,) = map_distinct(pl.Series(["a"]), functools.partial(_upper, suffix="!", seen=[]), [pl.String])
+    assert out.to_list() == ["A!"]
+    assert len(run.memo) == 2
+
+
+def _upper(value: str, suffix: str, seen: list[str] | None = None) -> tuple[str]:
+    return (value.upper() + suffix,)
 
 
 def test_a_local_function_stays_in_this_process() -> None:

@@ -20,13 +20,14 @@ only when it has no letters (and no unit): "123", "---".
 
 from __future__ import annotations
 
+import functools
 import re
 
 import polars as pl
 
 from mdm.config.dictionary import fold
 from mdm.standardize.addresses.line import parse_address_line
-from mdm.standardize.addresses.tables import address_tables
+from mdm.standardize.addresses.tables import table_paths, tables_from_paths
 from mdm.standardize.base import (
     FieldContext,
     Standardized,
@@ -65,18 +66,19 @@ def _countries(ctx: FieldContext, country: pl.Series | None, n: int) -> pl.Serie
     return country.cast(pl.String).fill_null(ctx.source_country)
 
 
+def parse_line_with_tables(value: str, country: str, paths: tuple[str, ...]) -> tuple[str | None, ...]:
+    """`parse_address_line` with the tables in these files: a module-level function of plain
+    arguments, so large batches can run in worker processes (see `map_distinct`)."""
+    return parse_address_line(value, country, tables_from_paths(paths))
+
+
 def standardize_address_line(raw: pl.Series, ctx: FieldContext, country: pl.Series | None = None) -> Standardized:
     """address_line1 or address_line2 -> clean, key `number|street|unit`, flags and the LINE_PARTS extras.
 
     `country` (ISO alpha-2 per row, e.g. the standardized country column) chooses the rules;
     without it every line is read with the source's country."""
-    tables = address_tables(ctx.dictionary)
-    source_country = ctx.source_country
-
-    def one(value: str, code: str | None) -> tuple[str | None, ...]:
-        return parse_address_line(value, code or source_country, tables)
-
-    columns = map_distinct(tidy(raw), one, [pl.String] * 10, extra=_countries(ctx, country, len(raw)))
+    parse = functools.partial(parse_line_with_tables, paths=table_paths(ctx.dictionary))
+    columns = map_distinct(tidy(raw), parse, [pl.String] * 10, extra=_countries(ctx, country, len(raw)))
     clean, key, *parts, flag = columns
     extra = dict(zip(LINE_PARTS, parts, strict=True))
     return Standardized(clean.alias(raw.name), key.alias(raw.name), flags_from(flag), extra)

@@ -122,6 +122,19 @@ def _importable(fn: Callable[..., Any]) -> bool:
     )
 
 
+def _memo_key(fn: Callable[..., Any]) -> Any:
+    """A function, or a partial of one by its function and arguments when those are hashable, so
+    the partial a standardizer makes anew for each source shares the results of the last one."""
+    if isinstance(fn, functools.partial):
+        key = (fn.func, fn.args, tuple(sorted(fn.keywords.items())))
+        try:
+            hash(key)
+        except TypeError:
+            return fn
+        return key
+    return fn
+
+
 @dataclass
 class _DistinctRun:
     """Results shared by the map_distinct calls of one standardize stage, and its worker pool."""
@@ -135,7 +148,7 @@ class _DistinctRun:
     def results(
         self, fn: Callable[..., tuple[Any, ...]], pairs: list[tuple[Any, Any]], with_extra: bool
     ) -> list[tuple[Any, ...]]:
-        memo = self.memo.setdefault(fn, {})
+        memo = self.memo.setdefault(_memo_key(fn), {})
         missing = [p for p in pairs if p not in memo]
         memo.update(zip(missing, self._compute(fn, missing, with_extra), strict=True))
         return [memo[p] for p in pairs]

@@ -7,6 +7,7 @@ Three reference tables of `dictionary/fields.yaml` (see `dictionary/reference/SO
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,13 +48,26 @@ def build_tables(
     )
 
 
-_LOADED: dict[tuple[Path, ...], AddressTables] = {}
+_LOADED: dict[tuple[str, ...], AddressTables] = {}
+
+
+def table_paths(dictionary: Dictionary) -> tuple[str, ...]:
+    """The files of the three tables (suffixes, units, directionals) in this dictionary."""
+    return tuple(str(dictionary.reference_path(name)) for name in TABLE_NAMES)
+
+
+def tables_from_paths(paths: tuple[str, ...]) -> AddressTables:
+    """The tables in these files, read from disk the first time only (per process and set of files)."""
+    tables = _LOADED.get(paths)
+    if tables is None:
+        rows = []
+        for path in paths:
+            with Path(path).open(encoding="utf-8", newline="") as fh:
+                rows.append(list(csv.DictReader(fh)))
+        tables = _LOADED[paths] = build_tables(*rows)
+    return tables
 
 
 def address_tables(dictionary: Dictionary) -> AddressTables:
     """The dictionary's address tables, read from disk the first time only (per set of files)."""
-    paths = tuple(dictionary.reference_path(name) for name in TABLE_NAMES)
-    tables = _LOADED.get(paths)
-    if tables is None:
-        tables = _LOADED[paths] = build_tables(*(dictionary.reference_rows(name) for name in TABLE_NAMES))
-    return tables
+    return tables_from_paths(table_paths(dictionary))
