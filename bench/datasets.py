@@ -141,7 +141,8 @@ sources:
       given_name: first_name
       family_name: surname
       full_name: {column: full_name, format: "given middle family"}
-      birth_date: {column: dob, format: "%Y-%m-%d"}
+      # people born centuries ago: the dictionary's 120-year limit would null every date
+      birth_date: {column: dob, format: "%Y-%m-%d", max_age_years: 2000}
       gender: gender
       postal_code: postcode_fake
 """

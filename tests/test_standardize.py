@@ -26,6 +26,16 @@ def ctx(field: str, value_format: str | None = None, country: str = "US") -> Fie
     return FieldContext(DICTIONARY.field(field), DICTIONARY, country, value_format, AS_OF)
 
 
+def test_a_source_of_historical_people_sets_its_own_age_limit() -> None:
+    """historical_50k (../shared/benchmarks) holds people born centuries ago: 120 years is no limit for it."""
+    raw = pl.Series("birth_date", ["1650-03-04", "0999-01-01"])
+    result = standardize_date(
+        raw, FieldContext(DICTIONARY.field("birth_date"), DICTIONARY, "GB", "%Y-%m-%d", AS_OF, 1000)
+    )
+    assert result.clean.to_list() == [dt.date(1650, 3, 4), None]
+    assert result.flags[1].to_list() == ["more than 1000 years before 2026-11-01"]
+
+
 @pytest.mark.parametrize(
     ("description", "raw", "fmt", "clean", "flag"),
     [

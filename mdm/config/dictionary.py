@@ -42,6 +42,9 @@ class FieldDef(BaseModel):
     values: list[CodedValue] | None = None
     reference: str | None = None
     on_invalid: BadValuePolicy = "set_null"
+    max_age_years: int | None = Field(
+        default=None, ge=1, description="date fields: a date more than this many years before the as-of date is flagged"
+    )
 
     @model_validator(mode="after")
     def _coded_needs_values(self) -> FieldDef:

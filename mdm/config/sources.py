@@ -40,6 +40,11 @@ class ColumnSpec(BaseModel):
     )
     combine: Literal["first", "join"] = "first"
     separator: str = " "
+    max_age_years: int | None = Field(
+        default=None,
+        ge=1,
+        description="date fields: overrides the dictionary's limit for this source (historical records: a large number)",
+    )
 
     @model_validator(mode="after")
     def _one_of_column_or_columns(self) -> ColumnSpec:

@@ -30,6 +30,12 @@ class FieldContext:
     source_country: str
     value_format: str | None
     as_of: dt.date
+    max_age_years: int | None = None
+    """The source's own age limit for a date field (sources.yaml), else the dictionary's applies."""
+
+    @property
+    def age_limit_years(self) -> int | None:
+        return self.max_age_years or self.field.max_age_years
 
     @property
     def policy(self) -> BadValuePolicy:

@@ -16,7 +16,6 @@ PLACEHOLDER_DATES = (
     dt.date(1970, 1, 1),
     dt.date(9999, 12, 31),
 )
-MAX_AGE_YEARS = 120
 
 
 def parse_dates(raw: pl.Series, value_format: str | None, dtype: Any = pl.Date) -> tuple[pl.Series, pl.Series]:
@@ -36,17 +35,27 @@ def parse_dates(raw: pl.Series, value_format: str | None, dtype: Any = pl.Date) 
     return parsed, flag_when(bad, message)
 
 
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February, in a year that has none
+        return day.replace(year=day.year - years, day=28)
+
+
 def standardize_date(raw: pl.Series, ctx: FieldContext) -> Standardized:
     parsed, flags = parse_dates(raw, ctx.value_format)
     placeholder = parsed.is_in(list(PLACEHOLDER_DATES))
     future = parsed > ctx.as_of
-    oldest = ctx.as_of.replace(year=ctx.as_of.year - MAX_AGE_YEARS)
-    too_old = parsed < oldest
+    max_age = ctx.age_limit_years
+    if max_age is not None and max_age < ctx.as_of.year:
+        too_old = parsed < _years_before(ctx.as_of, max_age)
+    else:
+        too_old = pl.repeat(False, len(parsed), eager=True)
     flags = merge_flags(
         flags,
         flag_when(placeholder, "placeholder date"),
         flag_when(future & ~placeholder, f"after the as-of date {ctx.as_of.isoformat()}"),
-        flag_when(too_old & ~placeholder, f"more than {MAX_AGE_YEARS} years before {ctx.as_of.isoformat()}"),
+        flag_when(too_old & ~placeholder, f"more than {max_age} years before {ctx.as_of.isoformat()}"),
     )
     clean = pl.select(pl.when(placeholder | future | too_old).then(None).otherwise(parsed)).to_series()
     key = clean.dt.strftime("%Y%m%d")

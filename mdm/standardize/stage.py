@@ -67,7 +67,11 @@ def standardize_source(
             parts[field] = part if field not in staged.columns else raw(field).fill_null(part)
 
     def context(field: str) -> FieldContext:
-        return FieldContext(dictionary.field(field), dictionary, source.country, ingested.formats.get(field), as_of)
+        spec = source.fields.get(field)
+        max_age = spec.max_age_years if spec is not None else None
+        return FieldContext(
+            dictionary.field(field), dictionary, source.country, ingested.formats.get(field), as_of, max_age
+        )
 
     columns: list[pl.Series] = [
         pl.Series("source", [source.name] * n, dtype=pl.String),
