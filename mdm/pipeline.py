@@ -264,27 +264,24 @@ def cluster(ctx: RunContext) -> dict[str, Any]:
     links = scored.filter(pl.col("match_class") == "match").sort(
         ["match_probability", "left", "right"], descending=[True, False, False]
     )
-    labels, outcomes, steward = cluster_records(
-        profiles_of(records), links, ctx.match_rules.cannot_link, must_link=must, cannot_link=cannot
+    review = scored.filter(pl.col("match_class") == "review")
+    result = cluster_records(
+        profiles_of(records),
+        links,
+        ctx.match_rules.cannot_link,
+        must_link=must,
+        cannot_link=cannot,
+        review_pairs=review,
     )
+    labels, outcomes, steward = result.labels, result.outcomes, result.steward
     clusters = pl.DataFrame({"rid": records["rid"], "cluster": labels})
     clusters.write_parquet(ctx.path("clusters.parquet"))
     linked = links.select("left", "right", pl.Series("outcome", outcomes, dtype=pl.String))
-    label = clusters.rename({"cluster": "_c"})
-    others = (
-        scored.filter(pl.col("match_class") != "match")
-        .join(label.rename({"rid": "left", "_c": "_cl"}), on="left")
-        .join(label.rename({"rid": "right", "_c": "_cr"}), on="right")
-        .select(
-            "left",
-            "right",
-            pl.when(pl.col("_cl") == pl.col("_cr"))
-            .then(pl.lit("same cluster"))
-            .otherwise(pl.col("match_class").cast(pl.String))
-            .alias("outcome"),
-        )
+    reviewed = review.select("left", "right", pl.Series("outcome", result.review_outcomes, dtype=pl.String))
+    others = scored.filter(pl.col("match_class") == "non_match").select(
+        "left", "right", pl.lit("non_match").alias("outcome")
     )
-    pl.concat([linked, others]).write_parquet(ctx.path("pair_outcomes.parquet"))
+    pl.concat([linked, reviewed, others]).write_parquet(ctx.path("pair_outcomes.parquet"))
     steward.write_parquet(ctx.path("steward_outcomes.parquet"))
     blocked = [o for o in outcomes if o.startswith("blocked")]
     return {
@@ -466,6 +463,9 @@ def review_queue(pairs: pl.DataFrame, decided: Sequence[tuple[tuple[str, str], t
             ).iter_rows()
         ]
         candidates = candidates.filter(pl.Series(keep, dtype=pl.Boolean))
+    candidates = candidates.sort(
+        ["match_probability", "left_source", "left_record_id"], descending=[True, False, False]
+    )
     levels = [c for c in pairs.columns if c.endswith("_level")]
     evidence = pl.concat_str(
         [pl.format("{}: {}", pl.lit(c.removesuffix("_level")), pl.col(c)) for c in levels], separator=", "

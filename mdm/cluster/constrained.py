@@ -8,6 +8,7 @@ an address). Pairs are taken strongest first, so where links compete the surest 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -48,6 +49,13 @@ class _Clusters:
         self.forbidden[a] |= self.forbidden[b]
         self.profiles[b], self.forbidden[b] = set(), set()
 
+    def judge(self, a: int, b: int) -> str:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return "same cluster"
+        reason = self.conflict(ra, rb, check_facts=True)
+        return f"blocked: {reason}" if reason else "review"
+
     def try_merge(self, a: int, b: int, check_facts: bool = True) -> str:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
@@ -59,6 +67,18 @@ class _Clusters:
         return "merged"
 
 
+@dataclass
+class Clustering:
+    """labels: cluster label per record (its smallest member index); outcomes: per link, merged or
+    `blocked: <reason>`; review_outcomes: per pair to review, `review`, `same cluster` or
+    `blocked: <reason>` (a conflict no steward needs to look at); steward: per must-link."""
+
+    labels: list[int]
+    outcomes: list[str]
+    review_outcomes: list[str]
+    steward: pl.DataFrame
+
+
 def cluster_records(
     profiles: Sequence[Profile],
     pairs: pl.DataFrame,
@@ -66,14 +86,14 @@ def cluster_records(
     *,
     must_link: Iterable[tuple[int, int]] = (),
     cannot_link: Iterable[tuple[int, int]] = (),
-) -> tuple[list[int], list[str], pl.DataFrame]:
-    """Cluster label per record (the smallest member index), the outcome of each pair, and the
-    outcome of each steward must-link.
+    review_pairs: pl.DataFrame | None = None,
+) -> Clustering:
+    """Join the linked `pairs` (`left`, `right` record indexes) into clusters.
 
-    `pairs` (`left`, `right` record indexes) are the links to apply, in the order given: pass
-    them strongest first. Steward must-links are applied first and always, unless they
-    contradict a steward cannot-link (then they are reported blocked); a steward link is not
-    held back by the data's conflicts, since the steward has seen them.
+    Links are applied in the order given: pass them strongest first. Steward must-links are
+    applied first and always, unless they contradict a steward cannot-link (then they are
+    reported blocked); a steward link is not held back by the data's conflicts, since the
+    steward has seen them. `review_pairs` are not merged, only judged against the final clusters.
     """
     clusters = _Clusters(profiles, rules)
     for a, b in cannot_link:
@@ -81,9 +101,14 @@ def cluster_records(
         clusters.forbidden[b].add(a)
     steward = [(a, b, clusters.try_merge(a, b, check_facts=False)) for a, b in must_link]
     outcomes = [clusters.try_merge(a, b) for a, b in pairs.select("left", "right").iter_rows()]
+    review = (
+        []
+        if review_pairs is None
+        else [clusters.judge(a, b) for a, b in review_pairs.select("left", "right").iter_rows()]
+    )
     roots = [clusters.find(i) for i in range(len(profiles))]
     smallest: dict[int, int] = {}
     for i, root in enumerate(roots):
         smallest.setdefault(root, i)
     labels = [smallest[r] for r in roots]
-    return labels, outcomes, pl.DataFrame(steward, schema=STEWARD_OUTCOME_SCHEMA, orient="row")
+    return Clustering(labels, outcomes, review, pl.DataFrame(steward, schema=STEWARD_OUTCOME_SCHEMA, orient="row"))

@@ -1,0 +1,143 @@
+"""The matching stages inside a run: explained pairs, the review queue, the model's life across runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from mdm.pipeline import review_queue, run_pipeline
+from mdm.state import StateStore
+from tests.conftest import AS_OF, REPO
+
+
+def q(master: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(master), read_only=True)
+    try:
+        return con.sql(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def trainable(tiny: Path) -> Path:
+    """The tiny fixture with its own rules: min_records 2, so a run trains on its six records."""
+    rules = tiny.parent / "rules"
+    rules.mkdir()
+    text = (REPO / "rules" / "match.yaml").read_text()
+    (rules / "match.yaml").write_text(text.replace("min_records: 1000", "min_records: 2"))
+    tiny.write_text(tiny.read_text() + "rules: rules\n")
+    return tiny
+
+
+def test_every_scored_pair_is_explained_field_by_field(tiny: Path, tmp_path: Path) -> None:
+    master = tmp_path / "master.duckdb"
+    summary = run_pipeline(tiny, master, as_of=AS_OF)
+    assert summary.stages["match"]["model"] == "bundled"  # six records are too few to train on
+    rows = q(
+        master,
+        "SELECT left_source || ':' || left_record_id, right_source || ':' || right_record_id, match_weight,"
+        " given_name_weight + family_name_weight + birth_date_weight + email_weight + phone_weight + address_weight,"
+        " match_class, outcome, given_name_level FROM match_pairs",
+    )
+    prior = q(master, "SELECT DISTINCT match_weight FROM match_model WHERE false")  # table exists
+    assert prior == []
+    by_pair = {frozenset((a, b)): (w, parts, c, o, g) for a, b, w, parts, c, o, g in rows}
+    robert = by_pair[frozenset(("crm:C1", "web:W1"))]
+    assert robert[2:4] == ("match", "merged") and robert[4] == "exact"
+    mary_and_jane = by_pair[frozenset(("crm:C2", "web:W5"))]
+    assert mary_and_jane[3] == "blocked: different birth dates"  # a household member, never merged
+    model = json.loads(master.with_suffix(".model.json").read_text())
+    prior_weight = q(master, "SELECT count(*) FROM match_model")[0][0]
+    assert prior_weight == sum(len(c["levels"]) for c in model["comparisons"])
+    for weight, parts, *_ in by_pair.values():
+        import math
+
+        p = model["prior_match_probability"]
+        assert weight == pytest.approx(math.log2(p / (1 - p)) + parts)
+
+
+def test_the_model_trained_by_the_first_run_is_reused_until_retrain(trainable: Path, tmp_path: Path) -> None:
+    master = tmp_path / "master.duckdb"
+    first = run_pipeline(trainable, master, as_of=AS_OF)
+    assert first.stages["match"]["model"] == "trained"
+    trained_at = first.stages["match"]["model_trained_at"]
+    with StateStore(tmp_path / "state") as store:
+        assert store.current_model() is not None
+    second = run_pipeline(trainable, master, as_of=AS_OF)
+    assert second.stages["match"]["model"] == "reused"
+    assert second.stages["match"]["model_trained_at"] == trained_at
+    third = run_pipeline(trainable, master, as_of=AS_OF, retrain=True)
+    assert third.stages["match"]["model"] == "trained"
+
+
+def test_changed_comparisons_train_a_new_model(trainable: Path, tmp_path: Path) -> None:
+    master = tmp_path / "master.duckdb"
+    run_pipeline(trainable, master, as_of=AS_OF)
+    rules = trainable.parent / "rules" / "match.yaml"
+    rules.write_text(rules.read_text().replace("min_similarity: 0.88", "min_similarity: 0.86"))
+    assert run_pipeline(trainable, master, as_of=AS_OF).stages["match"]["model"] == "trained"
+
+
+def test_too_few_records_and_no_model_for_these_comparisons_fails_clearly(tiny: Path, tmp_path: Path) -> None:
+    rules = tiny.parent / "rules"
+    rules.mkdir()
+    text = (REPO / "rules" / "match.yaml").read_text()
+    (rules / "match.yaml").write_text(text.replace("min_similarity: 0.88", "min_similarity: 0.86"))
+    shutil.copy(REPO / "rules" / "match_model.json", rules / "match_model.json")
+    tiny.write_text(tiny.read_text() + "rules: rules\n")
+    with pytest.raises(Exception, match="too few to train a match model"):
+        run_pipeline(tiny, tmp_path / "master.duckdb", as_of=AS_OF)
+    assert not (tmp_path / "master.duckdb").exists()
+
+
+def test_household_members_are_neither_merged_nor_queued(tiny: Path, tmp_path: Path) -> None:
+    """Robert, Mary and Jane share a phone: the model would merge them, but their birth dates and
+    given names differ, so no pair of theirs is merged, nor queued for a steward."""
+    master = tmp_path / "master.duckdb"
+    run_pipeline(tiny, master, as_of=AS_OF)
+    assert q(master, "SELECT count(*) FROM review_queue")[0][0] == 0
+    robert_and_mary = q(
+        master, "SELECT outcome FROM match_pairs WHERE left_record_id = 'C2' AND right_record_id = 'W1'"
+    )
+    assert robert_and_mary == [("blocked: different birth dates",)]
+
+
+def queue_pair(left: str, right: str, probability: float, outcome: str, given: float = 3.0) -> dict[str, object]:
+    return {
+        "left_source": "crm",
+        "left_record_id": left,
+        "left_golden_id": "G1",
+        "right_source": "web",
+        "right_record_id": right,
+        "right_golden_id": "G2",
+        "match_probability": probability,
+        "outcome": outcome,
+        "given_name_level": "exact" if given > 0 else "else",
+        "given_name_weight": given,
+        "family_name_level": "exact",
+        "family_name_weight": 4.0,
+    }
+
+
+def test_review_queue_order_reasons_and_steward_decisions() -> None:
+    pairs = pl.DataFrame(
+        [
+            queue_pair("C1", "W1", 0.70, "review"),
+            queue_pair("C2", "W2", 0.99, "blocked: different birth dates"),  # names agree: a typed date?
+            queue_pair("C3", "W3", 0.99, "blocked: different given names, same family name", given=-4.0),
+            queue_pair("C4", "W4", 0.80, "review"),
+            queue_pair("C5", "W5", 0.999, "merged"),
+        ]
+    )
+    decided = [(("web", "W4"), ("crm", "C4"), "not_same")]  # either order
+    queue = review_queue(pairs, decided)
+    assert queue.select("review_rank", "left_record_id", "reason").rows() == [
+        (1, "C2", "blocked: different birth dates"),
+        (2, "C1", "score between the review and match thresholds"),
+    ]
+    assert queue["evidence"][0] == "given_name: exact, family_name: exact"
