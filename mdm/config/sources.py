@@ -43,7 +43,7 @@ class ColumnSpec(BaseModel):
     max_age_years: int | None = Field(
         default=None,
         ge=1,
-        description="date fields: overrides the dictionary's limit for this source (historical records: a large number)",
+        description="date fields: overrides the dictionary's age limit for this source (historical people: large)",
     )
 
     @model_validator(mode="after")
