@@ -36,6 +36,7 @@ from mdm.standardize.base import (
     map_distinct,
     no_flags,
     tidy,
+    vectorized_distinct,
 )
 from mdm.standardize.name import _display
 
@@ -55,8 +56,12 @@ POSTAL_PATTERNS = {
 
 
 LINE_PARTS = ("number", "pre_directional", "street", "street_type", "post_directional", "unit", "po_box")
-_CITY_KEY_WORDS = ((r"(?i)\bst\b\.?", "saint"), (r"(?i)\bste\b\.?", "sainte"), (r"(?i)\bmt\b\.?", "mount"),
-                   (r"(?i)\bft\b\.?", "fort"))
+_CITY_KEY_WORDS = (
+    (r"(?i)\bst\b\.?", "saint"),
+    (r"(?i)\bste\b\.?", "sainte"),
+    (r"(?i)\bmt\b\.?", "mount"),
+    (r"(?i)\bft\b\.?", "fort"),
+)
 
 
 def _countries(ctx: FieldContext, country: pl.Series | None, n: int) -> pl.Series:
@@ -107,11 +112,16 @@ def address_match_key(line1_key: pl.Series, postal_key: pl.Series, line2_key: pl
 def standardize_city(raw: pl.Series, ctx: FieldContext) -> Standardized:
     """Proper case for display; the key folds St./Ste./Mt./Ft. to Saint/Sainte/Mount/Fort
     (St. Louis and Saint Louis share a key)."""
-    clean = _display(tidy(raw))
-    spelled = clean
-    for pattern, word in _CITY_KEY_WORDS:
-        spelled = spelled.str.replace_all(pattern, word)
-    return Standardized(clean.alias(raw.name), fold_series(spelled), no_flags(len(clean)))
+
+    def clean_and_key(text: pl.Series) -> list[pl.Series]:
+        clean = _display(tidy(text))
+        spelled = clean
+        for pattern, word in _CITY_KEY_WORDS:
+            spelled = spelled.str.replace_all(pattern, word)
+        return [clean, fold_series(spelled)]
+
+    clean, key = vectorized_distinct(raw, clean_and_key)
+    return Standardized(clean.alias(raw.name), key, no_flags(len(clean)))
 
 
 def _region_table(ctx: FieldContext) -> dict[tuple[str, str], str]:

@@ -92,51 +92,66 @@ def map_distinct(
     """Apply fn once per distinct non-null value (or (value, extra) pair) and spread the
     results back to every row. fn returns a tuple, one element per output dtype.
 
-    Inside `distinct_values()` the work is shared: a value already done for an earlier source
-    is not done again, and large batches of a module-level fn are spread over worker processes.
+    Inside `distinct_values()` the work is shared: a value a module-level fn already did for an
+    earlier source is not done again, and large batches are spread over worker processes.
     """
     frame = pl.DataFrame(
         {"v": values, "x": extra if extra is not None else pl.repeat(None, len(values), dtype=pl.String, eager=True)}
-    )
+    ).with_columns(pl.col("v").cast(pl.String), pl.col("x").cast(pl.String))
     distinct = frame.filter(pl.col("v").is_not_null()).unique()
-    pairs = list(distinct.iter_rows())
     run = _RUN.get()
-    results = run.results(fn, pairs, extra is not None) if run else _apply(fn, pairs, extra is not None)
-    names = [f"r{i}" for i in range(len(dtypes))]
-    table = distinct.with_columns(
-        pl.Series(name, [r[i] for r in results], dtype=dtype)
-        for i, (name, dtype) in enumerate(zip(names, dtypes, strict=True))
-    )
+    if run is not None:
+        table = run.results(fn, distinct, dtypes, extra is not None)
+    else:
+        table = _results_frame(fn, distinct["v"].to_list(), distinct["x"].to_list(), extra is not None, dtypes)
     joined = frame.join(table, on=["v", "x"], how="left", maintain_order="left", nulls_equal=True)
-    return [joined[name] for name in names]
+    return [joined[f"r{i}"] for i in range(len(dtypes))]
 
 
-def _apply(fn: Callable[..., tuple[Any, ...]], pairs: list[tuple[Any, Any]], with_extra: bool) -> list[tuple[Any, ...]]:
-    if with_extra:
-        return [fn(v, x) for v, x in pairs]
-    return [fn(v) for v, _ in pairs]
+def vectorized_distinct(values: pl.Series, fn: Callable[[pl.Series], list[pl.Series]]) -> list[pl.Series]:
+    """A vectorised fn run over the distinct values only, its result columns spread back to every
+    row: for work (Unicode normalisation, many regex passes) worth doing once per value."""
+    distinct = values.unique().alias("v")
+    table = pl.DataFrame([distinct, *(c.alias(f"r{i}") for i, c in enumerate(fn(distinct)))])
+    joined = values.alias("v").to_frame().join(table, on="v", how="left", maintain_order="left", nulls_equal=True)
+    return [joined[c] for c in table.columns[1:]]
+
+
+def _results_frame(
+    fn: Callable[..., tuple[Any, ...]],
+    values: list[str],
+    extras: list[str | None],
+    with_extra: bool,
+    dtypes: list[Any],
+) -> pl.DataFrame:
+    """`v`, `x` and fn's results as columns `r0..`: built column-wise, so a worker process sends
+    back one Arrow frame rather than a pickled tuple per value."""
+    results = [fn(v, x) for v, x in zip(values, extras, strict=True)] if with_extra else [fn(v) for v in values]
+    columns = {"v": pl.Series(values, dtype=pl.String), "x": pl.Series(extras, dtype=pl.String)}
+    for i, dtype in enumerate(dtypes):
+        columns[f"r{i}"] = pl.Series([r[i] for r in results], dtype=dtype)
+    return pl.DataFrame(columns)
 
 
 def _importable(fn: Callable[..., Any]) -> bool:
     """Whether a worker process can find fn by name (a module-level function, or a partial of one)."""
     target = fn.func if isinstance(fn, functools.partial) else fn
-    return "<locals>" not in getattr(target, "__qualname__", "<locals>") and getattr(
-        target, "__module__", None
-    ) not in (
-        None,
-        "__main__",
-    )
+    qualname = getattr(target, "__qualname__", "<locals>")
+    return "<locals>" not in qualname and "<lambda>" not in qualname and target.__module__ not in (None, "__main__")
 
 
 def _memo_key(fn: Callable[..., Any]) -> Any:
     """A function, or a partial of one by its function and arguments when those are hashable, so
-    the partial a standardizer makes anew for each source shares the results of the last one."""
+    the partial a standardizer makes anew for each source shares the results of the last one;
+    None (not kept) for a closure, which is made anew per call and never seen again."""
+    if not _importable(fn):
+        return None
     if isinstance(fn, functools.partial):
         key = (fn.func, fn.args, tuple(sorted(fn.keywords.items())))
         try:
             hash(key)
         except TypeError:
-            return fn
+            return None
         return key
     return fn
 
@@ -147,33 +162,43 @@ class _DistinctRun:
 
     workers: int
     min_parallel_values: int
-    memo: dict[Any, dict[tuple[Any, Any], tuple[Any, ...]]] = field(default_factory=dict)
+    memo: dict[Any, pl.DataFrame] = field(default_factory=dict)
     pool: ProcessPoolExecutor | None = None
     parallel_batches: int = 0
 
     def results(
-        self, fn: Callable[..., tuple[Any, ...]], pairs: list[tuple[Any, Any]], with_extra: bool
-    ) -> list[tuple[Any, ...]]:
-        memo = self.memo.setdefault(_memo_key(fn), {})
-        missing = [p for p in pairs if p not in memo]
-        memo.update(zip(missing, self._compute(fn, missing, with_extra), strict=True))
-        return [memo[p] for p in pairs]
+        self, fn: Callable[..., tuple[Any, ...]], distinct: pl.DataFrame, dtypes: list[Any], with_extra: bool
+    ) -> pl.DataFrame:
+        key = _memo_key(fn)
+        known = self.memo.get(key) if key is not None else None
+        missing = distinct if known is None else distinct.join(known, on=["v", "x"], how="anti", nulls_equal=True)
+        computed = self._compute(fn, missing, dtypes, with_extra)
+        table = computed if known is None else pl.concat([known, computed])
+        if key is not None:
+            self.memo[key] = table
+        return table
 
     def _compute(
-        self, fn: Callable[..., tuple[Any, ...]], pairs: list[tuple[Any, Any]], with_extra: bool
-    ) -> list[tuple[Any, ...]]:
-        if self.workers < 2 or len(pairs) < self.min_parallel_values or not _importable(fn):
-            return _apply(fn, pairs, with_extra)
+        self, fn: Callable[..., tuple[Any, ...]], pairs: pl.DataFrame, dtypes: list[Any], with_extra: bool
+    ) -> pl.DataFrame:
+        values, extras = pairs["v"].to_list(), pairs["x"].to_list()
+        if self.workers < 2 or len(values) < self.min_parallel_values or not _importable(fn):
+            return _results_frame(fn, values, extras, with_extra, dtypes)
         if self.pool is None:
             # spawn, not fork: the parent holds polars' and Prefect's threads, which a fork would copy mid-lock
             self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
-        size = -(-len(pairs) // (self.workers * 4))
-        chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
+        size = -(-len(values) // (self.workers * 4))
+        starts = range(0, len(values), size)
         self.parallel_batches += 1
-        out: list[tuple[Any, ...]] = []
-        for part in self.pool.map(_apply, [fn] * len(chunks), chunks, [with_extra] * len(chunks)):
-            out.extend(part)
-        return out
+        parts = self.pool.map(
+            _results_frame,
+            [fn] * len(starts),
+            [values[i : i + size] for i in starts],
+            [extras[i : i + size] for i in starts],
+            [with_extra] * len(starts),
+            [dtypes] * len(starts),
+        )
+        return pl.concat(list(parts))
 
 
 _RUN: ContextVar[_DistinctRun | None] = ContextVar("mdm_distinct_run", default=None)
@@ -187,7 +212,8 @@ def distinct_values(workers: int | None = None, min_parallel_values: int = 50_00
     e-mail appears in several sources). Batches of at least `min_parallel_values` new values of
     a module-level function go to `workers` processes (default: one per core); smaller
     batches stay in this process, where starting a worker would cost more than it saves.
-    The results are held until the block ends: memory grows with the number of distinct values.
+    The results are held, as Arrow frames, until the block ends: memory grows with the number
+    of distinct values of the module-level functions (closures keep nothing).
     """
     run = _DistinctRun(workers if workers is not None else (os.cpu_count() or 1), min_parallel_values)
     token = _RUN.set(run)
@@ -200,7 +226,7 @@ def distinct_values(workers: int | None = None, min_parallel_values: int = 50_00
 
 
 def no_flags(n: int) -> pl.Series:
-    return pl.Series([[] for _ in range(n)], dtype=FLAGS) if n else pl.Series([], dtype=FLAGS)
+    return pl.Series([[]], dtype=FLAGS).new_from_index(0, n) if n else pl.Series([], dtype=FLAGS)
 
 
 def flag_when(condition: pl.Series, message: pl.Series | str) -> pl.Series:
