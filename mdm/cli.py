@@ -220,6 +220,38 @@ def docs(out: Path, check: bool) -> None:
         raise click.ClickException(f"out of date: {', '.join(stale)}; run `mdm docs --out {out}` and commit")
 
 
+@main.command()
+@click.option(
+    "--master",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("data/out/master.duckdb"),
+    show_default=True,
+    help="The published master (its match model sits beside it).",
+)
+@click.argument("what", nargs=-1, required=True)
+def explain(master: Path, what: tuple[str, ...]) -> None:
+    """Why two records do or do not match, or why a golden customer holds its records.
+
+    WHAT is two records as SOURCE:RECORD_ID, or one golden id.
+
+    \b
+    Example:
+      mdm explain --master data/out/master.duckdb crm:C000012 web:W000345
+      mdm explain --master data/out/master.duckdb G000000001
+    """
+    from mdm.match.explain import ExplainError, RecordRef, explain_golden, explain_pair
+
+    try:
+        if len(what) == 2:
+            click.echo(explain_pair(master, RecordRef.parse(what[0]), RecordRef.parse(what[1])))
+        elif len(what) == 1 and ":" not in what[0]:
+            click.echo(explain_golden(master, what[0]))
+        else:
+            raise ExplainError("give two records (SOURCE:RECORD_ID SOURCE:RECORD_ID) or one golden id")
+    except ExplainError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @main.command("check")
 @click.option("--sources", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 def check_config(sources: Path) -> None:

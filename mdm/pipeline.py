@@ -364,6 +364,8 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             "match_model": model.parameters().with_columns(
                 pl.lit(model.trained_at.isoformat()).alias("trained_at"),
                 pl.lit(ctx.path("model.trained").exists()).alias("trained_this_run"),
+                pl.lit(ctx.match_rules.threshold_match_probability).alias("threshold_match_probability"),
+                pl.lit(ctx.match_rules.threshold_review_probability).alias("threshold_review_probability"),
                 pl.lit(ctx.run_id).alias("run_id"),
             ),
             "blocking_giant_blocks": pl.read_parquet(ctx.path("giant_blocks.parquet")).with_columns(

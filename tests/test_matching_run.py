@@ -141,3 +141,30 @@ def test_review_queue_order_reasons_and_steward_decisions() -> None:
         (2, "C1", "score between the review and match thresholds"),
     ]
     assert queue["evidence"][0] == "given_name: exact, family_name: exact"
+
+
+def test_explain_a_pair_and_a_golden_customer(tiny: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from mdm.cli import main
+
+    master = tmp_path / "master.duckdb"
+    run_pipeline(tiny, master, as_of=AS_OF)
+    pair = CliRunner().invoke(main, ["explain", "--master", str(master), "crm:C2", "web:W1"])
+    assert pair.exit_code == 0, pair.output
+    assert "phone           exact" in pair.output and "given_name      else" in pair.output
+    assert "in the last run: blocked: different birth dates" in pair.output
+    lines = pair.output.splitlines()
+    table = lines[next(i for i, x in enumerate(lines) if x.startswith("comparison")) + 1 :]
+    table = table[: next(i for i, x in enumerate(table) if x.startswith("total")) + 1]
+    *weights, total = [float(line.split()[-1]) for line in table]
+    assert sum(weights) == pytest.approx(total, abs=0.02)
+
+    golden_id = q(master, "SELECT golden_id FROM customer_xref WHERE source_record_id = 'C1'")[0][0]
+    golden = CliRunner().invoke(main, ["explain", "--master", str(master), golden_id])
+    assert golden.exit_code == 0, golden.output
+    assert f"{golden_id}: 2 record(s)" in golden.output
+    assert "crm:C1 ~ web:W1" in golden.output and "kept apart from:" in golden.output
+
+    missing = CliRunner().invoke(main, ["explain", "--master", str(master), "crm:C4", "crm:C1"])
+    assert missing.exit_code == 1 and "record crm:C4 is not in the master (quarantined" in missing.output

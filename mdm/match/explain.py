@@ -1,0 +1,167 @@
+"""Why two records do or do not match, and why a golden customer holds the records it holds.
+
+Both read a published master and the model beside it (`<master>.model.json`), so an answer
+is about exactly what the last run did. Two records are scored afresh with that model, whether
+or not blocking ever made them a candidate pair; term frequencies come from all the master's
+records, as in the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from mdm.match.model import MatchModel, load_model
+from mdm.match.score import score_pairs
+
+SHOWN_FIELDS = ["given_name", "family_name", "birth_date", "email", "phone", "address_line1", "postal_code"]
+
+
+class ExplainError(LookupError):
+    """A record or golden id is not in the master, or the master has no model beside it."""
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    source: str
+    record_id: str
+
+    @classmethod
+    def parse(cls, text: str) -> RecordRef:
+        source, sep, record_id = text.partition(":")
+        if not sep or not source or not record_id:
+            raise ExplainError(f"{text!r} is not SOURCE:RECORD_ID, e.g. crm:C000123")
+        return cls(source, record_id)
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.record_id}"
+
+
+def _connect(master: Path) -> duckdb.DuckDBPyConnection:
+    if not master.exists():
+        raise ExplainError(f"no master at {master}; run `mdm run` first")
+    return duckdb.connect(str(master), read_only=True)
+
+
+def _model(master: Path) -> MatchModel:
+    path = master.with_suffix(".model.json")
+    if not path.exists():
+        raise ExplainError(f"no match model beside the master ({path}); run `mdm run` to publish one")
+    return load_model(path)
+
+
+def _thresholds(con: duckdb.DuckDBPyConnection) -> tuple[float, float]:
+    rows = con.sql(
+        "SELECT first(threshold_match_probability), first(threshold_review_probability) FROM match_model"
+    ).fetchall()
+    if not rows or rows[0][0] is None:
+        return 0.95, 0.5
+    return float(rows[0][0]), float(rows[0][1])
+
+
+def _value(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def explain_pair(master: Path, left: RecordRef, right: RecordRef) -> str:
+    """A table, comparison by comparison, of the two records' values, the level they reached
+    and its weight, then the total, the class and what clustering did with the pair."""
+    con = _connect(master)
+    try:
+        records = (
+            con.sql("SELECT * FROM source_records")
+            .pl()
+            .with_row_index("rid")
+            .with_columns(pl.col("rid").cast(pl.Int64))
+        )
+        match_t, review_t = _thresholds(con)
+        published = con.sql(
+            "SELECT outcome FROM match_pairs WHERE (left_source, left_record_id, right_source, right_record_id)"
+            " IN ((?, ?, ?, ?), (?, ?, ?, ?))",
+            params=[left.source, left.record_id, right.source, right.record_id]
+            + [right.source, right.record_id, left.source, left.record_id],
+        ).fetchall()
+    finally:
+        con.close()
+    rids = []
+    for ref in (left, right):
+        found = records.filter((pl.col("source") == ref.source) & (pl.col("source_record_id") == ref.record_id))
+        if found.height == 0:
+            raise ExplainError(f"record {ref} is not in the master (quarantined, or no such record)")
+        rids.append(int(found["rid"][0]))
+    model = _model(master)
+    pair = pl.DataFrame({"left": [rids[0]], "right": [rids[1]]})
+    scored = score_pairs(
+        records, pair, model, threshold_match_probability=match_t, threshold_review_probability=review_t
+    )
+    row = scored.row(0, named=True)
+    a, b = records.row(rids[0], named=True), records.row(rids[1], named=True)
+    lines = [
+        f"{'':<16}{str(left):<34}{str(right):<34}",
+        f"{'golden_id':<16}{_value(a['golden_id']):<34}{_value(b['golden_id']):<34}",
+    ]
+    lines += [f"{name:<16}{_value(a.get(name)):<34}{_value(b.get(name)):<34}" for name in SHOWN_FIELDS if name in a]
+    lines += ["", f"{'comparison':<16}{'level':<22}{'weight':>8}"]
+    for trained in model.comparisons:
+        name = trained.comparison.name
+        if f"{name}_level" in row:
+            lines.append(f"{name:<16}{row[f'{name}_level']:<22}{row[f'{name}_weight']:>+8.2f}")
+    lines.append(f"{'prior':<16}{'':<22}{row['prior_weight']:>+8.2f}")
+    lines.append(f"{'total':<16}{'':<22}{row['match_weight']:>+8.2f}")
+    lines.append("")
+    lines.append(
+        f"match probability {row['match_probability']:.6f}: {row['match_class']}"
+        f" (merge at {match_t}, review at {review_t})"
+    )
+    if published:
+        lines.append(f"in the last run: {published[0][0]}")
+    else:
+        lines.append("in the last run: not a candidate pair (no blocking rule put them together)")
+    if a["golden_id"] == b["golden_id"]:
+        lines.append(f"both belong to {a['golden_id']}")
+    return "\n".join(lines)
+
+
+def explain_golden(master: Path, golden_id: str) -> str:
+    """The golden customer's records, the links that joined them, and the links refused around it."""
+    con = _connect(master)
+    try:
+        members = con.sql(
+            "SELECT source, source_record_id, given_name, family_name, birth_date, email, phone"
+            " FROM source_records WHERE golden_id = ? ORDER BY source, source_record_id",
+            params=[golden_id],
+        ).fetchall()
+        if not members:
+            raise ExplainError(f"golden id {golden_id!r} is not in the master")
+        links = con.sql(
+            "SELECT left_source || ':' || left_record_id, right_source || ':' || right_record_id,"
+            " match_probability, outcome, blocking_rule FROM match_pairs"
+            " WHERE left_golden_id = ? OR right_golden_id = ? ORDER BY match_probability DESC",
+            params=[golden_id, golden_id],
+        ).fetchall()
+        events = con.sql(
+            "SELECT kind, old_id, new_id, reason FROM id_events WHERE old_id = ? OR new_id = ?",
+            params=[golden_id, golden_id],
+        ).fetchall()
+    finally:
+        con.close()
+    lines = [f"{golden_id}: {len(members)} record(s)"]
+    lines += ["  " + "  ".join(_value(v) for v in (f"{m[0]}:{m[1]}", *m[2:])) for m in members]
+    joined = [link for link in links if link[3] == "merged" or link[3] == "same cluster"]
+    refused = [link for link in links if link not in joined and link[3] != "non_match"]
+    lines.append("linked by:" if joined else "linked by: nothing (a record of its own)")
+    lines += [
+        f"  {a} ~ {b}  p={p:.4f}  {outcome} (candidate through blocking rule {rule})"
+        for a, b, p, outcome, rule in joined
+    ]
+    if refused:
+        lines.append("kept apart from:")
+        lines += [f"  {a} ~ {b}  p={p:.4f}  {outcome}" for a, b, p, outcome, _ in refused]
+    if events:
+        lines.append("id events:")
+        lines += [f"  {kind}: {_value(old)} -> {_value(new)} ({_value(reason)})" for kind, old, new, reason in events]
+    lines.append("explain a pair: mdm explain --master MASTER SOURCE:ID SOURCE:ID")
+    return "\n".join(lines)
