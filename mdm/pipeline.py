@@ -29,7 +29,7 @@ from mdm.config.rules import DEFAULT_RULES_DIR, MatchRules, load_match_rules
 from mdm.config.sources import SourcesConfig, load_sources
 from mdm.golden import assign_golden_ids, build_golden
 from mdm.ingest import QUARANTINE_SCHEMA, ingest_source
-from mdm.match import MatchModel, block_pairs, load_model, save_model, score_pairs, train_model
+from mdm.match import MODEL_VERSION, MatchModel, block_pairs, load_model, save_model, score_pairs, train_model
 from mdm.publish import publish_master
 from mdm.standardize import distinct_values, standardize_source, standardized_schema
 from mdm.state import StateStore
@@ -226,10 +226,9 @@ def choose_model(ctx: RunContext, records: pl.DataFrame, blocked: Any) -> tuple[
     if not ctx.retrain:
         with StateStore(ctx.state_dir) as store:
             stored = store.current_model()
-        if stored is not None:
-            model = MatchModel.model_validate_json(stored)
-            if [t.comparison for t in model.comparisons] == rules.comparisons:
-                return model, "reused"
+        model = _stored_model(stored)
+        if model is not None and [t.comparison for t in model.comparisons] == rules.comparisons:
+            return model, "reused"
     if records.height >= rules.training.min_records and blocked.pairs.height > 0:
         return train_model(records, rules, blocked), "trained"
     bundled = ctx.rules_dir / "match_model.json"
@@ -243,6 +242,17 @@ def choose_model(ctx: RunContext, records: pl.DataFrame, blocked: Any) -> tuple[
             " training.min_records in match.yaml or ship a model for these comparisons beside it"
         )
     return model, "bundled"
+
+
+def _stored_model(stored: str | None) -> MatchModel | None:
+    """The stored model, or None where there is none or it is of an older model_version (retrain)."""
+    if stored is None:
+        return None
+    try:
+        model = MatchModel.model_validate_json(stored)
+    except ValueError:
+        return None
+    return model if model.model_version == MODEL_VERSION else None
 
 
 def _steward_links(ctx: RunContext, records: pl.DataFrame) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:

@@ -18,8 +18,17 @@ RunId = NewType("RunId", str)
 SourceKind = Literal["csv", "parquet", "jsonl", "sqlite", "postgres"]
 FieldType = Literal["string", "date"]
 FieldKind = Literal[
-    "person_name", "full_name", "date", "coded", "email", "phone",
-    "address_line", "city", "region", "postal_code", "country",
+    "person_name",
+    "full_name",
+    "date",
+    "coded",
+    "email",
+    "phone",
+    "address_line",
+    "city",
+    "region",
+    "postal_code",
+    "country",
 ]
 BadValuePolicy = Literal["set_null", "keep"]
 """What a standardizer does with a value it cannot make clean: null it or keep it; it flags it either way."""

@@ -222,11 +222,11 @@ def test_save_load_round_trip(trained: tuple, tmp_path: Path) -> None:
     loaded = load_model(path)
     assert loaded == model
     stored = json.loads(path.read_text())
-    assert stored["model_version"] == 1 and "trained_at" in stored and 0 < stored["prior_match_probability"] < 1
+    assert stored["model_version"] == 2 and "trained_at" in stored and 0 < stored["prior_match_probability"] < 1
     assert [level["label"] for level in stored["comparisons"][0]["levels"]][:2] == ["missing", "exact"]
     stored["model_version"] = 99
     path.write_text(json.dumps(stored))
-    with pytest.raises(ValueError, match="model_version 99; this code reads 1: retrain"):
+    with pytest.raises(ValueError, match="model_version 99; this code reads 2: retrain"):
         load_model(path)
 
 
@@ -237,3 +237,12 @@ def test_null_level_weighs_nothing() -> None:
     assert levels[0].m_probability is None and levels[0].match_weight == 0
     assert levels[1].match_weight == pytest.approx(math.log2(90))
     assert model.prior_weight == pytest.approx(math.log2(1 / 3))
+
+
+def test_the_prior_is_for_two_random_records_and_scales_with_the_data() -> None:
+    """Twice the records, about half the chance that two random ones are one person."""
+    comparison = _comparison("dob", 3)
+    model = build_model([comparison], {"dob": [1.0, 0.9, 0.1]}, {"dob": [1.0, 0.01, 0.99]}, 0.001, {}, 1001)
+    assert model.prior_weight_for(1001) == pytest.approx(math.log2(0.001 / 0.999))
+    assert model.prior_weight_for(2001) == pytest.approx(math.log2(0.0005 / 0.9995))
+    assert model.prior_weight_for(2) == pytest.approx(0.0)  # capped at even odds

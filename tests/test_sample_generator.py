@@ -121,6 +121,7 @@ def text(value: Any) -> str:
 
 # ---- determinism ---------------------------------------------------------------------------------
 
+
 def test_same_seed_gives_byte_identical_files(runs: dict[str, tuple[Path, dict[str, int]]]) -> None:
     (a, counts_a), (b, counts_b) = runs["a"], runs["b"]
     assert counts_a == counts_b
@@ -136,19 +137,28 @@ def test_other_seed_gives_other_data(runs: dict[str, tuple[Path, dict[str, int]]
 
 def test_module_header_states_the_shape() -> None:
     doc = gen.__doc__ or ""
-    for needle in ("20261122", "1200", "2%/month", "1%/month", "0.5%/month", "20% of people", "5% of people",
-                   "2% live abroad", "Broken rows"):
+    for needle in (
+        "20261122",
+        "1200",
+        "2%/month",
+        "1%/month",
+        "0.5%/month",
+        "20% of people",
+        "5% of people",
+        "2% live abroad",
+        "Broken rows",
+    ):
         assert needle in doc, needle
 
 
 def test_default_size_and_cli(tmp_path: Path) -> None:
     counts = generate_sample(tmp_path / "default")
     assert 2500 <= sum(counts.values()) <= 4000, counts
-    assert not (tmp_path / "default" / "sources" / "clinic.csv").read_bytes().isascii()   # José, Müller
+    assert not (tmp_path / "default" / "sources" / "clinic.csv").read_bytes().isascii()  # José, Müller
     web = (tmp_path / "default" / "sources" / "web_signups.jsonl").read_text(encoding="utf-8")
     assert re.search(r"[\u4e00-\u9fff]{2,}", web), "no Chinese names in the web source"
     crm = (tmp_path / "default" / "sources" / "crm.csv").read_text(encoding="utf-8-sig")
-    for country in ("Canada", "UK", "Deutschland", "China"):   # spellings drawn per record; all occur
+    for country in ("Canada", "UK", "Deutschland", "China"):  # spellings drawn per record; all occur
         assert f",{country}," in crm or country in web, country
     assert gen.main(["--out", str(tmp_path / "cli"), "--people", "40", "--seed", "3"]) == 0
     assert all((tmp_path / "cli" / name).exists() for name in FILES)
@@ -157,9 +167,13 @@ def test_default_size_and_cli(tmp_path: Path) -> None:
 
 # ---- files as declared, truth covers every row ------------------------------------------------------
 
+
 def test_files_parse_as_declared_and_truth_covers_every_row(
-        runs: dict[str, tuple[Path, dict[str, int]]], sample: Path,
-        declared: dict[str, dict[str, Any]], truth: dict[str, list[dict[str, str]]]) -> None:
+    runs: dict[str, tuple[Path, dict[str, int]]],
+    sample: Path,
+    declared: dict[str, dict[str, Any]],
+    truth: dict[str, list[dict[str, str]]],
+) -> None:
     counts = runs["a"][1]
     assert set(declared) == set(counts) == set(truth)
     for name, spec in declared.items():
@@ -180,7 +194,7 @@ def test_files_parse_as_declared_and_truth_covers_every_row(
             value = text(record.get(dob["column"]))
             if value and t["broken"] != "bad_birth_date":
                 born = dt.datetime.strptime(value, dob["format"]).date()
-                assert dt.date(1900, 1, 1) < born <= AS_OF, (name, value)   # 1916 for 1961 is a typo
+                assert dt.date(1900, 1, 1) < born <= AS_OF, (name, value)  # 1916 for 1961 is a typo
 
 
 def test_clinic_is_latin1(sample: Path) -> None:
@@ -188,21 +202,53 @@ def test_clinic_is_latin1(sample: Path) -> None:
     assert not raw.startswith(codecs.BOM_UTF8)
     assert raw.splitlines()[0].count(b";") == len(gen.COLUMNS["clinic"]) - 1
     if not raw.isascii():
-        with pytest.raises(UnicodeDecodeError):   # Latin-1 accents are not valid UTF-8
+        with pytest.raises(UnicodeDecodeError):  # Latin-1 accents are not valid UTF-8
             raw.decode("utf-8")
 
 
 # ---- deliberately broken rows ---------------------------------------------------------------------------
 
 KINDS = {
-    "crm": {"missing_id", "duplicate_id_exact", "duplicate_id_conflict", "ragged_row", "no_identity",
-            "bad_birth_date", "placeholder_phone", "bad_email"},
-    "billing": {"missing_id", "duplicate_id_exact", "duplicate_id_conflict", "no_identity", "bad_birth_date",
-                "placeholder_phone", "bad_email"},
-    "web": {"missing_id", "duplicate_id_exact", "duplicate_id_conflict", "bad_json", "not_object",
-            "no_identity", "bad_birth_date", "placeholder_phone", "bad_email"},
-    "clinic": {"missing_id", "duplicate_id_exact", "duplicate_id_conflict", "ragged_row", "no_identity",
-               "bad_birth_date", "placeholder_phone", "bad_email"},
+    "crm": {
+        "missing_id",
+        "duplicate_id_exact",
+        "duplicate_id_conflict",
+        "ragged_row",
+        "no_identity",
+        "bad_birth_date",
+        "placeholder_phone",
+        "bad_email",
+    },
+    "billing": {
+        "missing_id",
+        "duplicate_id_exact",
+        "duplicate_id_conflict",
+        "no_identity",
+        "bad_birth_date",
+        "placeholder_phone",
+        "bad_email",
+    },
+    "web": {
+        "missing_id",
+        "duplicate_id_exact",
+        "duplicate_id_conflict",
+        "bad_json",
+        "not_object",
+        "no_identity",
+        "bad_birth_date",
+        "placeholder_phone",
+        "bad_email",
+    },
+    "clinic": {
+        "missing_id",
+        "duplicate_id_exact",
+        "duplicate_id_conflict",
+        "ragged_row",
+        "no_identity",
+        "bad_birth_date",
+        "placeholder_phone",
+        "bad_email",
+    },
 }
 IDENTITY = {
     "crm": ("first_name", "middle_initial", "last_name", "birth_date", "email", "mobile_phone", "home_phone"),
@@ -213,7 +259,8 @@ IDENTITY = {
 
 
 def test_every_broken_kind_is_present_and_looks_broken(
-        sample: Path, declared: dict[str, dict[str, Any]], truth: dict[str, list[dict[str, str]]]) -> None:
+    sample: Path, declared: dict[str, dict[str, Any]], truth: dict[str, list[dict[str, str]]]
+) -> None:
     for name, spec in declared.items():
         kinds = Counter(t["broken"] for t in truth[name] if t["broken"])
         assert set(kinds) == KINDS[name], name
@@ -259,8 +306,9 @@ def test_every_broken_kind_is_present_and_looks_broken(
                 seen[rid] = raw
 
 
-def test_real_phones_avoid_fictional_ranges(sample: Path, declared: dict[str, dict[str, Any]],
-                                            truth: dict[str, list[dict[str, str]]]) -> None:
+def test_real_phones_avoid_fictional_ranges(
+    sample: Path, declared: dict[str, dict[str, Any]], truth: dict[str, list[dict[str, str]]]
+) -> None:
     for name, spec in declared.items():
         columns, rows = read_rows(sample, spec)
         phone = spec["fields"]["phone"]
@@ -270,7 +318,7 @@ def test_real_phones_avoid_fictional_ranges(sample: Path, declared: dict[str, di
                 continue
             for col in phone_cols:
                 value = text(record.get(col)).split(" ext")[0].split(" x")[0].split(" #")[0]
-                if re.match(r"^\+(?!1)|^00|^1[3-9]\d ?\d{4} ?\d{4}$", value):    # abroad: +44, 0049, 13812345678
+                if re.match(r"^\+(?!1)|^00|^1[3-9]\d ?\d{4} ?\d{4}$", value):  # abroad: +44, 0049, 13812345678
                     continue
                 digits = re.sub(r"\D", "", value)
                 if len(digits) == 11 and digits.startswith("1"):
@@ -282,6 +330,7 @@ def test_real_phones_avoid_fictional_ranges(sample: Path, declared: dict[str, di
 
 # ---- the shape: households, duplicates, staleness --------------------------------------------------
 
+
 def test_households_duplicates_and_staleness(truth: dict[str, list[dict[str, str]]]) -> None:
     rows = [t for ts in truth.values() for t in ts]
     people = {t["person_id"] for t in rows}
@@ -292,7 +341,7 @@ def test_households_duplicates_and_staleness(truth: dict[str, list[dict[str, str
             households[t["household_id"]].add(t["person_id"])
     members = {p for ps in households.values() for p in ps}
     assert len(households) >= 5 and all(len(ps) >= 1 for ps in households.values())
-    assert 0.08 <= len(members) / len(people) <= 0.4      # 20% expected; 300 people vary
+    assert 0.08 <= len(members) / len(people) <= 0.4  # 20% expected; 300 people vary
     sources: dict[str, set[str]] = defaultdict(set)
     same_source: Counter[tuple[str, str]] = Counter()
     for t in rows:
@@ -302,7 +351,7 @@ def test_households_duplicates_and_staleness(truth: dict[str, list[dict[str, str
     spread = Counter(len(s) for s in sources.values())
     assert spread[1] > 0 and spread[4] > 0
     assert 0.5 <= sum(n for k, n in spread.items() if k >= 2) / len(people) <= 0.85
-    assert sum(1 for n in same_source.values() if n >= 2) >= 5       # within-source duplicates
+    assert sum(1 for n in same_source.values() if n >= 2) >= 5  # within-source duplicates
     for flag in ("address_is_current", "phone_is_current", "email_is_current"):
         values = Counter(t[flag] for t in rows)
         assert set(values) <= {"", "0", "1"}
@@ -316,11 +365,15 @@ def test_generator_internals_have_twins_and_juniors() -> None:
     for p in people:
         if p.hh.hid:
             by_household[p.hh.hid].append(p)
-    twins = [(a, b) for ms in by_household.values() for a in ms for b in ms
-             if a.pid < b.pid and a.birth == b.birth]
+    twins = [(a, b) for ms in by_household.values() for a in ms for b in ms if a.pid < b.pid and a.birth == b.birth]
     assert twins and all(a.given != b.given and a.family == b.family for a, b in twins)
-    pairs = [(father, son) for ms in by_household.values() for father in ms for son in ms
-             if son.suffix == "Jr" and father is not son and father.given == son.given]
+    pairs = [
+        (father, son)
+        for ms in by_household.values()
+        for father in ms
+        for son in ms
+        if son.suffix == "Jr" and father is not son and father.given == son.given
+    ]
     assert pairs and all(f.birth < s.birth and f.family == s.family for f, s in pairs)
     assert 0.01 <= sum(p.hh.country != "US" for p in people) / len(people) <= 0.04
     assert all(0 <= p.age(AS_OF) <= 95 for p in people)

@@ -72,9 +72,7 @@ VALID = [
 
 
 @pytest.mark.parametrize(("description", "raw", "region", "e164", "extension", "kind"), VALID)
-def test_valid_phones(
-    description: str, raw: str, region: str, e164: str, extension: str | None, kind: str
-) -> None:
+def test_valid_phones(description: str, raw: str, region: str, e164: str, extension: str | None, kind: str) -> None:
     assert parse_phone(raw, region) == (e164, extension, kind, True, None), description
 
 
@@ -162,27 +160,81 @@ EMAILS = [
     ("mailto", "mailto:Ann@Example.org?subject=Hi", "ann@example.org", "ann@example.org", "example.org", None),
     ("mailto in brackets", "<MAILTO:ann@example.org>", "ann@example.org", "ann@example.org", "example.org", None),
     ("spaces around @", "ann @ example.org", "ann@example.org", "ann@example.org", "example.org", None),
-    ("gmail dots and tag", "John.Smith+news@gmail.com", "john.smith+news@gmail.com", "johnsmith@gmail.com",
-     "gmail.com", None),
-    ("googlemail is gmail", "John.Smith+news@googlemail.com", "john.smith+news@googlemail.com",
-     "johnsmith@gmail.com", "googlemail.com", None),
-    ("hotmail keeps dots, drops tag", "j.smith+shop@hotmail.co.uk", "j.smith+shop@hotmail.co.uk",
-     "j.smith@hotmail.co.uk", "hotmail.co.uk", None),
+    (
+        "gmail dots and tag",
+        "John.Smith+news@gmail.com",
+        "john.smith+news@gmail.com",
+        "johnsmith@gmail.com",
+        "gmail.com",
+        None,
+    ),
+    (
+        "googlemail is gmail",
+        "John.Smith+news@googlemail.com",
+        "john.smith+news@googlemail.com",
+        "johnsmith@gmail.com",
+        "googlemail.com",
+        None,
+    ),
+    (
+        "hotmail keeps dots, drops tag",
+        "j.smith+shop@hotmail.co.uk",
+        "j.smith+shop@hotmail.co.uk",
+        "j.smith@hotmail.co.uk",
+        "hotmail.co.uk",
+        None,
+    ),
     ("yahoo tags with -", "jsmith-promo@yahoo.com", "jsmith-promo@yahoo.com", "jsmith@yahoo.com", "yahoo.com", None),
-    ("proton canonical domain", "J.Smith@protonmail.ch", "j.smith@protonmail.ch", "jsmith@proton.me",
-     "protonmail.ch", None),
+    (
+        "proton canonical domain",
+        "J.Smith@protonmail.ch",
+        "j.smith@protonmail.ch",
+        "jsmith@proton.me",
+        "protonmail.ch",
+        None,
+    ),
     ("tag only is kept", "+news@gmail.com", "+news@gmail.com", "+news@gmail.com", "gmail.com", None),
-    ("company domain keeps dots and tags", "j.smith+x@acmecorp.com", "j.smith+x@acmecorp.com",
-     "j.smith+x@acmecorp.com", "acmecorp.com", None),
-    ("domain typo corrected", "bob@gmial.com", "bob@gmail.com", "bob@gmail.com", "gmail.com",
-     "domain typo 'gmial.com' corrected to 'gmail.com'"),
-    ("typo on a UK domain", "Bob@Hotmial.co.uk", "bob@hotmail.co.uk", "bob@hotmail.co.uk", "hotmail.co.uk",
-     "domain typo 'hotmial.co.uk' corrected to 'hotmail.co.uk'"),
+    (
+        "company domain keeps dots and tags",
+        "j.smith+x@acmecorp.com",
+        "j.smith+x@acmecorp.com",
+        "j.smith+x@acmecorp.com",
+        "acmecorp.com",
+        None,
+    ),
+    (
+        "domain typo corrected",
+        "bob@gmial.com",
+        "bob@gmail.com",
+        "bob@gmail.com",
+        "gmail.com",
+        "domain typo 'gmial.com' corrected to 'gmail.com'",
+    ),
+    (
+        "typo on a UK domain",
+        "Bob@Hotmial.co.uk",
+        "bob@hotmail.co.uk",
+        "bob@hotmail.co.uk",
+        "hotmail.co.uk",
+        "domain typo 'hotmial.co.uk' corrected to 'hotmail.co.uk'",
+    ),
     ("German umlaut domain", "Jörg@Bücher.DE", "jörg@bücher.de", "jörg@bücher.de", "bücher.de", None),
-    ("punycode domain shown in Unicode", "user@xn--bcher-kva.de", "user@bücher.de", "user@bücher.de",
-     "bücher.de", None),
-    ("French accented local part", "Hélène.Dupont@Orange.fr", "hélène.dupont@orange.fr", "hélène.dupont@orange.fr",
-     "orange.fr", None),
+    (
+        "punycode domain shown in Unicode",
+        "user@xn--bcher-kva.de",
+        "user@bücher.de",
+        "user@bücher.de",
+        "bücher.de",
+        None,
+    ),
+    (
+        "French accented local part",
+        "Hélène.Dupont@Orange.fr",
+        "hélène.dupont@orange.fr",
+        "hélène.dupont@orange.fr",
+        "orange.fr",
+        None,
+    ),
     ("Chinese local part and domain", "用户@例子.广告", "用户@例子.广告", "用户@例子.广告", "例子.广告", None),
     ("Chinese local part at qq", "张伟@QQ.com", "张伟@qq.com", "张伟@qq.com", "qq.com", None),
     ("Japanese local part", "やまだ@example.jp", "やまだ@example.jp", "やまだ@example.jp", "example.jp", None),
@@ -227,8 +279,13 @@ def test_the_fast_path_changes_nothing(
 def test_standardize_email_key_and_domain() -> None:
     raw = pl.Series("email", ["John.Smith+news@googlemail.com", " johnsmith@gmail.com", "bob@gmial.com", "n/a", None])
     result = standardize_email(raw, ctx("email"))
-    assert result.clean.to_list() == ["john.smith+news@googlemail.com", "johnsmith@gmail.com", "bob@gmail.com",
-                                      None, None]
+    assert result.clean.to_list() == [
+        "john.smith+news@googlemail.com",
+        "johnsmith@gmail.com",
+        "bob@gmail.com",
+        None,
+        None,
+    ]
     assert result.key.to_list() == ["johnsmith@gmail.com", "johnsmith@gmail.com", "bob@gmail.com", None, None]
     assert result.extra["domain"].to_list() == ["googlemail.com", "gmail.com", "gmail.com", None, None]
     assert result.flags[2].to_list() == ["domain typo 'gmial.com' corrected to 'gmail.com'"]

@@ -7,10 +7,11 @@ comparison, match / review / non_match).
 
 from mdm.match.blocking import Blocked, block_pairs
 from mdm.match.comparisons import compare_pairs
-from mdm.match.model import MatchModel, load_model, save_model, train_model
+from mdm.match.model import MODEL_VERSION, MatchModel, load_model, save_model, train_model
 from mdm.match.score import score_pairs
 
 __all__ = [
+    "MODEL_VERSION",
     "Blocked",
     "MatchModel",
     "block_pairs",

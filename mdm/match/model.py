@@ -6,8 +6,14 @@ levels. u comes from random record pairs (nearly all different people); m and th
 from EM on the blocked candidate pairs. As in Splink, EM runs once per blocking rule and does
 not learn a comparison from the pairs of a rule that blocked on its column (those pairs agree
 on it by construction); each comparison's m is the average over the sessions that learned it,
-weighted by each session's expected matches. The stored prior is the match probability among
-candidate pairs, which is what `score_pairs` scores.
+weighted by each session's expected matches.
+
+The stored prior is the probability that two records drawn at random are one person (as in
+Splink), not the share of matches among candidate pairs: blocking chose the candidates by
+agreement on fields the comparisons weigh again, so the candidates' share would count that
+agreement twice (at 1M records it merged strangers sharing a given name and a birth date).
+Matches per record stay about constant as data grows, so the prior for N records is the
+trained one scaled by (trained_records - 1) / (N - 1).
 
 Models are JSON with a `model_version` field; never pickles.
 """
@@ -28,7 +34,7 @@ from mdm.config.rules import Comparison, MatchRules
 from mdm.match.blocking import Blocked, block_pairs
 from mdm.match.comparisons import compare_pairs, usable_comparisons
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 PROBABILITY_FLOOR = 1e-6
 """No m or u goes below this, so no level's weight is infinite."""
 
@@ -69,13 +75,22 @@ class MatchModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model_version: int = MODEL_VERSION
     trained_at: dt.datetime
-    prior_match_probability: float = Field(gt=0, lt=1, description="among blocked candidate pairs")
+    prior_match_probability: float = Field(
+        gt=0, lt=1, description="that two records drawn at random from the trained_records are one person"
+    )
+    trained_records: int = Field(ge=2, description="records the model was trained on")
     comparisons: list[TrainedComparison]
     training: dict[str, Any] = Field(default_factory=dict, description="what training saw, for the run report")
 
     @property
     def prior_weight(self) -> float:
-        return math.log2(self.prior_match_probability / (1 - self.prior_match_probability))
+        return self.prior_weight_for(self.trained_records)
+
+    def prior_weight_for(self, records: int) -> float:
+        """log2 prior odds for a data set of `records` records (matches per record held constant)."""
+        scaled = self.prior_match_probability * (self.trained_records - 1) / max(records - 1, 1)
+        prior = min(max(scaled, PROBABILITY_FLOOR**2), 0.5)
+        return math.log2(prior / (1 - prior))
 
     def parameters(self) -> pl.DataFrame:
         """One row per comparison level: labels, m, u and the level's match weight."""
@@ -109,7 +124,12 @@ def load_model(path: Path | str) -> MatchModel:
 
 
 def build_model(
-    comparisons: Sequence[Comparison], m: Probabilities, u: Probabilities, prior: float, training: dict[str, Any]
+    comparisons: Sequence[Comparison],
+    m: Probabilities,
+    u: Probabilities,
+    prior: float,
+    training: dict[str, Any],
+    trained_records: int = 2,
 ) -> MatchModel:
     trained = []
     for comparison in comparisons:
@@ -124,6 +144,7 @@ def build_model(
     return MatchModel(
         trained_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
         prior_match_probability=prior,
+        trained_records=trained_records,
         comparisons=trained,
         training=training,
     )
@@ -288,7 +309,10 @@ def train_model(records: pl.DataFrame, rules: MatchRules, blocked: Blocked | Non
         "sessions": sessions,
         "skipped_comparisons": [c.name for c in rules.comparisons if c not in comparisons],
     }
-    return build_model(comparisons, m, u, final.prior, training)
+    all_pairs = records.height * (records.height - 1) / 2
+    random_pair_prior = min(final.prior * gammas.height / all_pairs, 0.5)
+    training["prior_among_candidate_pairs"] = round(final.prior, 6)
+    return build_model(comparisons, m, u, random_pair_prior, training, trained_records=records.height)
 
 
 def _pooled(

@@ -5,7 +5,7 @@ level's weight (`<comparison>_weight` = log2 m/u, 0 for the null level). An exac
 `term_frequency_adjusted` uses the agreed value's frequency among the records as u, so two
 records agreeing on a rare surname weigh more than two agreeing on "smith" (as Splink does).
 `match_weight` = `prior_weight` + the sum of the comparison weights, always; the probability is
-2^w / (1 + 2^w).
+2^w / (1 + 2^w). The prior is that of two random records among those scored (see model.py).
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ def score_pairs(
     for t in trained:
         scored = _weight(records, scored, t)
     weights = [f"{t.comparison.name}_weight" for t in trained]
-    scored = scored.with_columns(pl.lit(model.prior_weight, dtype=pl.Float64).alias("prior_weight"))
+    prior_weight = model.prior_weight_for(records.height)
+    scored = scored.with_columns(pl.lit(prior_weight, dtype=pl.Float64).alias("prior_weight"))
     scored = scored.with_columns(pl.sum_horizontal("prior_weight", *weights).alias("match_weight"))
     probability = 1.0 / (1.0 + pl.lit(2.0, dtype=pl.Float64).pow(-pl.col("match_weight")))
     scored = scored.with_columns(probability.alias("match_probability"))

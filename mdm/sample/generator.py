@@ -94,27 +94,67 @@ DEFAULT_PEOPLE = 1200
 DEFAULT_AS_OF = date(2026, 11, 1)
 
 BLOCK_PEOPLE = 20_000
-HISTORY_DAYS = 1461                   # 4 years
+HISTORY_DAYS = 1461  # 4 years
 DAYS_PER_MONTH = 30.436875
-MOVE_RATE, PHONE_RATE, EMAIL_RATE = 0.02, 0.01, 0.005     # per month
+MOVE_RATE, PHONE_RATE, EMAIL_RATE = 0.02, 0.01, 0.005  # per month
 SAME_CITY_MOVE = 0.60
-HOUSEHOLD_UNIT_SHARE = 0.078          # => ~20% of people in households of 2-5
+HOUSEHOLD_UNIT_SHARE = 0.078  # => ~20% of people in households of 2-5
 FOREIGN_SHARE = 0.02
 WITHIN_SOURCE_DUPLICATE = 0.05
-BROKEN_RATE = 0.00125                 # per kind and source
+BROKEN_RATE = 0.00125  # per kind and source
 BROKEN_MIN = 2
 
 SOURCES = ("crm", "billing", "web", "clinic")
 FILES = {"crm": "crm.csv", "billing": "billing.sqlite", "web": "web_signups.jsonl", "clinic": "clinic.csv"}
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "crm": ("customer_no", "first_name", "middle_initial", "last_name", "birth_date", "gender", "email",
-            "mobile_phone", "home_phone", "address_line1", "address_line2", "city", "state", "zip",
-            "country", "updated_at", "member_since", "opt_out_email"),
-    "billing": ("account_id", "full_name", "dob", "phone", "email", "street", "city", "state", "postcode",
-                "last_invoice_date", "plan"),
+    "crm": (
+        "customer_no",
+        "first_name",
+        "middle_initial",
+        "last_name",
+        "birth_date",
+        "gender",
+        "email",
+        "mobile_phone",
+        "home_phone",
+        "address_line1",
+        "address_line2",
+        "city",
+        "state",
+        "zip",
+        "country",
+        "updated_at",
+        "member_since",
+        "opt_out_email",
+    ),
+    "billing": (
+        "account_id",
+        "full_name",
+        "dob",
+        "phone",
+        "email",
+        "street",
+        "city",
+        "state",
+        "postcode",
+        "last_invoice_date",
+        "plan",
+    ),
     "web": ("signup_id", "name", "email", "phone", "birthday", "zip", "country", "created_at"),
-    "clinic": ("patient_id", "first_name", "surname", "dob", "sex", "tel", "email", "street", "postcode",
-               "town", "country", "last_visit"),
+    "clinic": (
+        "patient_id",
+        "first_name",
+        "surname",
+        "dob",
+        "sex",
+        "tel",
+        "email",
+        "street",
+        "postcode",
+        "town",
+        "country",
+        "last_visit",
+    ),
 }
 IDENTITY: dict[str, tuple[str, ...]] = {
     "crm": ("first_name", "middle_initial", "last_name", "birth_date", "email", "mobile_phone", "home_phone"),
@@ -124,21 +164,31 @@ IDENTITY: dict[str, tuple[str, ...]] = {
 }
 DOB = {"crm": "birth_date", "billing": "dob", "web": "birthday", "clinic": "dob"}
 PHONE = {"crm": "mobile_phone", "billing": "phone", "web": "phone", "clinic": "tel"}
-STREET = {"crm": "address_line1", "clinic": "street"}     # where a ragged row splits
+STREET = {"crm": "address_line1", "clinic": "street"}  # where a ragged row splits
 BROKEN_KINDS: dict[str, tuple[str, ...]] = {
     "crm": ("missing_id", "no_identity", "bad_birth_date", "placeholder_phone", "bad_email", "ragged_row"),
     "billing": ("missing_id", "no_identity", "bad_birth_date", "placeholder_phone", "bad_email"),
-    "web": ("missing_id", "no_identity", "bad_birth_date", "placeholder_phone", "bad_email", "bad_json",
-            "not_object"),
+    "web": ("missing_id", "no_identity", "bad_birth_date", "placeholder_phone", "bad_email", "bad_json", "not_object"),
     "clinic": ("missing_id", "no_identity", "bad_birth_date", "placeholder_phone", "bad_email", "ragged_row"),
 }
 BAD_DATES = {  # "{y}" is the person's birth year; the fourth kind is a date after as_of
-    "crm": ("13/45/{y}", "00/00/0000", "01/01/1900"), "billing": ("{y}-13-45", "0000-00-00", "1900-01-01"),
-    "web": ("{y}-02-30", "0000-00-00", "1900-01-01"), "clinic": ("45.13.{y}", "00.00.0000", "01.01.1900"),
+    "crm": ("13/45/{y}", "00/00/0000", "01/01/1900"),
+    "billing": ("{y}-13-45", "0000-00-00", "1900-01-01"),
+    "web": ("{y}-02-30", "0000-00-00", "1900-01-01"),
+    "clinic": ("45.13.{y}", "00.00.0000", "01.01.1900"),
 }
 DATE_FORMATS = {"crm": "%m/%d/%Y", "billing": "%Y-%m-%d", "web": "%Y-%m-%d", "clinic": "%d.%m.%Y"}
-TRUTH_COLUMNS = ("source", "record_id", "row_number", "person_id", "household_id", "broken",
-                 "address_is_current", "phone_is_current", "email_is_current")
+TRUTH_COLUMNS = (
+    "source",
+    "record_id",
+    "row_number",
+    "person_id",
+    "household_id",
+    "broken",
+    "address_is_current",
+    "phone_is_current",
+    "email_is_current",
+)
 
 T = TypeVar("T")
 
@@ -210,11 +260,11 @@ def typo(text: str, rng: Random) -> str:
     r = rng.random()
     if r < 0.4 and c.lower() in N.KEYBOARD:
         sub = rng.choice(N.KEYBOARD[c.lower()])
-        return text[:i] + (sub.upper() if c.isupper() else sub) + text[i + 1:]
+        return text[:i] + (sub.upper() if c.isupper() else sub) + text[i + 1 :]
     if r < 0.7 and i < n - 1 and text[i + 1] != c:
-        return text[:i] + text[i + 1] + c + text[i + 2:]
+        return text[:i] + text[i + 1] + c + text[i + 2 :]
     if r < 0.9:
-        return text[:i] + text[i + 1:]
+        return text[:i] + text[i + 1 :]
     return text[:i] + c + text[i:]
 
 
@@ -232,6 +282,7 @@ def family_variant(name: str, rng: Random) -> str:
 
 
 # ---- people ---------------------------------------------------------------------------------------
+
 
 class Phone(NamedTuple):
     cc: str
@@ -255,7 +306,7 @@ class Address:
 
 @dataclass(slots=True)
 class Household:
-    hid: str                                   # "" for people living alone
+    hid: str  # "" for people living alone
     country: str
     addresses: list[tuple[date, Address]]
     landlines: list[tuple[date, Phone | None]]
@@ -265,12 +316,12 @@ class Household:
 class Person:
     pid: str
     hh: Household
-    gender: str                                # M / F
+    gender: str  # M / F
     given: str
     middle: str
     family: str
     birth: date
-    culture: str                               # us, ca_fr, gb, de, cn
+    culture: str  # us, ca_fr, gb, de, cn
     cn_name: str = ""
     suffix: str = ""
     title: str = ""
@@ -312,10 +363,20 @@ class _Omit:
         return "OMIT"
 
 
-OMIT = _Omit()   # a web sign-up key left out of the JSON object altogether
+OMIT = _Omit()  # a web sign-up key left out of the JSON object altogether
 
-US_PHONE_STYLES = ("({a}) {x}-{l}", "{a}-{x}-{l}", "{a}.{x}.{l}", "{a}{x}{l}", "+1 {a} {x} {l}",
-                   "+1-{a}-{x}-{l}", "1 ({a}) {x}-{l}", "{a} {x} {l}", "+1{a}{x}{l}", "1-{a}-{x}-{l}")
+US_PHONE_STYLES = (
+    "({a}) {x}-{l}",
+    "{a}-{x}-{l}",
+    "{a}.{x}.{l}",
+    "{a}{x}{l}",
+    "+1 {a} {x} {l}",
+    "+1-{a}-{x}-{l}",
+    "1 ({a}) {x}-{l}",
+    "{a} {x} {l}",
+    "+1{a}{x}{l}",
+    "1-{a}-{x}-{l}",
+)
 PHONE_STYLE_WEIGHTS = {
     "crm": ((0, 50), (1, 25), (2, 5), (3, 5), (4, 5), (7, 5), (6, 3), (9, 2)),
     "billing": ((3, 55), (1, 20), (0, 15), (8, 10)),
@@ -330,8 +391,10 @@ UNIT_KINDS: Weighted[str] = Weighted((("Apt", 60), ("Unit", 20), ("Suite", 20)))
 CN_MOBILE = tuple(f"1{a}{b}" for a in "358" for b in range(10) if (a, b) != ("5", 4))
 CN_FAMILY_CHARS = {pinyin: chars for chars, pinyin in N.CN_FAMILY}
 MISSING = {  # source -> (birth date, e-mail, phone, address)
-    "crm": (0.10, 0.15, 0.20, 0.04), "billing": (0.20, 0.25, 0.15, 0.02),
-    "web": (0.35, 0.01, 0.40, 0.20), "clinic": (0.02, 0.55, 0.05, 0.05),
+    "crm": (0.10, 0.15, 0.20, 0.04),
+    "billing": (0.20, 0.25, 0.15, 0.02),
+    "web": (0.35, 0.01, 0.40, 0.20),
+    "clinic": (0.02, 0.55, 0.05, 0.05),
 }
 
 
@@ -345,7 +408,7 @@ class Generator:
         self.as_of_dt = datetime.combine(as_of, time())
         self.people_made = 0
         self.households_made = 0
-        self.used: set[str] = set()            # e-mails and phones handed out (unique per person)
+        self.used: set[str] = set()  # e-mails and phones handed out (unique per person)
         self.male = by_rank(N.MALE_GIVEN)
         self.female = by_rank(N.FEMALE_GIVEN)
         self.family = by_rank(N.FAMILY)
@@ -361,7 +424,11 @@ class Generator:
         self.per_person = Weighted(((1, 30), (2, 30), (3, 25), (4, 15)))
         self.next_id = {"crm": 1, "billing": 100001, "web": 1, "clinic": 10001}
         self.render: dict[str, Callable[[Person, datetime], Record]] = {
-            "crm": self.crm, "billing": self.billing, "web": self.web, "clinic": self.clinic}
+            "crm": self.crm,
+            "billing": self.billing,
+            "web": self.web,
+            "clinic": self.clinic,
+        }
 
     # -- histories --
 
@@ -378,8 +445,11 @@ class Generator:
     def address(self, country: str, city: N.City | None = None) -> Address:
         rng = self.rng
         city = city or self.cities[country].pick(rng)
-        number = str(int(10 ** rng.uniform(0.3, 4.0)) if country in ("US", "CA") else
-                     rng.randint(1, 999 if country == "CN" else 150))
+        number = str(
+            int(10 ** rng.uniform(0.3, 4.0))
+            if country in ("US", "CA")
+            else rng.randint(1, 999 if country == "CN" else 150)
+        )
         predir, stype, street = "", "", ""
         if country in ("US", "CA"):
             street, stype = rng.choice(N.STREETS), self.stypes.pick(rng)
@@ -393,8 +463,13 @@ class Generator:
         unit_kind, unit = "", ""
         if rng.random() < 0.22 and country != "DE":
             unit_kind = UNIT_KINDS.pick(rng)
-            unit = (str(rng.randint(100, 900)) if unit_kind == "Suite" else rng.choice(
-                (str(rng.randint(1, 30)), f"{rng.randint(1, 12)}{rng.choice('ABCD')}", rng.choice("ABCDEF"))))
+            unit = (
+                str(rng.randint(100, 900))
+                if unit_kind == "Suite"
+                else rng.choice(
+                    (str(rng.randint(1, 30)), f"{rng.randint(1, 12)}{rng.choice('ABCD')}", rng.choice("ABCDEF"))
+                )
+            )
         postcode, plus4 = self.postcode(country, city), ""
         if country == "US":
             plus4 = f"{rng.randint(1, 9999):04d}"
@@ -409,8 +484,11 @@ class Generator:
             lo, hi = code.split("-")
             return f"{rng.randint(int(lo), int(hi)):0{len(lo)}d}"
         letters = "ABEHJLMNPRSTVWXYZ" if country == "CA" else "ABDEFGHJLNPQRSTUWXYZ"
-        inward = (f"{rng.randint(0, 9)}{rng.choice(letters)}{rng.randint(0, 9)}" if country == "CA"
-                  else f"{rng.randint(0, 9)}{rng.choice(letters)}{rng.choice(letters)}")
+        inward = (
+            f"{rng.randint(0, 9)}{rng.choice(letters)}{rng.randint(0, 9)}"
+            if country == "CA"
+            else f"{rng.randint(0, 9)}{rng.choice(letters)}{rng.choice(letters)}"
+        )
         return f"{code} {inward}"
 
     def move(self, old: Address) -> Address:
@@ -433,8 +511,11 @@ class Generator:
                 area = rng.choice(("151", "152", "157", "160", "170", "171", "176")) if mobile else city.area_codes[0]
                 number = Phone("49", area, digits(rng, 8 if area.startswith("15") else 7, "23456789"))
             else:
-                number = (Phone("86", rng.choice(CN_MOBILE), f"{rng.randint(0, 99999999):08d}")
-                          if mobile else Phone("86", city.area_codes[0], f"{rng.randint(20000000, 89999999)}"))
+                number = (
+                    Phone("86", rng.choice(CN_MOBILE), f"{rng.randint(0, 99999999):08d}")
+                    if mobile
+                    else Phone("86", city.area_codes[0], f"{rng.randint(20000000, 89999999)}")
+                )
             key = f"+{number.cc}{number.area}{number.sub}"
             if key not in self.used:
                 self.used.add(key)
@@ -464,8 +545,9 @@ class Generator:
         if culture == "gb":
             return rng.choice(N.GB_FAMILY)
         r = rng.random()
-        name = (rng.choice(self.tail) if r < 0.15 else rng.choice(N.PARTICLE_FAMILY) if r < 0.16
-                else self.family.pick(rng))
+        name = (
+            rng.choice(self.tail) if r < 0.15 else rng.choice(N.PARTICLE_FAMILY) if r < 0.16 else self.family.pick(rng)
+        )
         if name in N.HISPANIC_FAMILY and rng.random() < 0.12:
             other = rng.choice(self.hispanic)
             if other != name:
@@ -483,8 +565,9 @@ class Generator:
             return rng.choice(N.FR_CA_MALE if gender == "M" else N.FR_CA_FEMALE)
         return self.accent((self.male if gender == "M" else self.female).pick(rng))
 
-    def person(self, hh: Household, gender: str, age: float, family: str | None = None,
-               culture: str | None = None) -> Person:
+    def person(
+        self, hh: Household, gender: str, age: float, family: str | None = None, culture: str | None = None
+    ) -> Person:
         rng = self.rng
         self.people_made += 1
         culture = culture or self.culture(hh.country)
@@ -498,8 +581,16 @@ class Generator:
             if rng.random() < 0.7 and culture != "de":
                 pool = N.MIDDLE_MALE if gender == "M" else N.MIDDLE_FEMALE
                 middle = rng.choice(pool) if rng.random() < 0.8 else self.given_name("us", gender)
-            p = Person(f"person_{self.people_made:07d}", hh, gender, self.given_name(culture, gender), middle,
-                       family or self.family_name(culture), birth, culture)
+            p = Person(
+                f"person_{self.people_made:07d}",
+                hh,
+                gender,
+                self.given_name(culture, gender),
+                middle,
+                family or self.family_name(culture),
+                birth,
+                culture,
+            )
         years = p.age(self.as_of)
         if years >= 28 and rng.random() < 0.03:
             p.title = "Dr."
@@ -510,11 +601,12 @@ class Generator:
         first_email = self.email(p) if rng.random() < email_p else None
         p.emails = self.process(first_email, EMAIL_RATE, lambda old: self.email(p) if old else None)
         first_city = hh.addresses[0][1].city
-        if rng.random() >= 0.85 and hh.country == "US":   # a mobile kept from a previous city
+        if rng.random() >= 0.85 and hh.country == "US":  # a mobile kept from a previous city
             first_city = self.cities["US"].pick(rng)
         first_mobile = self.phone(hh.country, first_city, mobile=True) if rng.random() < mobile_p else None
-        p.mobiles = self.process(first_mobile, PHONE_RATE,
-                                 lambda old: self.phone(hh.country, first_city, True) if old else None)
+        p.mobiles = self.process(
+            first_mobile, PHONE_RATE, lambda old: self.phone(hh.country, first_city, True) if old else None
+        )
         return p
 
     def culture(self, country: str) -> str:
@@ -527,8 +619,20 @@ class Generator:
         g = "".join(ch for ch in fold(p.given).lower() if ch.isalnum()) or "x"
         f = "".join(ch for ch in fold(p.family).lower() if ch.isalnum()) or "x"
         yy, n = f"{p.birth.year % 100:02d}", str(rng.randint(1, 999))
-        local = rng.choice((f"{g}.{f}", f"{g}{f}", f"{g[0]}{f}", f"{g}_{f}", f"{g}{f[0]}", f"{f}.{g}",
-                            f"{g}.{f}{yy}", f"{g}{f}{n}", f"{f}{g[0]}{n}", f"{g}{p.birth.year}"))
+        local = rng.choice(
+            (
+                f"{g}.{f}",
+                f"{g}{f}",
+                f"{g[0]}{f}",
+                f"{g}_{f}",
+                f"{g}{f[0]}",
+                f"{f}.{g}",
+                f"{g}.{f}{yy}",
+                f"{g}{f}{n}",
+                f"{f}{g[0]}{n}",
+                f"{g}{p.birth.year}",
+            )
+        )
         domain = rng.choice(N.COMPANY_DOMAINS) if rng.random() < 0.08 else self.domains[p.hh.country].pick(rng)
         address = f"{local}@{domain}"
         while address in self.used:
@@ -541,7 +645,7 @@ class Generator:
     def population(self, count: int) -> list[Person]:
         rng = self.rng
         people: list[Person] = []
-        forced = ["CA", "GB", "DE", "CN"] if self.people_made == 0 else []   # even tiny samples have them
+        forced = ["CA", "GB", "DE", "CN"] if self.people_made == 0 else []  # even tiny samples have them
         while len(people) < count:
             left = count - len(people)
             country = forced.pop(0) if forced else "US" if rng.random() >= FOREIGN_SHARE else FOREIGN.pick(rng)
@@ -576,8 +680,14 @@ class Generator:
         first_child: Person | None = None
         while len(members) < size:
             family = head.family
-            if (spouse and spouse.family != head.family and culture != "cn" and rng.random() < 0.15
-                    and " " not in head.family + spouse.family and "-" not in head.family + spouse.family):
+            if (
+                spouse
+                and spouse.family != head.family
+                and culture != "cn"
+                and rng.random() < 0.15
+                and " " not in head.family + spouse.family
+                and "-" not in head.family + spouse.family
+            ):
                 family = f"{head.family}-{spouse.family}"
             twin_of = first_child if twins and len(members) == size - 1 else None
             age = (self.as_of - twin_of.birth).days / 365.2425 if twin_of else rng.uniform(0, max_age)
@@ -752,8 +862,7 @@ class Generator:
             return code if rng.random() < 0.6 else ""
         full, ap = N.STATES[code]
         r = rng.random()
-        return (code if r < 0.78 else full if r < 0.86 else ap if r < 0.90 else code.lower() if r < 0.94
-                else "")
+        return code if r < 0.78 else full if r < 0.86 else ap if r < 0.90 else code.lower() if r < 0.94 else ""
 
     def postcode_for(self, a: Address, src: str) -> str:
         rng = self.rng
@@ -816,9 +925,17 @@ class Generator:
             given = f"{p.title} {given}"
         given, middle, family = self.names_case([given, middle, family], 0.04, 0.01)
         r = rng.random()
-        gender = (p.gender if r < 0.70 else {"M": "male", "F": "female"}[p.gender] if r < 0.80
-                  else {"M": "Male", "F": "Female"}[p.gender] if r < 0.90 else "" if r < 0.97
-                  else rng.choice(("U", "unknown")))
+        gender = (
+            p.gender
+            if r < 0.70
+            else {"M": "male", "F": "female"}[p.gender]
+            if r < 0.80
+            else {"M": "Male", "F": "Female"}[p.gender]
+            if r < 0.90
+            else ""
+            if r < 0.97
+            else rng.choice(("U", "unknown"))
+        )
         email, email_cur = self.email_for(p, day, "crm")
         mobile, landline = self.contacts(p, day)
         mobile = mobile if rng.random() >= MISSING["crm"][2] else None
@@ -834,12 +951,26 @@ class Generator:
                 line1, unit = f"{line1}{rng.choice((' ', ', '))}{unit}", ""
             line2, city, state, zip_ = unit, self.city_for(a), self.region_for(a), self.postcode_for(a, "crm")
         since = max(p.birth, day - timedelta(days=int(rng.triangular(0, 5500, 200))))
-        row: Row = [None, given, middle, family, self.dob(p, "crm"), gender, email,
-                    self.phone_text(mobile, "crm") if mobile else None,
-                    self.phone_text(landline, "crm") if landline else None,
-                    line1, line2, city, state, zip_, self.country_for(p.hh.country, "crm"),
-                    when.strftime("%Y-%m-%d %H:%M:%S"), f"{since.month:02d}/{since.day:02d}/{since.year}",
-                    "Y" if rng.random() < 0.15 else "N" if rng.random() < 0.95 else ""]
+        row: Row = [
+            None,
+            given,
+            middle,
+            family,
+            self.dob(p, "crm"),
+            gender,
+            email,
+            self.phone_text(mobile, "crm") if mobile else None,
+            self.phone_text(landline, "crm") if landline else None,
+            line1,
+            line2,
+            city,
+            state,
+            zip_,
+            self.country_for(p.hh.country, "crm"),
+            when.strftime("%Y-%m-%d %H:%M:%S"),
+            f"{since.month:02d}/{since.day:02d}/{since.year}",
+            "Y" if rng.random() < 0.15 else "N" if rng.random() < 0.95 else "",
+        ]
         return row, Meta(p, addr_cur, self.phone_current(p, primary), email_cur)
 
     def billing(self, p: Person, when: datetime) -> Record:
@@ -867,10 +998,28 @@ class Generator:
                 street = street.upper()
             city, state, postcode = self.city_for(a), self.region_for(a), self.postcode_for(a, "billing")
         years = p.age(day)
-        plan = ("Family" if p.hh.hid and rng.random() < 0.8 else "Senior" if years >= 65
-                else "Student" if years < 25 else rng.choice(("Individual", "Individual", "Premium")))
-        row: Row = [None, full, self.dob(p, "billing"), self.phone_text(phone, "billing") if phone else None,
-                    email, street, city, state, postcode, day.isoformat(), plan]
+        plan = (
+            "Family"
+            if p.hh.hid and rng.random() < 0.8
+            else "Senior"
+            if years >= 65
+            else "Student"
+            if years < 25
+            else rng.choice(("Individual", "Individual", "Premium"))
+        )
+        row: Row = [
+            None,
+            full,
+            self.dob(p, "billing"),
+            self.phone_text(phone, "billing") if phone else None,
+            email,
+            street,
+            city,
+            state,
+            postcode,
+            day.isoformat(),
+            plan,
+        ]
         return row, Meta(p, addr_cur, self.phone_current(p, phone), email_cur)
 
     def web(self, p: Person, when: datetime) -> Record:
@@ -880,11 +1029,13 @@ class Generator:
         else:
             given, family = self.given_for(p), self.family_for(p)
             r = rng.random()
-            middle = ("" if not p.middle or r < 0.5 else p.middle[0] + rng.choice((".", "")) if r < 0.8
-                      else p.middle)
+            middle = "" if not p.middle or r < 0.5 else p.middle[0] + rng.choice((".", "")) if r < 0.8 else p.middle
             suffix = self.suffix_for(p)
-            title = p.title if p.title and rng.random() < 0.5 else (
-                rng.choice(("Mr.", "Mrs.", "Ms.")) if rng.random() < 0.02 and p.age(day) >= 18 else "")
+            title = (
+                p.title
+                if p.title and rng.random() < 0.5
+                else (rng.choice(("Mr.", "Mrs.", "Ms.")) if rng.random() < 0.02 and p.age(day) >= 18 else "")
+            )
             if title in ("Mrs.", "Ms.") and p.gender == "M" or title == "Mr." and p.gender == "F":
                 title = ""
             if rng.random() < 0.03:
@@ -901,8 +1052,16 @@ class Generator:
             addr_cur = "1" if a == p.hh.addresses[-1][1] else "0"
             zip_ = self.postcode_for(a, "web")
         country = self.country_for(p.hh.country, "web")
-        row: Row = [None, name, email, self.phone_text(phone, "web") if phone else None,
-                    self.dob(p, "web"), zip_, country or None, when.strftime("%Y-%m-%dT%H:%M:%SZ")]
+        row: Row = [
+            None,
+            name,
+            email,
+            self.phone_text(phone, "web") if phone else None,
+            self.dob(p, "web"),
+            zip_,
+            country or None,
+            when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        ]
         return row, Meta(p, addr_cur, self.phone_current(p, phone), email_cur)
 
     def clinic(self, p: Person, when: datetime) -> Record:
@@ -915,9 +1074,19 @@ class Generator:
         if rng.random() < 0.20:
             family = family.upper()
         r = rng.random()
-        sex = (p.gender if r < 0.60 else p.gender.lower() if r < 0.70
-               else ("W" if p.gender == "F" else "M") if r < 0.78
-               else {"M": "Male", "F": "Female"}[p.gender] if r < 0.92 else "" if r < 0.97 else "unknown")
+        sex = (
+            p.gender
+            if r < 0.60
+            else p.gender.lower()
+            if r < 0.70
+            else ("W" if p.gender == "F" else "M")
+            if r < 0.78
+            else {"M": "Male", "F": "Female"}[p.gender]
+            if r < 0.92
+            else ""
+            if r < 0.97
+            else "unknown"
+        )
         phone = self.pick_phone(p, day, "clinic")
         email, email_cur = self.email_for(p, day, "clinic")
         street = postcode = town = ""
@@ -929,9 +1098,20 @@ class Generator:
             street = f"{line1}{rng.choice((', ', ' '))}{unit}" if unit else line1
             postcode, town = self.postcode_for(a, "clinic"), self.city_for(a)
         country = "" if p.hh.country == "US" and rng.random() < 0.6 else self.country_for(p.hh.country, "clinic")
-        row: Row = [None, latin1(given), latin1(family), self.dob(p, "clinic"), sex,
-                    self.phone_text(phone, "clinic") if phone else None, email and latin1(email),
-                    latin1(street), postcode, latin1(town), latin1(country), f"{day:%d.%m.%Y}"]
+        row: Row = [
+            None,
+            latin1(given),
+            latin1(family),
+            self.dob(p, "clinic"),
+            sex,
+            self.phone_text(phone, "clinic") if phone else None,
+            email and latin1(email),
+            latin1(street),
+            postcode,
+            latin1(town),
+            latin1(country),
+            f"{day:%d.%m.%Y}",
+        ]
         return row, Meta(p, addr_cur, self.phone_current(p, phone), email_cur)
 
     # -- a block of people -> shuffled, partly broken rows per source --
@@ -942,8 +1122,9 @@ class Generator:
         weights = [SOURCE_WEIGHTS[s] * (4 if s == "web" and p.hh.country != "US" else 1) for s in pool]
         chosen: list[str] = []
         for _ in range(min(self.per_person.pick(rng), len(pool))):
-            i = min(bisect([sum(weights[: k + 1]) for k in range(len(weights))], rng.random() * sum(weights)),
-                    len(pool) - 1)
+            i = min(
+                bisect([sum(weights[: k + 1]) for k in range(len(weights))], rng.random() * sum(weights)), len(pool) - 1
+            )
             chosen.append(pool.pop(i))
             weights.pop(i)
         return chosen
@@ -1034,13 +1215,17 @@ class Generator:
             meta.phone_cur = ""
         elif kind == "bad_email":
             i = cols.index("email")
-            e = ((row[i] if isinstance(row[i], str) else "") or meta.person.emails[-1][1] or
-                 f"{fold(meta.person.given).lower()}.{fold(meta.person.family).lower()}@gmail.com").strip()
+            e = (
+                (row[i] if isinstance(row[i], str) else "")
+                or meta.person.emails[-1][1]
+                or f"{fold(meta.person.given).lower()}.{fold(meta.person.family).lower()}@gmail.com"
+            ).strip()
             row[i] = e.replace("@", "") if k % 2 == 0 else e.replace("@", " at ")
             meta.email_cur = ""
 
 
 # ---- writing ------------------------------------------------------------------------------------
+
 
 class Sinks:
     """The five output files, written block by block."""
@@ -1061,11 +1246,12 @@ class Sinks:
             stale.unlink(missing_ok=True)
         self.db = sqlite3.connect(db)
         self.db.execute("PRAGMA journal_mode=OFF")
-        self.db.execute("CREATE TABLE accounts (account_id INTEGER, full_name TEXT, dob TEXT, phone TEXT, "
-                        "email TEXT, street TEXT, city TEXT, state TEXT, postcode TEXT, "
-                        "last_invoice_date TEXT, plan TEXT)")
-        self.truth_parts = {s: (out_dir / f".truth-{s}.part").open("w", encoding="utf-8", newline="")
-                            for s in SOURCES}
+        self.db.execute(
+            "CREATE TABLE accounts (account_id INTEGER, full_name TEXT, dob TEXT, phone TEXT, "
+            "email TEXT, street TEXT, city TEXT, state TEXT, postcode TEXT, "
+            "last_invoice_date TEXT, plan TEXT)"
+        )
+        self.truth_parts = {s: (out_dir / f".truth-{s}.part").open("w", encoding="utf-8", newline="") for s in SOURCES}
         self.truth_csv = {s: csv.writer(f, lineterminator="\n") for s, f in self.truth_parts.items()}
         self.counts = dict.fromkeys(SOURCES, 0)
         self.spoiled = dict.fromkeys(("ragged_row", "bad_json"), 0)
@@ -1084,8 +1270,19 @@ class Sinks:
             self.counts[src] += 1
             p = meta.person
             record_id = row[0] if isinstance(row[0], (int, str)) else ""
-            self.truth_csv[src].writerow((src, record_id, self.counts[src], p.pid,
-                                          p.hh.hid, meta.broken, meta.address_cur, meta.phone_cur, meta.email_cur))
+            self.truth_csv[src].writerow(
+                (
+                    src,
+                    record_id,
+                    self.counts[src],
+                    p.pid,
+                    p.hh.hid,
+                    meta.broken,
+                    meta.address_cur,
+                    meta.phone_cur,
+                    meta.email_cur,
+                )
+            )
 
     def ragged(self, src: str, row: Row, meta: Meta) -> list[Any]:
         values = ["" if v is None else v for v in row]
@@ -1095,8 +1292,8 @@ class Sinks:
         if self.spoiled["ragged_row"] % 2:
             i = COLUMNS[src].index(STREET[src])
             line, _, unit = str(values[i]).partition(", ")
-            return values[:i] + [line, unit] + values[i + 1:]   # an unquoted comma split the street
-        return values[:-3]                                      # a truncated export line
+            return values[:i] + [line, unit] + values[i + 1 :]  # an unquoted comma split the street
+        return values[:-3]  # a truncated export line
 
     def json_line(self, row: Row, meta: Meta) -> str:
         if meta.broken == "not_object":
@@ -1122,8 +1319,9 @@ class Sinks:
                 part.unlink()
 
 
-def generate_sample(out_dir: Path, *, seed: int = DEFAULT_SEED, n_people: int = DEFAULT_PEOPLE,
-                    as_of: date = DEFAULT_AS_OF) -> dict[str, int]:
+def generate_sample(
+    out_dir: Path, *, seed: int = DEFAULT_SEED, n_people: int = DEFAULT_PEOPLE, as_of: date = DEFAULT_AS_OF
+) -> dict[str, int]:
     """Write out_dir/sources/{crm.csv,billing.sqlite,web_signups.jsonl,clinic.csv} and
     out_dir/truth.csv; return the number of data rows written per source."""
     if n_people < 1:
@@ -1139,7 +1337,7 @@ def generate_sample(out_dir: Path, *, seed: int = DEFAULT_SEED, n_people: int = 
             for src in SOURCES:
                 sinks.write(src, rows[src])
             done += len(people)
-            del people, rows             # let the block go before the next one is built
+            del people, rows  # let the block go before the next one is built
     finally:
         sinks.close()
     return dict(sinks.counts)
@@ -1150,8 +1348,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("data/sample"), help="output directory (default data/sample)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     parser.add_argument("--people", type=int, default=DEFAULT_PEOPLE, help=f"people (default {DEFAULT_PEOPLE})")
-    parser.add_argument("--as-of", type=date.fromisoformat, default=DEFAULT_AS_OF,
-                        help=f"reference day, YYYY-MM-DD (default {DEFAULT_AS_OF})")
+    parser.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=DEFAULT_AS_OF,
+        help=f"reference day, YYYY-MM-DD (default {DEFAULT_AS_OF})",
+    )
     args = parser.parse_args(argv)
     counts = generate_sample(args.out, seed=args.seed, n_people=args.people, as_of=args.as_of)
     out: TextIO = sys.stdout

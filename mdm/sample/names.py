@@ -13,6 +13,7 @@ from typing import NamedTuple
 def _words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
+
 # ---- given names (US, mixed generations and origins), most common first ----------------------
 
 MALE_GIVEN: tuple[str, ...] = _words("""
@@ -118,54 +119,153 @@ by den field ford ham ley more ton well wood man er worth stead berg ski son bur
 
 # Surnames with particles or internal capitals (hard cases for case folding and tokenising).
 PARTICLE_FAMILY: tuple[str, ...] = (
-    "van der Berg", "Van Dyke", "De La Cruz", "de Jesus", "St. John", "Du Bois", "Van Buren",
-    "von Braun", "Del Rio", "La Rosa", "MacDonald", "O'Donnell", "D'Angelo", "O'Malley",
+    "van der Berg",
+    "Van Dyke",
+    "De La Cruz",
+    "de Jesus",
+    "St. John",
+    "Du Bois",
+    "Van Buren",
+    "von Braun",
+    "Del Rio",
+    "La Rosa",
+    "MacDonald",
+    "O'Donnell",
+    "D'Angelo",
+    "O'Malley",
 )
 
 # Spelling with diacritics: the person's true name may carry them; records often drop them.
 ACCENTED: dict[str, str] = {
-    "Jose": "José", "Maria": "María", "Zoe": "Zoë", "Chloe": "Chloé", "Renee": "Renée",
-    "Andre": "André", "Noel": "Noël", "Jesus": "Jesús", "Ramon": "Ramón", "Sofia": "Sofía",
-    "Bjorn": "Björn", "Hector": "Héctor", "Lucia": "Lucía", "Noelle": "Noëlle", "Ines": "Inés",
-    "Garcia": "García", "Hernandez": "Hernández", "Lopez": "López", "Perez": "Pérez",
-    "Gonzalez": "González", "Rodriguez": "Rodríguez", "Martinez": "Martínez", "Sanchez": "Sánchez",
-    "Ramirez": "Ramírez", "Gomez": "Gómez", "Diaz": "Díaz", "Jimenez": "Jiménez", "Munoz": "Muñoz",
-    "Nunez": "Núñez", "Pena": "Peña", "Mueller": "Müller", "Alvarez": "Álvarez", "Ortiz": "Ortíz",
-    "Chavez": "Chávez", "Vasquez": "Vásquez", "Velasquez": "Velásquez",
-    "Schroeder": "Schröder", "Suarez": "Suárez", "Juarez": "Juárez", "Marquez": "Márquez",
+    "Jose": "José",
+    "Maria": "María",
+    "Zoe": "Zoë",
+    "Chloe": "Chloé",
+    "Renee": "Renée",
+    "Andre": "André",
+    "Noel": "Noël",
+    "Jesus": "Jesús",
+    "Ramon": "Ramón",
+    "Sofia": "Sofía",
+    "Bjorn": "Björn",
+    "Hector": "Héctor",
+    "Lucia": "Lucía",
+    "Noelle": "Noëlle",
+    "Ines": "Inés",
+    "Garcia": "García",
+    "Hernandez": "Hernández",
+    "Lopez": "López",
+    "Perez": "Pérez",
+    "Gonzalez": "González",
+    "Rodriguez": "Rodríguez",
+    "Martinez": "Martínez",
+    "Sanchez": "Sánchez",
+    "Ramirez": "Ramírez",
+    "Gomez": "Gómez",
+    "Diaz": "Díaz",
+    "Jimenez": "Jiménez",
+    "Munoz": "Muñoz",
+    "Nunez": "Núñez",
+    "Pena": "Peña",
+    "Mueller": "Müller",
+    "Alvarez": "Álvarez",
+    "Ortiz": "Ortíz",
+    "Chavez": "Chávez",
+    "Vasquez": "Vásquez",
+    "Velasquez": "Velásquez",
+    "Schroeder": "Schröder",
+    "Suarez": "Suárez",
+    "Juarez": "Juárez",
+    "Marquez": "Márquez",
 }
 # Transliterations used instead of simply dropping the accent (Müller -> Mueller).
 TRANSLIT: dict[str, str] = {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
 
 NICKNAMES: dict[str, tuple[str, ...]] = {
-    "Robert": ("Bob", "Rob", "Bobby"), "William": ("Bill", "Will", "Billy"),
-    "Margaret": ("Peggy", "Maggie", "Meg"), "Elizabeth": ("Liz", "Beth", "Betty", "Eliza"),
-    "James": ("Jim", "Jimmy", "Jamie"), "Katherine": ("Kate", "Kathy", "Katie"),
-    "Catherine": ("Cathy", "Kate", "Cat"), "Michael": ("Mike", "Mikey"),
-    "Jennifer": ("Jen", "Jenny"), "Richard": ("Rick", "Dick", "Rich"), "Thomas": ("Tom", "Tommy"),
-    "Joseph": ("Joe", "Joey"), "Charles": ("Chuck", "Charlie"), "Christopher": ("Chris",),
-    "Daniel": ("Dan", "Danny"), "Matthew": ("Matt",), "Anthony": ("Tony",), "Steven": ("Steve",),
-    "Stephen": ("Steve",), "Andrew": ("Andy", "Drew"), "Joshua": ("Josh",), "Kenneth": ("Ken",),
-    "Edward": ("Ed", "Eddie", "Ted"), "Timothy": ("Tim",), "Jonathan": ("Jon",),
-    "Nicholas": ("Nick",), "Benjamin": ("Ben",), "Samuel": ("Sam",), "Alexander": ("Alex",),
-    "Patrick": ("Pat",), "Gregory": ("Greg",), "Raymond": ("Ray",), "Lawrence": ("Larry",),
-    "Gerald": ("Jerry",), "Jeffrey": ("Jeff",), "Douglas": ("Doug",), "Donald": ("Don",),
-    "Ronald": ("Ron",), "Frederick": ("Fred",), "Theodore": ("Ted", "Teddy"), "Zachary": ("Zach",),
-    "David": ("Dave",), "Peter": ("Pete",), "Philip": ("Phil",), "Jacob": ("Jake",),
-    "Nathan": ("Nate",), "Francisco": ("Paco", "Frank"), "Jose": ("Pepe",),
-    "Patricia": ("Pat", "Patty", "Trish"), "Barbara": ("Barb",), "Susan": ("Sue", "Suzy"),
-    "Deborah": ("Debbie", "Deb"), "Debra": ("Debbie",), "Rebecca": ("Becky",), "Kimberly": ("Kim",),
-    "Jessica": ("Jess",), "Samantha": ("Sam",), "Victoria": ("Vicky", "Tori"),
-    "Christine": ("Chris",), "Cynthia": ("Cindy",), "Pamela": ("Pam",), "Sandra": ("Sandy",),
-    "Dorothy": ("Dot", "Dottie"), "Abigail": ("Abby",), "Jacqueline": ("Jackie",),
-    "Theresa": ("Terry", "Tess"), "Judith": ("Judy",), "Kathleen": ("Kathy",),
-    "Melissa": ("Missy",), "Stephanie": ("Steph",), "Allison": ("Ally",), "Kathryn": ("Kate",),
-    "Alexandra": ("Alex",), "Frances": ("Fran",), "Virginia": ("Ginny",), "Gabriela": ("Gaby",),
+    "Robert": ("Bob", "Rob", "Bobby"),
+    "William": ("Bill", "Will", "Billy"),
+    "Margaret": ("Peggy", "Maggie", "Meg"),
+    "Elizabeth": ("Liz", "Beth", "Betty", "Eliza"),
+    "James": ("Jim", "Jimmy", "Jamie"),
+    "Katherine": ("Kate", "Kathy", "Katie"),
+    "Catherine": ("Cathy", "Kate", "Cat"),
+    "Michael": ("Mike", "Mikey"),
+    "Jennifer": ("Jen", "Jenny"),
+    "Richard": ("Rick", "Dick", "Rich"),
+    "Thomas": ("Tom", "Tommy"),
+    "Joseph": ("Joe", "Joey"),
+    "Charles": ("Chuck", "Charlie"),
+    "Christopher": ("Chris",),
+    "Daniel": ("Dan", "Danny"),
+    "Matthew": ("Matt",),
+    "Anthony": ("Tony",),
+    "Steven": ("Steve",),
+    "Stephen": ("Steve",),
+    "Andrew": ("Andy", "Drew"),
+    "Joshua": ("Josh",),
+    "Kenneth": ("Ken",),
+    "Edward": ("Ed", "Eddie", "Ted"),
+    "Timothy": ("Tim",),
+    "Jonathan": ("Jon",),
+    "Nicholas": ("Nick",),
+    "Benjamin": ("Ben",),
+    "Samuel": ("Sam",),
+    "Alexander": ("Alex",),
+    "Patrick": ("Pat",),
+    "Gregory": ("Greg",),
+    "Raymond": ("Ray",),
+    "Lawrence": ("Larry",),
+    "Gerald": ("Jerry",),
+    "Jeffrey": ("Jeff",),
+    "Douglas": ("Doug",),
+    "Donald": ("Don",),
+    "Ronald": ("Ron",),
+    "Frederick": ("Fred",),
+    "Theodore": ("Ted", "Teddy"),
+    "Zachary": ("Zach",),
+    "David": ("Dave",),
+    "Peter": ("Pete",),
+    "Philip": ("Phil",),
+    "Jacob": ("Jake",),
+    "Nathan": ("Nate",),
+    "Francisco": ("Paco", "Frank"),
+    "Jose": ("Pepe",),
+    "Patricia": ("Pat", "Patty", "Trish"),
+    "Barbara": ("Barb",),
+    "Susan": ("Sue", "Suzy"),
+    "Deborah": ("Debbie", "Deb"),
+    "Debra": ("Debbie",),
+    "Rebecca": ("Becky",),
+    "Kimberly": ("Kim",),
+    "Jessica": ("Jess",),
+    "Samantha": ("Sam",),
+    "Victoria": ("Vicky", "Tori"),
+    "Christine": ("Chris",),
+    "Cynthia": ("Cindy",),
+    "Pamela": ("Pam",),
+    "Sandra": ("Sandy",),
+    "Dorothy": ("Dot", "Dottie"),
+    "Abigail": ("Abby",),
+    "Jacqueline": ("Jackie",),
+    "Theresa": ("Terry", "Tess"),
+    "Judith": ("Judy",),
+    "Kathleen": ("Kathy",),
+    "Melissa": ("Missy",),
+    "Stephanie": ("Steph",),
+    "Allison": ("Ally",),
+    "Kathryn": ("Kate",),
+    "Alexandra": ("Alex",),
+    "Frances": ("Fran",),
+    "Virginia": ("Ginny",),
+    "Gabriela": ("Gaby",),
 }
 
 SUFFIXES: tuple[str, ...] = ("Jr", "Sr", "II", "III")
 SUFFIX_FORMS: dict[str, tuple[str, ...]] = {
-    "Jr": ("Jr.", "Jr", "JR", "jr."), "Sr": ("Sr.", "Sr", "SR"), "II": ("II",), "III": ("III", "3rd"),
+    "Jr": ("Jr.", "Jr", "JR", "jr."),
+    "Sr": ("Sr.", "Sr", "SR"),
+    "II": ("II",),
+    "III": ("III", "3rd"),
 }
 
 # ---- foreign names --------------------------------------------------------------------------------
@@ -187,13 +287,15 @@ FR_CA_FEMALE: tuple[str, ...] = _words("Marie Chantal Geneviève Isabelle Nathal
 FR_CA_FAMILY: tuple[str, ...] = _words("""
 Tremblay Gagnon Roy Côté Bouchard Gauthier Morin Lavoie Fortin Gagné Ouellet Pelletier
 """)
-HISPANIC_FAMILY: frozenset[str] = frozenset(_words("""
+HISPANIC_FAMILY: frozenset[str] = frozenset(
+    _words("""
 Garcia Rodriguez Martinez Hernandez Lopez Gonzalez Perez Sanchez Ramirez Torres Flores Rivera Gomez
 Diaz Cruz Reyes Morales Gutierrez Ortiz Ramos Chavez Mendoza Ruiz Alvarez Castillo Jimenez Vasquez
 Romero Herrera Medina Aguilar Castro Fernandez Vargas Guzman Mendez Munoz Salazar Soto Delgado Pena
 Contreras Sandoval Guerrero Rios Estrada Ortega Nunez Valdez Santiago Maldonado Dominguez Vega
 Espinoza Rojas Marquez Padilla Mejia Juarez Cortez Navarro Figueroa Molina Campos Miranda Ayala
-"""))
+""")
+)
 GB_FAMILY: tuple[str, ...] = _words("""
 Smith Jones Taylor Brown Williams Wilson Johnson Davies Patel Robinson Wright Thompson Evans
 Walker White Roberts Green Hall Thomas Clarke Hughes Edwards Lewis Wood
@@ -201,19 +303,56 @@ Walker White Roberts Green Hall Thomas Clarke Hughes Edwards Lewis Wood
 
 # Chinese: (characters, pinyin). Family names first, as written in Chinese.
 CN_FAMILY: tuple[tuple[str, str], ...] = (
-    ("王", "Wang"), ("李", "Li"), ("张", "Zhang"), ("刘", "Liu"), ("陈", "Chen"), ("杨", "Yang"),
-    ("黄", "Huang"), ("赵", "Zhao"), ("吴", "Wu"), ("周", "Zhou"), ("徐", "Xu"), ("孙", "Sun"),
-    ("马", "Ma"), ("朱", "Zhu"), ("胡", "Hu"), ("郭", "Guo"),
+    ("王", "Wang"),
+    ("李", "Li"),
+    ("张", "Zhang"),
+    ("刘", "Liu"),
+    ("陈", "Chen"),
+    ("杨", "Yang"),
+    ("黄", "Huang"),
+    ("赵", "Zhao"),
+    ("吴", "Wu"),
+    ("周", "Zhou"),
+    ("徐", "Xu"),
+    ("孙", "Sun"),
+    ("马", "Ma"),
+    ("朱", "Zhu"),
+    ("胡", "Hu"),
+    ("郭", "Guo"),
 )
 CN_MALE: tuple[tuple[str, str], ...] = (
-    ("小明", "Xiaoming"), ("伟", "Wei"), ("强", "Qiang"), ("磊", "Lei"), ("军", "Jun"), ("勇", "Yong"),
-    ("杰", "Jie"), ("涛", "Tao"), ("明", "Ming"), ("超", "Chao"), ("建华", "Jianhua"),
-    ("志强", "Zhiqiang"), ("浩然", "Haoran"), ("宇轩", "Yuxuan"), ("俊杰", "Junjie"),
+    ("小明", "Xiaoming"),
+    ("伟", "Wei"),
+    ("强", "Qiang"),
+    ("磊", "Lei"),
+    ("军", "Jun"),
+    ("勇", "Yong"),
+    ("杰", "Jie"),
+    ("涛", "Tao"),
+    ("明", "Ming"),
+    ("超", "Chao"),
+    ("建华", "Jianhua"),
+    ("志强", "Zhiqiang"),
+    ("浩然", "Haoran"),
+    ("宇轩", "Yuxuan"),
+    ("俊杰", "Junjie"),
 )
 CN_FEMALE: tuple[tuple[str, str], ...] = (
-    ("芳", "Fang"), ("娜", "Na"), ("敏", "Min"), ("静", "Jing"), ("丽", "Li"), ("艳", "Yan"),
-    ("娟", "Juan"), ("秀英", "Xiuying"), ("霞", "Xia"), ("桂英", "Guiying"), ("晓燕", "Xiaoyan"),
-    ("海燕", "Haiyan"), ("欣怡", "Xinyi"), ("梓涵", "Zihan"), ("雨桐", "Yutong"),
+    ("芳", "Fang"),
+    ("娜", "Na"),
+    ("敏", "Min"),
+    ("静", "Jing"),
+    ("丽", "Li"),
+    ("艳", "Yan"),
+    ("娟", "Juan"),
+    ("秀英", "Xiuying"),
+    ("霞", "Xia"),
+    ("桂英", "Guiying"),
+    ("晓燕", "Xiaoyan"),
+    ("海燕", "Haiyan"),
+    ("欣怡", "Xinyi"),
+    ("梓涵", "Zihan"),
+    ("雨桐", "Yutong"),
 )
 
 # ---- streets ------------------------------------------------------------------------------------
@@ -224,13 +363,39 @@ Highland Franklin Madison Jefferson Chestnut Spring Center Willow Ridge Meadow F
 Broad Mill Union Locust Cherry Dogwood Magnolia Spruce Birch Valley Lakeview Hickory Sycamore
 Poplar Laurel Wilson Grant Harrison Monroe Kennedy King Front Water Bridge College School Academy
 Prospect Pleasant Green Fairview Woodland Orchard Railroad Summit Vine Colonial Heritage Liberty
-""") + ("1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th", "10th", "12th", "15th",
-                "Martin Luther King Jr", "Old Mill", "Country Club", "Cherry Hill", "Spring Valley")
+""") + (
+    "1st",
+    "2nd",
+    "3rd",
+    "4th",
+    "5th",
+    "6th",
+    "7th",
+    "8th",
+    "9th",
+    "10th",
+    "12th",
+    "15th",
+    "Martin Luther King Jr",
+    "Old Mill",
+    "Country Club",
+    "Cherry Hill",
+    "Spring Valley",
+)
 
 NUMBER_WORDS: dict[str, str] = {
-    "1st": "First", "2nd": "Second", "3rd": "Third", "4th": "Fourth", "5th": "Fifth",
-    "6th": "Sixth", "7th": "Seventh", "8th": "Eighth", "9th": "Ninth", "10th": "Tenth",
-    "12th": "Twelfth", "15th": "Fifteenth",
+    "1st": "First",
+    "2nd": "Second",
+    "3rd": "Third",
+    "4th": "Fourth",
+    "5th": "Fifth",
+    "6th": "Sixth",
+    "7th": "Seventh",
+    "8th": "Eighth",
+    "9th": "Ninth",
+    "10th": "Tenth",
+    "12th": "Twelfth",
+    "15th": "Fifteenth",
 }
 
 # canonical street type -> (weight of the type, renderings with weights)
@@ -249,7 +414,10 @@ STREET_TYPES: dict[str, tuple[float, tuple[tuple[str, float], ...]]] = {
     "Parkway": (2, (("Pkwy", 60), ("Parkway", 40))),
 }
 DIRECTIONS: dict[str, tuple[str, ...]] = {
-    "N": ("N", "N.", "North"), "S": ("S", "S.", "South"), "E": ("E", "E.", "East"), "W": ("W", "W.", "West"),
+    "N": ("N", "N.", "North"),
+    "S": ("S", "S.", "South"),
+    "E": ("E", "E.", "East"),
+    "W": ("W", "W.", "West"),
 }
 # unit kind -> renderings ("{}" is the unit number)
 UNIT_FORMS: dict[str, tuple[str, ...]] = {
@@ -258,20 +426,54 @@ UNIT_FORMS: dict[str, tuple[str, ...]] = {
     "Suite": ("Suite {}", "Ste {}", "Ste. {}", "STE {}"),
 }
 
-GB_STREETS: tuple[str, ...] = ("High Street", "Station Road", "Church Lane", "Victoria Road", "Park Road",
-                               "Green Lane", "Manor Road", "Church Street", "Mill Lane", "Queens Road")
-DE_STREETS: tuple[str, ...] = ("Haupt", "Bahnhof", "Schul", "Garten", "Dorf", "Berg", "Linden", "Kirch",
-                               "Wald", "Ring", "Goethe", "Schiller", "Mozart", "Friedrich")
-CN_STREETS: tuple[str, ...] = ("Jianguo", "Zhongshan", "Renmin", "Jiefang", "Huaihai", "Nanjing",
-                               "Heping", "Changan", "Xinhua", "Dongfeng")
+GB_STREETS: tuple[str, ...] = (
+    "High Street",
+    "Station Road",
+    "Church Lane",
+    "Victoria Road",
+    "Park Road",
+    "Green Lane",
+    "Manor Road",
+    "Church Street",
+    "Mill Lane",
+    "Queens Road",
+)
+DE_STREETS: tuple[str, ...] = (
+    "Haupt",
+    "Bahnhof",
+    "Schul",
+    "Garten",
+    "Dorf",
+    "Berg",
+    "Linden",
+    "Kirch",
+    "Wald",
+    "Ring",
+    "Goethe",
+    "Schiller",
+    "Mozart",
+    "Friedrich",
+)
+CN_STREETS: tuple[str, ...] = (
+    "Jianguo",
+    "Zhongshan",
+    "Renmin",
+    "Jiefang",
+    "Huaihai",
+    "Nanjing",
+    "Heping",
+    "Changan",
+    "Xinhua",
+    "Dongfeng",
+)
 
 # ---- places -----------------------------------------------------------------------------------------
 
 
 class City(NamedTuple):
     name: str
-    region: str            # state / province / county code
-    postcodes: tuple[str, ...]   # US zip5s; CA/GB outward codes; DE/CN code ranges "lo-hi"
+    region: str  # state / province / county code
+    postcodes: tuple[str, ...]  # US zip5s; CA/GB outward codes; DE/CN code ranges "lo-hi"
     area_codes: tuple[str, ...]
     weight: float
 
@@ -324,17 +526,38 @@ US_CITIES: tuple[City, ...] = (
 
 # state code -> (full name, AP style abbreviation)
 STATES: dict[str, tuple[str, str]] = {
-    "NY": ("New York", "N.Y."), "CA": ("California", "Calif."), "IL": ("Illinois", "Ill."),
-    "TX": ("Texas", "Tex."), "AZ": ("Arizona", "Ariz."), "PA": ("Pennsylvania", "Pa."),
-    "FL": ("Florida", "Fla."), "OH": ("Ohio", "Ohio"), "NC": ("North Carolina", "N.C."),
-    "IN": ("Indiana", "Ind."), "WA": ("Washington", "Wash."), "CO": ("Colorado", "Colo."),
-    "DC": ("District of Columbia", "D.C."), "MA": ("Massachusetts", "Mass."),
-    "TN": ("Tennessee", "Tenn."), "MI": ("Michigan", "Mich."), "OR": ("Oregon", "Ore."),
-    "NV": ("Nevada", "Nev."), "KY": ("Kentucky", "Ky."), "MD": ("Maryland", "Md."),
-    "WI": ("Wisconsin", "Wis."), "NM": ("New Mexico", "N.M."), "GA": ("Georgia", "Ga."),
-    "MN": ("Minnesota", "Minn."), "LA": ("Louisiana", "La."), "MO": ("Missouri", "Mo."),
-    "UT": ("Utah", "Utah"), "RI": ("Rhode Island", "R.I."), "CT": ("Connecticut", "Conn."),
-    "NJ": ("New Jersey", "N.J."), "VT": ("Vermont", "Vt."), "ME": ("Maine", "Maine"),
+    "NY": ("New York", "N.Y."),
+    "CA": ("California", "Calif."),
+    "IL": ("Illinois", "Ill."),
+    "TX": ("Texas", "Tex."),
+    "AZ": ("Arizona", "Ariz."),
+    "PA": ("Pennsylvania", "Pa."),
+    "FL": ("Florida", "Fla."),
+    "OH": ("Ohio", "Ohio"),
+    "NC": ("North Carolina", "N.C."),
+    "IN": ("Indiana", "Ind."),
+    "WA": ("Washington", "Wash."),
+    "CO": ("Colorado", "Colo."),
+    "DC": ("District of Columbia", "D.C."),
+    "MA": ("Massachusetts", "Mass."),
+    "TN": ("Tennessee", "Tenn."),
+    "MI": ("Michigan", "Mich."),
+    "OR": ("Oregon", "Ore."),
+    "NV": ("Nevada", "Nev."),
+    "KY": ("Kentucky", "Ky."),
+    "MD": ("Maryland", "Md."),
+    "WI": ("Wisconsin", "Wis."),
+    "NM": ("New Mexico", "N.M."),
+    "GA": ("Georgia", "Ga."),
+    "MN": ("Minnesota", "Minn."),
+    "LA": ("Louisiana", "La."),
+    "MO": ("Missouri", "Mo."),
+    "UT": ("Utah", "Utah"),
+    "RI": ("Rhode Island", "R.I."),
+    "CT": ("Connecticut", "Conn."),
+    "NJ": ("New Jersey", "N.J."),
+    "VT": ("Vermont", "Vt."),
+    "ME": ("Maine", "Maine"),
 }
 
 CITY_VARIANTS: dict[str, tuple[str, ...]] = {
@@ -345,7 +568,9 @@ CITY_VARIANTS: dict[str, tuple[str, ...]] = {
     "Los Angeles": ("LA", "Los Angeles City"),
     "Salt Lake City": ("Salt Lake", "SLC"),
     "Las Vegas": ("Las Vegas", "Vegas"),
-    "Montréal": ("Montreal",), "München": ("Muenchen", "Munich"), "Köln": ("Koeln", "Cologne"),
+    "Montréal": ("Montreal",),
+    "München": ("Muenchen", "Munich"),
+    "Köln": ("Koeln", "Cologne"),
     "Frankfurt am Main": ("Frankfurt", "Frankfurt/Main", "Frankfurt a.M."),
 }
 
@@ -379,8 +604,15 @@ CN_CITIES: tuple[City, ...] = (
 
 # country -> how sources spell it (weights)
 COUNTRY_SPELLINGS: dict[str, tuple[tuple[str, float], ...]] = {
-    "US": (("", 35), ("US", 30), ("USA", 15), ("United States", 10), ("U.S.", 4),
-           ("United States of America", 3), ("us", 3)),
+    "US": (
+        ("", 35),
+        ("US", 30),
+        ("USA", 15),
+        ("United States", 10),
+        ("U.S.", 4),
+        ("United States of America", 3),
+        ("us", 3),
+    ),
     "CA": (("CA", 30), ("Canada", 50), ("CAN", 10), ("canada", 10)),
     "GB": (("UK", 40), ("United Kingdom", 25), ("GB", 15), ("England", 10), ("Great Britain", 10)),
     "DE": (("DE", 25), ("Germany", 35), ("Deutschland", 30), ("GER", 10)),
@@ -390,20 +622,53 @@ COUNTRY_SPELLINGS: dict[str, tuple[tuple[str, float], ...]] = {
 # ---- e-mail -------------------------------------------------------------------------------------
 
 EMAIL_DOMAINS: dict[str, tuple[tuple[str, float], ...]] = {
-    "US": (("gmail.com", 36), ("yahoo.com", 14), ("hotmail.com", 9), ("outlook.com", 7),
-           ("aol.com", 5), ("icloud.com", 8), ("comcast.net", 3), ("att.net", 2), ("verizon.net", 1.5),
-           ("sbcglobal.net", 1.5), ("msn.com", 1), ("live.com", 1), ("me.com", 1)),
-    "CA": (("gmail.com", 40), ("hotmail.com", 15), ("shaw.ca", 10), ("rogers.com", 10),
-           ("sympatico.ca", 5), ("yahoo.ca", 10)),
-    "GB": (("gmail.com", 35), ("btinternet.com", 15), ("hotmail.co.uk", 15), ("yahoo.co.uk", 15),
-           ("outlook.com", 10), ("sky.com", 10)),
+    "US": (
+        ("gmail.com", 36),
+        ("yahoo.com", 14),
+        ("hotmail.com", 9),
+        ("outlook.com", 7),
+        ("aol.com", 5),
+        ("icloud.com", 8),
+        ("comcast.net", 3),
+        ("att.net", 2),
+        ("verizon.net", 1.5),
+        ("sbcglobal.net", 1.5),
+        ("msn.com", 1),
+        ("live.com", 1),
+        ("me.com", 1),
+    ),
+    "CA": (
+        ("gmail.com", 40),
+        ("hotmail.com", 15),
+        ("shaw.ca", 10),
+        ("rogers.com", 10),
+        ("sympatico.ca", 5),
+        ("yahoo.ca", 10),
+    ),
+    "GB": (
+        ("gmail.com", 35),
+        ("btinternet.com", 15),
+        ("hotmail.co.uk", 15),
+        ("yahoo.co.uk", 15),
+        ("outlook.com", 10),
+        ("sky.com", 10),
+    ),
     "DE": (("gmx.de", 30), ("web.de", 30), ("t-online.de", 15), ("gmail.com", 20), ("posteo.de", 5)),
     "CN": (("qq.com", 45), ("163.com", 25), ("126.com", 10), ("sina.com", 5), ("gmail.com", 15)),
 }
 COMPANY_DOMAINS: tuple[str, ...] = (
-    "acmecorp.com", "northwindtraders.com", "contoso.com", "fabrikam.com", "globexcorp.com",
-    "initech.com", "umbrellahealth.org", "stateu.edu", "cityschools.org", "wayneenterprises.com",
-    "piedpiper.io", "lakesidebank.com",
+    "acmecorp.com",
+    "northwindtraders.com",
+    "contoso.com",
+    "fabrikam.com",
+    "globexcorp.com",
+    "initech.com",
+    "umbrellahealth.org",
+    "stateu.edu",
+    "cityschools.org",
+    "wayneenterprises.com",
+    "piedpiper.io",
+    "lakesidebank.com",
 )
 DOMAIN_TYPOS: dict[str, tuple[str, ...]] = {
     "gmail.com": ("gmial.com", "gmai.com", "gmail.con", "gnail.com", "gmail.co"),
@@ -418,8 +683,30 @@ PLUS_TAGS: tuple[str, ...] = ("promo", "shopping", "news", "hospital", "health",
 
 # neighbouring keys on a US keyboard, for substitution typos
 KEYBOARD: dict[str, str] = {
-    "a": "qwsz", "b": "vghn", "c": "xdfv", "d": "serfcx", "e": "wsdr", "f": "drtgvc", "g": "ftyhbv",
-    "h": "gyujnb", "i": "ujko", "j": "huikmn", "k": "jiolm", "l": "kop", "m": "njk", "n": "bhjm",
-    "o": "iklp", "p": "ol", "q": "wa", "r": "edft", "s": "awedxz", "t": "rfgy", "u": "yhji",
-    "v": "cfgb", "w": "qase", "x": "zsdc", "y": "tghu", "z": "asx",
+    "a": "qwsz",
+    "b": "vghn",
+    "c": "xdfv",
+    "d": "serfcx",
+    "e": "wsdr",
+    "f": "drtgvc",
+    "g": "ftyhbv",
+    "h": "gyujnb",
+    "i": "ujko",
+    "j": "huikmn",
+    "k": "jiolm",
+    "l": "kop",
+    "m": "njk",
+    "n": "bhjm",
+    "o": "iklp",
+    "p": "ol",
+    "q": "wa",
+    "r": "edft",
+    "s": "awedxz",
+    "t": "rfgy",
+    "u": "yhji",
+    "v": "cfgb",
+    "w": "qase",
+    "x": "zsdc",
+    "y": "tghu",
+    "z": "asx",
 }

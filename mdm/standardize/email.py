@@ -50,9 +50,7 @@ _PLACEHOLDER_WORDS = frozenset(
     {"none", "no", "na", "nil", "null", "test", "unknown", "noemail", "nomail", "email", "mail", "fake", "asdf"}
 )
 _ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]"
-_FAST = re.compile(
-    rf"{_ATEXT}+(?:\.{_ATEXT}+)*@(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+[a-z]{{2,63}}", re.ASCII
-)
+_FAST = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*@(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+[a-z]{{2,63}}", re.ASCII)
 """The common clean case: ASCII dot-atom local part, LDH domain labels, an alphabetic TLD."""
 
 

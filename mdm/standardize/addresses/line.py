@@ -55,20 +55,54 @@ _RURAL = re.compile(
 _RURAL_ROUTE = {"HC": "HC", "HCR": "HC", "HIGHWAY CONTRACT": "HC", "STAR ROUTE": "HC"}
 # Publication 28 section 232: highways keep their number and are written out in full.
 HIGHWAYS = {
-    ("COUNTY", "ROAD"): "COUNTY ROAD", ("COUNTY", "RD"): "COUNTY ROAD", ("CO", "RD"): "COUNTY ROAD",
-    ("CR",): "COUNTY ROAD", ("COUNTY", "HIGHWAY"): "COUNTY HIGHWAY", ("COUNTY", "HWY"): "COUNTY HIGHWAY",
-    ("CO", "HWY"): "COUNTY HIGHWAY", ("STATE", "ROUTE"): "STATE ROUTE", ("STATE", "RTE"): "STATE ROUTE",
-    ("SR",): "STATE ROUTE", ("STATE", "ROAD"): "STATE ROAD", ("STATE", "RD"): "STATE ROAD",
-    ("STATE", "HIGHWAY"): "STATE HIGHWAY", ("STATE", "HWY"): "STATE HIGHWAY", ("US", "HIGHWAY"): "US HIGHWAY",
-    ("US", "HWY"): "US HIGHWAY", ("US",): "US HIGHWAY", ("HIGHWAY",): "HIGHWAY", ("HWY",): "HIGHWAY",
-    ("ROUTE",): "ROUTE", ("RTE",): "ROUTE", ("INTERSTATE",): "INTERSTATE", ("FM",): "FM",
-    ("FARM", "TO", "MARKET", "ROAD"): "FM", ("RANCH", "ROAD"): "RANCH ROAD",
+    ("COUNTY", "ROAD"): "COUNTY ROAD",
+    ("COUNTY", "RD"): "COUNTY ROAD",
+    ("CO", "RD"): "COUNTY ROAD",
+    ("CR",): "COUNTY ROAD",
+    ("COUNTY", "HIGHWAY"): "COUNTY HIGHWAY",
+    ("COUNTY", "HWY"): "COUNTY HIGHWAY",
+    ("CO", "HWY"): "COUNTY HIGHWAY",
+    ("STATE", "ROUTE"): "STATE ROUTE",
+    ("STATE", "RTE"): "STATE ROUTE",
+    ("SR",): "STATE ROUTE",
+    ("STATE", "ROAD"): "STATE ROAD",
+    ("STATE", "RD"): "STATE ROAD",
+    ("STATE", "HIGHWAY"): "STATE HIGHWAY",
+    ("STATE", "HWY"): "STATE HIGHWAY",
+    ("US", "HIGHWAY"): "US HIGHWAY",
+    ("US", "HWY"): "US HIGHWAY",
+    ("US",): "US HIGHWAY",
+    ("HIGHWAY",): "HIGHWAY",
+    ("HWY",): "HIGHWAY",
+    ("ROUTE",): "ROUTE",
+    ("RTE",): "ROUTE",
+    ("INTERSTATE",): "INTERSTATE",
+    ("FM",): "FM",
+    ("FARM", "TO", "MARKET", "ROAD"): "FM",
+    ("RANCH", "ROAD"): "RANCH ROAD",
 }
 _ORDINAL_WORDS = {
-    "first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "fifth": "5th", "sixth": "6th",
-    "seventh": "7th", "eighth": "8th", "ninth": "9th", "tenth": "10th", "eleventh": "11th", "twelfth": "12th",
-    "thirteenth": "13th", "fourteenth": "14th", "fifteenth": "15th", "sixteenth": "16th",
-    "seventeenth": "17th", "eighteenth": "18th", "nineteenth": "19th", "twentieth": "20th", "saint": "st",
+    "first": "1st",
+    "second": "2nd",
+    "third": "3rd",
+    "fourth": "4th",
+    "fifth": "5th",
+    "sixth": "6th",
+    "seventh": "7th",
+    "eighth": "8th",
+    "ninth": "9th",
+    "tenth": "10th",
+    "eleventh": "11th",
+    "twelfth": "12th",
+    "thirteenth": "13th",
+    "fourteenth": "14th",
+    "fifteenth": "15th",
+    "sixteenth": "16th",
+    "seventeenth": "17th",
+    "eighteenth": "18th",
+    "nineteenth": "19th",
+    "twentieth": "20th",
+    "saint": "st",
 }
 _LOWER_PARTICLES = frozenset({"de", "la", "le", "les", "du", "des", "d", "l", "von", "der", "den", "van", "di", "da"})
 _GERMAN_STREET = re.compile(r"(?:strasse|str)$")
@@ -180,8 +214,10 @@ def _scan_units(
             if _is_unit_id(after, tables) and (designator.requires_range or _DIGIT.search(after)):
                 following = after
                 i += 1
-        if following is not None and _is_unit_id(following, tables) and (
-            designator.requires_range or _DIGIT.search(following)
+        if (
+            following is not None
+            and _is_unit_id(following, tables)
+            and (designator.requires_range or _DIGIT.search(following))
         ):
             if designator.standard == "FL" and _ORDINAL.match(following):  # Floor 2nd
                 following = following[:-2]
@@ -269,8 +305,7 @@ def _parse_usps(value: str, country: str, tables: AddressTables, depth: int = 0)
             street_type = tables.suffixes[words[-1]]
             del words[-1], shown[-1]
         elif (
-            len(words) >= 3 and words[-2] in tables.suffixes and _DIGIT.search(words[-1])
-            and post is None
+            len(words) >= 3 and words[-2] in tables.suffixes and _DIGIT.search(words[-1]) and post is None
         ):  # "12 Oak St 4": a bare number after the street type is the unit
             units.append(("#", words[-1]))
             street_type = tables.suffixes[words[-2]]
@@ -284,12 +319,21 @@ def _parse_usps(value: str, country: str, tables: AddressTables, depth: int = 0)
     if street is None and street_type is not None:  # "12 Street": the type was the name
         street, street_type = street_type.title(), None
     display = [
-        number or "", pre or "", street or "", street_type.title() if street_type else "", post or "", unit_shown
+        number or "",
+        pre or "",
+        street or "",
+        street_type.title() if street_type else "",
+        post or "",
+        unit_shown,
     ]
     clean = " ".join(p for p in display if p)
     street_key = "".join(
-        [_key_part(pre or ""), *(_ORDINAL_WORDS.get(k, k) for k in map(_key_part, words)),
-         (street_type or "").lower(), (post or "").lower()]
+        [
+            _key_part(pre or ""),
+            *(_ORDINAL_WORDS.get(k, k) for k in map(_key_part, words)),
+            (street_type or "").lower(),
+            (post or "").lower(),
+        ]
     )
     number_key = (number or "").lower().replace(" ", "")
     flag = NO_STREET_FLAG.format(value) if not _LETTER.search(value) and not unit else None
@@ -310,9 +354,7 @@ def _display_other(value: str) -> str:
     if not _shouting(text):
         return text
     words = text.split(" ")
-    return " ".join(
-        w.lower() if i and w.lower() in _LOWER_PARTICLES else _title(w) for i, w in enumerate(words)
-    )
+    return " ".join(w.lower() if i and w.lower() in _LOWER_PARTICLES else _title(w) for i, w in enumerate(words))
 
 
 def _parse_other(value: str, country: str, tables: AddressTables) -> LineParts:

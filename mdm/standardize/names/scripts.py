@@ -34,13 +34,59 @@ _NON_LATIN_LETTER = re.compile(r"[^\W\d_a-zA-Z\u00c0-\u024f\u1e00-\u1eff]")
 # Customary spellings of common Korean family names (Revised Romanization would give Gim, I,
 # Bak); compound family names are split off a whole name before its given name.
 KOREAN_SURNAMES = {
-    "김": "kim", "이": "lee", "박": "park", "최": "choi", "정": "jung", "강": "kang", "조": "cho", "윤": "yoon",
-    "장": "jang", "임": "lim", "한": "han", "오": "oh", "서": "seo", "신": "shin", "권": "kwon", "황": "hwang",
-    "안": "ahn", "송": "song", "류": "ryu", "유": "yoo", "홍": "hong", "전": "jeon", "고": "ko", "문": "moon",
-    "양": "yang", "손": "son", "배": "bae", "백": "baek", "허": "heo", "노": "noh", "남": "nam", "심": "shim",
-    "곽": "kwak", "성": "sung", "차": "cha", "주": "joo", "우": "woo", "구": "koo", "진": "jin", "엄": "um",
-    "채": "chae", "천": "chun", "변": "byun", "추": "choo", "석": "seok", "선": "sun", "설": "seol",
-    "제갈": "jegal", "남궁": "namgung", "황보": "hwangbo", "선우": "sunwoo", "독고": "dokgo", "사공": "sagong",
+    "김": "kim",
+    "이": "lee",
+    "박": "park",
+    "최": "choi",
+    "정": "jung",
+    "강": "kang",
+    "조": "cho",
+    "윤": "yoon",
+    "장": "jang",
+    "임": "lim",
+    "한": "han",
+    "오": "oh",
+    "서": "seo",
+    "신": "shin",
+    "권": "kwon",
+    "황": "hwang",
+    "안": "ahn",
+    "송": "song",
+    "류": "ryu",
+    "유": "yoo",
+    "홍": "hong",
+    "전": "jeon",
+    "고": "ko",
+    "문": "moon",
+    "양": "yang",
+    "손": "son",
+    "배": "bae",
+    "백": "baek",
+    "허": "heo",
+    "노": "noh",
+    "남": "nam",
+    "심": "shim",
+    "곽": "kwak",
+    "성": "sung",
+    "차": "cha",
+    "주": "joo",
+    "우": "woo",
+    "구": "koo",
+    "진": "jin",
+    "엄": "um",
+    "채": "chae",
+    "천": "chun",
+    "변": "byun",
+    "추": "choo",
+    "석": "seok",
+    "선": "sun",
+    "설": "seol",
+    "제갈": "jegal",
+    "남궁": "namgung",
+    "황보": "hwangbo",
+    "선우": "sunwoo",
+    "독고": "dokgo",
+    "사공": "sagong",
     "서문": "seomun",
 }
 
@@ -86,13 +132,13 @@ def romanise(text: str, script: Script, *, family: bool) -> str:
             table = chinese_surnames()
             head = word if word in table else word[:2] if word[:2] in table else word[:1]
             if family and head in table:
-                out.append(table[head] + _pinyin(word[len(head):]))
+                out.append(table[head] + _pinyin(word[len(head) :]))
             else:
                 out.append(_pinyin(word))
         elif script == "hangul":
             head = word if word in KOREAN_SURNAMES else word[:2] if word[:2] in KOREAN_SURNAMES else word[:1]
             if family and head in KOREAN_SURNAMES:
-                out.append(KOREAN_SURNAMES[head] + anyascii(word[len(head):]).lower())
+                out.append(KOREAN_SURNAMES[head] + anyascii(word[len(head) :]).lower())
             else:
                 out.append(anyascii(word).lower())
         else:
