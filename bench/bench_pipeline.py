@@ -22,16 +22,18 @@ from generated import generated_sources  # noqa: E402
 from memory import PeakTreeRss  # noqa: E402
 
 RUN = """
-import json, sys, time, datetime as dt
+import json, resource, sys, time, datetime as dt
 from mdm.pipeline import run_pipeline, STAGES, call_directly
-times = {}
+times, peaks = {}, {}
 def timed(name, stage, ctx):
     started = time.perf_counter()
     result = call_directly(name, stage, ctx)
     times[name] = round(time.perf_counter() - started, 2)
+    peaks[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # high-water mark so far
     return result
-summary = run_pipeline(sys.argv[1], sys.argv[2], as_of=dt.date(2026, 11, 1), call=timed)
-print(json.dumps({"stage_seconds": times, "seconds": summary.seconds}))
+summary = run_pipeline(sys.argv[1], sys.argv[2], as_of=dt.date(2026, 11, 1), call=timed, retrain=True)
+print(json.dumps({"stage_seconds": times, "peak_rss_mib_after_stage": peaks, "seconds": summary.seconds,
+                  "match": {k: summary.stages["match"][k] for k in ("candidate_pairs", "pairs_by_class", "model")}}))
 """
 
 

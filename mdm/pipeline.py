@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from mdm import __version__
-from mdm.cluster import cluster_records, profiles_of
+from mdm.cluster import PROFILE_COLUMNS, cluster_records, profiles_of
 from mdm.config.dictionary import DEFAULT_DICTIONARY, Dictionary, load_dictionary
 from mdm.config.rules import DEFAULT_RULES_DIR, MatchRules, load_match_rules
 from mdm.config.sources import SourcesConfig, load_sources
@@ -185,8 +185,11 @@ def field_profile(records: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
 
 def match(ctx: RunContext) -> dict[str, Any]:
     """Block, score every candidate pair with the Fellegi-Sunter model, classify by the thresholds."""
-    records = pl.read_parquet(ctx.path("standardized.parquet"))
     rules = ctx.match_rules
+    wanted = {"rid"} | {c for b in rules.blocking for c in b.columns}
+    wanted |= {c for comparison in rules.comparisons for c in comparison.required_columns}
+    available = pl.read_parquet_schema(ctx.path("standardized.parquet"))
+    records = pl.read_parquet(ctx.path("standardized.parquet"), columns=[c for c in available if c in wanted])
     blocked = block_pairs(records, rules.blocking, rules.max_block_size)
     model, origin = choose_model(ctx, records, blocked)
     scored = score_pairs(
@@ -268,7 +271,11 @@ def _steward_links(ctx: RunContext, records: pl.DataFrame) -> tuple[list[tuple[i
 
 def cluster(ctx: RunContext) -> dict[str, Any]:
     """Join matched pairs, strongest first, unless a hard conflict or a steward forbids it."""
-    records = pl.read_parquet(ctx.path("standardized.parquet"))
+    available = pl.read_parquet_schema(ctx.path("standardized.parquet"))
+    records = pl.read_parquet(
+        ctx.path("standardized.parquet"),
+        columns=[c for c in ("rid", "source", "source_record_id", *PROFILE_COLUMNS) if c in available],
+    )
     scored = pl.read_parquet(ctx.path("scored.parquet"), columns=["left", "right", "match_probability", "match_class"])
     must, cannot = _steward_links(ctx, records)
     links = scored.filter(pl.col("match_class") == "match").sort(
