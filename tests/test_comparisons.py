@@ -129,12 +129,29 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
         "else",
     ),
     (
-        "no address key",
+        "no street on one side, same postcode",
         "address",
         {"address_key": None, "postal_code_key": "60601"},
         {"address_key": "9elmave60601", "postal_code_key": "60601"},
+        "postcode",
+    ),
+    (
+        "neither street nor postcode on one side",
+        "address",
+        {"address_key": None, "postal_code_key": None},
+        {"address_key": "9elmave60601", "postal_code_key": "60601"},
         "missing",
     ),
+    (
+        "street with a typo, postcode moved",
+        "address",
+        {"address_key": "12|mainst||60601", "address_line1_key": "12|mainst|", "postal_code_key": "60601"},
+        {"address_key": "12|mianst||60606", "address_line1_key": "12|mianst|", "postal_code_key": "60606"},
+        "street_similar",
+    ),
+    ("same city", "city", {"city_key": "chicago"}, {"city_key": "chicago"}, "exact"),
+    ("city typo", "city", {"city_key": "chicago"}, {"city_key": "chicgao"}, "jaro_winkler_0.9"),
+    ("other city", "city", {"city_key": "chicago"}, {"city_key": "boston"}, "else"),
 ]
 
 
@@ -179,6 +196,8 @@ def test_duckdb_jaro_winkler_agrees_with_rapidfuzz() -> None:
 
 
 def test_comparison_on_an_absent_column_is_skipped_with_a_warning() -> None:
-    with pytest.warns(UserWarning, match="comparison 'address' skipped: column\\(s\\) \\['address_key'\\] absent"):
+    with pytest.warns(
+        UserWarning, match="comparison 'address' skipped: column\\(s\\) \\['address_key', 'address_line1_key'\\] absent"
+    ):
         usable = usable_comparisons(["postal_code_key", "email_key"], [COMPARISONS["address"], COMPARISONS["email"]])
     assert [c.name for c in usable] == ["email"]

@@ -42,7 +42,7 @@ def test_every_scored_pair_is_explained_field_by_field(tiny: Path, tmp_path: Pat
         master,
         "SELECT left_source || ':' || left_record_id, right_source || ':' || right_record_id, match_weight,"
         " prior_weight + given_name_weight + family_name_weight + birth_date_weight + email_weight + phone_weight"
-        " + address_weight, match_class, outcome, given_name_level FROM match_pairs",
+        " + address_weight + city_weight, match_class, outcome, given_name_level FROM match_pairs",
     )
     by_pair = {frozenset((a, b)): (w, parts, c, o, g) for a, b, w, parts, c, o, g in rows}
     for weight, parts, *_ in by_pair.values():
