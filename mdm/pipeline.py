@@ -334,14 +334,16 @@ def golden(ctx: RunContext) -> dict[str, Any]:
 
 
 def publish(ctx: RunContext) -> dict[str, Any]:
-    records = pl.read_parquet(ctx.path("records.parquet"))
+    records = pl.read_parquet(ctx.path("records.parquet"), columns=RECORD_KEYS)
     customers = pl.read_parquet(ctx.path("golden.parquet")).with_columns(pl.lit(ctx.run_id).alias("run_id"))
     ids = json.loads(ctx.path("ids.json").read_text())
-    match_pairs = explained_pairs(ctx, records)
+    pairs = explained_pairs(ctx)
+    pairs.sink_parquet(ctx.path("match_pairs.parquet"))
     model = load_model(ctx.path("model.json"))
     with StateStore(ctx.state_dir) as store:
         decided = store.active_decisions()
-    queue = review_queue(match_pairs, decided)
+    to_review = (pl.col("outcome") == "review") | pl.col("outcome").str.starts_with("blocked")
+    queue = review_queue(pl.scan_parquet(ctx.path("match_pairs.parquet")).filter(to_review).collect(), decided)
     xref = records.select(
         "source",
         "source_record_id",
@@ -371,12 +373,14 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             .otherwise("counts")
             .alias("counts"),
         )
-        tables = {
+        tables: dict[str, pl.DataFrame | str] = {
             "golden_customers": customers,
             "customer_xref": xref,
-            "source_records": records.drop("rid"),
+            "source_records": _parquet_sql(ctx.path("records.parquet"), exclude=["rid"]),
             "golden_attribute_lineage": pl.read_parquet(ctx.path("lineage.parquet")),
-            "match_pairs": match_pairs,
+            "match_pairs": _parquet_sql(
+                ctx.path("match_pairs.parquet"), order="match_probability DESC, left_source, left_record_id"
+            ),
             "review_queue": queue,
             "match_model": model.parameters().with_columns(
                 pl.lit(model.trained_at.isoformat()).alias("trained_at"),
@@ -400,7 +404,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
         trained = (
             (model.trained_at.isoformat(), model.model_dump_json()) if ctx.path("model.trained").exists() else None
         )
-        publish_master(
+        counts = publish_master(
             ctx.master_path,
             ctx.run_id,
             tables,
@@ -413,15 +417,25 @@ def publish(ctx: RunContext) -> dict[str, Any]:
     tmp = model_file.with_suffix(".json.tmp")
     shutil.copyfile(ctx.path("model.json"), tmp)
     os.replace(tmp, model_file)
-    return {"tables": {name: frame.height for name, frame in tables.items()}}
+    return {"tables": counts}
 
 
-def explained_pairs(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
+RECORD_KEYS = ["rid", "source", "source_record_id", "golden_id", "row_number", "trust", "source_updated_at"]
+
+
+def _parquet_sql(path: Path, exclude: Sequence[str] = (), order: str | None = None) -> str:
+    """A SELECT over a parquet file of the work dir, for DuckDB to load without a frame in between."""
+    quoted = str(path).replace("'", "''")
+    columns = f"* EXCLUDE ({', '.join(exclude)})" if exclude else "*"
+    return f"SELECT {columns} FROM read_parquet('{quoted}')" + (f" ORDER BY {order}" if order else "")
+
+
+def explained_pairs(ctx: RunContext) -> pl.LazyFrame:
     """Every scored pair by its records' source ids, with each comparison's level and weight,
-    the total, the class and what clustering did with it."""
-    scored = pl.read_parquet(ctx.path("scored.parquet"))
-    outcomes = pl.read_parquet(ctx.path("pair_outcomes.parquet"))
-    keys = records.select("rid", "source", "source_record_id", "golden_id")
+    the total, the class and what clustering did with it (lazy: millions of pairs stream)."""
+    scored = pl.scan_parquet(ctx.path("scored.parquet"))
+    outcomes = pl.scan_parquet(ctx.path("pair_outcomes.parquet"))
+    keys = pl.scan_parquet(ctx.path("records.parquet")).select("rid", "source", "source_record_id", "golden_id")
     side = {
         end: keys.rename(
             {
@@ -433,7 +447,8 @@ def explained_pairs(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
         )
         for end in ("left", "right")
     }
-    explained = [c for c in scored.columns if c.endswith(("_level", "_weight")) and c not in ("match_weight",)]
+    columns = scored.collect_schema().names()
+    explained = [c for c in columns if c.endswith(("_level", "_weight")) and c != "match_weight"]
     return (
         scored.join(outcomes, on=["left", "right"], how="left")
         .join(side["left"], on="left")
@@ -452,7 +467,6 @@ def explained_pairs(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
             "outcome",
             *[pl.col(c).cast(pl.String) if c.endswith("_level") else pl.col(c) for c in explained],
         )
-        .sort("match_probability", "left_source", "left_record_id", descending=[True, False, False])
     )
 
 

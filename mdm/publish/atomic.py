@@ -31,15 +31,18 @@ def temporary_path(master: Path, run_id: str) -> Path:
 def publish_master(
     master: Path,
     run_id: str,
-    tables: dict[str, pl.DataFrame],
+    tables: dict[str, pl.DataFrame | str],
     *,
     views: dict[str, str] | None = None,
     before_swap: Callable[[], None] | None = None,
-) -> Path:
-    """Write `tables` (and SQL `views`) into a new DuckDB file and swap it in for `master`.
+) -> dict[str, int]:
+    """Write `tables` (and SQL `views`) into a new DuckDB file and swap it in for `master`;
+    return the rows of each table.
 
-    `before_swap` runs after the new file is complete and before the rename: the place to
-    commit the durable store, so a published master never refers to ids the store lacks.
+    A table is a polars frame, or a SELECT (over `read_parquet(...)`) that DuckDB runs itself,
+    for tables too big to hold as a frame. `before_swap` runs after the new file is complete and
+    before the rename: the place to commit the durable store, so a published master never
+    refers to ids the store lacks.
     """
     master.parent.mkdir(parents=True, exist_ok=True)
     for stray in master.parent.glob(f".{master.name}.*.tmp"):
@@ -48,10 +51,15 @@ def publish_master(
     try:
         con = duckdb.connect(str(tmp))
         try:
+            counts: dict[str, int] = {}
             for name, frame in tables.items():
-                con.register("_frame", frame)
-                con.sql(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
-                con.unregister("_frame")
+                if isinstance(frame, str):
+                    con.sql(f'CREATE TABLE "{name}" AS {frame}')
+                else:
+                    con.register("_frame", frame)
+                    con.sql(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
+                    con.unregister("_frame")
+                counts[name] = int(con.sql(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
             for name, sql in (views or {}).items():
                 con.sql(f'CREATE VIEW "{name}" AS {sql}')
             con.sql("CHECKPOINT")
@@ -65,4 +73,4 @@ def publish_master(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return master
+    return counts
