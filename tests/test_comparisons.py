@@ -201,3 +201,15 @@ def test_comparison_on_an_absent_column_is_skipped_with_a_warning() -> None:
     ):
         usable = usable_comparisons(["postal_code_key", "email_key"], [COMPARISONS["address"], COMPARISONS["email"]])
     assert [c.name for c in usable] == ["email"]
+
+
+def test_pairs_compared_in_slices_give_the_same_levels(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mdm.match import comparisons as module
+
+    comparison = COMPARISONS["phone"]
+    records = pl.DataFrame({"rid": [0, 1, 2, 3], "phone_key": ["12125550123", "13475550123", "12125550123", None]})
+    pairs = pl.DataFrame({"left": [0, 0, 0, 1, 2], "right": [1, 2, 3, 2, 3], "rule": list("abcde")})
+    whole = compare_pairs(records, pairs, [comparison], keep=["rule"])
+    monkeypatch.setattr(module, "PAIRS_PER_SLICE", 2)
+    assert compare_pairs(records, pairs, [comparison], keep=["rule"]).equals(whole)
+    assert compare_pairs(records, pairs.clear(), [comparison], keep=["rule"]).height == 0

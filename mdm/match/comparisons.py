@@ -147,6 +147,10 @@ def _similarities(comparisons: Sequence[Comparison]) -> list[tuple[Metric, str]]
     return list(needed)
 
 
+PAIRS_PER_SLICE = 1_000_000
+"""Pairs compared at once; memory of a slice grows with it, speed hardly does beyond it."""
+
+
 def pair_frame(records: pl.DataFrame, pairs: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
     """pairs (left, right, ...) with `<column>_l` and `<column>_r` from the records of each side."""
     side = records.select("rid", *columns)
@@ -179,9 +183,14 @@ def compare_pairs(
     columns = list(
         dict.fromkeys([*(c for comparison in comparisons for c in comparison.required_columns), *carry_left])
     )
-    frame = pair_frame(records, pairs.select("left", "right", *keep), columns)
-    for metric, column in _similarities(comparisons):
-        values = pairwise(metric, frame[f"{column}_l"], frame[f"{column}_r"])
-        frame = frame.with_columns(values.alias(similarity_column(metric, column)))
     carried = [f"{c}_l" for c in carry_left]
-    return frame.select("left", "right", *keep, *carried, *[level_index(c) for c in comparisons])
+    parts = []
+    # in slices: both records' values of every compared column, for millions of pairs at once,
+    # would hold gigabytes of strings; a slice's levels are a few bytes a pair
+    for start in range(0, max(pairs.height, 1), PAIRS_PER_SLICE):
+        frame = pair_frame(records, pairs.slice(start, PAIRS_PER_SLICE).select("left", "right", *keep), columns)
+        for metric, column in _similarities(comparisons):
+            values = pairwise(metric, frame[f"{column}_l"], frame[f"{column}_r"])
+            frame = frame.with_columns(values.alias(similarity_column(metric, column)))
+        parts.append(frame.select("left", "right", *keep, *carried, *[level_index(c) for c in comparisons]))
+    return pl.concat(parts)
