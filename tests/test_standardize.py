@@ -9,14 +9,14 @@ import datetime as dt
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from mdm.config.dictionary import load_dictionary
-from mdm.standardize.address import normalize_postal_code, standardize_country, standardize_region
+from mdm.standardize.address import normalize_postal_code, standardize_city, standardize_country, standardize_region
 from mdm.standardize.base import FieldContext
 from mdm.standardize.coded import standardize_coded
-from mdm.standardize.date import standardize_date
+from mdm.standardize.date import PLACEHOLDER_DATES, standardize_date
 
 DICTIONARY = load_dictionary()
 AS_OF = dt.date(2026, 11, 1)
@@ -171,3 +171,21 @@ def test_coded_country_and_region_never_raise_and_are_idempotent(value: str, cou
             again = standardize_region(pl.Series("region", [clean]), ctx("region"), countries)
         assert (again.clean[0], again.key[0]) == (clean, result.key[0]), field
         assert again.flags[0].to_list() == [], field
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dates(min_value=dt.date(1907, 1, 1), max_value=AS_OF), st.sampled_from(["%m/%d/%Y", "%d.%m.%Y", "%Y%m%d"]))
+def test_a_clean_date_written_in_the_declared_format_reads_back_the_same(day: dt.date, fmt: str) -> None:
+    assume(day not in PLACEHOLDER_DATES)  # 1970-01-01 and the like are nulled on purpose
+    first = standardize_date(pl.Series("birth_date", [day.strftime(fmt)]), ctx("birth_date", fmt))
+    again = standardize_date(pl.Series("birth_date", [first.clean[0].strftime(fmt)]), ctx("birth_date", fmt))
+    assert first.clean[0] == again.clean[0] == day and again.key[0] == day.strftime("%Y%m%d")
+
+
+@settings(max_examples=100, deadline=None)
+@given(text)
+def test_city_never_raises_and_is_idempotent(value: str) -> None:
+    once = standardize_city(pl.Series("city", [value]), ctx("city"))
+    if once.clean[0] is not None:
+        again = standardize_city(pl.Series("city", [once.clean[0]]), ctx("city"))
+        assert (again.clean[0], again.key[0]) == (once.clean[0], once.key[0])
