@@ -55,6 +55,16 @@ def test_conflicts(description: str, left: Profile, right: Profile, expected: st
     assert conflict([right], [left], RULES) == expected, description
 
 
+def test_two_typed_copies_of_one_birth_date_are_not_a_conflict() -> None:
+    """1971-06-24 typed as 1971-05-24 in one record and 1971-06-25 in another: two digits apart
+    from each other, one from the truth; a cluster holding the truth takes both."""
+    truth, typo_month, typo_day = person("19710624", "rob"), person("19710524", "rob"), person("19710625", "rob")
+    assert conflict([truth, typo_month], [typo_day], RULES) is None
+    assert conflict([typo_month], [typo_day], RULES) == "different birth dates"  # alone they are two days
+    father, son = person("19550101", "john"), person("19870612", "john")
+    assert conflict([father, person(None, "john")], [son], RULES) == "different birth dates"
+
+
 def test_conflicts_can_be_switched_off() -> None:
     twins = [person("20110704", "jane")], [person("20110704", "john")]
     assert conflict(*twins, CannotLink(different_given_name=False)) is None

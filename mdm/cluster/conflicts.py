@@ -8,7 +8,7 @@ rules/match.yaml under `cannot_link`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import jellyfish
@@ -77,13 +77,26 @@ def given_names_conflict(a: Profile, b: Profile) -> bool:
     return not _same_given_name(a, b)
 
 
+def dates_conflict(left: Sequence[Profile], right: Sequence[Profile]) -> bool:
+    """Both clusters carry birth dates and not one date of one is the same as, or a typo of, a
+    date of the other. (Not "any two differ": two copies of one date with a typo each differ in
+    two digits from each other, yet each is one digit from the truth.)"""
+    left_dates = {p.birth_date for p in left if p.birth_date is not None}
+    right_dates = {p.birth_date for p in right if p.birth_date is not None}
+    if not left_dates or not right_dates:
+        return False
+    return not any(a == b or _digit_typo_or_swap(a, b) for a in left_dates for b in right_dates)
+
+
 def conflict(left: Iterable[Profile], right: Iterable[Profile], rules: CannotLink) -> str | None:
-    """The first reason the records of two clusters may not be one person, or None."""
-    right = list(right)
-    for a in left:
-        for b in right:
-            if rules.different_birth_date and birth_dates_conflict(a, b):
-                return "different birth dates"
-            if rules.different_given_name and given_names_conflict(a, b):
-                return "different given names, same family name"
+    """The first reason the records of two clusters may not be one person, or None.
+
+    Given names conflict when any record of one clusters' conflicts with any of the other's (a
+    twin's initial must not bridge two twins); birth dates when no date of one is near a date
+    of the other (see `dates_conflict`)."""
+    left, right = list(left), list(right)
+    if rules.different_birth_date and dates_conflict(left, right):
+        return "different birth dates"
+    if rules.different_given_name and any(given_names_conflict(a, b) for a in left for b in right):
+        return "different given names, same family name"
     return None
