@@ -142,7 +142,14 @@ sources:
 def convert_fake_1000(out: Path, data: Path | None = None) -> None:
     frame = pl.read_csv(_require(shared_benchmarks(data) / "fake_1000.csv"), infer_schema=False)
     truth = frame.select(pl.lit("fake_1000").alias("source"), pl.col("unique_id").alias("record_id"), "cluster")
-    _write(out, {"fake_1000": frame.drop("cluster")}, FAKE_1000_YAML, truth.rename({"cluster": "person_id"}))
+    no_households = NO_HOUSEHOLDS.replace(
+        "its generator replaces whole values (a given name or a\n"
+        "  # birth date swapped for another) in copies of one person",
+        "copies of one person carry birth dates shifted by days to\n  # years and given and family names swapped",
+    )
+    _write(
+        out, {"fake_1000": frame.drop("cluster")}, FAKE_1000_YAML, truth.rename({"cluster": "person_id"}), no_households
+    )
 
 
 HISTORICAL_50K_YAML = """\
