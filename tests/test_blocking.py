@@ -98,3 +98,23 @@ def test_every_problem_reported_at_once_with_a_fix(tmp_path: Path) -> None:
     assert "line 4: blocking[0]: YAML reads a bare `on` as true; name the list `key`, e.g. key: [email_key]" in text
     assert "line 11: comparisons[0].levels[1]: a jaro_winkler level needs `min_similarity`, e.g." in text
     assert len(caught.value.problems) == 2
+
+
+def test_a_rule_with_other_key_pairs_names_written_in_the_other_order() -> None:
+    records = pl.DataFrame(
+        {
+            "rid": [0, 1, 2, 3],
+            "given_name_key": ["wei", "wang", "wei", "ann"],
+            "family_name_key": ["wang", "wei", "wang", "lee"],
+        }
+    )
+    rule = BlockingRule(
+        name="transposed", key=["given_name_key", "family_name_key"], other_key=["family_name_key", "given_name_key"]
+    )
+    blocked = block_pairs(records, [rule], max_block_size=50)
+    assert blocked.pairs.select("left", "right").rows() == [(0, 1), (1, 2)]  # 0 and 2 agree as written: not this rule's
+
+
+def test_other_key_needs_as_many_parts_as_key() -> None:
+    with pytest.raises(ValueError, match="other_key needs as many parts as key"):
+        BlockingRule(name="x", key=["given_name_key", "family_name_key"], other_key=["family_name_key"])

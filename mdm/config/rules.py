@@ -57,6 +57,11 @@ class BlockingRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     key: list[KeyPart] = Field(min_length=1)
+    other_key: list[KeyPart] | None = Field(
+        default=None,
+        description="the other record's parts, matched part by part against `key`: [family_name_key,"
+        " given_name_key] against key [given_name_key, family_name_key] pairs names written in the other order",
+    )
     max_block_size: int | None = Field(default=None, ge=2, description="overrides the file's max_block_size")
 
     @model_validator(mode="before")
@@ -66,7 +71,16 @@ class BlockingRule(BaseModel):
             raise ValueError("YAML reads a bare `on` as true; name the list `key`, e.g. key: [email_key]")
         return value
 
-    @field_validator("key", mode="before")
+    @model_validator(mode="after")
+    def _same_length(self) -> BlockingRule:
+        if self.other_key is not None and len(self.other_key) != len(self.key):
+            raise ValueError(
+                "other_key needs as many parts as key, e.g. key: [given_name_key, family_name_key],"
+                " other_key: [family_name_key, given_name_key]"
+            )
+        return self
+
+    @field_validator("key", "other_key", mode="before")
     @classmethod
     def _bare_columns(cls, value: Any) -> Any:
         if isinstance(value, list):
@@ -75,7 +89,7 @@ class BlockingRule(BaseModel):
 
     @property
     def columns(self) -> list[str]:
-        return [part.column for part in self.key]
+        return list(dict.fromkeys(part.column for part in [*self.key, *(self.other_key or [])]))
 
 
 # ---- comparisons ------------------------------------------------------------------------------

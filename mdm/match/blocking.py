@@ -60,11 +60,24 @@ def rule_pairs(records: pl.DataFrame, rule: BlockingRule, max_block_size: int) -
     giant = sizes.filter(pl.col("size") > limit)
     if giant.height:
         keyed = keyed.join(giant.select(names), on=names, how="anti")
-    pairs = (
-        keyed.join(keyed, on=names, suffix="_r")
-        .filter(pl.col("rid") < pl.col("rid_r"))
-        .select(pl.col("rid").alias("left"), pl.col("rid_r").alias("right"))
-    )
+    if rule.other_key is None:
+        pairs = (
+            keyed.join(keyed, on=names, suffix="_r")
+            .filter(pl.col("rid") < pl.col("rid_r"))
+            .select(pl.col("rid").alias("left"), pl.col("rid_r").alias("right"))
+        )
+    else:  # one record's key against the other's other_key (names written in the other order)
+        others = records.select(
+            "rid", *[key_part(p).alias(n) for p, n in zip(rule.other_key, names, strict=True)]
+        ).drop_nulls(names)
+        if giant.height:
+            others = others.join(giant.select(names), on=names, how="anti")
+        pairs = (
+            keyed.join(others, on=names, suffix="_r")
+            .filter(pl.col("rid") != pl.col("rid_r"))
+            .select(pl.min_horizontal("rid", "rid_r").alias("left"), pl.max_horizontal("rid", "rid_r").alias("right"))
+            .unique()
+        )
     described = giant.sort("size", descending=True).select(
         pl.lit(rule.name).alias("rule"),
         pl.lit(" + ".join(_describe(p) for p in rule.key)).alias("key"),
