@@ -5,6 +5,7 @@ import os
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -22,3 +23,12 @@ def tiny(tmp_path: Path) -> Path:
     target = tmp_path / "tiny"
     shutil.copytree(FIXTURES / "tiny", target)
     return target / "sources.yaml"
+
+
+def query(master: Path, sql: str) -> list[tuple]:
+    """Rows of a SQL query on a published master, opened read-only as an analyst would."""
+    con = duckdb.connect(str(master), read_only=True)
+    try:
+        return con.sql(sql).fetchall()
+    finally:
+        con.close()

@@ -6,21 +6,13 @@ import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
 from mdm.pipeline import review_queue, run_pipeline
 from mdm.state import StateStore
 from tests.conftest import AS_OF, REPO
-
-
-def q(master: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(master), read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
+from tests.conftest import query as q
 
 
 @pytest.fixture

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from mdm import pipeline
 from mdm.pipeline import PipelineError, run_pipeline
 from mdm.state import StateStore
 from tests.conftest import AS_OF
-
-
-def q(master: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(master), read_only=True)
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
+from tests.conftest import query as q
 
 
 def groups(master: Path) -> set[frozenset[str]]:
