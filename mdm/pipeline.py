@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -24,13 +24,16 @@ import polars as pl
 
 from mdm import __version__
 from mdm.cluster import PROFILE_COLUMNS, cluster_records, profiles_of
+from mdm.cluster.review import review_queue
 from mdm.config.dictionary import DEFAULT_DICTIONARY, Dictionary, load_dictionary
 from mdm.config.rules import DEFAULT_RULES_DIR, MatchRules, load_match_rules
 from mdm.config.sources import SourcesConfig, load_sources
 from mdm.golden import assign_golden_ids, build_golden
 from mdm.ingest import QUARANTINE_SCHEMA, ingest_source
-from mdm.match import MODEL_VERSION, MatchModel, block_pairs, load_model, save_model, score_pairs, train_model
+from mdm.match import block_pairs, load_model, save_model, score_pairs
+from mdm.match.choose import choose_model
 from mdm.publish import publish_master
+from mdm.publish.pairs import RECORD_KEYS, explained_pairs, parquet_sql
 from mdm.standardize import distinct_values, standardize_source, standardized_schema
 from mdm.state import StateStore
 
@@ -191,7 +194,9 @@ def match(ctx: RunContext) -> dict[str, Any]:
     available = pl.read_parquet_schema(ctx.path("standardized.parquet"))
     records = pl.read_parquet(ctx.path("standardized.parquet"), columns=[c for c in available if c in wanted])
     blocked = block_pairs(records, rules.blocking, rules.max_block_size)
-    model, origin = choose_model(ctx, records, blocked)
+    with StateStore(ctx.state_dir) as store:
+        stored = store.current_model()
+    model, origin = choose_model(records, blocked, rules, ctx.rules_dir, stored, ctx.retrain)
     scored = score_pairs(
         records,
         blocked.pairs,
@@ -215,47 +220,6 @@ def match(ctx: RunContext) -> dict[str, Any]:
         "blocking": [{k: v for k, v in r.items() if k != "largest_skipped"} for r in blocked.rules],
         "giant_blocks": blocked.giant_blocks.height,
     }
-
-
-def choose_model(ctx: RunContext, records: pl.DataFrame, blocked: Any) -> tuple[MatchModel, str]:
-    """The model this run scores with, and where it came from.
-
-    The model the last run trained is reused while the comparisons in rules/match.yaml are
-    unchanged, so scores (and golden ids) do not drift from night to night; `retrain` or a
-    changed comparison trains anew on this run's records. Too few records to learn from
-    (below `training.min_records`) fall back to the model shipped beside the rules.
-    """
-    rules = ctx.match_rules
-    if not ctx.retrain:
-        with StateStore(ctx.state_dir) as store:
-            stored = store.current_model()
-        model = _stored_model(stored)
-        if model is not None and [t.comparison for t in model.comparisons] == rules.comparisons:
-            return model, "reused"
-    if records.height >= rules.training.min_records and blocked.pairs.height > 0:
-        return train_model(records, rules, blocked), "trained"
-    bundled = ctx.rules_dir / "match_model.json"
-    if not bundled.exists():
-        bundled = DEFAULT_RULES_DIR / "match_model.json"
-    model = load_model(bundled)
-    if [t.comparison for t in model.comparisons] != rules.comparisons:
-        raise RuntimeError(
-            f"{records.height} records are too few to train a match model (training.min_records is"
-            f" {rules.training.min_records}) and {bundled} was trained for other comparisons; lower"
-            " training.min_records in match.yaml or ship a model for these comparisons beside it"
-        )
-    return model, "bundled"
-
-
-def _stored_model(stored: str | None) -> MatchModel | None:
-    """The stored model, or None where there is none or it is of an older model_version (retrain)."""
-    if stored is None:
-        return None
-    try:
-        model = MatchModel.model_validate_json(stored)
-    except ValueError:
-        return None
-    return model if model.model_version == MODEL_VERSION else None
 
 
 def _steward_links(ctx: RunContext, records: pl.DataFrame) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -337,7 +301,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
     records = pl.read_parquet(ctx.path("records.parquet"), columns=RECORD_KEYS)
     customers = pl.read_parquet(ctx.path("golden.parquet")).with_columns(pl.lit(ctx.run_id).alias("run_id"))
     ids = json.loads(ctx.path("ids.json").read_text())
-    pairs = explained_pairs(ctx)
+    pairs = explained_pairs(ctx.path("scored.parquet"), ctx.path("pair_outcomes.parquet"), ctx.path("records.parquet"))
     pairs.sink_parquet(ctx.path("match_pairs.parquet"))
     model = load_model(ctx.path("model.json"))
     with StateStore(ctx.state_dir) as store:
@@ -376,9 +340,9 @@ def publish(ctx: RunContext) -> dict[str, Any]:
         tables: dict[str, pl.DataFrame | str] = {
             "golden_customers": customers,
             "customer_xref": xref,
-            "source_records": _parquet_sql(ctx.path("records.parquet"), exclude=["rid"]),
+            "source_records": parquet_sql(ctx.path("records.parquet"), exclude=["rid"]),
             "golden_attribute_lineage": pl.read_parquet(ctx.path("lineage.parquet")),
-            "match_pairs": _parquet_sql(
+            "match_pairs": parquet_sql(
                 ctx.path("match_pairs.parquet"), order="match_probability DESC, left_source, left_record_id"
             ),
             "review_queue": queue,
@@ -418,103 +382,6 @@ def publish(ctx: RunContext) -> dict[str, Any]:
     shutil.copyfile(ctx.path("model.json"), tmp)
     os.replace(tmp, model_file)
     return {"tables": counts}
-
-
-RECORD_KEYS = ["rid", "source", "source_record_id", "golden_id", "row_number", "trust", "source_updated_at"]
-
-
-def _parquet_sql(path: Path, exclude: Sequence[str] = (), order: str | None = None) -> str:
-    """A SELECT over a parquet file of the work dir, for DuckDB to load without a frame in between."""
-    quoted = str(path).replace("'", "''")
-    columns = f"* EXCLUDE ({', '.join(exclude)})" if exclude else "*"
-    return f"SELECT {columns} FROM read_parquet('{quoted}')" + (f" ORDER BY {order}" if order else "")
-
-
-def explained_pairs(ctx: RunContext) -> pl.LazyFrame:
-    """Every scored pair by its records' source ids, with each comparison's level and weight,
-    the total, the class and what clustering did with it (lazy: millions of pairs stream)."""
-    scored = pl.scan_parquet(ctx.path("scored.parquet"))
-    outcomes = pl.scan_parquet(ctx.path("pair_outcomes.parquet"))
-    keys = pl.scan_parquet(ctx.path("records.parquet")).select("rid", "source", "source_record_id", "golden_id")
-    side = {
-        end: keys.rename(
-            {
-                "rid": end,
-                "source": f"{end}_source",
-                "source_record_id": f"{end}_record_id",
-                "golden_id": f"{end}_golden_id",
-            }
-        )
-        for end in ("left", "right")
-    }
-    columns = scored.collect_schema().names()
-    explained = [c for c in columns if c.endswith(("_level", "_weight")) and c != "match_weight"]
-    return (
-        scored.join(outcomes, on=["left", "right"], how="left")
-        .join(side["left"], on="left")
-        .join(side["right"], on="right")
-        .select(
-            "left_source",
-            "left_record_id",
-            "right_source",
-            "right_record_id",
-            "left_golden_id",
-            "right_golden_id",
-            pl.col("rule").alias("blocking_rule"),
-            "match_probability",
-            "match_weight",
-            pl.col("match_class").cast(pl.String),
-            "outcome",
-            *[pl.col(c).cast(pl.String) if c.endswith("_level") else pl.col(c) for c in explained],
-        )
-    )
-
-
-def review_queue(pairs: pl.DataFrame, decided: Sequence[tuple[tuple[str, str], tuple[str, str], str]]) -> pl.DataFrame:
-    """Pairs a steward should decide, the likeliest duplicates first: scores between the two
-    thresholds, and pairs the model would merge, whose names agree, but a hard conflict stopped
-    (a mistyped birth date looks like this; a household member whose given name differs does not,
-    and is left out). Pairs a steward has already decided are left out."""
-    done = {tuple(sorted((a, b))) for a, b, _ in decided}
-    names_agree = pl.all_horizontal(
-        [pl.col(f"{c}_weight") > 0 for c in ("given_name", "family_name") if f"{c}_weight" in pairs.columns]
-        or [pl.lit(True)]
-    )
-    candidates = pairs.filter(
-        (pl.col("outcome") == "review") | (pl.col("outcome").str.starts_with("blocked") & names_agree)
-    ).with_columns(
-        pl.when(pl.col("outcome") == "review")
-        .then(pl.lit("score between the review and match thresholds"))
-        .otherwise(pl.col("outcome"))
-        .alias("reason")
-    )
-    if done:
-        keep = [
-            tuple(sorted(((ls, lr), (rs, rr)))) not in done
-            for ls, lr, rs, rr in candidates.select(
-                "left_source", "left_record_id", "right_source", "right_record_id"
-            ).iter_rows()
-        ]
-        candidates = candidates.filter(pl.Series(keep, dtype=pl.Boolean))
-    candidates = candidates.sort(
-        ["match_probability", "left_source", "left_record_id"], descending=[True, False, False]
-    )
-    levels = [c for c in pairs.columns if c.endswith("_level")]
-    evidence = pl.concat_str(
-        [pl.format("{}: {}", pl.lit(c.removesuffix("_level")), pl.col(c)) for c in levels], separator=", "
-    )
-    return candidates.select(
-        pl.int_range(1, pl.len() + 1).alias("review_rank"),
-        "left_source",
-        "left_record_id",
-        "left_golden_id",
-        "right_source",
-        "right_record_id",
-        "right_golden_id",
-        "match_probability",
-        "reason",
-        evidence.alias("evidence"),
-    )
 
 
 Stage = Callable[[RunContext], dict[str, Any]]

@@ -9,7 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from mdm.pipeline import review_queue, run_pipeline
+from mdm.cluster.review import review_queue
+from mdm.pipeline import run_pipeline
 from mdm.state import StateStore
 from tests.conftest import AS_OF, REPO
 from tests.conftest import query as q
