@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from mdm.evaluate import pairwise_scores
+from mdm.evaluate import cluster_scores, pairwise_scores
 
 
 def evaluate(master: Path, truth_csv: Path) -> dict[str, float | int]:
@@ -24,6 +24,7 @@ def evaluate(master: Path, truth_csv: Path) -> dict[str, float | int]:
     truth = truth.unique(["source", "record_id"], keep="first")
     joined = xref.join(truth.rename({"record_id": "source_record_id"}), on=["source", "source_record_id"], how="inner")
     scores = pairwise_scores(joined)
+    clusters = cluster_scores(joined)
     return {
         "records": joined.height,
         "truth_records": truth.height,  # more than `records` when rows were quarantined
@@ -35,6 +36,9 @@ def evaluate(master: Path, truth_csv: Path) -> dict[str, float | int]:
         "precision": round(scores.precision, 4),
         "recall": round(scores.recall, 4),
         "f1": round(scores.f1, 4),
+        "exact_cluster_share": round(clusters.exact_share, 4),  # persons whose records are exactly one golden
+        "largest_golden": clusters.largest_cluster,
+        "largest_person": clusters.largest_person,
     }
 
 

@@ -35,3 +35,32 @@ def pairwise_scores(records: pl.DataFrame, predicted: str = "golden_id", truth: 
     """Scores over the records' pairs: a pair is predicted when both share `predicted`, true
     when both share `truth`. Counting by group sizes keeps this linear in the records."""
     return PairwiseScores(_pairs(records, [predicted, truth]), _pairs(records, [predicted]), _pairs(records, [truth]))
+
+
+@dataclass(frozen=True)
+class ClusterScores:
+    """How whole clusters compare with whole persons (pairwise scores hide a few giant clusters)."""
+
+    persons: int
+    clusters: int
+    exact_clusters: int
+    largest_cluster: int
+    largest_person: int
+
+    @property
+    def exact_share(self) -> float:
+        """Share of true persons whose records form exactly one cluster, with nobody else in it."""
+        return self.exact_clusters / self.persons if self.persons else 1.0
+
+
+def cluster_scores(records: pl.DataFrame, predicted: str = "golden_id", truth: str = "person_id") -> ClusterScores:
+    members = records.group_by(predicted).agg(pl.col(truth).sort().alias("_m"))
+    persons = records.group_by(truth).agg(pl.col(truth).sort().alias("_m"))
+    exact = members.join(persons, on="_m", how="semi").height
+    return ClusterScores(
+        persons=persons.height,
+        clusters=members.height,
+        exact_clusters=exact,
+        largest_cluster=int(members["_m"].list.len().max() or 0),
+        largest_person=int(persons["_m"].list.len().max() or 0),
+    )
