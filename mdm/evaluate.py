@@ -61,6 +61,6 @@ def cluster_scores(records: pl.DataFrame, predicted: str = "golden_id", truth: s
         persons=persons.height,
         clusters=members.height,
         exact_clusters=exact,
-        largest_cluster=int(members["_m"].list.len().max() or 0),
-        largest_person=int(persons["_m"].list.len().max() or 0),
+        largest_cluster=int(members.select(pl.col("_m").list.len().max()).item() or 0),
+        largest_person=int(persons.select(pl.col("_m").list.len().max()).item() or 0),
     )
