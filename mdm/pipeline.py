@@ -24,7 +24,7 @@ import polars as pl
 
 from mdm import __version__
 from mdm.cluster import PROFILE_COLUMNS, cluster_records, profiles_of
-from mdm.cluster.review import review_queue
+from mdm.cluster.review import UNDECIDED, review_queue
 from mdm.config.dictionary import DEFAULT_DICTIONARY, Dictionary, load_dictionary
 from mdm.config.rules import DEFAULT_RULES_DIR, MatchRules, load_match_rules
 from mdm.config.sources import SourcesConfig, load_sources
@@ -306,8 +306,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
     model = load_model(ctx.path("model.json"))
     with StateStore(ctx.state_dir) as store:
         decided = store.active_decisions()
-    to_review = (pl.col("outcome") == "review") | pl.col("outcome").str.starts_with("blocked")
-    queue = review_queue(pl.scan_parquet(ctx.path("match_pairs.parquet")).filter(to_review).collect(), decided)
+    queue = review_queue(pl.scan_parquet(ctx.path("match_pairs.parquet")).filter(UNDECIDED).collect(), decided)
     xref = records.select(
         "source",
         "source_record_id",

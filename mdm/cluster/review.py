@@ -6,6 +6,9 @@ from collections.abc import Sequence
 
 import polars as pl
 
+UNDECIDED = (pl.col("outcome") == "review") | pl.col("outcome").str.starts_with("blocked")
+"""The outcomes a pair must have to be considered for the queue (a cheap filter before `review_queue`)."""
+
 
 def review_queue(pairs: pl.DataFrame, decided: Sequence[tuple[tuple[str, str], tuple[str, str], str]]) -> pl.DataFrame:
     """Pairs a steward should decide, the likeliest duplicates first: scores between the two
@@ -17,9 +20,7 @@ def review_queue(pairs: pl.DataFrame, decided: Sequence[tuple[tuple[str, str], t
         [pl.col(f"{c}_weight") > 0 for c in ("given_name", "family_name") if f"{c}_weight" in pairs.columns]
         or [pl.lit(True)]
     )
-    candidates = pairs.filter(
-        (pl.col("outcome") == "review") | (pl.col("outcome").str.starts_with("blocked") & names_agree)
-    ).with_columns(
+    candidates = pairs.filter(UNDECIDED & ((pl.col("outcome") == "review") | names_agree)).with_columns(
         pl.when(pl.col("outcome") == "review")
         .then(pl.lit("score between the review and match thresholds"))
         .otherwise(pl.col("outcome"))
