@@ -32,6 +32,8 @@ from mdm.golden import assign_golden_ids, build_golden
 from mdm.ingest import QUARANTINE_SCHEMA, ingest_source
 from mdm.match import block_pairs, load_model, save_model, score_pairs
 from mdm.match.choose import choose_model
+from mdm.match.comparisons import usable_comparisons
+from mdm.match.score import compare_for_scoring
 from mdm.publish import publish_master
 from mdm.publish.pairs import RECORD_KEYS, explained_pairs, parquet_sql
 from mdm.standardize import distinct_values, standardize_source, standardized_schema
@@ -196,13 +198,16 @@ def match(ctx: RunContext) -> dict[str, Any]:
     blocked = block_pairs(records, rules.blocking, rules.max_block_size)
     with StateStore(ctx.state_dir) as store:
         stored = store.current_model()
-    model, origin = choose_model(records, blocked, rules, ctx.rules_dir, stored, ctx.retrain)
+    # the levels are compared once, for training (when this run trains) and scoring alike
+    compared = compare_for_scoring(records, blocked.pairs, usable_comparisons(records.columns, rules.comparisons))
+    model, origin = choose_model(records, blocked, rules, ctx.rules_dir, stored, ctx.retrain, compared)
     scored = score_pairs(
         records,
         blocked.pairs,
         model,
         threshold_match_probability=rules.threshold_match_probability,
         threshold_review_probability=rules.threshold_review_probability,
+        compared=compared,
     )
     scored.write_parquet(ctx.path("scored.parquet"))
     save_model(model, ctx.path("model.json"))

@@ -259,11 +259,18 @@ def expectation_maximisation(
     return EMResult(m, u, prior, iterations, converged)
 
 
-def train_model(records: pl.DataFrame, rules: MatchRules, blocked: Blocked | None = None) -> MatchModel:
+def train_model(
+    records: pl.DataFrame,
+    rules: MatchRules,
+    blocked: Blocked | None = None,
+    compared: pl.DataFrame | None = None,
+) -> MatchModel:
     """Estimate u from random pairs, m and the prior by EM on candidate pairs; return the model.
 
     `records` is the standardized frame (with `rid`); `blocked` is `block_pairs(...)` of it if
-    already computed. Comparisons whose columns are absent are skipped with a warning.
+    already computed, and `compared` the level of every comparison for its pairs (with
+    `rule_mask`), if already computed for scoring. Comparisons whose columns are absent are
+    skipped with a warning.
     """
     settings = rules.training
     comparisons = usable_comparisons(records.columns, rules.comparisons)
@@ -274,7 +281,9 @@ def train_model(records: pl.DataFrame, rules: MatchRules, blocked: Blocked | Non
     if blocked.pairs.height == 0:
         raise ValueError("no candidate pairs to train on: check the blocking rules")
     u = estimate_u(records, comparisons, settings.u_sample_pairs, settings.seed)
-    gammas = compare_pairs(records, blocked.pairs, comparisons, keep=["rule_mask"])
+    if compared is None:
+        compared = compare_pairs(records, blocked.pairs, comparisons, keep=["rule_mask"])
+    gammas = compared.select("rule_mask", *(c.name for c in comparisons))
     m_start = initial_m(comparisons)
     estimates: dict[str, list[tuple[float, list[float]]]] = {c.name: [] for c in comparisons}
     sessions = []

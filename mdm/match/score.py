@@ -57,6 +57,14 @@ def _weight(records: pl.DataFrame, scored: pl.DataFrame, trained: TrainedCompari
     )
 
 
+def compare_for_scoring(records: pl.DataFrame, pairs: pl.DataFrame, comparisons: list[Comparison]) -> pl.DataFrame:
+    """The level of every comparison per pair, with what scoring and training need beside it:
+    the pairs' `rule` and `rule_mask` and the left values of term-frequency adjusted columns."""
+    keep = [c for c in ("rule", "rule_mask") if c in pairs.columns]
+    tf_columns = sorted({column for comparison in comparisons for _, column in _tf_levels(comparison)})
+    return compare_pairs(records, pairs, comparisons, keep=keep, carry_left=tf_columns)
+
+
 def classify(probability: pl.Expr, threshold_match_probability: float, threshold_review_probability: float) -> pl.Expr:
     """match at or above the match threshold, review at or above the review threshold, else non_match."""
     return (
@@ -76,20 +84,21 @@ def score_pairs(
     *,
     threshold_match_probability: float,
     threshold_review_probability: float,
+    compared: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Score candidate pairs (`left`, `right` rids of `records`; `rule` kept if present).
 
     Returns left, right[, rule], per comparison `<c>_level` (label) and `<c>_weight`, then
     `prior_weight`, `match_weight`, `match_probability` and `match_class` (match / review /
     non_match). A comparison whose columns are absent from `records` is skipped with a warning
-    and contributes nothing. Lowering the thresholds sends more pairs to merge or review
+    and contributes nothing. `compared` is `compare_for_scoring(records, pairs, ...)` when
+    already computed (training compares the same pairs). Lowering the thresholds sends more pairs to merge or review
     (recall); raising them keeps only surer pairs (precision).
     """
     usable = usable_comparisons(records.columns, [t.comparison for t in model.comparisons])
     trained = [t for t in model.comparisons if t.comparison in usable]
     keep = [c for c in ("rule",) if c in pairs.columns]
-    tf_columns = sorted({column for t in trained for _, column in _tf_levels(t.comparison)})
-    scored = compare_pairs(records, pairs, usable, keep=keep, carry_left=tf_columns)
+    scored = compared if compared is not None else compare_for_scoring(records, pairs, usable)
     for t in trained:
         scored = _weight(records, scored, t)
     weights = [f"{t.comparison.name}_weight" for t in trained]
