@@ -360,6 +360,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             "blocking_giant_blocks": pl.read_parquet(ctx.path("giant_blocks.parquet")).with_columns(
                 pl.lit(ctx.run_id).alias("run_id")
             ),
+            "steward_links": steward_link_outcomes(ctx, records),
             "quarantine": quarantine,
             "id_events": events,
             "run_log": history,
@@ -386,6 +387,21 @@ def publish(ctx: RunContext) -> dict[str, Any]:
     shutil.copyfile(ctx.path("model.json"), tmp)
     os.replace(tmp, model_file)
     return {"tables": counts}
+
+
+def steward_link_outcomes(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
+    """Each steward "same" decision of this run by its records' source ids, and whether it was
+    applied ("merged") or could not be ("blocked: steward: not the same" when it contradicts a
+    steward's own "not the same")."""
+    keys = records.select("rid", "source", "source_record_id")
+    return (
+        pl.read_parquet(ctx.path("steward_outcomes.parquet"))
+        .join(keys.rename({"rid": "left", "source": "left_source", "source_record_id": "left_record_id"}), on="left")
+        .join(
+            keys.rename({"rid": "right", "source": "right_source", "source_record_id": "right_record_id"}), on="right"
+        )
+        .select("left_source", "left_record_id", "right_source", "right_record_id", "outcome")
+    )
 
 
 Stage = Callable[[RunContext], dict[str, Any]]

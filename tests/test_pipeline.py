@@ -127,6 +127,17 @@ def test_steward_decisions_apply_on_the_next_run(tiny: Path, tmp_path: Path) -> 
     }
     kinds = sorted(k for (k,) in q(master, "SELECT kind FROM id_events"))
     assert kinds == ["merged", "split"]
+    assert q(master, "SELECT * FROM steward_links") == [("crm", "C6", "web", "W5", "merged")]
+
+
+def test_a_steward_same_that_contradicts_a_not_same_is_reported_not_applied(tiny: Path, tmp_path: Path) -> None:
+    master = tmp_path / "master.duckdb"
+    with StateStore(master.parent / "state") as store:
+        store.add_decision(("crm", "C1"), ("web", "W1"), "not_same", decided_by="steward a")
+        store.add_decision(("crm", "C1"), ("web", "W1"), "same", decided_by="steward b")
+    run_pipeline(tiny, master, as_of=AS_OF)
+    assert q(master, "SELECT outcome FROM steward_links") == [("blocked: steward: not the same",)]
+    assert frozenset({"crm:C1"}) in groups(master)
 
 
 @pytest.mark.parametrize("stage", ["ingest", "match", "golden", "publish"])
