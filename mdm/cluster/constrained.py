@@ -19,12 +19,16 @@ STEWARD_OUTCOME_SCHEMA = {"left": pl.Int64, "right": pl.Int64, "outcome": pl.Str
 
 
 class _Clusters:
+    """Union-find over record indexes. A root's records' profiles are `profiles[root]` until it
+    takes another cluster in, then `members[root]`; steward cannot-links sit in `forbidden`,
+    by root, for the few records that have one."""
+
     def __init__(self, profiles: Sequence[Profile], rules: CannotLink):
-        n = len(profiles)
         self.rules = rules
-        self.parent = list(range(n))
-        self.profiles: list[set[Profile]] = [{p} for p in profiles]
-        self.forbidden: list[set[int]] = [set() for _ in range(n)]
+        self.parent = list(range(len(profiles)))
+        self.profiles = profiles
+        self.members: dict[int, list[Profile]] = {}
+        self.forbidden: dict[int, set[int]] = {}
 
     def find(self, i: int) -> int:
         root = i
@@ -34,20 +38,31 @@ class _Clusters:
             self.parent[i], i = root, self.parent[i]
         return root
 
+    def profiles_of(self, root: int) -> list[Profile]:
+        return self.members.get(root) or [self.profiles[root]]
+
+    def forbid(self, a: int, b: int) -> None:
+        self.forbidden.setdefault(a, set()).add(b)
+        self.forbidden.setdefault(b, set()).add(a)
+
     def conflict(self, a: int, b: int, check_facts: bool) -> str | None:
-        if any(self.find(x) == b for x in self.forbidden[a]) or any(self.find(x) == a for x in self.forbidden[b]):
+        if self.forbidden and (
+            any(self.find(x) == b for x in self.forbidden.get(a, ()))
+            or any(self.find(x) == a for x in self.forbidden.get(b, ()))
+        ):
             return "steward: not the same"
         if check_facts:
-            return conflict(self.profiles[a], self.profiles[b], self.rules)
+            return conflict(self.profiles_of(a), self.profiles_of(b), self.rules)
         return None
 
     def union(self, a: int, b: int) -> None:
-        if len(self.profiles[a]) + len(self.forbidden[a]) < len(self.profiles[b]) + len(self.forbidden[b]):
+        if len(self.members.get(a, ())) < len(self.members.get(b, ())):
             a, b = b, a
         self.parent[b] = a
-        self.profiles[a] |= self.profiles[b]
-        self.forbidden[a] |= self.forbidden[b]
-        self.profiles[b], self.forbidden[b] = set(), set()
+        self.members[a] = self.profiles_of(a) + self.profiles_of(b)
+        self.members.pop(b, None)
+        if b in self.forbidden:
+            self.forbidden.setdefault(a, set()).update(self.forbidden.pop(b))
 
     def judge(self, a: int, b: int) -> str:
         ra, rb = self.find(a), self.find(b)
@@ -97,8 +112,7 @@ def cluster_records(
     """
     clusters = _Clusters(profiles, rules)
     for a, b in cannot_link:
-        clusters.forbidden[a].add(b)
-        clusters.forbidden[b].add(a)
+        clusters.forbid(a, b)
     steward = [(a, b, clusters.try_merge(a, b, check_facts=False)) for a, b in must_link]
     outcomes = [clusters.try_merge(a, b) for a, b in pairs.select("left", "right").iter_rows()]
     review = (
