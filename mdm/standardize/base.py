@@ -214,6 +214,10 @@ def distinct_values(workers: int | None = None, min_parallel_values: int = 50_00
     batches stay in this process, where starting a worker would cost more than it saves.
     The results are held, as Arrow frames, until the block ends: memory grows with the number
     of distinct values of the module-level functions (closures keep nothing).
+
+    Workers are spawned, so a script that runs the pipeline on large data must guard its entry
+    point with `if __name__ == "__main__":`, as multiprocessing requires (the `mdm` command and
+    the Prefect flow do).
     """
     run = _DistinctRun(workers if workers is not None else (os.cpu_count() or 1), min_parallel_values)
     token = _RUN.set(run)
