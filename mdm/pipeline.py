@@ -35,7 +35,7 @@ from mdm.match.choose import choose_model
 from mdm.match.comparisons import usable_comparisons
 from mdm.match.score import compare_for_scoring
 from mdm.publish import publish_master
-from mdm.publish.pairs import RECORD_KEYS, explained_pairs, parquet_sql
+from mdm.publish.pairs import RECORD_KEYS, explained_pairs, parquet_sql, with_record_ids
 from mdm.standardize import distinct_values, standardize_source, standardized_schema
 from mdm.state import StateStore
 
@@ -393,14 +393,12 @@ def steward_link_outcomes(ctx: RunContext, records: pl.DataFrame) -> pl.DataFram
     """Each steward "same" decision of this run by its records' source ids, and whether it was
     applied ("merged") or could not be ("blocked: steward: not the same" when it contradicts a
     steward's own "not the same")."""
-    keys = records.select("rid", "source", "source_record_id")
+    keys = records.lazy().select("rid", "source", "source_record_id")
+    steward = pl.scan_parquet(ctx.path("steward_outcomes.parquet"))
     return (
-        pl.read_parquet(ctx.path("steward_outcomes.parquet"))
-        .join(keys.rename({"rid": "left", "source": "left_source", "source_record_id": "left_record_id"}), on="left")
-        .join(
-            keys.rename({"rid": "right", "source": "right_source", "source_record_id": "right_record_id"}), on="right"
-        )
+        with_record_ids(steward, keys)
         .select("left_source", "left_record_id", "right_source", "right_record_id", "outcome")
+        .collect()
     )
 
 

@@ -89,6 +89,8 @@ def dates_conflict(left: Sequence[Profile], right: Sequence[Profile]) -> bool:
     """Both clusters carry birth dates and not one date of one is the same as, or a typo of, a
     date of the other. (Not "any two differ": two copies of one date with a typo each differ in
     two digits from each other, yet each is one digit from the truth.)"""
+    if len(left) == 1 and len(right) == 1:  # most merges join two single records: no sets needed
+        return birth_dates_conflict(left[0], right[0])
     left_dates = {p.birth_date for p in left if p.birth_date is not None}
     right_dates = {p.birth_date for p in right if p.birth_date is not None}
     if not left_dates or not right_dates:
@@ -103,13 +105,6 @@ def conflict(left: Iterable[Profile], right: Iterable[Profile], rules: CannotLin
     twin's initial must not bridge two twins); birth dates when no date of one is near a date
     of the other (see `dates_conflict`)."""
     left, right = list(left), list(right)
-    if len(left) == 1 and len(right) == 1:  # most merges join two single records: the same tests, directly
-        a, b = left[0], right[0]
-        if rules.different_birth_date and birth_dates_conflict(a, b):
-            return "different birth dates"
-        if rules.different_given_name and given_names_conflict(a, b):
-            return "different given names, same family name"
-        return None
     if rules.different_birth_date and dates_conflict(left, right):
         return "different birth dates"
     if rules.different_given_name and any(given_names_conflict(a, b) for a in left for b in right):
