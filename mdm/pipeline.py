@@ -28,6 +28,7 @@ from mdm.cluster.review import UNDECIDED, review_queue
 from mdm.config.dictionary import DEFAULT_DICTIONARY, Dictionary, load_dictionary
 from mdm.config.rules import DEFAULT_RULES_DIR, MatchRules, load_match_rules
 from mdm.config.sources import SourcesConfig, load_sources
+from mdm.config.survivorship import SurvivorshipRules, load_survivorship_rules
 from mdm.golden import assign_golden_ids, build_golden
 from mdm.ingest import QUARANTINE_SCHEMA, ingest_source
 from mdm.match import block_pairs, load_model, save_model, score_pairs
@@ -87,6 +88,19 @@ class RunContext:
     @cached_property
     def match_rules(self) -> MatchRules:
         return load_match_rules(self.rules_dir / "match.yaml")
+
+    @cached_property
+    def survivorship_path(self) -> Path:
+        """The rules directory's survivorship.yaml, else the project's (a rules directory made for
+        one benchmark may hold only match.yaml)."""
+        own = self.rules_dir / "survivorship.yaml"
+        return own if own.exists() else DEFAULT_RULES_DIR / "survivorship.yaml"
+
+    @cached_property
+    def survivorship_rules(self) -> SurvivorshipRules:
+        rules = load_survivorship_rules(self.survivorship_path)
+        rules.check_fields(self.survivorship_path, [f.name for f in self.dictionary.published_fields])
+        return rules
 
     def path(self, name: str) -> Path:
         return self.work_dir / name
@@ -288,7 +302,8 @@ def golden(ctx: RunContext) -> dict[str, Any]:
     assignment = assign_golden_ids(records, clusters["cluster"].to_list(), registry, next_number)
     records = records.with_columns(pl.Series("golden_id", assignment.golden_ids, dtype=pl.String))
     fields = [f.name for f in ctx.dictionary.published_fields]
-    customers, lineage = build_golden(records, fields)
+    ctx.survivorship_rules.check_fields(ctx.survivorship_path, fields, set(records.columns))
+    customers, lineage = build_golden(records, ctx.survivorship_rules, fields)
     records.write_parquet(ctx.path("records.parquet"))
     customers.write_parquet(ctx.path("golden.parquet"))
     lineage.write_parquet(ctx.path("lineage.parquet"))
@@ -454,7 +469,7 @@ def run_pipeline(
     work_dir = master.parent / ".mdm-work" / run_id
     ctx = RunContext(run_id, sources, master, state_dir, as_of, work_dir, retrain)
     summary = RunSummary(run_id, str(master), as_of.isoformat())
-    _ = ctx.sources  # a configuration error fails before anything is written
+    _ = ctx.sources, ctx.match_rules, ctx.survivorship_rules  # a configuration error fails before anything is written
     work_dir.mkdir(parents=True)
     with StateStore(state_dir) as store:
         store.start_run(

@@ -87,10 +87,17 @@ def test_golden_values_are_standardized_and_traced(tiny: Path, tmp_path: Path) -
     )
     lineage = q(
         master,
-        f"SELECT source, source_record_id, rule FROM golden_attribute_lineage"
-        f" WHERE golden_id = '{gid}' AND attribute = 'given_name'",
+        f"SELECT attribute, source, source_record_id, rule, candidates, agreeing FROM golden_attribute_lineage"
+        f" WHERE golden_id = '{gid}' AND attribute IN ('given_name', 'region', 'email') ORDER BY attribute",
     )
-    assert lineage == [("crm", "C2", "trust, then most recent")]
+    assert lineage == [
+        # both records say mary.smith@gmail.com: the newer (web, June) lends it
+        ("email", "web", "W2", "all records agree", 2, 2),
+        # names: the more trusted source (crm 3 over web 1) lends the spelling when all agree
+        ("given_name", "crm", "C2", "all records agree", 2, 2),
+        # the web sign-up is newer but has no street: an address is taken whole from a record with one
+        ("region", "crm", "C2", "has address_line1", 2, 1),
+    ]
 
 
 def test_household_members_are_not_chained(tiny: Path, tmp_path: Path) -> None:
