@@ -153,6 +153,9 @@ def test_explain_a_pair_and_a_golden_customer(tiny: Path, tmp_path: Path) -> Non
     assert golden.exit_code == 0, golden.output
     assert f"{golden_id}: 2 record(s)" in golden.output
     assert "crm:C1 ~ web:W1" in golden.output and "kept apart from:" in golden.output
+    # where each golden value came from and why it won
+    assert "  email          robert.smith@gmail.com  from web:W1, all records agree\n" in golden.output
+    assert "  address_line1  12 Oak St  from crm:C1, has address_line1 (over -, -, -, -, -, US)\n" in golden.output
 
     missing = CliRunner().invoke(main, ["explain", "--master", str(master), "crm:C4", "crm:C1"])
     assert missing.exit_code == 1 and "record crm:C4 is not in the master (quarantined" in missing.output

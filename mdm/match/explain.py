@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from mdm.golden.survivorship import ALL_VALUES
 from mdm.match.model import MatchModel, load_model
 from mdm.match.score import score_pairs
 
@@ -126,7 +127,8 @@ def explain_pair(master: Path, left: RecordRef, right: RecordRef) -> str:
 
 
 def explain_golden(master: Path, golden_id: str) -> str:
-    """The golden customer's records, the links that joined them, and the links refused around it."""
+    """The golden customer's records, where each golden value came from and why it won, the links
+    that joined the records, and the links refused around it."""
     con = _connect(master)
     try:
         members = con.sql(
@@ -142,6 +144,11 @@ def explain_golden(master: Path, golden_id: str) -> str:
             " WHERE left_golden_id = ? OR right_golden_id = ? ORDER BY match_probability DESC",
             params=[golden_id, golden_id],
         ).fetchall()
+        values = con.sql(
+            "SELECT attribute, value, source || ':' || source_record_id, rule, runner_up FROM golden_attribute_lineage"
+            " WHERE golden_id = ? AND rule <> ? ORDER BY attribute",
+            params=[golden_id, ALL_VALUES],
+        ).fetchall()
         events = con.sql(
             "SELECT kind, old_id, new_id, reason FROM id_events WHERE old_id = ? OR new_id = ?",
             params=[golden_id, golden_id],
@@ -150,6 +157,11 @@ def explain_golden(master: Path, golden_id: str) -> str:
         con.close()
     lines = [f"{golden_id}: {len(members)} record(s)"]
     lines += ["  " + "  ".join(_value(v) for v in (f"{m[0]}:{m[1]}", *m[2:])) for m in members]
+    lines.append("golden values (rules/survivorship.yaml):")
+    lines += [
+        f"  {attribute:<14} {value}  from {origin}, {rule}" + (f" (over {runner})" if runner else "")
+        for attribute, value, origin, rule, runner in values
+    ]
     joined = [link for link in links if link[3] == "merged" or link[3] == "same cluster"]
     refused = [link for link in links if link not in joined and link[3] != "non_match"]
     lines.append("linked by:" if joined else "linked by: nothing (a record of its own)")
