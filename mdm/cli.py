@@ -129,6 +129,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         f" (records merged into another record's golden customer)"
     )
     lines += _match_lines(stages["match"], stages["cluster"], stages.get("publish", {}).get("tables", {}))
+    if "stale" in stages:
+        lines += _stale_lines(stages["stale"])
     reasons = stages["ingest"].get("quarantine_reasons", {})
     if reasons:
         lines.append("quarantined rows, by reason:")
@@ -161,6 +163,23 @@ def _match_lines(match: dict[str, Any], cluster: dict[str, Any], tables: dict[st
     ]
     if "review_queue" in tables:
         lines.append(f"review queue: {tables['review_queue']} pairs for a steward (table review_queue)")
+    return lines
+
+
+def _stale_lines(stale: dict[str, Any]) -> list[str]:
+    """Stale flags, and their share by months since a record's update beside a steady 2% a month."""
+    golden = ", ".join(f"{attribute} {n}" for attribute, n in stale["stale_golden"].items())
+    lines = [
+        f"stale: {stale['stale_records']} records; golden customers by attribute: {golden}"
+        " (view customers_to_reverify)",
+        f"  {'months':<8}{'records':>8}{'stale':>7}{'address':>9}{'phone':>7}{'email':>7}{'1-0.98^m':>10}",
+    ]
+    for row in stale["by_months_since_update"]:
+        shares = "".join(
+            f"{'-' if row[k] is None else format(row[k], '.2f'):>{w}}"
+            for k, w in (("stale", 7), ("address", 9), ("phone", 7), ("email", 7), ("expected", 10))
+        )
+        lines.append(f"  {row['months']:<8}{row['records']:>8}{shares}")
     return lines
 
 
@@ -267,6 +286,7 @@ def check_config(sources: Path) -> None:
     try:
         names = [s.name for s in ctx.sources.sources]
         _ = ctx.match_rules
+        _ = ctx.survivorship_rules, ctx.staleness_rules
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"ok: {len(names)} sources ({', '.join(names)}), {len(ctx.dictionary.fields)} dictionary fields")

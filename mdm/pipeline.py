@@ -30,6 +30,16 @@ from mdm.config.rules import DEFAULT_RULES_DIR, MatchRules, load_match_rules
 from mdm.config.sources import SourcesConfig, load_sources
 from mdm.config.survivorship import SurvivorshipRules, load_survivorship_rules
 from mdm.golden import assign_golden_ids, build_golden
+from mdm.golden.stale import (
+    RECORD_FLAG_COLUMNS,
+    StalenessRules,
+    flag_stale,
+    golden_values,
+    load_staleness_rules,
+    reverify_view_sql,
+    stale_by_months,
+    stale_inputs,
+)
 from mdm.ingest import QUARANTINE_SCHEMA, ingest_source
 from mdm.match import block_pairs, load_model, save_model, score_pairs
 from mdm.match.choose import choose_model
@@ -101,6 +111,10 @@ class RunContext:
         rules = load_survivorship_rules(self.survivorship_path)
         rules.check_fields(self.survivorship_path, [f.name for f in self.dictionary.published_fields])
         return rules
+
+    @cached_property
+    def staleness_rules(self) -> StalenessRules:
+        return load_staleness_rules(self.survivorship_path)
 
     def path(self, name: str) -> Path:
         return self.work_dir / name
@@ -317,9 +331,38 @@ def golden(ctx: RunContext) -> dict[str, Any]:
     }
 
 
+def stale(ctx: RunContext) -> dict[str, Any]:
+    """Last-confirmed date, freshness and stale flags of every contact value, as of ctx.as_of
+    (mdm/golden/stale.py); flags beside the golden and the records, joined in by publish."""
+    rules = ctx.staleness_rules
+    records = stale_inputs(pl.scan_parquet(ctx.path("records.parquet")), rules)
+    chosen = golden_values(
+        pl.read_parquet(ctx.path("golden.parquet")), pl.read_parquet(ctx.path("lineage.parquet")), records, rules
+    )
+    golden_flags, record_flags = flag_stale(records, chosen, ctx.as_of, rules)
+    golden_flags.write_parquet(ctx.path("stale_golden.parquet"))
+    record_flags.write_parquet(ctx.path("stale_records.parquet"))
+    return {
+        "stale_records": int(record_flags["is_stale"].sum()),
+        "stale_golden": {
+            c.removesuffix("_is_stale"): int(golden_flags[c].sum())
+            for c in golden_flags.columns
+            if c.endswith("_is_stale")
+        },
+        "by_months_since_update": stale_by_months(records, record_flags, ctx.as_of),
+    }
+
+
 def publish(ctx: RunContext) -> dict[str, Any]:
-    records = pl.read_parquet(ctx.path("records.parquet"), columns=RECORD_KEYS)
-    customers = pl.read_parquet(ctx.path("golden.parquet")).with_columns(pl.lit(ctx.run_id).alias("run_id"))
+    stale_keys = ["source", "source_record_id"]
+    records = pl.read_parquet(ctx.path("records.parquet"), columns=RECORD_KEYS).join(
+        pl.read_parquet(ctx.path("stale_records.parquet")), on=stale_keys, how="left", maintain_order="left"
+    )
+    customers = (
+        pl.read_parquet(ctx.path("golden.parquet"))
+        .join(pl.read_parquet(ctx.path("stale_golden.parquet")), on="golden_id", how="left", maintain_order="left")
+        .with_columns(pl.lit(ctx.run_id).alias("run_id"))
+    )
     ids = json.loads(ctx.path("ids.json").read_text())
     pairs = explained_pairs(ctx.path("scored.parquet"), ctx.path("pair_outcomes.parquet"), ctx.path("records.parquet"))
     pairs.sink_parquet(ctx.path("match_pairs.parquet"))
@@ -334,6 +377,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
         "row_number",
         "trust",
         "source_updated_at",
+        *RECORD_FLAG_COLUMNS,
         pl.lit(ctx.run_id).alias("run_id"),
     )
     quarantine = pl.read_parquet(ctx.path("quarantine.parquet")).with_columns(pl.lit(ctx.run_id).alias("run_id"))
@@ -392,6 +436,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             ctx.master_path,
             ctx.run_id,
             tables,
+            views={"customers_to_reverify": reverify_view_sql("golden_customers")},
             before_swap=lambda: store.save_assignments(
                 ctx.run_id, assignments, ids["new_ids"], ids["next_number"], trained_model=trained
             ),
@@ -424,6 +469,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("match", match),
     ("cluster", cluster),
     ("golden", golden),
+    ("stale", stale),
     ("publish", publish),
 ]
 StageCaller = Callable[[str, Stage, RunContext], dict[str, Any]]
@@ -469,7 +515,7 @@ def run_pipeline(
     work_dir = master.parent / ".mdm-work" / run_id
     ctx = RunContext(run_id, sources, master, state_dir, as_of, work_dir, retrain)
     summary = RunSummary(run_id, str(master), as_of.isoformat())
-    _ = ctx.sources, ctx.match_rules, ctx.survivorship_rules  # a configuration error fails before anything is written
+    _ = ctx.sources, ctx.match_rules, ctx.survivorship_rules, ctx.staleness_rules  # config errors fail before any write
     work_dir.mkdir(parents=True)
     with StateStore(state_dir) as store:
         store.start_run(

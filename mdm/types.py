@@ -40,3 +40,6 @@ RunStatus = Literal["running", "published", "failed"]
 
 PairClass = Literal["match", "review", "non_match"]
 """What scoring makes of a candidate pair: auto-merge, steward review queue, or nothing."""
+
+ContactAttribute = Literal["address", "phone", "email"]
+"""A contact attribute whose staleness is tracked (mdm/golden/stale.py)."""
