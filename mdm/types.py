@@ -29,6 +29,7 @@ FieldKind = Literal[
     "region",
     "postal_code",
     "country",
+    "identifier",
 ]
 BadValuePolicy = Literal["set_null", "keep"]
 """What a standardizer does with a value it cannot make clean: null it or keep it; it flags it either way."""

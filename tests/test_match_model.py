@@ -177,7 +177,7 @@ def test_trained_model_separates_the_population(trained: tuple) -> None:
     assert (
         levels[("birth_date", "exact")] > levels[("birth_date", "day_month_swapped")] > levels[("birth_date", "else")]
     )
-    assert model.training["skipped_comparisons"] == ["address", "city"]  # the generated population has neither
+    assert model.training["skipped_comparisons"] == ["national_id", "address", "city"]  # the population has none
     # regression: sessions follow the rules blocking actually used (rule_mask bits), not the file's list
     assert "address" not in {session["blocking_rule"] for session in model.training["sessions"]}
 

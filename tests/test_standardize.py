@@ -17,6 +17,7 @@ from mdm.standardize.address import normalize_postal_code, standardize_city, sta
 from mdm.standardize.base import FieldContext
 from mdm.standardize.coded import standardize_coded
 from mdm.standardize.date import PLACEHOLDER_DATES, standardize_date
+from mdm.standardize.identifier import standardize_identifier
 
 DICTIONARY = load_dictionary()
 AS_OF = dt.date(2026, 11, 1)
@@ -189,3 +190,29 @@ def test_city_never_raises_and_is_idempotent(value: str) -> None:
     if once.clean[0] is not None:
         again = standardize_city(pl.Series("city", [once.clean[0]]), ctx("city"))
         assert (again.clean[0], again.key[0]) == (once.clean[0], once.key[0])
+
+
+@pytest.mark.parametrize(
+    ("description", "raw", "clean", "flag"),
+    [
+        ("separators dropped, upper case", "123-45-678x", "12345678X", None),
+        ("spaces inside", " 530 4218 ", "5304218", None),
+        ("one digit repeated is a placeholder", "000-00-0000", None, "placeholder national_id '000-00-0000'"),
+        ("the famous run is a placeholder", "123-45-6789", None, "placeholder national_id '123-45-6789'"),
+        ("too short to tell people apart", "A1", None, "national_id 'A1' is shorter than 4 characters"),
+        ("blank is missing, not flagged", "   ", None, None),
+    ],
+)
+def test_identifier(description: str, raw: str, clean: str | None, flag: str | None) -> None:
+    result = standardize_identifier(pl.Series("national_id", [raw]), ctx("national_id"))
+    assert result.clean.to_list() == [clean], description
+    assert result.key.to_list() == [clean], description
+    assert result.flags.to_list() == [[flag] if flag else []], description
+
+
+@settings(max_examples=100, deadline=None)
+@given(text)
+def test_identifier_never_raises_and_is_idempotent(value: str) -> None:
+    once = standardize_identifier(pl.Series("national_id", [value]), ctx("national_id")).clean
+    again = standardize_identifier(once, ctx("national_id")).clean
+    assert again.to_list() == once.to_list()

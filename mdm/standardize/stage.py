@@ -29,6 +29,7 @@ from mdm.standardize.base import FLAGS, FieldContext, Standardized, flags_from, 
 from mdm.standardize.coded import standardize_coded
 from mdm.standardize.date import parse_dates, standardize_date
 from mdm.standardize.email import standardize_email
+from mdm.standardize.identifier import standardize_identifier
 from mdm.standardize.name import ParsedFullNames, parse_full_name, standardize_person_name
 from mdm.standardize.phone import standardize_phone
 
@@ -39,6 +40,7 @@ BY_KIND: dict[str, Standardizer] = {
     "coded": standardize_coded,
     "email": standardize_email,
     "city": standardize_city,
+    "identifier": standardize_identifier,
 }
 NEEDS_COUNTRY = {
     "phone": standardize_phone,
