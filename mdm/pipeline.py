@@ -29,6 +29,7 @@ from mdm.config.dictionary import DEFAULT_DICTIONARY, Dictionary, load_dictionar
 from mdm.config.rules import DEFAULT_RULES_DIR, MatchRules, load_match_rules
 from mdm.config.sources import SourcesConfig, load_sources
 from mdm.golden import assign_golden_ids, build_golden
+from mdm.golden.ids import id_event_history
 from mdm.ingest import QUARANTINE_SCHEMA, ingest_source
 from mdm.match import block_pairs, load_model, save_model, score_pairs
 from mdm.match.choose import choose_model
@@ -284,8 +285,8 @@ def golden(ctx: RunContext) -> dict[str, Any]:
     records = pl.read_parquet(ctx.path("standardized.parquet"))
     clusters = pl.read_parquet(ctx.path("clusters.parquet"))
     with StateStore(ctx.state_dir) as store:
-        registry, next_number = store.registry(), store.peek_next_numbers()
-    assignment = assign_golden_ids(records, clusters["cluster"].to_list(), registry, next_number)
+        registry, next_number, retired = store.registry(), store.peek_next_numbers(), store.retired_ids()
+    assignment = assign_golden_ids(records, clusters["cluster"].to_list(), registry, next_number, retired=retired)
     records = records.with_columns(pl.Series("golden_id", assignment.golden_ids, dtype=pl.String))
     fields = [f.name for f in ctx.dictionary.published_fields]
     customers, lineage = build_golden(records, fields)
@@ -322,9 +323,6 @@ def publish(ctx: RunContext) -> dict[str, Any]:
         pl.lit(ctx.run_id).alias("run_id"),
     )
     quarantine = pl.read_parquet(ctx.path("quarantine.parquet")).with_columns(pl.lit(ctx.run_id).alias("run_id"))
-    events = pl.DataFrame(
-        ids["events"], schema={"kind": pl.String, "old_id": pl.String, "new_id": pl.String, "reason": pl.String}
-    ).with_columns(pl.lit(ctx.run_id).alias("run_id"))
     source_counts = pl.DataFrame(json.loads(ctx.path("counts.json").read_text())["sources"]).with_columns(
         pl.lit(ctx.run_id).alias("run_id")
     )
@@ -362,7 +360,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             ),
             "steward_links": steward_link_outcomes(ctx, records),
             "quarantine": quarantine,
-            "id_events": events,
+            "id_events": id_event_history(store.id_events(), ctx.run_id, ids["events"]),
             "run_log": history,
             "run_source_counts": source_counts,
             "field_profile": pl.read_parquet(ctx.path("field_profile.parquet")).with_columns(
@@ -378,7 +376,12 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             ctx.run_id,
             tables,
             before_swap=lambda: store.save_assignments(
-                ctx.run_id, assignments, ids["new_ids"], ids["next_number"], trained_model=trained
+                ctx.run_id,
+                assignments,
+                ids["new_ids"],
+                ids["next_number"],
+                trained_model=trained,
+                events=ids["events"],
             ),
         )
     # the model beside the master, for `mdm explain` and for reading (the master holds its parameters too)

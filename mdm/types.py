@@ -40,3 +40,6 @@ RunStatus = Literal["running", "published", "failed"]
 
 PairClass = Literal["match", "review", "non_match"]
 """What scoring makes of a candidate pair: auto-merge, steward review queue, or nothing."""
+
+IdEventKind = Literal["created", "split", "merged", "retired"]
+"""What happened to a golden id in a run (table id_events; see mdm/golden/ids.py)."""
