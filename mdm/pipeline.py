@@ -29,6 +29,7 @@ from mdm.config.dictionary import DEFAULT_DICTIONARY, Dictionary, load_dictionar
 from mdm.config.rules import DEFAULT_RULES_DIR, MatchRules, load_match_rules
 from mdm.config.sources import SourcesConfig, load_sources
 from mdm.golden import assign_golden_ids, build_golden
+from mdm.golden.history import prepare_history
 from mdm.golden.ids import id_event_history
 from mdm.ingest import QUARANTINE_SCHEMA, ingest_source
 from mdm.match import block_pairs, load_model, save_model, score_pairs
@@ -367,6 +368,8 @@ def publish(ctx: RunContext) -> dict[str, Any]:
                 pl.lit(ctx.run_id).alias("run_id")
             ),
         }
+        versions = prepare_history(store, ctx.run_id, customers, ctx.work_dir)
+        tables |= versions.tables
         assignments = list(records.select("source", "source_record_id", "golden_id").iter_rows())
         trained = (
             (model.trained_at.isoformat(), model.model_dump_json()) if ctx.path("model.trained").exists() else None
@@ -375,6 +378,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             ctx.master_path,
             ctx.run_id,
             tables,
+            macros=versions.macros,
             before_swap=lambda: store.save_assignments(
                 ctx.run_id,
                 assignments,
@@ -382,6 +386,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
                 ids["next_number"],
                 trained_model=trained,
                 events=ids["events"],
+                versions=versions.changes,
             ),
         )
     # the model beside the master, for `mdm explain` and for reading (the master holds its parameters too)
@@ -389,7 +394,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
     tmp = model_file.with_suffix(".json.tmp")
     shutil.copyfile(ctx.path("model.json"), tmp)
     os.replace(tmp, model_file)
-    return {"tables": counts}
+    return {"tables": counts, "golden_versions": {"opened": versions.opened, "closed": versions.closed}}
 
 
 def steward_link_outcomes(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
