@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS match_models (
     run_id TEXT PRIMARY KEY, trained_at TEXT NOT NULL, model TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS id_events (
-    event_id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL,
+    event_id INTEGER PRIMARY KEY, run_id TEXT NOT NULL,  -- rowid: rows are never deleted, so it keeps run order
     kind TEXT NOT NULL CHECK (kind IN ('created', 'split', 'merged', 'retired')),
     old_id TEXT, new_id TEXT, reason TEXT NOT NULL
 );
