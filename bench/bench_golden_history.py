@@ -37,7 +37,7 @@ def customers(n: int, changed_every: int | None = None) -> pl.DataFrame:
         pl.format("G{}", i.cast(pl.String).str.zfill(9)).alias("golden_id"),
         pl.lit("Ann").alias("given_name"),
         pl.format("Family{}", i % 5000).alias("family_name"),
-        (pl.date(1950, 1, 1) + pl.duration(days=i % 20000)).alias("birth_date"),
+        (pl.date(1950, 1, 1) + pl.duration(days=pl.lit(i % 20000))).alias("birth_date"),
         email.alias("email"),
         pl.format("+1415{}", (i % 10_000_000).cast(pl.String).str.zfill(7)).alias("phone"),
         pl.lit("12 Oak St").alias("address_line1"),
