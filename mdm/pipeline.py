@@ -30,6 +30,8 @@ from mdm.config.rules import DEFAULT_RULES_DIR, MatchRules, load_match_rules
 from mdm.config.sources import SourcesConfig, load_sources
 from mdm.config.survivorship import SurvivorshipRules, load_survivorship_rules
 from mdm.golden import assign_golden_ids, build_golden
+from mdm.golden.history import prepare_history
+from mdm.golden.ids import id_event_history
 from mdm.golden.stale import (
     RECORD_FLAG_COLUMNS,
     StalenessRules,
@@ -312,8 +314,8 @@ def golden(ctx: RunContext) -> dict[str, Any]:
     records = pl.read_parquet(ctx.path("standardized.parquet"))
     clusters = pl.read_parquet(ctx.path("clusters.parquet"))
     with StateStore(ctx.state_dir) as store:
-        registry, next_number = store.registry(), store.peek_next_numbers()
-    assignment = assign_golden_ids(records, clusters["cluster"].to_list(), registry, next_number)
+        registry, next_number, retired = store.registry(), store.peek_next_numbers(), store.retired_ids()
+    assignment = assign_golden_ids(records, clusters["cluster"].to_list(), registry, next_number, retired=retired)
     records = records.with_columns(pl.Series("golden_id", assignment.golden_ids, dtype=pl.String))
     fields = [f.name for f in ctx.dictionary.published_fields]
     ctx.survivorship_rules.check_fields(ctx.survivorship_path, fields, set(records.columns))
@@ -381,9 +383,6 @@ def publish(ctx: RunContext) -> dict[str, Any]:
         pl.lit(ctx.run_id).alias("run_id"),
     )
     quarantine = pl.read_parquet(ctx.path("quarantine.parquet")).with_columns(pl.lit(ctx.run_id).alias("run_id"))
-    events = pl.DataFrame(
-        ids["events"], schema={"kind": pl.String, "old_id": pl.String, "new_id": pl.String, "reason": pl.String}
-    ).with_columns(pl.lit(ctx.run_id).alias("run_id"))
     source_counts = pl.DataFrame(json.loads(ctx.path("counts.json").read_text())["sources"]).with_columns(
         pl.lit(ctx.run_id).alias("run_id")
     )
@@ -421,13 +420,15 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             ),
             "steward_links": steward_link_outcomes(ctx, records),
             "quarantine": quarantine,
-            "id_events": events,
+            "id_events": id_event_history(store.id_events(), ctx.run_id, ids["events"]),
             "run_log": history,
             "run_source_counts": source_counts,
             "field_profile": pl.read_parquet(ctx.path("field_profile.parquet")).with_columns(
                 pl.lit(ctx.run_id).alias("run_id")
             ),
         }
+        versions = prepare_history(store, ctx.run_id, customers, ctx.work_dir)
+        tables |= versions.tables
         assignments = list(records.select("source", "source_record_id", "golden_id").iter_rows())
         trained = (
             (model.trained_at.isoformat(), model.model_dump_json()) if ctx.path("model.trained").exists() else None
@@ -437,8 +438,15 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             ctx.run_id,
             tables,
             views={"customers_to_reverify": reverify_view_sql("golden_customers")},
+            macros=versions.macros,
             before_swap=lambda: store.save_assignments(
-                ctx.run_id, assignments, ids["new_ids"], ids["next_number"], trained_model=trained
+                ctx.run_id,
+                assignments,
+                ids["new_ids"],
+                ids["next_number"],
+                trained_model=trained,
+                events=ids["events"],
+                versions=versions.changes,
             ),
         )
     # the model beside the master, for `mdm explain` and for reading (the master holds its parameters too)
@@ -446,7 +454,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
     tmp = model_file.with_suffix(".json.tmp")
     shutil.copyfile(ctx.path("model.json"), tmp)
     os.replace(tmp, model_file)
-    return {"tables": counts}
+    return {"tables": counts, "golden_versions": {"opened": versions.opened, "closed": versions.closed}}
 
 
 def steward_link_outcomes(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:

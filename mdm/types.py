@@ -44,3 +44,6 @@ PairClass = Literal["match", "review", "non_match"]
 
 ContactAttribute = Literal["address", "phone", "email"]
 """A contact attribute whose staleness is tracked (mdm/golden/stale.py)."""
+
+IdEventKind = Literal["created", "split", "merged", "retired"]
+"""What happened to a golden id in a run (table id_events; see mdm/golden/ids.py)."""

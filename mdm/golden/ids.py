@@ -2,18 +2,42 @@
 
 Clusters are served largest first, so when a golden customer splits the largest part keeps
 its id and the others get new ones; when two merge, the id of the larger part survives and the
-other is retired into it. Ids come from a counter in the durable store and are never reused.
+other is retired into it (`merged_into`). A previous id none of whose records is in this run is
+retired too (its source records are gone). Ids come from a counter in the durable store and are
+never reused: a retired id is never handed out again.
+
+A record absent from a run keeps its registry row. When it comes back, it votes for the id it
+had if that id is still active; if that id was retired, for the id it was merged into (following
+the chain of `merged_into` pointers to an active id); if the chain ends in an id retired because
+its records were gone, the record counts as new.
+
+Every change is an event {"kind", "old_id", "new_id", "reason"} (a plain dict, so it round-trips
+through JSON between stages):
+
+- created: new_id is new; old_id is the retired id its records last had, if any
+- split:   new_id is new for records that left old_id (which a larger part kept)
+- merged:  old_id is retired, its records joined new_id
+- retired: old_id is retired because its source records are gone; new_id is None
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from mdm.state.store import StateStore
 from mdm.types import GoldenId
+
+ID_EVENT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "run_id": pl.String,
+    "kind": pl.String,
+    "old_id": pl.String,
+    "new_id": pl.String,
+    "reason": pl.String,
+}
 
 
 @dataclass
@@ -25,22 +49,51 @@ class IdAssignment:
     events: list[dict[str, str | None]] = field(default_factory=list)
 
 
+def resolve_retired(golden_id: GoldenId, retired: Mapping[GoldenId, GoldenId | None]) -> GoldenId | None:
+    """The active id `golden_id` stands for: itself if active, else the end of its merged_into
+    chain; None when the chain ends in an id retired without successor (its records were gone)."""
+    seen: list[GoldenId] = []
+    current: GoldenId | None = golden_id
+    while current is not None and current in retired:
+        if current in seen:
+            raise ValueError(f"merged_into pointers form a cycle: {' -> '.join([*seen, current])}; repair golden_ids")
+        seen.append(current)
+        current = retired[current]
+    return current
+
+
 def assign_golden_ids(
-    records: pl.DataFrame, labels: list[int], registry: dict[tuple[str, str], GoldenId], next_number: int
+    records: pl.DataFrame,
+    labels: list[int],
+    registry: Mapping[tuple[str, str], GoldenId],
+    next_number: int,
+    *,
+    retired: Mapping[GoldenId, GoldenId | None],
 ) -> IdAssignment:
-    """records: `source`, `source_record_id` in the order of `labels` (one cluster label each)."""
+    """records: `source`, `source_record_id` in the order of `labels` (one cluster label each).
+
+    registry: (source, source_record_id) -> the id the record had when last seen (absent records
+    included); retired: each retired id -> the id it was merged into, or None. A pure function:
+    the store is read before and written after (`StateStore.save_assignments`).
+    """
     keys = list(zip(records["source"].to_list(), records["source_record_id"].to_list(), strict=True))
     members: dict[int, list[int]] = {}
     for i, label in enumerate(labels):
         members.setdefault(label, []).append(i)
+    # what each record votes for: the active id its previous id stands for
+    resolved: dict[GoldenId, GoldenId | None] = {}
+    for previous_id in set(registry.values()):
+        resolved[previous_id] = resolve_retired(previous_id, retired)
+    vote: list[GoldenId | None] = [resolved[registry[k]] if k in registry else None for k in keys]
     order = sorted(members, key=lambda c: (-len(members[c]), c))
     claimed: dict[GoldenId, int] = {}
     chosen: dict[int, GoldenId] = {}
     new_ids: list[GoldenId] = []
     events: list[dict[str, str | None]] = []
     for cluster in order:
-        previous = Counter(registry[keys[i]] for i in members[cluster] if keys[i] in registry)
-        for candidate, _ in sorted(previous.items(), key=lambda kv: (-kv[1], kv[0])):
+        previous: Counter[GoldenId] = Counter(v for i in members[cluster] if (v := vote[i]) is not None)
+        ranked = sorted(previous.items(), key=lambda kv: (-kv[1], kv[0]))
+        for candidate, _ in ranked:
             if candidate not in claimed:
                 chosen[cluster] = candidate
                 break
@@ -48,30 +101,57 @@ def assign_golden_ids(
             chosen[cluster] = StateStore.format_id(next_number)
             next_number += 1
             new_ids.append(chosen[cluster])
-            split_from = next(iter(sorted(previous)), None)
-            events.append(
-                {
-                    "kind": "split" if split_from else "created",
-                    "old_id": split_from,
-                    "new_id": chosen[cluster],
-                    "reason": "records left golden customer " + split_from if split_from else "new records",
-                }
-            )
+            events.append(_new_id_event(chosen[cluster], ranked, [registry.get(keys[i]) for i in members[cluster]]))
         claimed[chosen[cluster]] = cluster
     # A previous id no cluster kept was merged into the cluster that holds most of its records.
     holders: dict[GoldenId, Counter[int]] = {}
     for cluster, indices in members.items():
         for i in indices:
-            if keys[i] in registry:
-                holders.setdefault(registry[keys[i]], Counter())[cluster] += 1
+            if (voted := vote[i]) is not None:
+                holders.setdefault(voted, Counter())[cluster] += 1
     for old in sorted(set(holders) - set(claimed)):
-        into = chosen[max(holders[old].items(), key=lambda kv: (kv[1], -kv[0]))[0]]
+        into_cluster, joined = max(holders[old].items(), key=lambda kv: (kv[1], -kv[0]))
         events.append(
             {
                 "kind": "merged",
                 "old_id": old,
-                "new_id": into,
-                "reason": "its records now match a golden customer with more of them",
+                "new_id": chosen[into_cluster],
+                "reason": f"{joined} of its records joined {chosen[into_cluster]}, which kept the id of a larger part",
+            }
+        )
+    # An active id none of whose records is in this run is retired: its records are gone.
+    absent = Counter(g for g in registry.values() if g not in retired)
+    for old in sorted(set(absent) - set(holders)):
+        events.append(
+            {
+                "kind": "retired",
+                "old_id": old,
+                "new_id": None,
+                "reason": f"its source records are gone: none of its {absent[old]} record(s) is in this run",
             }
         )
     return IdAssignment([chosen[label] for label in labels], new_ids, next_number, events)
+
+
+def _new_id_event(
+    new_id: GoldenId, ranked: list[tuple[GoldenId, int]], last_ids: list[GoldenId | None]
+) -> dict[str, str | None]:
+    """The event for a cluster that got a new id: a split when its records had an active id
+    another (larger) cluster kept, else created."""
+    if ranked:
+        (split_from, moved), others = ranked[0], ranked[1:]
+        also = "".join(f", {n} from {g}" for g, n in others)
+        reason = f"{moved} record(s) left golden customer {split_from}{also}"
+        return {"kind": "split", "old_id": split_from, "new_id": new_id, "reason": reason}
+    gone = sorted({g for g in last_ids if g is not None})
+    if gone:
+        reason = f"records came back after their golden customer {', '.join(gone)} was retired (ids are never reused)"
+        return {"kind": "created", "old_id": gone[0], "new_id": new_id, "reason": reason}
+    return {"kind": "created", "old_id": None, "new_id": new_id, "reason": "new records"}
+
+
+def id_event_history(earlier: pl.DataFrame, run_id: str, events: list[dict[str, str | None]]) -> pl.DataFrame:
+    """The master's `id_events`: every earlier run's events (from the store, in run order), then this run's."""
+    this_run = pl.DataFrame(events, schema={k: v for k, v in ID_EVENT_SCHEMA.items() if k != "run_id"})
+    this_run = this_run.select(pl.lit(run_id, dtype=pl.String).alias("run_id"), pl.all())
+    return pl.concat([earlier.select(list(ID_EVENT_SCHEMA)).cast(ID_EVENT_SCHEMA), this_run])  # type: ignore[arg-type]

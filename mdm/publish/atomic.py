@@ -34,10 +34,11 @@ def publish_master(
     tables: dict[str, pl.DataFrame | str],
     *,
     views: dict[str, str] | None = None,
+    macros: dict[str, str] | None = None,
     before_swap: Callable[[], None] | None = None,
 ) -> dict[str, int]:
-    """Write `tables` (and SQL `views`) into a new DuckDB file and swap it in for `master`;
-    return the rows of each table.
+    """Write `tables` (and SQL `views`, and table `macros`: "name(params)" -> SELECT) into a new
+    DuckDB file and swap it in for `master`; return the rows of each table.
 
     A table is a polars frame, or a SELECT (over `read_parquet(...)`) that DuckDB runs itself,
     for tables too big to hold as a frame. `before_swap` runs after the new file is complete and
@@ -62,6 +63,8 @@ def publish_master(
                 counts[name] = int(con.sql(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
             for name, sql in (views or {}).items():
                 con.sql(f'CREATE VIEW "{name}" AS {sql}')
+            for signature, sql in (macros or {}).items():
+                con.sql(f"CREATE MACRO {signature} AS TABLE {sql}")
             con.sql("CHECKPOINT")
         finally:
             con.close()

@@ -2,6 +2,11 @@
 
 SQLite because stewards write to it while a nightly run reads it: transactions, WAL, and a
 single file to back up. Every write is one transaction; a crash leaves the last commit.
+
+Schema 2 adds id_events, published_runs and golden_versions (the golden history; its row
+contents live in Parquet segments beside the store, see mdm/golden/history.py). A schema 1 store
+is upgraded in place when opened; code that knows only schema 1 then refuses it, so it cannot
+publish runs that skip the events and versions.
 """
 
 from __future__ import annotations
@@ -9,14 +14,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from mdm.types import Decision, GoldenId
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -41,6 +49,18 @@ CREATE TABLE IF NOT EXISTS steward_decisions (
 CREATE TABLE IF NOT EXISTS match_models (
     run_id TEXT PRIMARY KEY, trained_at TEXT NOT NULL, model TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS id_events (
+    event_id INTEGER PRIMARY KEY, run_id TEXT NOT NULL,  -- rowid: rows are never deleted, so it keeps run order
+    kind TEXT NOT NULL CHECK (kind IN ('created', 'split', 'merged', 'retired')),
+    old_id TEXT, new_id TEXT, reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS published_runs (
+    run_seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL UNIQUE, published_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS golden_versions (
+    golden_id TEXT NOT NULL, valid_from_run TEXT NOT NULL, valid_to_run TEXT, row_hash TEXT NOT NULL,
+    PRIMARY KEY (golden_id, valid_from_run)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS manual_tags (
     golden_id TEXT NOT NULL, tag TEXT NOT NULL, value TEXT, set_by TEXT NOT NULL, set_at TEXT NOT NULL,
     PRIMARY KEY (golden_id, tag)
@@ -48,10 +68,26 @@ CREATE TABLE IF NOT EXISTS manual_tags (
 """
 ID_PREFIX = "G"
 ID_DIGITS = 9
+_BATCH_ROWS = 200_000
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class VersionChanges:
+    """One run's changes to golden_versions (built by mdm/golden/history.py).
+
+    `opened` and `closed` may be one-shot iterators: they are consumed once, inside the
+    save_assignments transaction, so a million rows never sit in Python lists."""
+
+    published_at: dt.datetime
+    """aware, UTC: the run's publish time, the valid_from of the versions it opens"""
+    opened: Iterable[tuple[str, str]]
+    """(golden_id, row_hash) of each new version, valid from this run"""
+    closed: Iterable[str]
+    """golden ids whose current version ends at this run (content changed, or the id was retired)"""
 
 
 class StateStore:
@@ -67,17 +103,27 @@ class StateStore:
         self._con.execute("PRAGMA journal_mode=WAL")
         self._con.execute("PRAGMA foreign_keys=ON")
         self._con.execute("PRAGMA synchronous=FULL")
+        try:
+            self._create_or_upgrade()
+        except BaseException:
+            self._con.close()
+            raise
+
+    def _create_or_upgrade(self) -> None:
         with self.transaction():
+            self._con.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            found = int(self._one("SELECT value FROM meta WHERE key = 'schema_version'"))
+            if found > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.path}: store schema {found} is newer than this code ({SCHEMA_VERSION}); upgrade mdm"
+                )
+            # every table is CREATE ... IF NOT EXISTS: a schema 1 store gains the new tables in place
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self._con.execute(statement)
-            self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self._con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
             self._con.execute("INSERT OR IGNORE INTO meta VALUES ('next_golden_number', '1')")
-        found = int(self._one("SELECT value FROM meta WHERE key = 'schema_version'"))
-        if found > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"{self.path}: store schema {found} is newer than this code ({SCHEMA_VERSION}); upgrade mdm"
-            )
 
     def close(self) -> None:
         self._con.close()
@@ -138,6 +184,11 @@ class StateStore:
     def format_id(number: int) -> GoldenId:
         return GoldenId(f"{ID_PREFIX}{number:0{ID_DIGITS}d}")
 
+    def retired_ids(self) -> dict[GoldenId, GoldenId | None]:
+        """Each retired golden id -> the id it was merged into (None: retired because its records were gone)."""
+        rows = self._con.execute("SELECT golden_id, merged_into FROM golden_ids WHERE retired_run IS NOT NULL")
+        return {GoldenId(g): GoldenId(m) if m is not None else None for g, m in rows}
+
     def save_assignments(
         self,
         run_id: str,
@@ -145,9 +196,14 @@ class StateStore:
         new_ids: list[str],
         next_number: int,
         trained_model: tuple[str, str] | None = None,
+        *,
+        events: Iterable[Mapping[str, str | None]] = (),
+        versions: VersionChanges | None = None,
     ) -> None:
         """Record this run's golden ids in one transaction: new ids, record -> id, the id counter,
-        and the match model this run trained (trained_at, JSON), which later runs reuse."""
+        the match model this run trained (trained_at, JSON), which later runs reuse, the id events
+        (a merged or retired id gets retired_run, and merged_into for a merge), the run's publish
+        time, and its golden versions. Records absent from this run keep their registry rows."""
         with self.transaction() as con:
             if trained_model is not None:
                 con.execute("INSERT INTO match_models VALUES (?, ?, ?)", (run_id, *trained_model))
@@ -162,6 +218,82 @@ class StateStore:
             )
             current = int(self._one("SELECT value FROM meta WHERE key = 'next_golden_number'"))
             con.execute("UPDATE meta SET value = ? WHERE key = 'next_golden_number'", (str(max(current, next_number)),))
+            rows = [(run_id, e["kind"], e["old_id"], e["new_id"], e["reason"]) for e in events]
+            con.executemany("INSERT INTO id_events (run_id, kind, old_id, new_id, reason) VALUES (?, ?, ?, ?, ?)", rows)
+            self._retire(
+                con,
+                run_id,
+                [
+                    (old, new if kind == "merged" else None)
+                    for _, kind, old, new, _ in rows
+                    if kind in ("merged", "retired")
+                ],
+            )
+            self._check_no_retired_id_assigned(con, run_id)
+            published_at = versions.published_at if versions is not None else dt.datetime.now(dt.UTC)
+            con.execute(
+                "INSERT INTO published_runs (run_id, published_at) VALUES (?, ?)",
+                (run_id, published_at.astimezone(dt.UTC).isoformat(timespec="microseconds")),
+            )
+            if versions is not None:
+                con.executemany(
+                    "UPDATE golden_versions SET valid_to_run = ? WHERE golden_id = ? AND valid_to_run IS NULL",
+                    ((run_id, g) for g in versions.closed),
+                )
+                con.executemany(
+                    "INSERT INTO golden_versions (golden_id, valid_from_run, row_hash) VALUES (?, ?, ?)",
+                    ((g, run_id, h) for g, h in versions.opened),
+                )
+
+    @staticmethod
+    def _retire(con: sqlite3.Connection, run_id: str, retirements: list[tuple[str | None, str | None]]) -> None:
+        for old, into in retirements:
+            changed = con.execute(
+                "UPDATE golden_ids SET retired_run = ?, merged_into = ? WHERE golden_id = ? AND retired_run IS NULL",
+                (run_id, into, old),
+            ).rowcount
+            if changed != 1:
+                raise ValueError(f"cannot retire golden id {old!r}: it is unknown or already retired")
+
+    @staticmethod
+    def _check_no_retired_id_assigned(con: sqlite3.Connection, run_id: str) -> None:
+        """A retired id is never handed out again: fail the run (and roll back) if one was."""
+        wrong = con.execute(
+            "SELECT x.source, x.source_record_id, x.golden_id FROM xref_registry x JOIN golden_ids g USING (golden_id)"
+            " WHERE x.last_run = ? AND g.retired_run IS NOT NULL LIMIT 3",
+            (run_id,),
+        ).fetchall()
+        if wrong:
+            raise ValueError(f"retired golden ids assigned to records of run {run_id}: {wrong}")
+
+    def id_events(self) -> pl.DataFrame:
+        """Every run's id events, in the order they were written (run by run)."""
+        return self._frame(
+            "SELECT run_id, kind, old_id, new_id, reason FROM id_events ORDER BY event_id",
+            {"run_id": pl.String, "kind": pl.String, "old_id": pl.String, "new_id": pl.String, "reason": pl.String},
+        )
+
+    def published_runs(self) -> pl.DataFrame:
+        """Every run whose ids were committed, in order: run_seq, run_id, published_at (ISO text, UTC)."""
+        return self._frame(
+            "SELECT run_seq, run_id, published_at FROM published_runs ORDER BY run_seq",
+            {"run_seq": pl.Int64, "run_id": pl.String, "published_at": pl.String},
+        )
+
+    def golden_versions(self) -> pl.DataFrame:
+        """Every version of every golden record: golden_id, valid_from_run, valid_to_run (None: current), row_hash."""
+        return self._frame(
+            "SELECT golden_id, valid_from_run, valid_to_run, row_hash FROM golden_versions",
+            {"golden_id": pl.String, "valid_from_run": pl.String, "valid_to_run": pl.String, "row_hash": pl.String},
+        )
+
+    def _frame(self, sql: str, schema: dict[str, Any]) -> pl.DataFrame:
+        """A query's rows as a frame, fetched in batches so Python holds few rows at a time."""
+        cur = self._con.execute(sql)
+        parts = [pl.DataFrame(schema=schema)]
+        while batch := cur.fetchmany(_BATCH_ROWS):
+            parts.append(pl.DataFrame(batch, schema=schema, orient="row"))
+        return pl.concat(parts, rechunk=True)
 
     def current_model(self) -> str | None:
         """The JSON of the match model the last published run trained, if any."""

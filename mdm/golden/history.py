@@ -1,0 +1,264 @@
+"""golden_customers_history: every version of every golden record, so the master can be read as of
+any earlier run (`golden_customers_as_of('<run_id>')`) or time (`golden_customers_as_of_time(ts)`).
+
+Where versions live. The published master is a product: it must be rebuildable from the sources
+and the state directory, so history cannot live only in the master. It is kept in two parts:
+
+- the store's `golden_versions(golden_id, valid_from_run, valid_to_run, row_hash)` (SQLite, a few
+  dozen bytes a version), changed inside `StateStore.save_assignments`, the one transaction that
+  also commits the run's ids, events and publish time (`published_runs`);
+- the full contents of each new version in a per-run Parquet segment
+  `<state>/history/<run_id>.parquet`, written (temporary name, fsync, os.replace) BEFORE that
+  transaction commits. A segment counts only if its run is in `published_runs`: the segment of
+  a run that crashed before committing is ignored, and removed once that run is marked failed.
+
+So a crash at any point leaves the last published master and a store whose committed versions
+all have their segment. Storing the rows in SQLite instead would make the store grow by the full
+width of every changed golden record each night and cost far more to insert; storing them only in
+the master would make them unrecoverable when the master is lost.
+
+What makes a new version. A golden record opens a version when its id is new or its content
+changed: the hash of its columns as the master publishes them (whatever survivorship adds),
+minus `golden_id` (the key), `run_id` (bookkeeping) and the staleness columns (names ending in
+`_last_confirmed`, `_freshness`, `_is_stale`, `_stale_reason`). Staleness is a function of the
+day the run looks at the data (freshness decays about 2% a month; a value turns "aged past
+threshold: N months" as months pass), not of the record: versioning it would open a version of
+many records every night, so those columns are left out of the hash and of the history; each
+run recomputes them as of its `--as-of`. The current version closes (valid_to_run = this run) when the
+content changes or the id is retired (merged or gone). Column order does not matter (the hash is
+over sorted names); adding a column changes every hash once, which opens one version per record.
+
+The hash is blake2b-64 over each row's JSON (polars `struct.json_encode`), stable across runs and
+processes, unlike polars' own `hash()`. A changed record is only ever compared with its own
+previous hash, so 64 bits make a missed change (2^-64 per change) a non-issue.
+
+Times: `valid_from` / `valid_to` are the publish times of the opening and closing runs, TIMESTAMP
+in UTC. "As of run R" uses the order of runs (`published_runs.run_seq`), not their clocks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from mdm.state.store import StateStore, VersionChanges
+
+HISTORY_DIRNAME = "history"
+UNVERSIONED_SUFFIXES = ("_last_confirmed", "_freshness", "_is_stale", "_stale_reason")
+BOOKKEEPING_COLUMNS = ("golden_id", "run_id")
+_HASH_BATCH_ROWS = 100_000
+
+HISTORY_TABLE = "golden_customers_history"
+RUNS_TABLE = "published_runs"
+AS_OF_MACROS: dict[str, str] = {
+    "golden_customers_as_of(as_of_run_id)": f"""
+        WITH wanted AS (
+            SELECT coalesce(
+                (SELECT run_seq FROM {RUNS_TABLE} WHERE run_id = as_of_run_id),
+                error('no published run ' || as_of_run_id || ': see table {RUNS_TABLE}')
+            ) AS run_seq
+        )
+        SELECT h.* FROM {HISTORY_TABLE} h
+        JOIN {RUNS_TABLE} opened ON opened.run_id = h.valid_from_run
+        LEFT JOIN {RUNS_TABLE} closed ON closed.run_id = h.valid_to_run
+        CROSS JOIN wanted
+        WHERE opened.run_seq <= wanted.run_seq AND (closed.run_seq IS NULL OR closed.run_seq > wanted.run_seq)
+    """,
+    "golden_customers_as_of_time(as_of_ts)": f"""
+        SELECT * FROM {HISTORY_TABLE}
+        WHERE valid_from <= CAST(as_of_ts AS TIMESTAMP)
+          AND (valid_to IS NULL OR valid_to > CAST(as_of_ts AS TIMESTAMP))
+    """,
+}
+"""Table macros for the master: `SELECT * FROM golden_customers_as_of('<run_id>')`."""
+
+
+def versioned_columns(columns: list[str]) -> list[str]:
+    """The columns a version keeps and hashes: all but the key, bookkeeping and staleness."""
+    return [c for c in columns if c not in BOOKKEEPING_COLUMNS and not c.endswith(UNVERSIONED_SUFFIXES)]
+
+
+def row_hashes(customers: pl.DataFrame) -> pl.Series:
+    """One stable hash per golden record over its versioned columns (16 hex digits)."""
+    columns = sorted(versioned_columns(customers.columns))  # sorted: a reordering is no change
+    hashes: list[str] = []
+    for start in range(0, customers.height, _HASH_BATCH_ROWS):  # batches: the JSON text stays small
+        encoded = customers.slice(start, _HASH_BATCH_ROWS).select(pl.struct(columns).struct.json_encode())
+        hashes += [hashlib.blake2b(text.encode(), digest_size=8).hexdigest() for text in encoded.to_series()]
+    return pl.Series("row_hash", hashes, dtype=pl.String)
+
+
+@dataclass
+class HistoryUpdate:
+    """What a run adds to the history: the store changes (committed with the ids) and the
+    master's tables and macros."""
+
+    changes: VersionChanges
+    tables: dict[str, pl.DataFrame | str]
+    macros: dict[str, str]
+    opened: int
+    """versions this run opens (new ids, changed records)"""
+    closed: int
+    """versions this run closes (changed records, retired ids)"""
+
+
+def history_dir(state_dir: Path) -> Path:
+    return state_dir / HISTORY_DIRNAME
+
+
+def segment_path(state_dir: Path, run_id: str) -> Path:
+    """Where a run's new versions are kept: <state>/history/<run_id>.parquet."""
+    return history_dir(state_dir) / f"{run_id}.parquet"
+
+
+def prepare_history(
+    store: StateStore,
+    run_id: str,
+    customers: pl.DataFrame,
+    work_dir: Path,
+    published_at: dt.datetime | None = None,
+) -> HistoryUpdate:
+    """Compare this run's golden records with the store's current versions, write this run's
+    segment, and build the master's `golden_customers_history` (a SELECT over the segments) and
+    `published_runs`. Nothing in the store changes until `store.save_assignments(..., versions=...)`."""
+    published_at = (published_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    runs = store.published_runs()
+    _remove_abandoned_segments(store, set(runs["run_id"].to_list()), run_id)
+    versions = store.golden_versions()
+    current = customers.select("golden_id", row_hashes(customers))
+    previous = versions.filter(pl.col("valid_to_run").is_null()).select("golden_id", previous_hash="row_hash")
+    compared = current.join(previous, on="golden_id", how="full", coalesce=True)
+    opened = compared.filter(
+        pl.col("row_hash").is_not_null() & (pl.col("row_hash") != pl.col("previous_hash")).fill_null(True)
+    )
+    closed = compared.filter(
+        pl.col("previous_hash").is_not_null() & (pl.col("previous_hash") != pl.col("row_hash")).fill_null(True)
+    )
+    if opened.height:
+        contents = customers.join(opened.select("golden_id"), on="golden_id", how="semi").select(
+            "golden_id", pl.lit(run_id, dtype=pl.String).alias("valid_from_run"), *versioned_columns(customers.columns)
+        )
+        _write_durably(contents, segment_path(store.directory, run_id))
+
+    all_runs = pl.concat(
+        [
+            runs,
+            pl.DataFrame(
+                {
+                    "run_seq": [int(runs.select(pl.col("run_seq").max().fill_null(0)).item()) + 1],
+                    "run_id": [run_id],
+                    "published_at": [published_at.isoformat()],
+                },
+                schema=runs.schema,
+            ),
+        ]
+    ).with_columns(
+        pl.col("published_at").str.to_datetime(time_zone="UTC").dt.replace_time_zone(None).dt.cast_time_unit("us")
+    )
+    closing = pl.col("golden_id").is_in(closed["golden_id"].implode()) & pl.col("valid_to_run").is_null()
+    all_versions = pl.concat(
+        [
+            versions.with_columns(
+                pl.when(closing).then(pl.lit(run_id)).otherwise("valid_to_run").alias("valid_to_run")
+            ),
+            opened.select(
+                "golden_id",
+                pl.lit(run_id, dtype=pl.String).alias("valid_from_run"),
+                pl.lit(None, dtype=pl.String).alias("valid_to_run"),
+                "row_hash",
+            ),
+        ]
+    )
+    times = all_runs.select("run_id", "published_at")
+    all_versions = (
+        all_versions.join(
+            times.rename({"run_id": "valid_from_run", "published_at": "valid_from"}), on="valid_from_run", how="left"
+        )
+        .join(times.rename({"run_id": "valid_to_run", "published_at": "valid_to"}), on="valid_to_run", how="left")
+        .drop("row_hash")
+    )
+    table = _history_table(store, all_versions, customers, work_dir)
+    return HistoryUpdate(
+        changes=VersionChanges(
+            published_at=published_at,
+            opened=opened.select("golden_id", "row_hash").iter_rows(),
+            closed=(g for (g,) in closed.select("golden_id").iter_rows()),
+        ),
+        tables={HISTORY_TABLE: table, RUNS_TABLE: all_runs},
+        macros=AS_OF_MACROS,
+        opened=opened.height,
+        closed=closed.height,
+    )
+
+
+def _history_table(
+    store: StateStore, versions: pl.DataFrame, customers: pl.DataFrame, work_dir: Path
+) -> pl.DataFrame | str:
+    """All versions joined with their rows in the segments: a SELECT DuckDB runs itself."""
+    key = ["golden_id", "valid_from_run", "valid_to_run", "valid_from", "valid_to"]
+    runs = sorted(set(versions["valid_from_run"].to_list()))
+    if not runs:
+        return customers.head(0).select(
+            "golden_id",
+            *[pl.lit(None, dtype=versions.schema[c]).alias(c) for c in key[1:]],
+            *versioned_columns(customers.columns),
+        )
+    segments = [segment_path(store.directory, r) for r in runs]
+    missing = [str(s) for s in segments if not s.exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"golden history segments missing for committed versions: {missing[:3]} ({len(missing)} in all);"
+            " restore them from the backup of the state directory"
+        )
+    versions_file = work_dir / "golden_versions.parquet"
+    versions.select(key).write_parquet(versions_file)
+    files = ", ".join(_quote(str(s)) for s in segments)
+    return (
+        f"SELECT v.golden_id, v.valid_from_run, v.valid_to_run, v.valid_from, v.valid_to,"
+        f" s.* EXCLUDE (golden_id, valid_from_run)"
+        f" FROM read_parquet({_quote(str(versions_file))}) v"
+        f" JOIN read_parquet([{files}], union_by_name = true) s USING (golden_id, valid_from_run)"
+        f" ORDER BY v.golden_id, v.valid_from"
+    )
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _write_durably(frame: pl.DataFrame, target: Path) -> None:
+    """Write to a temporary name, fsync, rename, fsync the directory: after return the segment survives a crash."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    frame.write_parquet(tmp)
+    _fsync(tmp)
+    os.replace(tmp, target)
+    _fsync(target.parent)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_abandoned_segments(store: StateStore, committed: set[str], run_id: str) -> None:
+    """Segments (and temporary files) of runs that failed or are unknown to the store never
+    committed: remove them. A run still marked running may be another live run: left alone."""
+    directory = history_dir(store.directory)
+    if not directory.exists():
+        return
+    status = {r["run_id"]: r["status"] for r in store.runs()}
+    for path in directory.iterdir():
+        run = path.name.split(".", 1)[0]
+        if run == run_id or run in committed:
+            continue
+        if status.get(run) in (None, "failed"):
+            path.unlink(missing_ok=True)
