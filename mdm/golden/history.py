@@ -46,6 +46,7 @@ from pathlib import Path
 
 import polars as pl
 
+from mdm.publish.atomic import fsync_path
 from mdm.state.store import StateStore, VersionChanges
 
 HISTORY_DIRNAME = "history"
@@ -236,17 +237,9 @@ def _write_durably(frame: pl.DataFrame, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
     frame.write_parquet(tmp)
-    _fsync(tmp)
+    fsync_path(tmp)
     os.replace(tmp, target)
-    _fsync(target.parent)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_path(target.parent)
 
 
 def _remove_abandoned_segments(store: StateStore, committed: set[str], run_id: str) -> None:

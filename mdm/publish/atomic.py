@@ -16,7 +16,8 @@ import duckdb
 import polars as pl
 
 
-def _fsync(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Flush a file's (or a directory's entries') writes to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -68,11 +69,11 @@ def publish_master(
             con.sql("CHECKPOINT")
         finally:
             con.close()
-        _fsync(tmp)
+        fsync_path(tmp)
         if before_swap is not None:
             before_swap()
         os.replace(tmp, master)
-        _fsync(master.parent)
+        fsync_path(master.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
