@@ -9,6 +9,7 @@ master as it was, plus at most a stray temporary file that the next run removes.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +24,12 @@ def fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+MEMORY_LIMIT = "1GB"
+"""DuckDB's buffer while it writes the master; beyond it, it spills to a temporary directory
+beside the master. Without a limit it takes up to 80% of RAM and, at 1M records, lifts the run's
+peak by 2.7 GiB (bench/RESULTS.md)."""
 
 
 def temporary_path(master: Path, run_id: str) -> Path:
@@ -49,9 +56,12 @@ def publish_master(
     master.parent.mkdir(parents=True, exist_ok=True)
     for stray in master.parent.glob(f".{master.name}.*.tmp"):
         stray.unlink()
+    for stray in master.parent.glob(f".{master.name}.*.tmp.spill"):
+        shutil.rmtree(stray, ignore_errors=True)
     tmp = temporary_path(master, run_id)
+    spill = tmp.with_name(tmp.name + ".spill")
     try:
-        con = duckdb.connect(str(tmp))
+        con = duckdb.connect(str(tmp), config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(spill)})
         try:
             counts: dict[str, int] = {}
             for name, frame in tables.items():
@@ -69,6 +79,7 @@ def publish_master(
             con.sql("CHECKPOINT")
         finally:
             con.close()
+            shutil.rmtree(spill, ignore_errors=True)
         fsync_path(tmp)
         if before_swap is not None:
             before_swap()
