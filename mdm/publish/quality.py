@@ -7,14 +7,19 @@ and their ratio `value` (NULL when the denominator is 0). `source` NULL is all s
 | metric | per | numerator / denominator |
 |---|---|---|
 | completeness | source, dictionary field | records with a non-blank raw value / records |
-| validity | source, dictionary field | present values that standardized clean (not null, no flag) / present values |
-| duplicate_rate | source (NULL: all) | records - golden customers they belong to / records; per source: duplicates within it |
+| validity | source, dictionary field | present values that standardized to a clean value / present values |
+| duplicate_rate | source | records - the golden customers they belong to / records (per source: within it) |
 | stale_share | source, contact attribute | records whose value is stale / records carrying a value |
 | stale_share | source, field NULL | records with any stale contact value / records |
 
 The store keeps every published run's rows (`StateStore.save_assignments(..., quality=...)`, the
 same transaction as the run's golden ids), so the master's `quality_metrics` holds all runs, the
 master can be rebuilt, and a run that failed adds none.
+
+Validity counts what the standardizer made clean, not what it flagged: a corrected e-mail domain
+typo is flagged yet clean, so valid. A value the source did not give but the run filled in (the
+source's default country) is not present, so counted in neither. A field with `on_invalid: keep`
+keeps its invalid values as clean values: they count as valid.
 """
 
 from __future__ import annotations
@@ -62,7 +67,7 @@ def field_quality(records: pl.LazyFrame, fields: Sequence[str]) -> pl.DataFrame:
     parts = []
     for name in fields:
         present = pl.col(f"{name}_raw").str.strip_chars().str.len_chars().fill_null(0) > 0
-        valid = present & pl.col(name).is_not_null() & (pl.col(f"{name}_flags").list.len().fill_null(0) == 0)
+        valid = present & pl.col(name).is_not_null()
         counts = records.group_by("source").agg(
             pl.len().alias("records"), present.sum().alias("present"), valid.sum().alias("valid")
         )
@@ -126,7 +131,7 @@ def run_quality(
     """This run's metrics, in the store's shape (no `value`): see the module docstring.
 
     `xref` is the master's customer_xref (source, golden_id, `<attribute>_is_stale`, is_stale)."""
-    columns = ["source", *(f"{name}{suffix}" for name in fields for suffix in ("_raw", "", "_flags"))]
+    columns = ["source", *(f"{name}{suffix}" for name in fields for suffix in ("_raw", ""))]
     per_field = field_quality(pl.scan_parquet(records_path).select(columns), fields)
     frames = [
         _with_all_sources(per_field),
