@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -291,10 +291,10 @@ def query(sql: str, master: Path, output: str, max_rows: int) -> None:
       mdm query "SELECT count(*) FROM golden_customers" --master data/out/master.duckdb
       mdm query "SELECT * FROM quality_metrics WHERE metric = 'duplicate_rate'" --format csv
     """
-    from mdm.publish.query import QueryError, query_master
+    from mdm.publish.query import OutputFormat, QueryError, query_master
 
     try:
-        click.echo(query_master(master, sql, output, max_rows))  # type: ignore[arg-type]
+        click.echo(query_master(master, sql, cast(OutputFormat, output), max_rows))
     except QueryError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -68,10 +68,10 @@ def field_quality(records: pl.LazyFrame, fields: Sequence[str]) -> pl.DataFrame:
     for name in fields:
         present = pl.col(f"{name}_raw").str.strip_chars().str.len_chars().fill_null(0) > 0
         valid = present & pl.col(name).is_not_null()
-        counts = records.group_by("source").agg(
+        per_source = records.group_by("source").agg(
             pl.len().alias("records"), present.sum().alias("present"), valid.sum().alias("valid")
         )
-        parts.append(counts.with_columns(pl.lit(name).alias("field")))
+        parts.append(per_source.with_columns(pl.lit(name).alias("field")))
     counts = pl.concat(parts).collect().sort("source", "field")
     completeness = counts.select(
         pl.lit("completeness").alias("metric"), "source", "field", numerator="present", denominator="records"
