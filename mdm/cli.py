@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -216,7 +216,8 @@ def sample(out: Path, seed: int, people: int) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("docs"), show_default=True)
 @click.option("--check", is_flag=True, help="Fail if the files on disk differ from what the code generates.")
 def docs(out: Path, check: bool) -> None:
-    """Generate docs/dictionary.md from dictionary/fields.yaml (and check it in CI).
+    """Generate docs/dictionary.md (from dictionary/fields.yaml) and docs/schema.md (the master's
+    tables, from mdm/publish/catalog.py); --check them in CI.
 
     \b
     Example:
@@ -269,6 +270,79 @@ def explain(master: Path, what: tuple[str, ...]) -> None:
             raise ExplainError("give two records (SOURCE:RECORD_ID SOURCE:RECORD_ID) or one golden id")
     except ExplainError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.argument("sql")
+@click.option(
+    "--master",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("data/out/master.duckdb"),
+    show_default=True,
+    help="The published master.",
+)
+@click.option("--format", "output", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--max-rows", type=int, default=100, show_default=True, help="Rows shown by the table format.")
+def query(sql: str, master: Path, output: str, max_rows: int) -> None:
+    """Run one read-only SQL query on the master (tables: docs/schema.md).
+
+    \b
+    Example:
+      mdm query "SELECT count(*) FROM golden_customers" --master data/out/master.duckdb
+      mdm query "SELECT * FROM quality_metrics WHERE metric = 'duplicate_rate'" --format csv
+    """
+    from mdm.publish.query import OutputFormat, QueryError, query_master
+
+    try:
+        click.echo(query_master(master, sql, cast(OutputFormat, output), max_rows))
+    except QueryError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.option(
+    "--master",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("data/out/master.duckdb"),
+    show_default=True,
+    help="The published master (its versions are in .versions/ beside it).",
+)
+@click.option("--to", "to_run_id", default=None, help="Run id of the version to restore. Default: the previous one.")
+@click.option("--list", "list_only", is_flag=True, help="List the kept versions; change nothing.")
+def rollback(master: Path, to_run_id: str | None, list_only: bool) -> None:
+    """Restore an earlier published master atomically (the durable store is not rolled back).
+
+    Steward decisions, golden ids and the history stay in the store; the next run rebuilds the
+    master from the sources and the store. Versions kept: keep_versions in sources.yaml (7).
+
+    \b
+    Example:
+      mdm rollback --master data/out/master.duckdb --list
+      mdm rollback --master data/out/master.duckdb
+      mdm rollback --master data/out/master.duckdb --to 20261124T140042Z-736fd9
+    """
+    from mdm.publish.versions import RollbackError, list_versions, master_run_id
+    from mdm.publish.versions import rollback as restore
+
+    if list_only:
+        current = master_run_id(master) if master.exists() else None
+        versions = list_versions(master)
+        if not versions:
+            raise click.ClickException(f"no versions kept for {master}")
+        click.echo(f"{'run_id':<26}{'published_at':<26}{'golden_customers':>17}")
+        for v in versions:
+            mark = "  (current)" if v.run_id == current else ""
+            click.echo(f"{v.run_id:<26}{v.published_at or '?':<26}{v.golden_customers or 0:>17}{mark}")
+        return
+    try:
+        chosen = restore(master, to_run_id)
+    except RollbackError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"rolled back {master} to run {chosen.run_id} (published {chosen.published_at},"
+        f" {chosen.golden_customers} golden customers); the durable store is unchanged:"
+        " the next run rebuilds the master from the sources and the store"
+    )
 
 
 @main.command("check")

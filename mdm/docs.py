@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mdm.config.dictionary import DEFAULT_DICTIONARY, Dictionary, load_dictionary
+from mdm.config.rules import DEFAULT_RULES_DIR, load_match_rules
 
 
 def dictionary_markdown(dictionary: Dictionary) -> str:
@@ -42,4 +43,12 @@ def dictionary_markdown(dictionary: Dictionary) -> str:
 
 def generated_docs() -> dict[str, str]:
     """file name under docs/ -> its generated text."""
-    return {"dictionary.md": dictionary_markdown(load_dictionary(DEFAULT_DICTIONARY))}
+    from mdm.publish.catalog import MASTER_MACROS, MASTER_TABLES
+    from mdm.publish.schema import SchemaContext, schema_markdown
+
+    dictionary = load_dictionary(DEFAULT_DICTIONARY)
+    context = SchemaContext.of(dictionary, load_match_rules(DEFAULT_RULES_DIR / "match.yaml"))
+    return {
+        "dictionary.md": dictionary_markdown(dictionary),
+        "schema.md": schema_markdown(context, MASTER_TABLES, MASTER_MACROS),
+    }

@@ -49,6 +49,8 @@ from mdm.match.comparisons import usable_comparisons
 from mdm.match.score import compare_for_scoring
 from mdm.publish import publish_master
 from mdm.publish.pairs import RECORD_KEYS, explained_pairs, parquet_sql, with_record_ids
+from mdm.publish.quality import QUALITY_TABLE, quality_table, run_quality
+from mdm.publish.versions import keep_version
 from mdm.standardize import distinct_values, standardize_source, standardized_schema
 from mdm.state import StateStore
 
@@ -429,6 +431,9 @@ def publish(ctx: RunContext) -> dict[str, Any]:
         }
         versions = prepare_history(store, ctx.run_id, customers, ctx.work_dir)
         tables |= versions.tables
+        fields = [f.name for f in ctx.dictionary.published_fields]
+        quality = run_quality(ctx.path("records.parquet"), xref, fields, ctx.run_id)
+        tables[QUALITY_TABLE] = quality_table(store.quality_metrics(), quality)
         assignments = list(records.select("source", "source_record_id", "golden_id").iter_rows())
         trained = (
             (model.trained_at.isoformat(), model.model_dump_json()) if ctx.path("model.trained").exists() else None
@@ -447,6 +452,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
                 trained_model=trained,
                 events=ids["events"],
                 versions=versions.changes,
+                quality=quality.drop("run_id").iter_rows(),
             ),
         )
     # the model beside the master, for `mdm explain` and for reading (the master holds its parameters too)
@@ -454,7 +460,12 @@ def publish(ctx: RunContext) -> dict[str, Any]:
     tmp = model_file.with_suffix(".json.tmp")
     shutil.copyfile(ctx.path("model.json"), tmp)
     os.replace(tmp, model_file)
-    return {"tables": counts, "golden_versions": {"opened": versions.opened, "closed": versions.closed}}
+    kept = keep_version(ctx.master_path, ctx.run_id, ctx.sources.keep_versions)
+    return {
+        "tables": counts,
+        "golden_versions": {"opened": versions.opened, "closed": versions.closed},
+        "master_version": kept,
+    }
 
 
 def steward_link_outcomes(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:

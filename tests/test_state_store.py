@@ -117,14 +117,15 @@ def test_a_schema_1_store_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path
         store.save_assignments("r1", [("s", "a", "G000000001")], ["G000000001"], 2)
     con = sqlite3.connect(tmp_path / StateStore.FILENAME)
     con.executescript(
-        "DROP TABLE id_events; DROP TABLE published_runs; DROP TABLE golden_versions;"
+        "DROP TABLE id_events; DROP TABLE published_runs; DROP TABLE golden_versions; DROP TABLE quality_metrics;"
         " UPDATE meta SET value = '1' WHERE key = 'schema_version';"
     )
     con.close()
     with StateStore(tmp_path) as store:
-        assert store._one("SELECT value FROM meta WHERE key = 'schema_version'") == str(SCHEMA_VERSION) == "2"
+        assert store._one("SELECT value FROM meta WHERE key = 'schema_version'") == str(SCHEMA_VERSION) == "3"
         assert store.registry() == {("s", "a"): "G000000001"}
         assert store.id_events().height == 0 and store.golden_versions().height == 0
+        assert store.quality_metrics().height == 0
 
 
 def test_a_store_newer_than_the_code_is_refused(tmp_path: Path) -> None:

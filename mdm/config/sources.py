@@ -133,6 +133,9 @@ class SourcesConfig(BaseModel):
     version: int = 1
     dictionary: str | None = Field(default=None, description="dictionary/fields.yaml to use; the project's by default")
     rules: str | None = Field(default=None, description="rules directory to use; the project's by default")
+    keep_versions: int = Field(
+        default=7, ge=1, description="published masters kept beside the master for `mdm rollback` (the newest N)"
+    )
     sources: list[SourceConfig]
     base_dir: Path = Field(default=Path("."), exclude=True)
 

@@ -6,7 +6,8 @@ single file to back up. Every write is one transaction; a crash leaves the last 
 Schema 2 adds id_events, published_runs and golden_versions (the golden history; its row
 contents live in Parquet segments beside the store, see mdm/golden/history.py). A schema 1 store
 is upgraded in place when opened; code that knows only schema 1 then refuses it, so it cannot
-publish runs that skip the events and versions.
+publish runs that skip the events and versions. Schema 3 adds quality_metrics (each published
+run's metrics, mdm/publish/quality.py), likewise.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import polars as pl
 
 from mdm.types import Decision, GoldenId
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -61,6 +62,10 @@ CREATE TABLE IF NOT EXISTS golden_versions (
     golden_id TEXT NOT NULL, valid_from_run TEXT NOT NULL, valid_to_run TEXT, row_hash TEXT NOT NULL,
     PRIMARY KEY (golden_id, valid_from_run)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS quality_metrics (
+    run_id TEXT NOT NULL, metric TEXT NOT NULL, source TEXT, field TEXT,
+    numerator INTEGER NOT NULL, denominator INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS manual_tags (
     golden_id TEXT NOT NULL, tag TEXT NOT NULL, value TEXT, set_by TEXT NOT NULL, set_at TEXT NOT NULL,
     PRIMARY KEY (golden_id, tag)
@@ -199,11 +204,13 @@ class StateStore:
         *,
         events: Iterable[Mapping[str, str | None]] = (),
         versions: VersionChanges | None = None,
+        quality: Iterable[tuple[str, str | None, str | None, int, int]] = (),
     ) -> None:
         """Record this run's golden ids in one transaction: new ids, record -> id, the id counter,
         the match model this run trained (trained_at, JSON), which later runs reuse, the id events
         (a merged or retired id gets retired_run, and merged_into for a merge), the run's publish
-        time, and its golden versions. Records absent from this run keep their registry rows."""
+        time, its golden versions and its quality metrics ((metric, source, field, numerator,
+        denominator) rows). Records absent from this run keep their registry rows."""
         with self.transaction() as con:
             if trained_model is not None:
                 con.execute("INSERT INTO match_models VALUES (?, ?, ?)", (run_id, *trained_model))
@@ -244,6 +251,11 @@ class StateStore:
                     "INSERT INTO golden_versions (golden_id, valid_from_run, row_hash) VALUES (?, ?, ?)",
                     ((g, run_id, h) for g, h in versions.opened),
                 )
+            con.executemany(
+                "INSERT INTO quality_metrics (run_id, metric, source, field, numerator, denominator)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                ((run_id, *row) for row in quality),
+            )
 
     @staticmethod
     def _retire(con: sqlite3.Connection, run_id: str, retirements: list[tuple[str | None, str | None]]) -> None:
@@ -278,6 +290,20 @@ class StateStore:
         return self._frame(
             "SELECT run_seq, run_id, published_at FROM published_runs ORDER BY run_seq",
             {"run_seq": pl.Int64, "run_id": pl.String, "published_at": pl.String},
+        )
+
+    def quality_metrics(self) -> pl.DataFrame:
+        """Every published run's quality metrics, run by run (mdm/publish/quality.py)."""
+        return self._frame(
+            "SELECT run_id, metric, source, field, numerator, denominator FROM quality_metrics ORDER BY rowid",
+            {
+                "run_id": pl.String,
+                "metric": pl.String,
+                "source": pl.String,
+                "field": pl.String,
+                "numerator": pl.Int64,
+                "denominator": pl.Int64,
+            },
         )
 
     def golden_versions(self) -> pl.DataFrame:

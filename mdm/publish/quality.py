@@ -1,0 +1,152 @@
+"""Per-run quality metrics of the master, kept across runs so readers see the trend.
+
+One row per run, metric, source and field, with its numerator and denominator (exact counts)
+and their ratio `value` (NULL when the denominator is 0). `source` NULL is all sources together;
+`field` NULL is a metric not about one field.
+
+| metric | per | numerator / denominator |
+|---|---|---|
+| completeness | source, dictionary field | records with a non-blank raw value / records |
+| validity | source, dictionary field | present values that standardized to a clean value / present values |
+| duplicate_rate | source | records - the golden customers they belong to / records (per source: within it) |
+| stale_share | source, contact attribute | records whose value is stale / records carrying a value |
+| stale_share | source, field NULL | records with any stale contact value / records |
+
+The store keeps every published run's rows (`StateStore.save_assignments(..., quality=...)`, the
+same transaction as the run's golden ids), so the master's `quality_metrics` holds all runs, the
+master can be rebuilt, and a run that failed adds none.
+
+Validity counts what the standardizer made clean, not what it flagged: a corrected e-mail domain
+typo is flagged yet clean, so valid. A value the source did not give but the run filled in (the
+source's default country) is not present, so counted in neither. A field with `on_invalid: keep`
+keeps its invalid values as clean values: they count as valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+from mdm.golden.stale import ATTRIBUTES as STALE_ATTRIBUTES
+
+QUALITY_TABLE = "quality_metrics"
+STORED_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "metric": pl.String(),
+    "source": pl.String(),
+    "field": pl.String(),
+    "numerator": pl.Int64(),
+    "denominator": pl.Int64(),
+}
+
+
+def _with_all_sources(per_source: pl.DataFrame) -> pl.DataFrame:
+    """Add rows for all sources together (source NULL), summing numerators and denominators."""
+    total = (
+        per_source.group_by("metric", "field", maintain_order=True)
+        .agg(pl.col("numerator").sum(), pl.col("denominator").sum())
+        .with_columns(pl.lit(None, dtype=pl.String).alias("source"))
+    )
+    return pl.concat([per_source, total.select(per_source.columns)])
+
+
+def _rows(frame: pl.DataFrame, metric: str, field: str | None) -> pl.DataFrame:
+    return frame.select(
+        pl.lit(metric).alias("metric"),
+        pl.col("source"),
+        pl.lit(field, dtype=pl.String).alias("field"),
+        pl.col("numerator").cast(pl.Int64),
+        pl.col("denominator").cast(pl.Int64),
+    )
+
+
+def field_quality(records: pl.LazyFrame, fields: Sequence[str]) -> pl.DataFrame:
+    """Completeness and validity per source and field, from the standardized records."""
+    parts = []
+    for name in fields:
+        present = pl.col(f"{name}_raw").str.strip_chars().str.len_chars().fill_null(0) > 0
+        valid = present & pl.col(name).is_not_null()
+        per_source = records.group_by("source").agg(
+            pl.len().alias("records"), present.sum().alias("present"), valid.sum().alias("valid")
+        )
+        parts.append(per_source.with_columns(pl.lit(name).alias("field")))
+    counts = pl.concat(parts).collect().sort("source", "field")
+    completeness = counts.select(
+        pl.lit("completeness").alias("metric"), "source", "field", numerator="present", denominator="records"
+    )
+    validity = counts.select(
+        pl.lit("validity").alias("metric"), "source", "field", numerator="valid", denominator="present"
+    )
+    return pl.concat([completeness, validity]).with_columns(pl.col("numerator", "denominator").cast(pl.Int64))
+
+
+def duplicate_rate(xref: pl.DataFrame) -> pl.DataFrame:
+    """Records merged into another record's golden customer, per source (within it) and in all."""
+    per_source = xref.group_by("source").agg(
+        (pl.len() - pl.col("golden_id").n_unique()).alias("numerator"), pl.len().alias("denominator")
+    )
+    overall = xref.select(
+        pl.lit(None, dtype=pl.String).alias("source"),
+        (pl.len() - pl.col("golden_id").n_unique()).alias("numerator"),
+        pl.len().alias("denominator"),
+    )
+    return _rows(pl.concat([per_source.sort("source"), overall]), "duplicate_rate", None)
+
+
+def stale_share(xref: pl.DataFrame, attributes: Sequence[str]) -> pl.DataFrame:
+    """Stale contact values per source and attribute (over records carrying one), and records
+    with any stale value (field NULL)."""
+    parts = [
+        _rows(
+            xref.group_by("source").agg(
+                pl.col(f"{a}_is_stale").sum().alias("numerator"),
+                pl.col(f"{a}_is_stale").is_not_null().sum().alias("denominator"),
+            ),
+            "stale_share",
+            a,
+        )
+        for a in attributes
+    ]
+    parts.append(
+        _rows(
+            xref.group_by("source").agg(
+                pl.col("is_stale").fill_null(False).sum().alias("numerator"), pl.len().alias("denominator")
+            ),
+            "stale_share",
+            None,
+        )
+    )
+    return pl.concat(parts).sort("field", "source", nulls_last=True, maintain_order=True)
+
+
+def run_quality(
+    records_path: Path,
+    xref: pl.DataFrame,
+    fields: Sequence[str],
+    run_id: str,
+    attributes: Sequence[str] = STALE_ATTRIBUTES,
+) -> pl.DataFrame:
+    """This run's metrics, in the store's shape (no `value`): see the module docstring.
+
+    `xref` is the master's customer_xref (source, golden_id, `<attribute>_is_stale`, is_stale)."""
+    columns = ["source", *(f"{name}{suffix}" for name in fields for suffix in ("_raw", ""))]
+    per_field = field_quality(pl.scan_parquet(records_path).select(columns), fields)
+    frames = [
+        _with_all_sources(per_field),
+        duplicate_rate(xref),
+        _with_all_sources(stale_share(xref, attributes)),
+    ]
+    return pl.concat(frames).select(pl.lit(run_id).alias("run_id"), *list(STORED_SCHEMA)[1:])
+
+
+def quality_table(stored: pl.DataFrame, this_run: pl.DataFrame) -> pl.DataFrame:
+    """The master's quality_metrics: every earlier run's rows from the store, then this run's,
+    with `value` = numerator / denominator (NULL when the denominator is 0)."""
+    return pl.concat([stored.select(list(STORED_SCHEMA)), this_run.select(list(STORED_SCHEMA))]).with_columns(
+        pl.when(pl.col("denominator") > 0)
+        .then(pl.col("numerator") / pl.col("denominator"))
+        .otherwise(None)
+        .alias("value")
+    )
