@@ -66,6 +66,8 @@ class QueueItem:
     age_days: int | None
     version: int = 0
     skipped_by: str | None = None
+    left_name: str = ""
+    right_name: str = ""
 
     @property
     def key(self) -> str:
@@ -143,7 +145,8 @@ def _logit(p: float) -> float:
 
 _GOLDEN_SIZES = """
 WITH g AS (SELECT golden_id, record_count::INT AS n, len(sources)::INT AS s FROM golden_customers),
-a AS (SELECT source, source_record_id, source_updated_at FROM source_records)
+a AS (SELECT source, source_record_id, source_updated_at, concat_ws(' ', given_name, family_name) AS name
+      FROM source_records)
 """
 
 
@@ -156,7 +159,8 @@ def _queue_rows(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
                q.right_record_id,
                q.right_golden_id, q.match_probability, q.reason, q.evidence, {changed} AS changed_since_decision,
                coalesce(lg.n, 0) AS ln, coalesce(lg.s, 0) AS ls, coalesce(rg.n, 0) AS rn, coalesce(rg.s, 0) AS rs,
-               greatest(la.source_updated_at, ra.source_updated_at) AS updated
+               greatest(la.source_updated_at, ra.source_updated_at) AS updated, la.name AS left_name,
+               ra.name AS right_name
         FROM review_queue q
         LEFT JOIN g lg ON lg.golden_id = q.left_golden_id LEFT JOIN g rg ON rg.golden_id = q.right_golden_id
         LEFT JOIN a la ON la.source = q.left_source AND la.source_record_id = q.left_record_id
@@ -171,7 +175,8 @@ def _undone_rows(con: duckdb.DuckDBPyConnection, pairs: list[tuple[Record, Recor
         found = _rows(
             con,
             _GOLDEN_SIZES
-            + """, r AS (SELECT source, source_record_id, golden_id, source_updated_at FROM source_records
+            + """, r AS (SELECT source, source_record_id, golden_id, source_updated_at,
+                 concat_ws(' ', given_name, family_name) AS name FROM source_records
                  WHERE (source = ? AND source_record_id = ?) OR (source = ? AND source_record_id = ?))
             SELECT l.source AS left_source, l.source_record_id AS left_record_id, l.golden_id AS left_golden_id,
                    x.source AS right_source, x.source_record_id AS right_record_id, x.golden_id AS right_golden_id,
@@ -182,7 +187,8 @@ def _undone_rows(con: duckdb.DuckDBPyConnection, pairs: list[tuple[Record, Recor
                      p.right_record_id = l.source_record_id)) AS match_probability,
                    ? AS reason, '' AS evidence, false AS changed_since_decision,
                    coalesce(lg.n, 0) AS ln, coalesce(lg.s, 0) AS ls, coalesce(rg.n, 0) AS rn, coalesce(rg.s, 0) AS rs,
-                   greatest(l.source_updated_at, x.source_updated_at) AS updated
+                   greatest(l.source_updated_at, x.source_updated_at) AS updated, l.name AS left_name,
+                   x.name AS right_name
             FROM r l JOIN r x ON l.source = ? AND l.source_record_id = ? AND x.source = ? AND x.source_record_id = ?
             LEFT JOIN g lg ON lg.golden_id = l.golden_id LEFT JOIN g rg ON rg.golden_id = x.golden_id""",
             [ls, lr, rs, rr, why, ls, lr, rs, rr],
@@ -257,6 +263,8 @@ def review_queue(
             age_days=(today - updated.date()).days if updated is not None else None,
             version=int(versions.get(key, 0)),
             skipped_by=skips.get(key),
+            left_name=r["left_name"] or "",
+            right_name=r["right_name"] or "",
         )
         if _keep(item, flt):
             items.append(item)
