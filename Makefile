@@ -12,7 +12,7 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test check lint typecheck docs docs-check sample bench bench-accuracy bench-peer clean
+.PHONY: browser demo test check lint typecheck docs docs-check sample bench bench-accuracy bench-peer clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; Python 3.11 is required (set PYTHON=...)"; exit 2; }
@@ -24,7 +24,17 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/mdm run --sources data/sample/sources.yaml --master data/out/master.duckdb
 
-test: $(STAMP)
+# The steward page's browser tests drive Debian's chromium (never Playwright's download). Installed
+# here when missing and we are root with apt; otherwise those tests skip and say why.
+browser:
+	@if [ -x /usr/bin/chromium ] || [ -n "$$MDM_CHROMIUM" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } \
+	  || echo "warning: could not install chromium; the browser tests will skip"; \
+	else echo "note: no /usr/bin/chromium and no root apt-get; the browser tests will skip"; fi
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 check: lint typecheck docs-check test

@@ -366,5 +366,15 @@ def check_config(sources: Path) -> None:
     click.echo(f"ok: {len(names)} sources ({', '.join(names)}), {len(ctx.dictionary.fields)} dictionary fields")
 
 
+def _add_steward_commands() -> None:
+    from mdm.steward.commands import review, serve, users
+
+    for command in (users, review, serve):
+        main.add_command(command)
+
+
+_add_steward_commands()
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -53,6 +53,8 @@ from mdm.publish.quality import QUALITY_TABLE, quality_table, run_quality
 from mdm.publish.versions import keep_version
 from mdm.standardize import distinct_values, standardize_source, standardized_schema
 from mdm.state import StateStore
+from mdm.steward.apply import changed_link_outcomes, requeue_changed, run_links
+from mdm.steward.fingerprint import FINGERPRINT_COLUMNS
 
 STATE_DIRNAME = "state"
 RUN_LOG_SCHEMA: dict[str, Any] = {
@@ -260,14 +262,12 @@ def match(ctx: RunContext) -> dict[str, Any]:
 
 
 def _steward_links(ctx: RunContext, records: pl.DataFrame) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    index = {(s, r): i for s, r, i in records.select("source", "source_record_id", "rid").iter_rows()}
-    must: list[tuple[int, int]] = []
-    cannot: list[tuple[int, int]] = []
-    with StateStore(ctx.state_dir) as store:
-        for left, right, decision in store.active_decisions():
-            if left in index and right in index:
-                (must if decision == "same" else cannot).append((index[left], index[right]))
-    return must, cannot
+    """Steward decisions as must/cannot links; those whose records changed materially since the
+    decision are held back (steward_changed.parquet, for publish) — see mdm/steward/apply.py."""
+    links = run_links(ctx.state_dir, records)
+    links.changed.write_parquet(ctx.path("steward_changed.parquet"))
+    ctx.path("steward_applied.json").write_text(json.dumps(links.applied))
+    return links.must, links.cannot
 
 
 def cluster(ctx: RunContext) -> dict[str, Any]:
@@ -275,7 +275,11 @@ def cluster(ctx: RunContext) -> dict[str, Any]:
     available = pl.read_parquet_schema(ctx.path("standardized.parquet"))
     records = pl.read_parquet(
         ctx.path("standardized.parquet"),
-        columns=[c for c in ("rid", "source", "source_record_id", *PROFILE_COLUMNS) if c in available],
+        columns=[
+            c
+            for c in dict.fromkeys(("rid", "source", "source_record_id", *PROFILE_COLUMNS, *FINGERPRINT_COLUMNS))
+            if c in available
+        ],
     )
     scored = pl.read_parquet(ctx.path("scored.parquet"), columns=["left", "right", "match_probability", "match_class"])
     must, cannot = _steward_links(ctx, records)
@@ -371,9 +375,14 @@ def publish(ctx: RunContext) -> dict[str, Any]:
     pairs = explained_pairs(ctx.path("scored.parquet"), ctx.path("pair_outcomes.parquet"), ctx.path("records.parquet"))
     pairs.sink_parquet(ctx.path("match_pairs.parquet"))
     model = load_model(ctx.path("model.json"))
-    with StateStore(ctx.state_dir) as store:
-        decided = store.active_decisions()
-    queue = review_queue(pl.scan_parquet(ctx.path("match_pairs.parquet")).filter(UNDECIDED).collect(), decided)
+    decided = [(tuple(a), tuple(b), d) for a, b, d in json.loads(ctx.path("steward_applied.json").read_text())]
+    changed = pl.read_parquet(ctx.path("steward_changed.parquet"))
+    queue = requeue_changed(
+        review_queue(pl.scan_parquet(ctx.path("match_pairs.parquet")).filter(UNDECIDED).collect(), decided),
+        changed,
+        pl.scan_parquet(ctx.path("match_pairs.parquet")),
+        records,
+    )
     xref = records.select(
         "source",
         "source_record_id",
@@ -420,7 +429,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             "blocking_giant_blocks": pl.read_parquet(ctx.path("giant_blocks.parquet")).with_columns(
                 pl.lit(ctx.run_id).alias("run_id")
             ),
-            "steward_links": steward_link_outcomes(ctx, records),
+            "steward_links": pl.concat([steward_link_outcomes(ctx, records), changed_link_outcomes(changed)]),
             "quarantine": quarantine,
             "id_events": id_event_history(store.id_events(), ctx.run_id, ids["events"]),
             "run_log": history,

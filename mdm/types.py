@@ -37,6 +37,12 @@ BadValuePolicy = Literal["set_null", "keep"]
 Decision = Literal["same", "not_same"]
 """A steward's decision about two source records."""
 
+Verdict = Literal["same", "not_same", "skip"]
+"""What a steward answers for a review item: a decision, or skip (not now; recorded, nothing applied)."""
+
+StewardRole = Literal["viewer", "steward", "admin"]
+"""viewer reads; steward also decides, merges, splits and undoes; admin also manages users and rolls back."""
+
 RunStatus = Literal["running", "published", "failed"]
 
 PairClass = Literal["match", "review", "non_match"]

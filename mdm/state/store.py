@@ -8,6 +8,12 @@ contents live in Parquet segments beside the store, see mdm/golden/history.py). 
 is upgraded in place when opened; code that knows only schema 1 then refuses it, so it cannot
 publish runs that skip the events and versions. Schema 3 adds quality_metrics (each published
 run's metrics, mdm/publish/quality.py), likewise.
+
+Schema 4 adds the steward workflow (mdm/steward/): users, audit_log, steward_items (a version per
+review item, for optimistic concurrency), and three columns of steward_decisions: audit_id (the
+action that wrote the decision, so one undo revokes a whole merge or split), fingerprint (the
+decided records' identity values at decision time, JSON) and revoked_by. An older store gains
+them in place (ALTER TABLE ADD COLUMN: older decisions have no fingerprint and are always applied).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import polars as pl
 
 from mdm.types import Decision, GoldenId
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -45,7 +51,8 @@ CREATE TABLE IF NOT EXISTS steward_decisions (
     left_source TEXT NOT NULL, left_record_id TEXT NOT NULL,
     right_source TEXT NOT NULL, right_record_id TEXT NOT NULL,
     decision TEXT NOT NULL CHECK (decision IN ('same', 'not_same')),
-    reason TEXT, decided_by TEXT NOT NULL, decided_at TEXT NOT NULL, revoked_at TEXT
+    reason TEXT, decided_by TEXT NOT NULL, decided_at TEXT NOT NULL, revoked_at TEXT,
+    audit_id INTEGER, fingerprint TEXT, revoked_by TEXT
 );
 CREATE TABLE IF NOT EXISTS match_models (
     run_id TEXT PRIMARY KEY, trained_at TEXT NOT NULL, model TEXT NOT NULL
@@ -70,7 +77,26 @@ CREATE TABLE IF NOT EXISTS manual_tags (
     golden_id TEXT NOT NULL, tag TEXT NOT NULL, value TEXT, set_by TEXT NOT NULL, set_at TEXT NOT NULL,
     PRIMARY KEY (golden_id, tag)
 );
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY, password_hash TEXT NOT NULL,
+    role TEXT NOT NULL DEFAULT 'viewer' CHECK (role IN ('viewer', 'steward', 'admin')),
+    created_at TEXT NOT NULL, created_by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+    audit_id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    item_key TEXT, reason TEXT, before TEXT, after TEXT, undone_by_audit_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS audit_log_item ON audit_log (item_key);
+CREATE TABLE IF NOT EXISTS steward_items (
+    item_key TEXT PRIMARY KEY, version INTEGER NOT NULL, last_audit_id INTEGER NOT NULL
+);
 """
+# columns added to tables that older schemas already have: (table, column, declaration)
+_ADDED_COLUMNS = [
+    ("steward_decisions", "audit_id", "INTEGER"),
+    ("steward_decisions", "fingerprint", "TEXT"),
+    ("steward_decisions", "revoked_by", "TEXT"),
+]
 ID_PREFIX = "G"
 ID_DIGITS = 9
 _BATCH_ROWS = 200_000
@@ -124,6 +150,10 @@ class StateStore:
                     f"{self.path}: store schema {found} is newer than this code ({SCHEMA_VERSION}); upgrade mdm"
                 )
             # every table is CREATE ... IF NOT EXISTS: a schema 1 store gains the new tables in place
+            for table, column, declaration in _ADDED_COLUMNS:
+                have = {row[1] for row in self._con.execute(f"PRAGMA table_info({table})")}
+                if have and column not in have:  # an older store's table: add the column in place
+                    self._con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self._con.execute(statement)
@@ -148,6 +178,10 @@ class StateStore:
             self._con.execute("ROLLBACK")
             raise
         self._con.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query (the steward service reads its tables through this)."""
+        return self._con.execute(sql, tuple(params)).fetchall()
 
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         row = self._con.execute(sql, params).fetchone()

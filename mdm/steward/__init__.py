@@ -1,0 +1,6 @@
+"""steward: the data steward's workflow over the published master and the durable store.
+
+One service layer (`mdm.steward.service`) that the terminal (`mdm review`) and the web page
+(`mdm serve`, mdm/steward/web/) both call; what a decision does on the next run lives in
+`mdm.steward.apply`, read by the pipeline.
+"""

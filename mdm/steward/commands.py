@@ -1,0 +1,188 @@
+"""The steward's commands: `mdm users`, `mdm review`, `mdm serve` (registered in mdm/cli.py)."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+import click
+
+DEFAULT_MASTER = Path("data/out/master.duckdb")
+
+
+def _state(master: Path, state: Path | None) -> Path:
+    return state if state is not None else master.parent / "state"
+
+
+master_option = click.option(
+    "--master",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_MASTER,
+    show_default=True,
+    help="The published master the steward reads.",
+)
+state_option = click.option(
+    "--state",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Durable store (decisions, users, audit). Default: state/ beside the master.",
+)
+
+
+@click.group()
+def users() -> None:
+    """Steward accounts: add users, list them, change roles (viewer, steward, admin).
+
+    \b
+    Example:
+      mdm users add ana --role admin --master data/out/master.duckdb
+      echo 'a long password' | mdm users add ben --role steward --password-stdin
+      mdm users list
+      mdm users set-role ben viewer
+    """
+
+
+def _cli_actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["viewer", "steward", "admin"]), default="viewer", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@master_option
+@state_option
+def users_add(name: str, role: str, password_stdin: bool, master: Path, state: Path | None) -> None:
+    """Add a user (a viewer unless --role says otherwise). Creates the first admin.
+
+    \b
+    Example:
+      mdm users add ana --role admin
+    """
+    from mdm.state import StateStore
+    from mdm.steward.users import UserError, add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        with StateStore(_state(master, state)) as store:
+            user = add_user(store, name, password, role, by=_cli_actor())
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"added {user.username} ({user.role})")
+
+
+@users.command("list")
+@master_option
+@state_option
+def users_list(master: Path, state: Path | None) -> None:
+    """List users and their roles.
+
+    \b
+    Example:
+      mdm users list --state /srv/mdm/state
+    """
+    from mdm.state import StateStore
+    from mdm.steward.users import list_users
+
+    with StateStore(_state(master, state)) as store:
+        for name, role, created_at, created_by in list_users(store):
+            click.echo(f"{name:<24}{role:<10}{created_at}  by {created_by}")
+
+
+@users.command("set-role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(["viewer", "steward", "admin"]))
+@master_option
+@state_option
+def users_set_role(name: str, role: str, master: Path, state: Path | None) -> None:
+    """Change a user's role.
+
+    \b
+    Example:
+      mdm users set-role ben steward
+    """
+    from mdm.state import StateStore
+    from mdm.steward.users import UserError, set_role
+
+    try:
+        with StateStore(_state(master, state)) as store:
+            user = set_role(store, name, role, by=_cli_actor())
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{user.username} is now a {user.role}")
+
+
+@click.command()
+@master_option
+@state_option
+@click.option("--user", "username", required=True, help="Your steward user name (the password is asked).")
+@click.option("--source", default=None, help="Only pairs with a record of this source.")
+@click.option("--min-probability", type=float, default=None)
+@click.option("--max-probability", type=float, default=None)
+@click.option("--min-age-days", type=int, default=None, help="Only pairs whose newer record is at least this old.")
+@click.option("--max-age-days", type=int, default=None)
+@click.option("--order", type=click.Choice(["threshold", "cluster", "value"]), default="threshold", show_default=True)
+def review(
+    master: Path,
+    state: Path | None,
+    username: str,
+    source: str | None,
+    min_probability: float | None,
+    max_probability: float | None,
+    min_age_days: int | None,
+    max_age_days: int | None,
+    order: str,
+) -> None:
+    """Work through the review queue in the terminal (s same, n not same, k skip, u undo, q quit).
+
+    \b
+    Example:
+      mdm review --master data/out/master.duckdb --user ana
+      mdm review --user ana --source billing --order cluster
+    """
+    from mdm.steward.desk import StewardDesk
+    from mdm.steward.tui import click_reader
+    from mdm.steward.tui import review as run_review
+    from mdm.steward.views import MasterMissing, QueueFilter
+
+    desk = StewardDesk(master, _state(master, state))
+    password = click.prompt("password", hide_input=True, err=True)
+    user = desk.authenticate(username, password)
+    if user is None:
+        raise click.ClickException("wrong user name or password")
+    flt = QueueFilter(source, min_probability, max_probability, min_age_days, max_age_days, order)  # type: ignore[arg-type]
+    try:
+        run_review(desk, user, flt, read=click_reader(), echo=click.echo)
+    except MasterMissing as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command()
+@master_option
+@state_option
+@click.option("--port", type=int, default=8765, show_default=True)
+@click.option(
+    "--sources",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="sources.yaml: lets admins run the flow from the page (off without it).",
+)
+def serve(master: Path, state: Path | None, port: int, sources: Path | None) -> None:
+    """Serve the steward web page on 127.0.0.1 (sign in; viewer, steward and admin roles).
+
+    \b
+    Example:
+      mdm users add ana --role admin
+      mdm serve --master data/out/master.duckdb --port 8765
+    """
+    import uvicorn
+
+    from mdm.steward.web.app import create_app
+
+    app = create_app(master, _state(master, state), sources=sources)
+    click.echo(f"steward page on http://127.0.0.1:{port}/ (Ctrl-C stops)")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")

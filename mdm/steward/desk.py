@@ -1,0 +1,142 @@
+"""The steward's desk: one object over a master and a durable store that the terminal review and
+the web page both use. Each call opens the store for its own short transaction, so several
+stewards (threads, processes, machines sharing the state directory) work at once safely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from mdm.state import StateStore
+from mdm.steward import service, users, views
+from mdm.steward.service import ActionResult, Record
+from mdm.steward.users import User
+from mdm.types import Verdict
+
+
+def parse_record(text: str) -> Record:
+    source, sep, record_id = text.partition(":")
+    if not sep or not source or not record_id:
+        raise service.StewardError(f"{text!r} is not SOURCE:RECORD_ID, e.g. crm:C000123")
+    return source, record_id
+
+
+class StewardDesk:
+    def __init__(self, master: Path | str, state_dir: Path | str):
+        self.master = Path(master)
+        self.state_dir = Path(state_dir)
+
+    @contextmanager
+    def store(self) -> Iterator[StateStore]:
+        with StateStore(self.state_dir) as store:
+            yield store
+
+    # ---- users -----------------------------------------------------------------------------
+    def authenticate(self, username: str, password: str) -> User | None:
+        with self.store() as store:
+            return users.authenticate(store, username, password)
+
+    def user(self, username: str) -> User | None:
+        with self.store() as store:
+            return users.get_user(store, username)
+
+    def users(self) -> list[tuple[str, str, str, str]]:
+        with self.store() as store:
+            return users.list_users(store)
+
+    def add_user(self, by: User, username: str, password: str, role: str) -> User:
+        self._admin(by)
+        with self.store() as store:
+            return users.add_user(store, username, password, role, by=by.username)
+
+    def set_role(self, by: User, username: str, role: str) -> User:
+        self._admin(by)
+        if username == by.username and role != "admin":
+            raise service.StewardError("an admin cannot take away their own admin role (ask another admin)")
+        with self.store() as store:
+            return users.set_role(store, username, role, by=by.username)
+
+    @staticmethod
+    def _admin(user: User) -> None:
+        if not user.can("admin"):
+            raise service.Forbidden(f"{user.username} is a {user.role}: managing users needs the admin role")
+
+    # ---- reading ---------------------------------------------------------------------------
+    def queue(self, flt: views.QueueFilter | None = None) -> list[views.QueueItem]:
+        with self.store() as store:
+            return views.review_queue(self.master, store, flt or views.QueueFilter())
+
+    def pair(self, left: Record, right: Record) -> views.PairView:
+        with self.store() as store:
+            return views.pair_view(self.master, store, left, right)
+
+    def golden(self, golden_id: str) -> views.GoldenView:
+        with self.store() as store:
+            return views.golden_view(self.master, store, golden_id)
+
+    def audit(self, limit: int = 200) -> list[dict[str, Any]]:
+        with self.store() as store:
+            return service.audit_entries(store, limit=limit)
+
+    def sources(self) -> list[str]:
+        return views.sources(self.master)
+
+    # ---- acting ----------------------------------------------------------------------------
+    def decide(
+        self,
+        user: User,
+        left: Record,
+        right: Record,
+        verdict: Verdict,
+        *,
+        expected_version: int | None,
+        reason: str | None = None,
+    ) -> ActionResult:
+        prints = views.fingerprints(self.master, [left, right]) if verdict != "skip" else {}
+        with self.store() as store:
+            return service.decide(
+                store, user, left, right, verdict, expected_version=expected_version, fingerprints=prints, reason=reason
+            )
+
+    def merge(
+        self, user: User, a: str, b: str, *, expected_versions: dict[str, int | None], reason: str | None = None
+    ) -> ActionResult:
+        members = views.golden_members(self.master, [a, b])
+        reps = [m[0] for m in members.values() if m]
+        prints = views.fingerprints(self.master, reps) if len(reps) == 2 else {}
+        with self.store() as store:
+            return service.merge(
+                store, user, (a, b), members, expected_versions=expected_versions, fingerprints=prints, reason=reason
+            )
+
+    def split(
+        self,
+        user: User,
+        golden_id: str,
+        split_out: list[Record],
+        *,
+        expected_version: int | None,
+        reason: str | None = None,
+    ) -> ActionResult:
+        members = views.golden_members(self.master, [golden_id])[golden_id]
+        if not members:
+            raise service.NotFound(f"golden customer {golden_id} is not in the master")
+        prints = views.fingerprints(self.master, members)
+        with self.store() as store:
+            return service.split(
+                store,
+                user,
+                golden_id,
+                members,
+                split_out,
+                expected_version=expected_version,
+                fingerprints=prints,
+                reason=reason,
+            )
+
+    def undo(self, user: User, audit_id: int, reason: str | None = None) -> ActionResult:
+        with self.store() as store:
+            return service.undo(store, user, audit_id, reason=reason)

@@ -1,0 +1,447 @@
+"""What a steward reads: the review queue, a pair side by side, a golden customer — from the
+published master (read-only; the nightly run replaces it atomically) and the durable store.
+
+The queue is the master's review_queue (pairs between the thresholds, pairs a hard conflict
+stopped, decisions held back because their records changed) corrected by what stewards did
+since that run started: pairs decided since are gone at once; pairs whose decision was undone
+since come back ("decision undone"); skipped pairs sink to the end.
+
+Ordering (QueueFilter.order):
+- `threshold`: closest to the merge threshold first, by |logit(p) - logit(threshold)|;
+- `cluster`: largest cluster effect first (records of both golden customers the decision joins
+  or keeps apart);
+- `value`: most valuable customers first (for now: record count plus number of sources, summed
+  over both golden customers).
+Pairs whose decision is held back ("changed since decision") always come first.
+
+Age (QueueFilter min/max_age_days): days since the newer of the two records was last updated
+at its source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+
+from mdm.match.explain import SHOWN_FIELDS, ExplainError, RecordRef, explain_pair
+from mdm.state import StateStore
+from mdm.steward.fingerprint import FINGERPRINT_COLUMNS, Fingerprint, fingerprint_of, record_label
+from mdm.steward.service import Record, audit_entries, golden_key, item_version, pair_key
+
+Order = Literal["threshold", "cluster", "value"]
+ORDERS: tuple[Order, ...] = ("threshold", "cluster", "value")
+
+
+class MasterMissing(LookupError):
+    """No published master yet."""
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    source: str | None = None
+    min_probability: float | None = None
+    max_probability: float | None = None
+    min_age_days: int | None = None
+    max_age_days: int | None = None
+    order: Order = "threshold"
+
+
+@dataclass
+class QueueItem:
+    left: Record
+    right: Record
+    left_golden_id: str | None
+    right_golden_id: str | None
+    match_probability: float | None
+    reason: str
+    evidence: str
+    changed_since_decision: bool
+    cluster_effect: int
+    value: int
+    age_days: int | None
+    version: int = 0
+    skipped_by: str | None = None
+    left_name: str = ""
+    right_name: str = ""
+
+    @property
+    def key(self) -> str:
+        return pair_key(self.left, self.right)
+
+
+@dataclass
+class PairView:
+    left: Record
+    right: Record
+    version: int
+    fields: list[tuple[str, str, str]]
+    evidence: list[tuple[str, str, float | None]]
+    match_probability: float | None
+    outcome: str | None
+    explanation: str
+    goldens: dict[str, list[dict[str, Any]]]
+    decisions: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+
+    @property
+    def key(self) -> str:
+        return pair_key(self.left, self.right)
+
+
+@dataclass
+class GoldenView:
+    golden_id: str
+    version: int
+    values: list[tuple[str, str]]
+    members: list[dict[str, Any]]
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _text(v: object) -> str:
+    return "" if v is None else str(v)
+
+
+def connect(master: Path) -> duckdb.DuckDBPyConnection:
+    if not master.exists():
+        raise MasterMissing(f"no master at {master}; run `mdm run` first")
+    return duckdb.connect(str(master), read_only=True)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    rel = con.sql(sql, params=params or [])
+    names = rel.columns
+    return [dict(zip(names, r, strict=True)) for r in rel.fetchall()]
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()}
+
+
+def run_started_at(con: duckdb.DuckDBPyConnection) -> str:
+    """When the run that published the master started (decisions before it are in the master)."""
+    rows = con.sql(
+        "SELECT started_at FROM run_log"
+        " WHERE run_id = (SELECT run_id FROM published_runs ORDER BY run_seq DESC LIMIT 1)"
+    ).fetchall()
+    return str(rows[0][0]) if rows else ""
+
+
+def thresholds(con: duckdb.DuckDBPyConnection) -> tuple[float, float]:
+    rows = con.sql(
+        "SELECT first(threshold_match_probability), first(threshold_review_probability) FROM match_model"
+    ).fetchall()
+    return (float(rows[0][0]), float(rows[0][1])) if rows and rows[0][0] is not None else (0.95, 0.5)
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    return math.log(p / (1 - p))
+
+
+_GOLDEN_SIZES = """
+WITH g AS (SELECT golden_id, record_count::INT AS n, len(sources)::INT AS s FROM golden_customers),
+a AS (SELECT source, source_record_id, source_updated_at, concat_ws(' ', given_name, family_name) AS name
+      FROM source_records)
+"""
+
+
+def _queue_rows(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    changed = "q.changed_since_decision" if "changed_since_decision" in _columns(con, "review_queue") else "false"
+    return _rows(
+        con,
+        _GOLDEN_SIZES
+        + f"""SELECT q.review_rank, q.left_source, q.left_record_id, q.left_golden_id, q.right_source,
+               q.right_record_id,
+               q.right_golden_id, q.match_probability, q.reason, q.evidence, {changed} AS changed_since_decision,
+               coalesce(lg.n, 0) AS ln, coalesce(lg.s, 0) AS ls, coalesce(rg.n, 0) AS rn, coalesce(rg.s, 0) AS rs,
+               greatest(la.source_updated_at, ra.source_updated_at) AS updated, la.name AS left_name,
+               ra.name AS right_name
+        FROM review_queue q
+        LEFT JOIN g lg ON lg.golden_id = q.left_golden_id LEFT JOIN g rg ON rg.golden_id = q.right_golden_id
+        LEFT JOIN a la ON la.source = q.left_source AND la.source_record_id = q.left_record_id
+        LEFT JOIN a ra ON ra.source = q.right_source AND ra.source_record_id = q.right_record_id
+        ORDER BY q.review_rank""",
+    )
+
+
+def _undone_rows(con: duckdb.DuckDBPyConnection, pairs: list[tuple[Record, Record, str]]) -> list[dict[str, Any]]:
+    out = []
+    for (ls, lr), (rs, rr), why in pairs:
+        found = _rows(
+            con,
+            _GOLDEN_SIZES
+            + """, r AS (SELECT source, source_record_id, golden_id, source_updated_at,
+                 concat_ws(' ', given_name, family_name) AS name FROM source_records
+                 WHERE (source = ? AND source_record_id = ?) OR (source = ? AND source_record_id = ?))
+            SELECT l.source AS left_source, l.source_record_id AS left_record_id, l.golden_id AS left_golden_id,
+                   x.source AS right_source, x.source_record_id AS right_record_id, x.golden_id AS right_golden_id,
+                   (SELECT max(match_probability) FROM match_pairs p WHERE (p.left_source = l.source AND
+                     p.left_record_id = l.source_record_id AND p.right_source = x.source AND
+                     p.right_record_id = x.source_record_id) OR (p.left_source = x.source AND
+                     p.left_record_id = x.source_record_id AND p.right_source = l.source AND
+                     p.right_record_id = l.source_record_id)) AS match_probability,
+                   ? AS reason, '' AS evidence, false AS changed_since_decision,
+                   coalesce(lg.n, 0) AS ln, coalesce(lg.s, 0) AS ls, coalesce(rg.n, 0) AS rn, coalesce(rg.s, 0) AS rs,
+                   greatest(l.source_updated_at, x.source_updated_at) AS updated, l.name AS left_name,
+                   x.name AS right_name
+            FROM r l JOIN r x ON l.source = ? AND l.source_record_id = ? AND x.source = ? AND x.source_record_id = ?
+            LEFT JOIN g lg ON lg.golden_id = l.golden_id LEFT JOIN g rg ON rg.golden_id = x.golden_id""",
+            [ls, lr, rs, rr, why, ls, lr, rs, rr],
+        )
+        out += found
+    return out
+
+
+def review_queue(
+    master: Path, store: StateStore, flt: QueueFilter | None = None, today: dt.date | None = None
+) -> list[QueueItem]:
+    """The items a steward should look at, filtered and ordered (module docstring)."""
+    flt = flt or QueueFilter()
+    con = connect(master)
+    try:
+        cutoff = run_started_at(con)
+        match_t, _ = thresholds(con)
+        decisions = store.query(
+            "SELECT d.left_source, d.left_record_id, d.right_source, d.right_record_id, d.decided_at, d.revoked_at,"
+            " d.revoked_by, a.action FROM steward_decisions d LEFT JOIN audit_log a USING (audit_id)"
+            " WHERE d.decided_at >= ? OR d.revoked_at >= ? OR d.revoked_at IS NULL",
+            (cutoff, cutoff),
+        )
+        active = {pair_key((a, b), (c, d)) for a, b, c, d, _, revoked, _, _ in decisions if revoked is None}
+        decided_since = {
+            pair_key((a, b), (c, d)) for a, b, c, d, at, revoked, _, _ in decisions if revoked is None and at >= cutoff
+        }
+        undone: dict[str, tuple[Record, Record, str]] = {}
+        for a, b, c, d, at, revoked, by, action in decisions:
+            key = pair_key((a, b), (c, d))
+            if (
+                revoked is not None
+                and revoked >= cutoff
+                and at < cutoff
+                and action in ("same", "not_same")
+                and key not in active
+            ):
+                undone[key] = ((a, b), (c, d), f"decision undone by {by} at {revoked}")
+        rows = _queue_rows(con)
+        seen = {
+            pair_key((r["left_source"], r["left_record_id"]), (r["right_source"], r["right_record_id"])) for r in rows
+        }
+        rows += _undone_rows(con, [v for k, v in undone.items() if k not in seen])
+    finally:
+        con.close()
+    skips: dict[str, str] = {}
+    for key, actor in store.query(
+        "SELECT item_key, actor FROM audit_log WHERE action = 'skip' AND at >= ? ORDER BY audit_id", (cutoff,)
+    ):
+        skips[key] = actor
+    versions = dict(store.query("SELECT item_key, version FROM steward_items WHERE item_key LIKE 'pair:%'"))
+    today = today or dt.date.today()
+    items = []
+    for r in rows:
+        left, right = (r["left_source"], r["left_record_id"]), (r["right_source"], r["right_record_id"])
+        key = pair_key(left, right)
+        if key in decided_since:
+            continue
+        same_customer = r["left_golden_id"] == r["right_golden_id"]
+        updated = r["updated"]
+        item = QueueItem(
+            left,
+            right,
+            r["left_golden_id"],
+            r["right_golden_id"],
+            r["match_probability"],
+            r["reason"] or "",
+            r["evidence"] or "",
+            bool(r["changed_since_decision"]),
+            cluster_effect=r["ln"] + (0 if same_customer else r["rn"]),
+            value=r["ln"] + r["ls"] + (0 if same_customer else r["rn"] + r["rs"]),
+            age_days=(today - updated.date()).days if updated is not None else None,
+            version=int(versions.get(key, 0)),
+            skipped_by=skips.get(key),
+            left_name=r["left_name"] or "",
+            right_name=r["right_name"] or "",
+        )
+        if _keep(item, flt):
+            items.append(item)
+
+    def order(item: QueueItem) -> tuple[Any, ...]:
+        p = item.match_probability
+        primary: float = {
+            "threshold": abs(_logit(p) - _logit(match_t)) if p is not None else math.inf,
+            "cluster": -item.cluster_effect,
+            "value": -item.value,
+        }[flt.order]
+        return (not item.changed_since_decision, item.skipped_by is not None, primary)
+
+    return sorted(items, key=order)  # stable: the master's rank breaks ties
+
+
+def _keep(item: QueueItem, flt: QueueFilter) -> bool:
+    if flt.source and flt.source not in (item.left[0], item.right[0]):
+        return False
+    p = item.match_probability
+    if flt.min_probability is not None and (p is None or p < flt.min_probability):
+        return False
+    if flt.max_probability is not None and (p is None or p > flt.max_probability):
+        return False
+    if flt.min_age_days is not None and (item.age_days is None or item.age_days < flt.min_age_days):
+        return False
+    return not (flt.max_age_days is not None and (item.age_days is None or item.age_days > flt.max_age_days))
+
+
+def sources(master: Path) -> list[str]:
+    con = connect(master)
+    try:
+        return [r[0] for r in con.sql("SELECT DISTINCT source FROM source_records ORDER BY 1").fetchall()]
+    finally:
+        con.close()
+
+
+def _record_rows(con: duckdb.DuckDBPyConnection, records: list[Record]) -> dict[Record, dict[str, Any]]:
+    if not records:
+        return {}
+    have = _columns(con, "source_records")
+    wanted = [
+        c
+        for c in dict.fromkeys(
+            [
+                "source",
+                "source_record_id",
+                "golden_id",
+                "trust",
+                "source_updated_at",
+                *SHOWN_FIELDS,
+                "city",
+                *FINGERPRINT_COLUMNS,
+            ]
+        )
+        if c in have
+    ]
+    cond = " OR ".join(["(source = ? AND source_record_id = ?)"] * len(records))
+    params = [x for r in records for x in r]
+    rows = _rows(con, f"SELECT {', '.join(wanted)} FROM source_records WHERE {cond}", params)
+    return {(r["source"], r["source_record_id"]): r for r in rows}
+
+
+def fingerprints(master: Path, records: list[Record]) -> dict[str, Fingerprint]:
+    """Each record's fingerprint as the master holds it (what the steward saw)."""
+    con = connect(master)
+    try:
+        found = _record_rows(con, records)
+    finally:
+        con.close()
+    missing = [record_label(*r) for r in records if r not in found]
+    if missing:
+        from mdm.steward.service import NotFound
+
+        raise NotFound(f"{', '.join(missing)} not in the master (quarantined or gone since the last run)")
+    return {record_label(*k): fingerprint_of(v) for k, v in found.items()}
+
+
+def _members(con: duckdb.DuckDBPyConnection, golden_id: str) -> list[dict[str, Any]]:
+    have = _columns(con, "source_records")
+    shown = [c for c in ("source", "source_record_id", "trust", "source_updated_at", *SHOWN_FIELDS) if c in have]
+    return _rows(
+        con,
+        f"SELECT {', '.join(shown)} FROM source_records WHERE golden_id = ?"
+        " ORDER BY trust DESC NULLS LAST, source, source_record_id",
+        [golden_id],
+    )
+
+
+def golden_members(master: Path, golden_ids: list[str]) -> dict[str, list[Record]]:
+    """Each golden customer's records, representative (highest trust, then source, id) first."""
+    con = connect(master)
+    try:
+        return {g: [(m["source"], m["source_record_id"]) for m in _members(con, g)] for g in golden_ids}
+    finally:
+        con.close()
+
+
+def pair_view(master: Path, store: StateStore, left: Record, right: Record) -> PairView:
+    from mdm.steward.service import NotFound, decisions_on
+
+    con = connect(master)
+    try:
+        found = _record_rows(con, [left, right])
+        for r in (left, right):
+            if r not in found:
+                raise NotFound(f"record {record_label(*r)} is not in the master")
+        a, b = found[left], found[right]
+        fields = [(n, _text(a.get(n)), _text(b.get(n))) for n in ("golden_id", *SHOWN_FIELDS, "city") if n in a]
+        pairs = _rows(
+            con,
+            "SELECT * FROM match_pairs WHERE (left_source, left_record_id, right_source, right_record_id)"
+            " IN ((?, ?, ?, ?), (?, ?, ?, ?))",
+            [*left, *right, *right, *left],
+        )
+        goldens = {g: _members(con, g) for g in dict.fromkeys([a["golden_id"], b["golden_id"]]) if g}
+    finally:
+        con.close()
+    evidence: list[tuple[str, str, float | None]] = []
+    probability = outcome = None
+    if pairs:
+        row = pairs[0]
+        probability, outcome = row["match_probability"], row["outcome"]
+        evidence = [
+            (c.removesuffix("_level"), _text(row[c]), row.get(c.removesuffix("_level") + "_weight"))
+            for c in row
+            if c.endswith("_level")
+        ]
+    try:
+        explanation = explain_pair(master, RecordRef(*left), RecordRef(*right))
+    except ExplainError as exc:
+        explanation = f"(no explanation: {exc})"
+    key = pair_key(left, right)
+    decisions = decisions_on(store, left, right)
+    return PairView(
+        left,
+        right,
+        item_version(store, key),
+        fields,
+        evidence,
+        probability,
+        outcome,
+        explanation,
+        goldens,
+        decisions,
+        audit_entries(store, item_key=key, limit=50),
+    )
+
+
+def golden_view(master: Path, store: StateStore, golden_id: str) -> GoldenView:
+    from mdm.steward.service import NotFound
+
+    con = connect(master)
+    try:
+        rows = _rows(con, "SELECT * FROM golden_customers WHERE golden_id = ?", [golden_id])
+        if not rows:
+            raise NotFound(f"golden customer {golden_id} is not in the master")
+        members = _members(con, golden_id)
+    finally:
+        con.close()
+    shown = [
+        "given_name",
+        "middle_name",
+        "family_name",
+        "birth_date",
+        "gender",
+        "email",
+        "phone",
+        "address_line1",
+        "city",
+        "region",
+        "postal_code",
+        "record_count",
+        "sources",
+    ]
+    values = [(n, _text(rows[0][n])) for n in shown if n in rows[0]]
+    key = golden_key(golden_id)
+    return GoldenView(
+        golden_id, item_version(store, key), values, members, audit_entries(store, item_key=key, limit=50)
+    )

@@ -1,0 +1,1 @@
+"""web: the steward's page (`mdm serve`), a thin layer over mdm.steward.desk."""
