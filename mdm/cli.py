@@ -121,7 +121,11 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"{s['source']:<12}{s['kind']:<9}{s['rows_read']:>8}{s['rows_accepted']:>10}{s['rows_quarantined']:>13}"
         )
     totals = [sum(s[k] for s in summary["sources"]) for k in ("rows_read", "rows_accepted", "rows_quarantined")]
-    lines += ["-" * len(header), f"{'total':<21}{totals[0]:>8}{totals[1]:>10}{totals[2]:>13}", ""]
+    lines += ["-" * len(header), f"{'total':<21}{totals[0]:>8}{totals[1]:>10}{totals[2]:>13}"]
+    for e in summary["stages"]["ingest"].get("events", []):
+        counts = f"{e['rows_read']:>8}{e['rows_accepted']:>10}{e['rows_quarantined']:>13}"
+        lines.append(f"{e['source']:<12}{e['kind']:<9}{counts}  (events, table events_{e['source']})")
+    lines.append("")
     stages = summary["stages"]
     golden = stages["golden"]
     lines.append(
@@ -131,6 +135,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines += _match_lines(stages["match"], stages["cluster"], stages.get("publish", {}).get("tables", {}))
     if "stale" in stages:
         lines += _stale_lines(stages["stale"])
+    if "tags" in stages:
+        lines += _tag_lines(stages["tags"])
     reasons = stages["ingest"].get("quarantine_reasons", {})
     if reasons:
         lines.append("quarantined rows, by reason:")
@@ -183,6 +189,22 @@ def _stale_lines(stale: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _tag_lines(tags: dict[str, Any]) -> list[str]:
+    """Tags computed, and every broken tag with its problem (the run goes on without it)."""
+    status = ", ".join(f"{s} {n}" for s, n in tags["by_status"].items())
+    lines = [
+        f"tags: {tags['tags']} defined ({status}); {tags['customer_tags']} customer tags in {tags['seconds']} s"
+        f" (table customer_tags, `mdm tags`)"
+    ]
+    if tags["errors"]:
+        lines.append(f"  tag errors ({tags['tags_file']}; table tag_errors has the fix; `mdm check` fails on them):")
+        lines += [f"    {e}" for e in tags["errors"]]
+    if tags["reviews"]:
+        lines.append(f"  tags to review after merges and splits: {tags['reviews']} (view pending_reviews)")
+    lines += [f"  stored tags not published: {n} {reason}" for reason, n in tags["not_published"].items()]
+    return lines
+
+
 def _flag_table(by_source: dict[str, dict[str, int]], sources: list[str]) -> list[str]:
     """Flagged values per field (rows) and source (columns): what to read before trusting a source."""
     if not by_source:
@@ -199,7 +221,7 @@ def _flag_table(by_source: dict[str, dict[str, int]], sources: list[str]) -> lis
 @click.option("--seed", type=int, default=20261122, show_default=True)
 @click.option("--people", type=int, default=1200, show_default=True)
 def sample(out: Path, seed: int, people: int) -> None:
-    """Generate the sample source systems and their ground truth (deterministic).
+    """Generate the sample source systems, their ground truth and their event sources (deterministic).
 
     \b
     Example:
@@ -207,8 +229,10 @@ def sample(out: Path, seed: int, people: int) -> None:
       mdm sample --out /tmp/big --people 300000 --seed 7
     """
     from mdm.sample import generate_sample
+    from mdm.sample.events import generate_events
 
     counts = generate_sample(out, seed=seed, n_people=people)
+    counts |= generate_events(out, seed=seed)
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 
