@@ -108,7 +108,7 @@ def fix_for(message: str, tables: list[str]) -> str:
             "read golden_customers, customer_xref or an event table events_<name> (here: "
             f"{events}) and list the event sources under `events:`"
         )
-    if "not found in FROM clause" in message or "Referenced column" in message:
+    if "not found in FROM clause" in message or "Referenced column" in message or "have a column named" in message:
         return (
             "use a column of the table you read (DESCRIBE golden_customers or DESCRIBE events_<name> in the"
             " master); the run's day is as_of_date()"
