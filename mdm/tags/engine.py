@@ -28,16 +28,18 @@ import polars as pl
 from mdm.tags.config import TagDef, TagsConfig
 
 TAG_COLUMNS = ("golden_id", "value", "valid_from", "valid_to", "evidence")
-CUSTOMER_TAGS_SCHEMA: dict[str, Any] = {
-    "golden_id": pl.String,
-    "tag": pl.String,
-    "value": pl.String,
-    "category": pl.String,
-    "origin": pl.String,
-    "valid_from": pl.Date,
-    "valid_to": pl.Date,
-    "evidence": pl.String,
-}
+CUSTOMER_TAGS_SCHEMA = pl.Schema(
+    {
+        "golden_id": pl.String,
+        "tag": pl.String,
+        "value": pl.String,
+        "category": pl.String,
+        "origin": pl.String,
+        "valid_from": pl.Date,
+        "valid_to": pl.Date,
+        "evidence": pl.String,
+    }
+)
 TAG_ERRORS_SCHEMA: dict[str, Any] = {
     "tag": pl.String,
     "file": pl.String,

@@ -76,19 +76,14 @@ def compute_tags(
         }
         for t in config.tags
     ]
-    schema = {
-        "tag": pl.String,
-        "description": pl.String,
-        "category": pl.String,
-        "origin": pl.String,
-        "definition": pl.String,
-        "sql": pl.String,
-        "events": pl.List(pl.String),
-        "status": pl.String,
-        "seconds": pl.Float64,
-        "customers": pl.Int64,
-        "line": pl.Int64,
-    }
+    text: list[tuple[str, pl.DataType]] = [
+        (n, pl.String()) for n in ("tag", "description", "category", "origin", "definition", "sql")
+    ]
+    schema = pl.Schema(
+        [*text, ("events", pl.List(pl.String)), ("status", pl.String()), ("seconds", pl.Float64()),
+         ("customers", pl.Int64()), ("line", pl.Int64())]
+    )  # fmt: skip
+
     return TagStage(
         customer_tags.cast(CUSTOMER_TAGS_SCHEMA),
         pl.DataFrame(rows, schema=schema),

@@ -67,7 +67,7 @@ def place_stored_tags(
     splits: list[Split],
 ) -> PlacedTags:
     """stored: golden_id, tag, value, origin, set_by, set_at (StateStore.stored_tags)."""
-    placed: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    placed: dict[tuple[GoldenId, str], list[dict[str, Any]]] = {}
     skipped: dict[str, int] = {}
     for row in stored.iter_rows(named=True):
         definition = definitions.get(row["tag"])
@@ -75,15 +75,15 @@ def place_stored_tags(
             reason = f"tag {row['tag']!r} is not defined in tags.yaml (define it again to publish them)"
             skipped[reason] = skipped.get(reason, 0) + 1
             continue
-        target = resolve_retired(GoldenId(row["golden_id"]), retired)
-        if target is None or target not in active_ids:
+        resolved = resolve_retired(GoldenId(row["golden_id"]), retired)
+        if resolved is None or resolved not in active_ids:
             reason = "set on a golden customer whose records are gone"
             skipped[reason] = skipped.get(reason, 0) + 1
             continue
-        placed.setdefault((target, row["tag"]), []).append(row | {"target": target, "category": definition.category})
+        placed.setdefault((resolved, row["tag"]), []).append(row | {"category": definition.category})
     tags: list[dict[str, Any]] = []
     reviews: list[dict[str, Any]] = []
-    for (target, tag), rows in sorted(placed.items()):
+    for (target, tag), rows in sorted(placed.items()):  # target: an active id (str)
         rows.sort(key=lambda r: r["set_at"], reverse=True)
         kept = rows[0]
         inherited = f", on {kept['golden_id']} (merged into {target})" if kept["golden_id"] != target else ""
