@@ -121,7 +121,11 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"{s['source']:<12}{s['kind']:<9}{s['rows_read']:>8}{s['rows_accepted']:>10}{s['rows_quarantined']:>13}"
         )
     totals = [sum(s[k] for s in summary["sources"]) for k in ("rows_read", "rows_accepted", "rows_quarantined")]
-    lines += ["-" * len(header), f"{'total':<21}{totals[0]:>8}{totals[1]:>10}{totals[2]:>13}", ""]
+    lines += ["-" * len(header), f"{'total':<21}{totals[0]:>8}{totals[1]:>10}{totals[2]:>13}"]
+    for e in summary["stages"]["ingest"].get("events", []):
+        counts = f"{e['rows_read']:>8}{e['rows_accepted']:>10}{e['rows_quarantined']:>13}"
+        lines.append(f"{e['source']:<12}{e['kind']:<9}{counts}  (events, table events_{e['source']})")
+    lines.append("")
     stages = summary["stages"]
     golden = stages["golden"]
     lines.append(
@@ -131,6 +135,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines += _match_lines(stages["match"], stages["cluster"], stages.get("publish", {}).get("tables", {}))
     if "stale" in stages:
         lines += _stale_lines(stages["stale"])
+    if "tags" in stages:
+        lines += _tag_lines(stages["tags"])
     reasons = stages["ingest"].get("quarantine_reasons", {})
     if reasons:
         lines.append("quarantined rows, by reason:")
@@ -183,6 +189,22 @@ def _stale_lines(stale: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _tag_lines(tags: dict[str, Any]) -> list[str]:
+    """Tags computed, and every broken tag with its problem (the run goes on without it)."""
+    status = ", ".join(f"{s} {n}" for s, n in tags["by_status"].items())
+    lines = [
+        f"tags: {tags['tags']} defined ({status}); {tags['customer_tags']} customer tags in {tags['seconds']} s"
+        f" (table customer_tags, `mdm tags`)"
+    ]
+    if tags["errors"]:
+        lines.append(f"  tag errors ({tags['tags_file']}; table tag_errors has the fix; `mdm check` fails on them):")
+        lines += [f"    {e}" for e in tags["errors"]]
+    if tags["reviews"]:
+        lines.append(f"  tags to review after merges and splits: {tags['reviews']} (view pending_reviews)")
+    lines += [f"  stored tags not published: {n} {reason}" for reason, n in tags["not_published"].items()]
+    return lines
+
+
 def _flag_table(by_source: dict[str, dict[str, int]], sources: list[str]) -> list[str]:
     """Flagged values per field (rows) and source (columns): what to read before trusting a source."""
     if not by_source:
@@ -199,7 +221,7 @@ def _flag_table(by_source: dict[str, dict[str, int]], sources: list[str]) -> lis
 @click.option("--seed", type=int, default=20261122, show_default=True)
 @click.option("--people", type=int, default=1200, show_default=True)
 def sample(out: Path, seed: int, people: int) -> None:
-    """Generate the sample source systems and their ground truth (deterministic).
+    """Generate the sample source systems, their ground truth and their event sources (deterministic).
 
     \b
     Example:
@@ -207,8 +229,10 @@ def sample(out: Path, seed: int, people: int) -> None:
       mdm sample --out /tmp/big --people 300000 --seed 7
     """
     from mdm.sample import generate_sample
+    from mdm.sample.events import generate_events
 
     counts = generate_sample(out, seed=seed, n_people=people)
+    counts |= generate_events(out, seed=seed)
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 
@@ -347,23 +371,167 @@ def rollback(master: Path, to_run_id: str | None, list_only: bool) -> None:
 
 @main.command("check")
 @click.option("--sources", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
-def check_config(sources: Path) -> None:
-    """Check sources.yaml, the dictionary and the rules without running anything.
+@click.option(
+    "--master",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Also run every tag's SQL on this master (its tables and event tables).",
+)
+def check_config(sources: Path, master: Path | None) -> None:
+    """Check sources.yaml, the dictionary, the rules and the tags without running anything.
 
     \b
     Example:
       mdm check --sources data/sample/sources.yaml
+      mdm check --sources data/sample/sources.yaml --master data/out/master.duckdb
     """
     from mdm.pipeline import RunContext
+    from mdm.tags.commands import check_tags
 
     ctx = RunContext("check", sources.resolve(), Path("unused"), Path("unused"), dt.date.today(), Path("unused"))
     try:
         names = [s.name for s in ctx.sources.sources]
         _ = ctx.match_rules
         _ = ctx.survivorship_rules, ctx.staleness_rules
+        problems = check_tags(ctx.tags_config, master, {e.name for e in ctx.sources.events})
+        if problems:
+            raise ConfigError(ctx.tags_path, problems)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"ok: {len(names)} sources ({', '.join(names)}), {len(ctx.dictionary.fields)} dictionary fields")
+    events = [e.name for e in ctx.sources.events]
+    click.echo(
+        f"ok: {len(names)} sources ({', '.join(names)}), {len(events)} event sources ({', '.join(events) or '-'}),"
+        f" {len(ctx.dictionary.fields)} dictionary fields, {len(ctx.tags_config.tags)} tags"
+        + (" (SQL checked on the master)" if master else "")
+    )
+
+
+class _TagsGroup(click.Group):
+    """`mdm tags` lists, `mdm tags TAG` shows one tag, `mdm tags set|remove ...` edit stored tags."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+
+        @click.command(cmd_name, help=f"The customers tagged {cmd_name}.")
+        @click.pass_context
+        def show(sub: click.Context) -> None:
+            from mdm.tags.commands import TagCommandError, show_tag
+
+            params = sub.parent.params if sub.parent else {}
+            try:
+                click.echo(show_tag(params["master"], cmd_name, params["limit"]))
+            except TagCommandError as exc:
+                raise click.ClickException(str(exc)) from None
+
+        return show
+
+
+@main.group(cls=_TagsGroup, invoke_without_command=True)
+@click.option(
+    "--master",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("data/out/master.duckdb"),
+    show_default=True,
+    help="The published master.",
+)
+@click.option("--limit", type=int, default=50, show_default=True, help="Customers shown for one tag (0: all).")
+@click.pass_context
+def tags(ctx: click.Context, master: Path, limit: int) -> None:
+    """Tags: each with its category, origin and customers; or one tag's customers.
+
+    \b
+    Example:
+      mdm tags --master data/out/master.duckdb
+      mdm tags --master data/out/master.duckdb postpartum_month
+      mdm tags set --state data/out/state G000000001 vip --by anna
+      mdm tags set --state data/out/state G000000002 interpreter_needed --value Spanish --by anna
+      mdm tags remove --state data/out/state G000000001 vip --by anna
+    """
+    if ctx.invoked_subcommand is None:
+        from mdm.tags.commands import TagCommandError, list_tags
+
+        try:
+            click.echo(list_tags(master))
+        except TagCommandError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _tags_file(sources: Path | None, tags_file: Path | None) -> Any:
+    from mdm.config.rules import DEFAULT_RULES_DIR
+    from mdm.pipeline import RunContext
+    from mdm.tags import load_tags
+
+    if tags_file is not None:
+        return load_tags(tags_file)
+    if sources is not None:
+        return RunContext("tags", sources.resolve(), Path(), Path(), dt.date.today(), Path()).tags_config
+    return load_tags(DEFAULT_RULES_DIR / "tags.yaml")
+
+
+_STATE = click.option(
+    "--state",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The durable store (state/ beside the master by default of `mdm run`).",
+)
+_BY = click.option("--by", "by", required=True, help="Who does it (kept with the tag and in its log).")
+_SOURCES = click.option(
+    "--sources",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="sources.yaml whose tags file defines the tag (default: rules/tags.yaml).",
+)
+_TAGS_FILE = click.option(
+    "--tags-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="tags.yaml to use."
+)
+
+
+@tags.command("set")
+@_STATE
+@click.argument("golden_id")
+@click.argument("tag")
+@click.option("--value", default=None, help="The tag's value (a language, an answer...).")
+@_BY
+@_SOURCES
+@_TAGS_FILE
+def tags_set(
+    state: Path, golden_id: str, tag: str, value: str | None, by: str, sources: Path | None, tags_file: Path | None
+) -> None:
+    """Set a manual or survey tag on a golden customer; the next run publishes it.
+
+    \b
+    Example:
+      mdm tags set --state data/out/state G000000001 vip --by anna
+      mdm tags set --state data/out/state G000000007 preferred_visit_time --value morning --by front_desk
+    """
+    from mdm.tags.commands import TagCommandError, set_tag
+
+    try:
+        click.echo(set_tag(state, _tags_file(sources, tags_file), golden_id, tag, value, by))
+    except (TagCommandError, ConfigError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@tags.command("remove")
+@_STATE
+@click.argument("golden_id")
+@click.argument("tag")
+@_BY
+def tags_remove(state: Path, golden_id: str, tag: str, by: str) -> None:
+    """Remove a stored tag (the removal is logged with the value it had).
+
+    \b
+    Example:
+      mdm tags remove --state data/out/state G000000001 vip --by anna
+    """
+    from mdm.tags.commands import TagCommandError, remove_tag
+
+    try:
+        click.echo(remove_tag(state, golden_id, tag, by))
+    except TagCommandError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _add_steward_commands() -> None:

@@ -42,7 +42,8 @@ from mdm.golden.stale import (
     stale_by_months,
     stale_inputs,
 )
-from mdm.ingest import QUARANTINE_SCHEMA, ingest_source
+from mdm.ingest import QUARANTINE_SCHEMA, IngestResult, ingest_source
+from mdm.ingest.events import EventIngestResult, ingest_events, person_records
 from mdm.match import block_pairs, load_model, save_model, score_pairs
 from mdm.match.choose import choose_model
 from mdm.match.comparisons import usable_comparisons
@@ -51,10 +52,13 @@ from mdm.publish import publish_master
 from mdm.publish.pairs import RECORD_KEYS, explained_pairs, parquet_sql, with_record_ids
 from mdm.publish.quality import QUALITY_TABLE, quality_table, run_quality
 from mdm.publish.versions import keep_version
+from mdm.publish.views import crm_views
 from mdm.standardize import distinct_values, standardize_source, standardized_schema
 from mdm.state import StateStore
 from mdm.steward.apply import changed_link_outcomes, requeue_changed, run_links
 from mdm.steward.fingerprint import FINGERPRINT_COLUMNS
+from mdm.tags import TagsConfig, compute_tags, load_tags
+from mdm.tags.stored import Split
 
 STATE_DIRNAME = "state"
 RUN_LOG_SCHEMA: dict[str, Any] = {
@@ -122,6 +126,19 @@ class RunContext:
     def staleness_rules(self) -> StalenessRules:
         return load_staleness_rules(self.survivorship_path)
 
+    @cached_property
+    def tags_path(self) -> Path:
+        """sources.yaml's `tags:` file, else the rules directory's tags.yaml, else the project's."""
+        if self.sources.tags:
+            return self.sources.relative(self.sources.tags)
+        own = self.rules_dir / "tags.yaml"
+        return own if own.exists() else DEFAULT_RULES_DIR / "tags.yaml"
+
+    @cached_property
+    def tags_config(self) -> TagsConfig:
+        """Every valid tag; problems of the others are reported by the run, not raised."""
+        return load_tags(self.tags_path)
+
     def path(self, name: str) -> Path:
         return self.work_dir / name
 
@@ -146,23 +163,34 @@ def ingest(ctx: RunContext) -> dict[str, Any]:
     """Read every source; staged rows and quarantined rows to parquet; counts per source."""
     counts = []
     quarantine = []
+    persons = {}
     for source in ctx.sources.sources:
         result = ingest_source(ctx.sources, source, ctx.dictionary)
         result.staged.write_parquet(ctx.path(f"staged_{source.name}.parquet"))
         ctx.path(f"formats_{source.name}.json").write_text(json.dumps(result.formats))
         quarantine.append(result.quarantine)
-        counts.append(
-            {
-                "source": source.name,
-                "kind": source.kind,
-                "rows_read": result.rows_read,
-                "rows_accepted": result.rows_accepted,
-                "rows_quarantined": result.rows_quarantined,
-            }
-        )
+        persons[source.name] = person_records(result.staged, result.quarantine)
+        counts.append(_source_counts(source.name, source.kind, result))
+    # events after every person source: an event names a person record, which must be accepted
+    event_counts = []
+    for event_source in ctx.sources.events:
+        events = ingest_events(ctx.sources, event_source, persons[event_source.person.source])
+        events.events.write_parquet(ctx.path(f"events_{event_source.name}.parquet"))
+        quarantine.append(events.quarantine)
+        event_counts.append(_source_counts(event_source.name, event_source.kind, events))
     rejected = pl.concat(quarantine)
     rejected.write_parquet(ctx.path("quarantine.parquet"))
-    return {"sources": counts, "quarantine_reasons": reason_counts(rejected)}
+    return {"sources": counts, "events": event_counts, "quarantine_reasons": reason_counts(rejected)}
+
+
+def _source_counts(name: str, kind: str, result: IngestResult | EventIngestResult) -> dict[str, Any]:
+    return {
+        "source": name,
+        "kind": kind,
+        "rows_read": result.rows_read,
+        "rows_accepted": result.rows_accepted,
+        "rows_quarantined": result.rows_quarantined,
+    }
 
 
 def reason_counts(quarantine: pl.DataFrame) -> dict[str, int]:
@@ -175,8 +203,6 @@ def reason_counts(quarantine: pl.DataFrame) -> dict[str, int]:
 
 
 def standardize(ctx: RunContext) -> dict[str, Any]:
-    from mdm.ingest.stage import IngestResult
-
     frames = []
     with distinct_values():  # a phone or e-mail seen in several sources is parsed once
         for source in ctx.sources.sources:
@@ -361,16 +387,97 @@ def stale(ctx: RunContext) -> dict[str, Any]:
     }
 
 
-def publish(ctx: RunContext) -> dict[str, Any]:
+def _published_records(ctx: RunContext) -> pl.DataFrame:
     stale_keys = ["source", "source_record_id"]
-    records = pl.read_parquet(ctx.path("records.parquet"), columns=RECORD_KEYS).join(
+    return pl.read_parquet(ctx.path("records.parquet"), columns=RECORD_KEYS).join(
         pl.read_parquet(ctx.path("stale_records.parquet")), on=stale_keys, how="left", maintain_order="left"
     )
-    customers = (
+
+
+def _published_customers(ctx: RunContext) -> pl.DataFrame:
+    return (
         pl.read_parquet(ctx.path("golden.parquet"))
         .join(pl.read_parquet(ctx.path("stale_golden.parquet")), on="golden_id", how="left", maintain_order="left")
         .with_columns(pl.lit(ctx.run_id).alias("run_id"))
     )
+
+
+def _published_xref(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
+    return records.select(
+        "source",
+        "source_record_id",
+        "golden_id",
+        "row_number",
+        "trust",
+        "source_updated_at",
+        *RECORD_FLAG_COLUMNS,
+        pl.lit(ctx.run_id).alias("run_id"),
+    )
+
+
+def tags(ctx: RunContext) -> dict[str, Any]:
+    """Resolve events to golden customers (tables events_<name>) and compute the tags of
+    tags.yaml as of ctx.as_of, with the manual and survey tags of the durable store
+    (mdm/tags/); a broken tag is reported in tag_errors, never fails the run."""
+    records = _published_records(ctx)
+    keys = records.select(
+        pl.col("source").alias("person_source"), pl.col("source_record_id").alias("person_record_id"), "golden_id"
+    )
+    tables: dict[str, pl.DataFrame] = {
+        "golden_customers": _published_customers(ctx),
+        "customer_xref": _published_xref(ctx, records),
+    }
+    for event_source in ctx.sources.events:
+        events = pl.read_parquet(ctx.path(f"events_{event_source.name}.parquet"))
+        resolved = events.join(keys, on=["person_source", "person_record_id"], how="left", maintain_order="left")
+        resolved = resolved.select(
+            "source",
+            "row_number",
+            "event_id",
+            "golden_id",
+            *[c for c in events.columns if c not in ("source", "row_number", "event_id")],
+        )
+        resolved.write_parquet(ctx.path(f"published_events_{event_source.name}.parquet"))
+        tables[f"events_{event_source.name}"] = resolved
+    run_events = json.loads(ctx.path("ids.json").read_text())["events"]
+    with StateStore(ctx.state_dir) as store:
+        stored, retired = store.stored_tags(), dict(store.retired_ids())
+        published = dict(store.published_runs().select("run_id", "published_at").iter_rows())
+        history = store.id_events().filter(pl.col("kind") == "split")
+    retired |= {e["old_id"]: e["new_id"] for e in run_events if e["kind"] == "merged"}
+    splits = [Split(o, n, r, published.get(r)) for r, _, o, n, _ in history.iter_rows()]
+    splits += [Split(e["old_id"], e["new_id"], ctx.run_id, None) for e in run_events if e["kind"] == "split"]
+    result = compute_tags(
+        tables,
+        ctx.tags_config,
+        ctx.as_of,
+        event_sources={e.name for e in ctx.sources.events},
+        stored=stored,
+        retired=retired,
+        splits=splits,
+    )
+    result.customer_tags.write_parquet(ctx.path("customer_tags.parquet"))
+    result.definitions.write_parquet(ctx.path("tag_definitions.parquet"))
+    result.errors.write_parquet(ctx.path("tag_errors.parquet"))
+    result.reviews.write_parquet(ctx.path("tag_reviews.parquet"))
+    return {
+        "tags": len(ctx.tags_config.tags),
+        "customer_tags": result.customer_tags.height,
+        "by_status": dict(result.definitions.group_by("status").len().sort("status").iter_rows()),
+        "errors": [
+            f"{e['tag'] or '?'} (line {e['line']}): {e['problem'].splitlines()[0]}"
+            for e in result.errors.iter_rows(named=True)
+        ],
+        "tags_file": str(ctx.tags_path),
+        "reviews": result.reviews.height,
+        "not_published": result.not_published,
+        "seconds": result.seconds,
+    }
+
+
+def publish(ctx: RunContext) -> dict[str, Any]:
+    records = _published_records(ctx)
+    customers = _published_customers(ctx)
     ids = json.loads(ctx.path("ids.json").read_text())
     pairs = explained_pairs(ctx.path("scored.parquet"), ctx.path("pair_outcomes.parquet"), ctx.path("records.parquet"))
     pairs.sink_parquet(ctx.path("match_pairs.parquet"))
@@ -383,20 +490,12 @@ def publish(ctx: RunContext) -> dict[str, Any]:
         pl.scan_parquet(ctx.path("match_pairs.parquet")),
         records,
     )
-    xref = records.select(
-        "source",
-        "source_record_id",
-        "golden_id",
-        "row_number",
-        "trust",
-        "source_updated_at",
-        *RECORD_FLAG_COLUMNS,
-        pl.lit(ctx.run_id).alias("run_id"),
-    )
+    xref = _published_xref(ctx, records)
     quarantine = pl.read_parquet(ctx.path("quarantine.parquet")).with_columns(pl.lit(ctx.run_id).alias("run_id"))
-    source_counts = pl.DataFrame(json.loads(ctx.path("counts.json").read_text())["sources"]).with_columns(
-        pl.lit(ctx.run_id).alias("run_id")
-    )
+    ingested = json.loads(ctx.path("counts.json").read_text())
+    source_counts = pl.DataFrame(
+        [s | {"role": "person"} for s in ingested["sources"]] + [e | {"role": "events"} for e in ingested["events"]]
+    ).with_columns(pl.lit(ctx.run_id).alias("run_id"))
     with StateStore(ctx.state_dir) as store:
         this_run = pl.col("run_id") == ctx.run_id
         history = pl.DataFrame(store.runs(), schema=RUN_LOG_SCHEMA).with_columns(
@@ -438,11 +537,23 @@ def publish(ctx: RunContext) -> dict[str, Any]:
                 pl.lit(ctx.run_id).alias("run_id")
             ),
         }
+        run_column = pl.lit(ctx.run_id).alias("run_id")
+        tables |= {
+            f"events_{e.name}": pl.read_parquet(ctx.path(f"published_events_{e.name}.parquet"))
+            for e in ctx.sources.events
+        }
+        tables |= {
+            "customer_tags": pl.read_parquet(ctx.path("customer_tags.parquet")),
+            "tag_definitions": pl.read_parquet(ctx.path("tag_definitions.parquet")).with_columns(run_column),
+            "tag_errors": pl.read_parquet(ctx.path("tag_errors.parquet")).with_columns(run_column),
+            "tag_reviews": pl.read_parquet(ctx.path("tag_reviews.parquet")).with_columns(run_column),
+        }
         versions = prepare_history(store, ctx.run_id, customers, ctx.work_dir)
         tables |= versions.tables
         fields = [f.name for f in ctx.dictionary.published_fields]
         quality = run_quality(ctx.path("records.parquet"), xref, fields, ctx.run_id)
         tables[QUALITY_TABLE] = quality_table(store.quality_metrics(), quality)
+        views, macros = crm_views(ctx.as_of)
         assignments = list(records.select("source", "source_record_id", "golden_id").iter_rows())
         trained = (
             (model.trained_at.isoformat(), model.model_dump_json()) if ctx.path("model.trained").exists() else None
@@ -451,8 +562,8 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             ctx.master_path,
             ctx.run_id,
             tables,
-            views={"customers_to_reverify": reverify_view_sql("golden_customers")},
-            macros=versions.macros,
+            views={"customers_to_reverify": reverify_view_sql("golden_customers")} | views,
+            macros=versions.macros | macros,
             before_swap=lambda: store.save_assignments(
                 ctx.run_id,
                 assignments,
@@ -498,6 +609,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("cluster", cluster),
     ("golden", golden),
     ("stale", stale),
+    ("tags", tags),
     ("publish", publish),
 ]
 StageCaller = Callable[[str, Stage, RunContext], dict[str, Any]]
@@ -543,7 +655,8 @@ def run_pipeline(
     work_dir = master.parent / ".mdm-work" / run_id
     ctx = RunContext(run_id, sources, master, state_dir, as_of, work_dir, retrain)
     summary = RunSummary(run_id, str(master), as_of.isoformat())
-    _ = ctx.sources, ctx.match_rules, ctx.survivorship_rules, ctx.staleness_rules  # config errors fail before any write
+    # config errors fail before any write (a broken tag does not: it is reported by the run)
+    _ = ctx.sources, ctx.match_rules, ctx.survivorship_rules, ctx.staleness_rules, ctx.tags_config
     work_dir.mkdir(parents=True)
     with StateStore(state_dir) as store:
         store.start_run(
@@ -594,6 +707,9 @@ def _check_accounting(summary: RunSummary) -> None:
             f"row accounting broken: read {read}, accepted {accepted}, quarantined {quarantined},"
             f" standardized {standardized}"
         )
+    for e in summary.stages["ingest"].get("events", []):
+        if e["rows_read"] != e["rows_accepted"] + e["rows_quarantined"]:
+            raise RuntimeError(f"row accounting broken for event source {e['source']}: {e}")
 
 
 def _counts(summary: RunSummary) -> dict[str, Any]:

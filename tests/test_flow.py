@@ -52,7 +52,7 @@ def test_nightly_flow_publishes_the_master(harness: None, tiny: Path, tmp_path: 
     import asyncio
 
     assert asyncio.run(task_names()) == sorted(
-        ["ingest", "standardize", "match", "cluster", "golden", "stale", "publish"]
+        ["ingest", "standardize", "match", "cluster", "golden", "stale", "tags", "publish"]
     )
 
 

@@ -31,6 +31,7 @@ def records(*rows: dict[str, Any]) -> pl.DataFrame:
         "trust": pl.Int64,
         "source_updated_at": pl.Datetime("us"),
         "birth_date": pl.Date,
+        "member_since": pl.Date,
         "phone_is_valid": pl.Boolean,
     }
     for f in FIELDS:
@@ -94,6 +95,26 @@ def test_the_newest_valid_email_wins_and_every_valid_one_is_kept() -> None:
     assert g["emails"] == ["new@example.org", "old@example.org"]  # by key: the case variant is one address
     runner = lineage.filter(pl.col("attribute") == "email").row(0, named=True)
     assert (runner["candidates"], runner["agreeing"], runner["runner_up"]) == (3, 2, "old@example.org")
+
+
+def test_the_earliest_membership_start_survives() -> None:
+    g, lineage = golden(
+        {"member_since": dt.date(2021, 3, 1), "source_updated_at": day("2026-01-01"), "trust": 3},
+        {"member_since": dt.date(2016, 8, 27), "source_updated_at": day("2024-01-01")},
+        {"member_since": dt.date(2019, 1, 1), "source_updated_at": day("2025-01-01")},
+    )
+    assert g["member_since"] == dt.date(2016, 8, 27)
+    assert why(lineage, "member_since") == ("2016-08-27", "R2", "earliest")
+
+
+def test_an_opt_out_from_any_source_wins_over_a_newer_not_opted_out() -> None:
+    g, lineage = golden(
+        {"email_opt_out": "N", "source_updated_at": day("2026-06-01"), "trust": 3},
+        {"email_opt_out": "Y", "source_updated_at": day("2023-01-01")},
+        {"phone_opt_out": "N", "source_updated_at": day("2023-01-01")},
+    )
+    assert (g["email_opt_out"], g["phone_opt_out"], g["mail_opt_out"]) == ("Y", "N", None)
+    assert why(lineage, "email_opt_out") == ("Y", "R2", "prefer email_opt_out Y")
 
 
 def test_same_day_phones_prefer_the_mobile() -> None:
@@ -207,7 +228,8 @@ def test_every_problem_is_reported_with_its_line_and_a_fix(tmp_path: Path) -> No
     text = str(err.value)
     assert "survivorship.yaml: 2 problem(s)" in text
     assert "line 4: attributes.given_name.rules: unknown rule(s) ['newest']" in text
-    assert "the rules are ['valid', 'most_trusted', 'most_recent', 'most_frequent', 'most_complete']" in text
+    rules = "['valid', 'most_trusted', 'most_recent', 'most_frequent', 'most_complete', 'earliest']"
+    assert f"the rules are {rules}" in text
     assert "rule(s) ['valid'] listed twice" in text
 
 

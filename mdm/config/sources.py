@@ -62,8 +62,8 @@ class ColumnSpec(BaseModel):
         return [self.column] if self.column is not None else list(self.columns or [])
 
 
-class SourceConfig(BaseModel):
-    """One source system."""
+class SourceLocation(BaseModel):
+    """Where a source's rows are and how to read them: shared by person and event sources."""
 
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -76,6 +76,33 @@ class SourceConfig(BaseModel):
     delimiter: str | None = Field(default=None, description="csv only; detected when absent")
     quotechar: str = '"'
     record_id: str
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_identifier(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(f"source name {value!r} must be lower-case letters, digits and _ (e.g. name: crm_export)")
+        return value
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> SourceLocation:
+        if self.kind in ("csv", "parquet", "jsonl", "sqlite") and not self.path:
+            raise ValueError(f"a {self.kind} source needs `path` (e.g. path: sources/{self.name}.{self.kind})")
+        if self.kind == "postgres" and not self.dsn_env:
+            raise ValueError(
+                "a postgres source needs `dsn_env`, the name of an environment variable holding the DSN"
+                " (e.g. dsn_env: BILLING_DSN)"
+            )
+        if self.kind in ("sqlite", "postgres") and (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of `table` or `query` (e.g. table: accounts)")
+        if self.kind not in ("csv",) and (self.encoding or self.delimiter):
+            raise ValueError("`encoding` and `delimiter` apply to csv sources only")
+        return self
+
+
+class SourceConfig(SourceLocation):
+    """One source system of person records (matched into golden customers)."""
+
     updated_at: ColumnSpec | None = None
     trust: int = Field(default=1, ge=0, description="higher wins survivorship ties")
     country: str = Field(default="US", description="ISO 3166 alpha-2 default for phones/addresses")
@@ -93,13 +120,6 @@ class SourceConfig(BaseModel):
             return {k: _as_spec(v) for k, v in value.items()}
         return value
 
-    @field_validator("name")
-    @classmethod
-    def _name_is_identifier(cls, value: str) -> str:
-        if not _NAME.match(value):
-            raise ValueError(f"source name {value!r} must be lower-case letters, digits and _ (e.g. name: crm_export)")
-        return value
-
     @field_validator("country")
     @classmethod
     def _country_alpha2(cls, value: str) -> str:
@@ -108,24 +128,68 @@ class SourceConfig(BaseModel):
         return value.upper()
 
     @model_validator(mode="after")
-    def _kind_needs(self) -> SourceConfig:
-        if self.kind in ("csv", "parquet", "jsonl", "sqlite") and not self.path:
-            raise ValueError(f"a {self.kind} source needs `path` (e.g. path: sources/{self.name}.{self.kind})")
-        if self.kind == "postgres" and not self.dsn_env:
-            raise ValueError(
-                "a postgres source needs `dsn_env`, the name of an environment variable holding the DSN"
-                " (e.g. dsn_env: BILLING_DSN)"
-            )
-        if self.kind in ("sqlite", "postgres") and (self.table is None) == (self.query is None):
-            raise ValueError("give exactly one of `table` or `query` (e.g. table: accounts)")
-        if self.kind not in ("csv",) and (self.encoding or self.delimiter):
-            raise ValueError("`encoding` and `delimiter` apply to csv sources only")
+    def _has_fields(self) -> SourceConfig:
         if not self.fields:
             raise ValueError("`fields` maps dictionary fields to columns (e.g. fields: {email: email_address})")
         return self
 
     def column_for(self, field: str) -> ColumnSpec | None:
         return self.fields.get(field)
+
+
+class PersonLink(BaseModel):
+    """Which person source an event belongs to, and the event source's column holding that
+    source's record id."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(description="a person source declared under `sources:`")
+    record_id: str = Field(description="the event source's column holding the person record's id")
+
+
+EVENT_KEY_COLUMNS = ("source", "row_number", "event_id", "person_source", "person_record_id", "event_time")
+
+
+class EventSourceConfig(SourceLocation):
+    """One source of events about people (visits, purchases, survey answers), under `events:`.
+
+    Events are not matched: each names the person record it belongs to (`person`) and reaches
+    its golden customer through that record. `record_id` is the event's own id column.
+    Published as table `events_<name>` (mdm/ingest/events.py says what is checked)."""
+
+    person: PersonLink
+    event_time: ColumnSpec = Field(description='when it happened: {column: visit_date, format: "%d.%m.%Y"}')
+    columns: dict[str, ColumnSpec] = Field(
+        default_factory=dict,
+        description="published column -> source column; with `format` the value is parsed as a date"
+        " (a timestamp when the format has a time of day)",
+    )
+
+    @field_validator("event_time", mode="before")
+    @classmethod
+    def _event_time_spec(cls, value: Any) -> Any:
+        return _as_spec(value)
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _column_specs(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: _as_spec(v) for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _event_columns(self) -> EventSourceConfig:
+        if self.event_time.format is None or self.event_time.column is None:
+            raise ValueError(
+                "event_time needs one `column` and its `format`"
+                ' (e.g. event_time: {column: visit_date, format: "%Y-%m-%d"})'
+            )
+        bad = [c for c in self.columns if not _NAME.match(c) or c in (*EVENT_KEY_COLUMNS, "golden_id")]
+        if bad:
+            raise ValueError(
+                f"column name(s) {bad} must be lower-case identifiers other than"
+                f" {', '.join((*EVENT_KEY_COLUMNS, 'golden_id'))} (e.g. columns: {{department: dept}})"
+            )
+        return self
 
 
 class SourcesConfig(BaseModel):
@@ -136,20 +200,33 @@ class SourcesConfig(BaseModel):
     keep_versions: int = Field(
         default=7, ge=1, description="published masters kept beside the master for `mdm rollback` (the newest N)"
     )
+    tags: str | None = Field(default=None, description="tags.yaml to use; default: tags.yaml of the rules directory")
     sources: list[SourceConfig]
+    events: list[EventSourceConfig] = Field(
+        default_factory=list, description="sources of events about people (not matched); see EventSourceConfig"
+    )
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
     def _unique_names(self) -> SourcesConfig:
-        names = [s.name for s in self.sources]
+        names = [s.name for s in self.sources] + [e.name for e in self.events]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"source names must be unique; repeated: {', '.join(dupes)}")
+            raise ValueError(
+                f"source names must be unique (person and event sources alike); repeated: {', '.join(dupes)}"
+            )
         if not self.sources:
             raise ValueError("`sources` is empty: declare at least one source")
+        persons = [s.name for s in self.sources]
+        for event in self.events:
+            if event.person.source not in persons:
+                raise ValueError(
+                    f"event source {event.name!r}: person.source {event.person.source!r} is not a source;"
+                    f" use one of: {', '.join(persons)} (e.g. person: {{source: {persons[0]}, record_id: patient_id}})"
+                )
         return self
 
-    def resolve(self, source: SourceConfig) -> Path:
+    def resolve(self, source: SourceLocation) -> Path:
         """The source's path, relative to the sources.yaml that declared it."""
         assert source.path is not None
         return self.relative(source.path)
@@ -158,7 +235,7 @@ class SourcesConfig(BaseModel):
         path = Path(value)
         return path if path.is_absolute() else self.base_dir / path
 
-    def dsn(self, source: SourceConfig) -> str:
+    def dsn(self, source: SourceLocation) -> str:
         assert source.dsn_env is not None
         value = os.environ.get(source.dsn_env)
         if not value:

@@ -16,6 +16,8 @@ Rules, each "better first":
   accents do not split the vote) carried by more of the cluster's records.
 - `most_complete`: more of the group's fields present, then the longer value (a full middle
   name over its initial).
+- `earliest`: the smaller value of a date field (a membership start: the earliest day any
+  source knows is when the person became a member; later dates are renewals or re-entries).
 - `{prefer: {column: phone_type, values: [mobile, ...]}}`: the listed values of a column in
   that order, before any other value.
 """
@@ -29,8 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from mdm.config.errors import ConfigError, parse_model
 
-RuleName = Literal["valid", "most_trusted", "most_recent", "most_frequent", "most_complete"]
-RULE_NAMES: tuple[str, ...] = ("valid", "most_trusted", "most_recent", "most_frequent", "most_complete")
+RuleName = Literal["valid", "most_trusted", "most_recent", "most_frequent", "most_complete", "earliest"]
+RULE_NAMES: tuple[str, ...] = ("valid", "most_trusted", "most_recent", "most_frequent", "most_complete", "earliest")
 
 
 class Prefer(BaseModel):

@@ -65,6 +65,10 @@ def _rank_expr(records: pl.DataFrame, rule: object, fields: list[str]) -> pl.Exp
         present = pl.sum_horizontal(pl.col(f).is_not_null().cast(pl.Int64) for f in fields)
         length = pl.sum_horizontal(pl.col(f).cast(pl.String).str.len_chars().fill_null(0) for f in fields)
         return present * 100_000 + length.clip(upper_bound=99_999).cast(pl.Int64)
+    if rule == "earliest":
+        if records.schema[fields[0]] != pl.Date:
+            raise ValueError(f"survivorship rule `earliest` needs a date field, not {fields[0]!r}")
+        return (-pl.col(fields[0]).cast(pl.Int64)).fill_null(-(2**31))
     raise ValueError(f"unknown survivorship rule {rule!r}")
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import polars as pl
 
-from mdm.config.sources import SourceConfig, SourcesConfig
+from mdm.config.sources import SourceLocation, SourcesConfig
 
 ROW = "_row"
 ISO_DATE = "%Y-%m-%d"
@@ -57,7 +57,7 @@ class RawRead:
         return self.frame.height + len(self.rejects)
 
 
-def read_source(config: SourcesConfig, source: SourceConfig) -> RawRead:
+def read_source(config: SourcesConfig, source: SourceLocation) -> RawRead:
     """Read one declared source with the connector of its kind."""
     if source.kind == "postgres":
         return read_postgres(config.dsn(source), source)
@@ -295,7 +295,7 @@ def read_sqlite(path: Path, *, table: str | None = None, query: str | None = Non
         con.close()
 
 
-def read_postgres(dsn: str, source: SourceConfig) -> RawRead:
+def read_postgres(dsn: str, source: SourceLocation) -> RawRead:
     import psycopg
 
     where = f"source {source.name!r} (postgres)"

@@ -72,10 +72,10 @@ def publish_master(
                     con.sql(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
                     con.unregister("_frame")
                 counts[name] = int(con.sql(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
+            for signature, sql in (macros or {}).items():  # before the views: a view may read a macro
+                con.sql(f"CREATE MACRO {signature} AS TABLE {sql}")
             for name, sql in (views or {}).items():
                 con.sql(f'CREATE VIEW "{name}" AS {sql}')
-            for signature, sql in (macros or {}).items():
-                con.sql(f"CREATE MACRO {signature} AS TABLE {sql}")
             con.sql("CHECKPOINT")
         finally:
             con.close()

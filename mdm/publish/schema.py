@@ -63,6 +63,10 @@ class Macro:
         return self.signature.split("(", 1)[0]
 
 
+PER_SOURCE = "<name>"
+"""A documented table named `events_<name>` stands for one table per declared event source."""
+
+
 def table(
     name: str, grain: str, purpose: str, columns: Sequence[tuple[str, str, str]], *, section: str, view: bool = False
 ) -> Table:
@@ -155,8 +159,24 @@ def schema_problems(
     finally:
         con.close()
     where = f"document it in {CATALOG_FILE}"
-    documented = {t.name: t for t in tables}
-    problems = [
+    documented = {t.name: t for t in tables if not t.name.endswith(PER_SOURCE)}
+    problems: list[str] = []
+    for pattern in (t for t in tables if t.name.endswith(PER_SOURCE)):
+        prefix = pattern.name.removesuffix(PER_SOURCE)
+        for name in [n for n in found if n.startswith(prefix) and n not in documented]:
+            # one table per declared source: the documented columns come first, in order (a column
+            # documented with the field type may have any type); the source's own columns follow
+            leading = described[name][: len(pattern.columns)]
+            lead = [(c.name, c.type) for c in pattern.columns]
+            if [n for n, *_ in leading] != [n for n, _ in lead] or any(
+                t != FIELD_TYPE and row[1] != t for (_, t), row in zip(lead, leading, strict=False)
+            ):
+                problems.append(
+                    f"table {name!r} does not start with the columns every {pattern.name} table has:"
+                    f" {', '.join(n for n, _ in lead)} ({CATALOG_FILE})"
+                )
+            del found[name]
+    problems += [
         f"table {name!r} ({kind.lower()}) is in the master but not documented: add a table(...) for it to"
         f" MASTER_TABLES in {CATALOG_FILE}"
         for name, kind in sorted(found.items())

@@ -3,6 +3,10 @@
 SQLite because stewards write to it while a nightly run reads it: transactions, WAL, and a
 single file to back up. Every write is one transaction; a crash leaves the last commit.
 
+Manual and survey tags (`manual_tags`, with `origin`, who set them and when) and their audit
+trail (`manual_tag_log`: every set and removal, never deleted) are added in place to a store of
+any schema: older code does not read them, so no version bump is needed.
+
 Schema 2 adds id_events, published_runs and golden_versions (the golden history; its row
 contents live in Parquet segments beside the store, see mdm/golden/history.py). A schema 1 store
 is upgraded in place when opened; code that knows only schema 1 then refuses it, so it cannot
@@ -14,6 +18,8 @@ review item, for optimistic concurrency), and three columns of steward_decisions
 action that wrote the decision, so one undo revokes a whole merge or split), fingerprint (the
 decided records' identity values at decision time, JSON) and revoked_by. An older store gains
 them in place (ALTER TABLE ADD COLUMN: older decisions have no fingerprint and are always applied).
+Schema 4 also holds the tag engine's stored tags: manual_tags.origin (manual or survey) and
+manual_tag_log (every set and removal, with who and when).
 """
 
 from __future__ import annotations
@@ -75,6 +81,7 @@ CREATE TABLE IF NOT EXISTS quality_metrics (
 );
 CREATE TABLE IF NOT EXISTS manual_tags (
     golden_id TEXT NOT NULL, tag TEXT NOT NULL, value TEXT, set_by TEXT NOT NULL, set_at TEXT NOT NULL,
+    origin TEXT NOT NULL DEFAULT 'manual' CHECK (origin IN ('manual', 'survey')),
     PRIMARY KEY (golden_id, tag)
 );
 CREATE TABLE IF NOT EXISTS users (
@@ -90,12 +97,18 @@ CREATE INDEX IF NOT EXISTS audit_log_item ON audit_log (item_key);
 CREATE TABLE IF NOT EXISTS steward_items (
     item_key TEXT PRIMARY KEY, version INTEGER NOT NULL, last_audit_id INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS manual_tag_log (
+    log_id INTEGER PRIMARY KEY, golden_id TEXT NOT NULL, tag TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('set', 'removed')), value TEXT, origin TEXT NOT NULL,
+    done_by TEXT NOT NULL, done_at TEXT NOT NULL
+);
 """
 # columns added to tables that older schemas already have: (table, column, declaration)
 _ADDED_COLUMNS = [
     ("steward_decisions", "audit_id", "INTEGER"),
     ("steward_decisions", "fingerprint", "TEXT"),
     ("steward_decisions", "revoked_by", "TEXT"),
+    ("manual_tags", "origin", "TEXT NOT NULL DEFAULT 'manual' CHECK (origin IN ('manual', 'survey'))"),
 ]
 ID_PREFIX = "G"
 ID_DIGITS = 9
@@ -385,3 +398,57 @@ class StateStore:
             " WHERE revoked_at IS NULL ORDER BY decision_id"
         )
         return [((a, b), (c, d), e) for a, b, c, d, e in rows]
+
+    # ---- manual and survey tags ----------------------------------------------------------------
+    def golden_id_exists(self, golden_id: str) -> bool:
+        return self._one("SELECT 1 FROM golden_ids WHERE golden_id = ?", (golden_id,)) is not None
+
+    def set_tag(self, golden_id: str, tag: str, value: str | None, *, origin: str, set_by: str) -> None:
+        """Set (or replace) a manual or survey tag of a golden customer; logged."""
+        if origin not in ("manual", "survey"):
+            raise ValueError(f"a stored tag's origin is manual or survey, not {origin!r}")
+        now = _now()
+        with self.transaction() as con:
+            con.execute(
+                "INSERT INTO manual_tags (golden_id, tag, value, set_by, set_at, origin) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (golden_id, tag) DO UPDATE SET value = excluded.value, set_by = excluded.set_by,"
+                " set_at = excluded.set_at, origin = excluded.origin",
+                (golden_id, tag, value, set_by, now, origin),
+            )
+            con.execute(
+                "INSERT INTO manual_tag_log (golden_id, tag, action, value, origin, done_by, done_at)"
+                " VALUES (?, ?, 'set', ?, ?, ?, ?)",
+                (golden_id, tag, value, origin, set_by, now),
+            )
+
+    def remove_tag(self, golden_id: str, tag: str, *, removed_by: str) -> bool:
+        """Remove a stored tag; the removal is logged with the value it had. False if it was not set."""
+        with self.transaction() as con:
+            row = con.execute(
+                "SELECT value, origin FROM manual_tags WHERE golden_id = ? AND tag = ?", (golden_id, tag)
+            ).fetchone()
+            if row is None:
+                return False
+            con.execute("DELETE FROM manual_tags WHERE golden_id = ? AND tag = ?", (golden_id, tag))
+            con.execute(
+                "INSERT INTO manual_tag_log (golden_id, tag, action, value, origin, done_by, done_at)"
+                " VALUES (?, ?, 'removed', ?, ?, ?, ?)",
+                (golden_id, tag, row[0], row[1], removed_by, _now()),
+            )
+            return True
+
+    def stored_tags(self) -> pl.DataFrame:
+        """Every manual and survey tag as set (golden ids as they were when set)."""
+        return self._frame(
+            "SELECT golden_id, tag, value, origin, set_by, set_at FROM manual_tags ORDER BY golden_id, tag",
+            {n: pl.String for n in ("golden_id", "tag", "value", "origin", "set_by", "set_at")},
+        )
+
+    def tag_log(self) -> pl.DataFrame:
+        """Every set and removal of a stored tag, in order."""
+        return self._frame(
+            "SELECT log_id, golden_id, tag, action, value, origin, done_by, done_at"
+            " FROM manual_tag_log ORDER BY log_id",
+            {"log_id": pl.Int64}
+            | {n: pl.String for n in ("golden_id", "tag", "action", "value", "origin", "done_by", "done_at")},
+        )
