@@ -1,4 +1,5 @@
-"""Generated benchmark data, cached: the sample generator's four sources at N people."""
+"""Generated benchmark data, cached: the sample generator's four sources at N people, and the
+event sources (visits, purchases, survey answers) the sample's sources.yaml declares."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import time
 from pathlib import Path
 
 from mdm.sample import generate_sample
+from mdm.sample.events import generate_events
 
 SAMPLE_SOURCES = Path(__file__).parents[1] / "data" / "sample" / "sources.yaml"
 
@@ -17,6 +19,10 @@ def generated_sources(people: int, work: Path) -> Path:
         started = time.perf_counter()
         counts = generate_sample(data, n_people=people)
         print(f"generated {sum(counts.values())} rows in {time.perf_counter() - started:.1f} s: {counts}")
+    if not (data / "sources" / "visits.csv").exists():  # data cached before event sources existed too
+        started = time.perf_counter()
+        counts = generate_events(data)
+        print(f"generated {sum(counts.values())} event rows in {time.perf_counter() - started:.1f} s: {counts}")
     sources = data / "sources.yaml"
     sources.write_text(SAMPLE_SOURCES.read_text())
     return sources

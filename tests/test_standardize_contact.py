@@ -288,6 +288,8 @@ def test_standardize_email_key_and_domain() -> None:
     ]
     assert result.key.to_list() == ["johnsmith@gmail.com", "johnsmith@gmail.com", "bob@gmail.com", None, None]
     assert result.extra["domain"].to_list() == ["googlemail.com", "gmail.com", "gmail.com", None, None]
+    # the key's mailbox, for blocking the same mailbox at a misspelt or changed domain
+    assert result.extra["local"].to_list() == ["johnsmith", "johnsmith", "bob", None, None]
     assert result.flags[2].to_list() == ["domain typo 'gmial.com' corrected to 'gmail.com'"]
     assert result.flags[3].len() == 1 and result.flags[4].len() == 0
 

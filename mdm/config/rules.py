@@ -104,6 +104,7 @@ LevelKind = Literal[
     "transposed",
     "day_month_swapped",
     "year_off_by_one",
+    "within_days",
     "last_chars_equal",
     "email_local_part_equal",
     "else",
@@ -122,6 +123,7 @@ LEVEL_KINDS: dict[str, tuple[int | None, str | None, str]] = {
     "transposed": (2, None, "{label: transposed, kind: transposed, columns: [given_name_key, family_name_key]}"),
     "day_month_swapped": (1, None, "{label: day_month_swapped, kind: day_month_swapped}"),
     "year_off_by_one": (1, None, "{label: year_off_by_one, kind: year_off_by_one}"),
+    "within_days": (1, "max_days", "{label: within_a_month, kind: within_days, max_days: 31}"),
     "last_chars_equal": (1, "last_chars", "{label: last_7_digits, kind: last_chars_equal, last_chars: 7}"),
     "email_local_part_equal": (1, None, "{label: same_local_part, kind: email_local_part_equal}"),
     "else": (None, None, "{label: else, kind: else}"),
@@ -138,6 +140,7 @@ class ComparisonLevel(BaseModel):
     min_similarity: float | None = Field(default=None, gt=0, le=1)
     max_distance: int | None = Field(default=None, ge=1)
     last_chars: int | None = Field(default=None, ge=1)
+    max_days: int | None = Field(default=None, ge=1)
     term_frequency_adjusted: bool = Field(
         default=False,
         description="exact levels only: u becomes the frequency of the agreed value, so a rare name "

@@ -81,6 +81,12 @@ def _year_off_by_one(cols: list[str], level: ComparisonLevel) -> pl.Expr:
     return (a.str.slice(4, 4) == b.str.slice(4, 4)) & ((year_a - year_b).abs() == 1)
 
 
+def _within_days(cols: list[str], level: ComparisonLevel) -> pl.Expr:
+    """YYYYMMDD keys at most `max_days` apart (a date typed a month or a year wrong by the day)."""
+    a, b = (side(cols[0]).str.to_date("%Y%m%d", strict=False) for side in (left, right))
+    return (a - b).dt.total_days().abs() <= (level.max_days or 0)
+
+
 def _last_chars_equal(cols: list[str], level: ComparisonLevel) -> pl.Expr:
     n = level.last_chars or 0
     a, b = left(cols[0]), right(cols[0])
@@ -101,6 +107,7 @@ LEVEL_TESTS: dict[str, Callable[[list[str], ComparisonLevel], pl.Expr]] = {
     "transposed": _transposed,
     "day_month_swapped": _day_month_swapped,
     "year_off_by_one": _year_off_by_one,
+    "within_days": _within_days,
     "last_chars_equal": _last_chars_equal,
     "email_local_part_equal": _email_local_part_equal,
 }

@@ -240,6 +240,7 @@ MASTER_TABLES: list[Table] = [
             ("given_name_canonical", "VARCHAR", "the canonical name most people mean by a nickname (bob: robert)"),
             ("given_name_canonicals", "VARCHAR", "every canonical name of a nickname, |-joined"),
             ("email_domain", "VARCHAR", "the e-mail's domain"),
+            ("email_local", "VARCHAR", "the e-mail key's part before the @ (blocking across domains)"),
             ("phone_extension", "VARCHAR", "the phone's extension"),
             ("phone_type", "VARCHAR", "mobile, fixed_line, ..."),
             ("phone_is_valid", "BOOLEAN", "true: clean number; false: rejected; NULL: blank"),

@@ -13,6 +13,7 @@ What the standardized table gets for an e-mail field:
   johnsmith@gmail.com share a key. Other domains keep the whole address: a tag or dot means
   something different on each company's server.
 - `email_domain`: the domain of the clean address (after typo correction, before canonicalizing).
+- `email_local`: the key's part before the @: the same mailbox name at another (or misspelt) domain.
 
 Placeholders (noreply@..., none@none.com, test@test.com, no@email.com, na@na.com) are nulled and
 flagged "placeholder e-mail": the address of no one, which would link strangers. The list is
@@ -162,9 +163,11 @@ def _key(local: str, domain: str, rules: EmailRules) -> str:
 
 
 def standardize_email(raw: pl.Series, ctx: FieldContext) -> Standardized:
-    """E-mail column -> clean address, provider-aware key, flags and the extra `domain`."""
+    """E-mail column -> clean address, provider-aware key, flags and the extras `domain` and `local`
+    (the key's part before the @)."""
     rules = email_rules(ctx.dictionary)
     clean, key, domain, flag = map_distinct(
         tidy(raw), lambda value: parse_email(value, rules), [pl.String, pl.String, pl.String, pl.String]
     )
-    return Standardized(clean.alias(raw.name), key, flags_from(flag), {"domain": domain})
+    local = key.str.extract(r"^(.+)@", 1)  # the key's mailbox: a blocking key across domains (typos, moves)
+    return Standardized(clean.alias(raw.name), key, flags_from(flag), {"domain": domain, "local": local})
