@@ -93,6 +93,8 @@ def test_the_newest_valid_email_wins_and_every_valid_one_is_kept() -> None:
     assert (g["email"], g["email_key"]) == ("new@example.org", "new@example.org")
     assert why(lineage, "email") == ("new@example.org", "R2", "most_recent")
     assert g["emails"] == ["new@example.org", "old@example.org"]  # by key: the case variant is one address
+    emails = lineage.filter(pl.col("attribute") == "emails").select("value", "source_record_id", "agreeing").rows()
+    assert emails == [("new@example.org", "R2", 2), ("old@example.org", "R1", 1)]  # regression: agreeing was 1
     runner = lineage.filter(pl.col("attribute") == "email").row(0, named=True)
     assert (runner["candidates"], runner["agreeing"], runner["runner_up"]) == (3, 2, "old@example.org")
 

@@ -147,7 +147,9 @@ def choose(
             if "valid" in attribute.rules
             else candidates
         )
-        distinct = valid.unique(subset=["golden_id", "_vid"], keep="first", maintain_order=True)
+        distinct = valid.with_columns(pl.len().over("golden_id", "_vid").cast(pl.UInt32).alias("agreeing")).unique(
+            subset=["golden_id", "_vid"], keep="first", maintain_order=True
+        )
         every = distinct.group_by("golden_id", maintain_order=True).agg(pl.col(fields[0]).alias(attribute.all_values))
         lineage = pl.concat(
             [
@@ -161,7 +163,7 @@ def choose(
                     pl.lit(ALL_VALUES).alias("rule"),
                     "source_updated_at",
                     "candidates",
-                    pl.len().over("golden_id", "_vid").cast(pl.UInt32).alias("agreeing"),
+                    "agreeing",  # the records carrying this value, counted before duplicates were dropped
                     pl.lit(None, dtype=pl.String).alias("runner_up"),
                 ),
             ]
