@@ -19,6 +19,25 @@ CRM = "Tags and CRM views"
 
 RUN_ID = ("run_id", "VARCHAR", "the run that published this row")
 
+# Columns several CRM views share.
+CUSTOMER_NAME = [
+    ("golden_id", "VARCHAR", "the golden customer"),
+    ("given_name", "VARCHAR", "surviving given name"),
+    ("family_name", "VARCHAR", "surviving family name"),
+]
+POSTAL_ADDRESS = [
+    ("address_line1", "VARCHAR", "street line"),
+    ("address_line2", "VARCHAR", "unit or care-of line"),
+    ("city", "VARCHAR", "city"),
+    ("region", "VARCHAR", "state or region"),
+    ("postal_code", "VARCHAR", "postal code"),
+]
+CHANNELS = [
+    ("can_email", "BOOLEAN", "the e-mail is valid, not stale and not opted out (as in contactable_email)"),
+    ("can_call", "BOOLEAN", "the phone is valid, not stale and not opted out (as in contactable_phone)"),
+    ("can_mail", "BOOLEAN", "the address is usable, not stale and not opted out (as in contactable_mail)"),
+]
+
 # The value columns of a golden customer: golden_customers has them, and so does every version
 # in golden_customers_history.
 GOLDEN_VALUES: list[tuple[str, str, str]] = [
@@ -482,15 +501,9 @@ MASTER_TABLES: list[Table] = [
             ("member_since", "DATE", "membership start"),
             ("email", "VARCHAR", "surviving e-mail"),
             ("phone", "VARCHAR", "surviving phone (E.164)"),
-            ("address_line1", "VARCHAR", "street line"),
-            ("address_line2", "VARCHAR", "unit or care-of line"),
-            ("city", "VARCHAR", "city"),
-            ("region", "VARCHAR", "state or region"),
-            ("postal_code", "VARCHAR", "postal code"),
+            *POSTAL_ADDRESS,
             ("country", "VARCHAR", "ISO country code"),
-            ("can_email", "BOOLEAN", "the e-mail is valid, not stale and not opted out (as in contactable_email)"),
-            ("can_call", "BOOLEAN", "the phone is valid, not stale and not opted out (as in contactable_phone)"),
-            ("can_mail", "BOOLEAN", "the address is usable, not stale and not opted out (as in contactable_mail)"),
+            *CHANNELS,
             ("email_opt_out", "VARCHAR", "Y when any source says the customer opted out of e-mail"),
             ("phone_opt_out", "VARCHAR", "Y when any source says the customer opted out of calls"),
             ("mail_opt_out", "VARCHAR", "Y when any source says the customer opted out of mail"),
@@ -522,9 +535,7 @@ MASTER_TABLES: list[Table] = [
         "customer who may be e-mailed",
         "Valid e-mail, not stale, not opted out.",
         [
-            ("golden_id", "VARCHAR", "the golden customer"),
-            ("given_name", "VARCHAR", "surviving given name"),
-            ("family_name", "VARCHAR", "surviving family name"),
+            *CUSTOMER_NAME,
             ("email", "VARCHAR", "the e-mail to use"),
             ("email_last_confirmed", "TIMESTAMP", "newest record carrying it"),
             ("email_freshness", "DOUBLE", "freshness as of the run"),
@@ -537,9 +548,7 @@ MASTER_TABLES: list[Table] = [
         "customer who may be called",
         "Valid phone, not stale, not opted out.",
         [
-            ("golden_id", "VARCHAR", "the golden customer"),
-            ("given_name", "VARCHAR", "surviving given name"),
-            ("family_name", "VARCHAR", "surviving family name"),
+            *CUSTOMER_NAME,
             ("phone", "VARCHAR", "the phone to call (E.164)"),
             ("phone_type", "VARCHAR", "mobile, fixed_line, ..."),
             ("phone_extension", "VARCHAR", "extension, if any"),
@@ -555,15 +564,9 @@ MASTER_TABLES: list[Table] = [
         "customer who may be sent mail",
         "Usable address (it has a match key), not stale, not opted out.",
         [
-            ("golden_id", "VARCHAR", "the golden customer"),
-            ("given_name", "VARCHAR", "surviving given name"),
-            ("family_name", "VARCHAR", "surviving family name"),
+            *CUSTOMER_NAME,
             ("birth_date", "DATE", "surviving birth date"),
-            ("address_line1", "VARCHAR", "street line"),
-            ("address_line2", "VARCHAR", "unit or care-of line"),
-            ("city", "VARCHAR", "city"),
-            ("region", "VARCHAR", "state or region"),
-            ("postal_code", "VARCHAR", "postal code"),
+            *POSTAL_ADDRESS,
             ("postal_code_zip4", "VARCHAR", "US ZIP+4 add-on"),
             ("country", "VARCHAR", "ISO country code"),
             ("address_key", "VARCHAR", "the address's match key"),
@@ -579,11 +582,7 @@ MASTER_TABLES: list[Table] = [
         [
             ("golden_id", "VARCHAR", "the golden customer"),
             ("addressee", "VARCHAR", "name to print"),
-            ("address_line1", "VARCHAR", "street line"),
-            ("address_line2", "VARCHAR", "unit or care-of line"),
-            ("city", "VARCHAR", "city"),
-            ("region", "VARCHAR", "state or region"),
-            ("postal_code", "VARCHAR", "postal code"),
+            *POSTAL_ADDRESS,
             ("postal_code_zip4", "VARCHAR", "US ZIP+4 add-on"),
             ("country", "VARCHAR", "ISO country code"),
         ],
@@ -600,11 +599,7 @@ MASTER_TABLES: list[Table] = [
             ("members", "BIGINT", "contactable customers living there"),
             ("member_names", "VARCHAR[]", "their names"),
             ("golden_ids", "VARCHAR[]", "their golden ids"),
-            ("address_line1", "VARCHAR", "street line"),
-            ("address_line2", "VARCHAR", "unit or care-of line"),
-            ("city", "VARCHAR", "city"),
-            ("region", "VARCHAR", "state or region"),
-            ("postal_code", "VARCHAR", "postal code"),
+            *POSTAL_ADDRESS,
             ("country", "VARCHAR", "ISO country code"),
         ],
         section=CRM,
@@ -644,18 +639,14 @@ MASTER_TABLES: list[Table] = [
         "For care messages; `upcoming_birthdays(days := N)` for another window. 29 February is celebrated on"
         " 28 February in other years.",
         [
-            ("golden_id", "VARCHAR", "the golden customer"),
-            ("given_name", "VARCHAR", "surviving given name"),
-            ("family_name", "VARCHAR", "surviving family name"),
+            *CUSTOMER_NAME,
             ("birth_date", "DATE", "birth date"),
             ("next_date", "DATE", "the next birthday on or after the run's as-of day"),
             ("days_until", "INTEGER", "days from as-of to it"),
             ("turning", "BIGINT", "age on that day"),
             ("email", "VARCHAR", "surviving e-mail"),
             ("phone", "VARCHAR", "surviving phone"),
-            ("can_email", "BOOLEAN", "the e-mail is valid, not stale and not opted out (as in contactable_email)"),
-            ("can_call", "BOOLEAN", "the phone is valid, not stale and not opted out (as in contactable_phone)"),
-            ("can_mail", "BOOLEAN", "the address is usable, not stale and not opted out (as in contactable_mail)"),
+            *CHANNELS,
         ],
         section=CRM,
         view=True,
@@ -665,18 +656,14 @@ MASTER_TABLES: list[Table] = [
         "customer with a membership anniversary in the next 30 days",
         "For care messages; `upcoming_membership_anniversaries(days := N)` for another window.",
         [
-            ("golden_id", "VARCHAR", "the golden customer"),
-            ("given_name", "VARCHAR", "surviving given name"),
-            ("family_name", "VARCHAR", "surviving family name"),
+            *CUSTOMER_NAME,
             ("member_since", "DATE", "membership start"),
             ("next_date", "DATE", "the next anniversary on or after the run's as-of day"),
             ("days_until", "INTEGER", "days from as-of to it"),
             ("years", "BIGINT", "years of membership on that day"),
             ("email", "VARCHAR", "surviving e-mail"),
             ("phone", "VARCHAR", "surviving phone"),
-            ("can_email", "BOOLEAN", "the e-mail is valid, not stale and not opted out (as in contactable_email)"),
-            ("can_call", "BOOLEAN", "the phone is valid, not stale and not opted out (as in contactable_phone)"),
-            ("can_mail", "BOOLEAN", "the address is usable, not stale and not opted out (as in contactable_mail)"),
+            *CHANNELS,
         ],
         section=CRM,
         view=True,
