@@ -37,7 +37,6 @@ from mdm.golden.stale import (
     StalenessRules,
     flag_stale,
     golden_values,
-    load_staleness_rules,
     reverify_view_sql,
     stale_by_months,
     stale_inputs,
@@ -124,7 +123,7 @@ class RunContext:
 
     @cached_property
     def staleness_rules(self) -> StalenessRules:
-        return load_staleness_rules(self.survivorship_path)
+        return self.survivorship_rules.staleness
 
     @cached_property
     def tags_path(self) -> Path:

@@ -12,9 +12,8 @@ import pytest
 import yaml
 
 from mdm.config.errors import ConfigError
+from mdm.config.survivorship import AttributeRule, StaleAttributes
 from mdm.golden.stale import (
-    AttributeRule,
-    StaleAttributes,
     StalenessRules,
     flag_stale,
     load_staleness_rules,

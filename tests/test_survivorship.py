@@ -251,3 +251,12 @@ def test_a_field_in_two_attributes_or_in_none_is_an_error(tmp_path: Path) -> Non
     assert "attributes.given_name: no standardized column ['nope']" in str(err.value)
     assert "no survivorship rule for field(s) ['middle_name'," in str(err.value)
     assert "`middle_name: {rules: [valid, most_trusted, most_recent]}`" in str(err.value)
+
+
+def test_the_staleness_section_is_read_with_the_rest_of_the_file(tmp_path: Path) -> None:
+    """One parse of the file: the run's staleness settings are the survivorship rules' section."""
+    path = write(tmp_path, "attributes:\n  given_name:\n    rules: [most_recent]\nstaleness:\n  monthly_decay: 2\n")
+    with pytest.raises(ConfigError) as err:
+        load_survivorship_rules(path)
+    assert "line 5: staleness.monthly_decay" in str(err.value) and "fix: monthly_decay: 0.02" in str(err.value)
+    assert load_survivorship_rules(DEFAULT).staleness.stale_below_freshness == 0.80

@@ -24,12 +24,14 @@ Rules, each "better first":
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mdm.config.errors import ConfigError, parse_model
+from mdm.types import ContactAttribute
 
 RuleName = Literal["valid", "most_trusted", "most_recent", "most_frequent", "most_complete", "earliest"]
 RULE_NAMES: tuple[str, ...] = ("valid", "most_trusted", "most_recent", "most_frequent", "most_complete", "earliest")
@@ -100,13 +102,96 @@ class Attribute(BaseModel):
         return self
 
 
+# ---- staleness (mdm.golden.stale reads it) ---------------------------------------------------
+
+
+class AttributeRule(BaseModel):
+    """How one contact attribute's values are compared."""
+
+    model_config = ConfigDict(extra="forbid")
+    column: str = Field(description="the standardized column holding the comparable value")
+    typo_edits: int = Field(
+        default=0,
+        ge=0,
+        description="two values with the same digits and at most this many edits apart are one value written"
+        " two ways (a typo confirms, it does not supersede); 0: only equal values are one",
+    )
+    values_at_once: int = Field(
+        default=1,
+        ge=1,
+        description="how many values a person holds at once: a value is superseded once this many other values"
+        " were confirmed after it (2 for phones: a mobile and a landline)",
+    )
+
+
+class StaleAttributes(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    address: AttributeRule = Field(
+        default_factory=lambda: AttributeRule(column="address_key", typo_edits=2),
+        description="number|street|unit|postcode (null when unusable); a street typo is not a move",
+    )
+    phone: AttributeRule = Field(default_factory=lambda: AttributeRule(column="phone"), description="E.164 number")
+    email: AttributeRule = Field(
+        default_factory=lambda: AttributeRule(column="email_key"),
+        description="provider-aware key (gmail dots and +tags removed)",
+    )
+
+
+class StalenessRules(BaseModel):
+    """The `staleness:` section of rules/survivorship.yaml.
+
+    A lower `stale_below_freshness` flags fewer aged values (precision up, recall down); a
+    superseded value is stale whatever its freshness.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    monthly_decay: float = Field(
+        default=0.02, gt=0, lt=1, description="share of contact values that go out of date each month"
+    )
+    stale_below_freshness: float = Field(
+        default=0.80,
+        gt=0,
+        lt=1,
+        description="a value whose freshness (1 - monthly_decay) ** months falls below this is aged"
+        " (0.80 at 2% a month: about 11 months)",
+    )
+    attributes: StaleAttributes = Field(default_factory=StaleAttributes)
+    phone_type_column: str | None = Field(
+        default="phone_type",
+        description="when both records' types are known and differ (mobile vs fixed_line) a newer phone"
+        " does not supersede an older one; null: any newer differing phone supersedes",
+    )
+
+    @property
+    def stale_after_months(self) -> float:
+        """The age at which an unconfirmed value becomes aged."""
+        return math.log(self.stale_below_freshness) / math.log(1 - self.monthly_decay)
+
+    def rule(self, attribute: ContactAttribute) -> AttributeRule:
+        return cast(AttributeRule, getattr(self.attributes, attribute))
+
+    def column(self, attribute: ContactAttribute) -> str:
+        return self.rule(attribute).column
+
+
+STALENESS_HINTS = {
+    "monthly_decay": "monthly_decay: 0.02  (a share between 0 and 1, not a percentage)",
+    "stale_below_freshness": "stale_below_freshness: 0.80  (a freshness between 0 and 1)",
+}
+
+
 class SurvivorshipRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int = 1
     attributes: dict[str, Attribute] = Field(min_length=1)
-    staleness: dict[str, Any] | None = Field(
-        default=None, description="read by mdm.golden.stale (monthly_decay, stale_below_freshness)"
+    staleness: StalenessRules = Field(
+        default_factory=StalenessRules, description="how fast contact data ages (mdm.golden.stale)"
     )
+
+    @field_validator("staleness", mode="before")
+    @classmethod
+    def _empty_section(cls, value: Any) -> Any:
+        return {} if value is None else value
 
     @model_validator(mode="after")
     def _each_field_once(self) -> SurvivorshipRules:
@@ -151,4 +236,4 @@ class SurvivorshipRules(BaseModel):
 
 
 def load_survivorship_rules(path: Path | str) -> SurvivorshipRules:
-    return parse_model(SurvivorshipRules, Path(path))
+    return parse_model(SurvivorshipRules, Path(path), STALENESS_HINTS)

@@ -42,14 +42,14 @@ Pure functions over polars frames; the pipeline's `stale` stage (after `golden`)
 from __future__ import annotations
 
 import datetime as dt
-import math
 from pathlib import Path
-from typing import Any, cast, get_args
+from typing import Any, get_args
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mdm.config.errors import parse_model
+from mdm.config.survivorship import STALENESS_HINTS, StalenessRules
 from mdm.match.similarity import pairwise
 from mdm.types import ContactAttribute
 
@@ -57,75 +57,6 @@ ATTRIBUTES: tuple[ContactAttribute, ...] = get_args(ContactAttribute)
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12
 RECORD_KEY = ["source", "source_record_id"]
 AGE_BUCKETS_MONTHS: list[tuple[float, float | None]] = [(0, 3), (3, 6), (6, 12), (12, 24), (24, 48), (48, None)]
-
-
-class AttributeRule(BaseModel):
-    """How one contact attribute's values are compared."""
-
-    model_config = ConfigDict(extra="forbid")
-    column: str = Field(description="the standardized column holding the comparable value")
-    typo_edits: int = Field(
-        default=0,
-        ge=0,
-        description="two values with the same digits and at most this many edits apart are one value written"
-        " two ways (a typo confirms, it does not supersede); 0: only equal values are one",
-    )
-    values_at_once: int = Field(
-        default=1,
-        ge=1,
-        description="how many values a person holds at once: a value is superseded once this many other values"
-        " were confirmed after it (2 for phones: a mobile and a landline)",
-    )
-
-
-class StaleAttributes(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    address: AttributeRule = Field(
-        default_factory=lambda: AttributeRule(column="address_key", typo_edits=2),
-        description="number|street|unit|postcode (null when unusable); a street typo is not a move",
-    )
-    phone: AttributeRule = Field(default_factory=lambda: AttributeRule(column="phone"), description="E.164 number")
-    email: AttributeRule = Field(
-        default_factory=lambda: AttributeRule(column="email_key"),
-        description="provider-aware key (gmail dots and +tags removed)",
-    )
-
-
-class StalenessRules(BaseModel):
-    """The `staleness:` section of rules/survivorship.yaml.
-
-    A lower `stale_below_freshness` flags fewer aged values (precision up, recall down); a
-    superseded value is stale whatever its freshness.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-    monthly_decay: float = Field(
-        default=0.02, gt=0, lt=1, description="share of contact values that go out of date each month"
-    )
-    stale_below_freshness: float = Field(
-        default=0.80,
-        gt=0,
-        lt=1,
-        description="a value whose freshness (1 - monthly_decay) ** months falls below this is aged"
-        " (0.80 at 2% a month: about 11 months)",
-    )
-    attributes: StaleAttributes = Field(default_factory=StaleAttributes)
-    phone_type_column: str | None = Field(
-        default="phone_type",
-        description="when both records' types are known and differ (mobile vs fixed_line) a newer phone"
-        " does not supersede an older one; null: any newer differing phone supersedes",
-    )
-
-    @property
-    def stale_after_months(self) -> float:
-        """The age at which an unconfirmed value becomes aged."""
-        return math.log(self.stale_below_freshness) / math.log(1 - self.monthly_decay)
-
-    def rule(self, attribute: ContactAttribute) -> AttributeRule:
-        return cast(AttributeRule, getattr(self.attributes, attribute))
-
-    def column(self, attribute: ContactAttribute) -> str:
-        return self.rule(attribute).column
 
 
 class _RulesFile(BaseModel):
@@ -140,19 +71,13 @@ class _RulesFile(BaseModel):
         return {} if value is None else value
 
 
-HINTS = {
-    "monthly_decay": "monthly_decay: 0.02  (a share between 0 and 1, not a percentage)",
-    "stale_below_freshness": "stale_below_freshness: 0.80  (a freshness between 0 and 1)",
-}
-
-
 def load_staleness_rules(path: Path | str) -> StalenessRules:
     """The `staleness:` section of rules/survivorship.yaml; defaults when the file or the section
     is missing. Raises ConfigError naming the file, the line and a fix."""
     path = Path(path)
     if not path.exists():
         return StalenessRules()
-    return parse_model(_RulesFile, path, HINTS).staleness
+    return parse_model(_RulesFile, path, STALENESS_HINTS).staleness
 
 
 # ---- flags ------------------------------------------------------------------------------------
