@@ -30,6 +30,7 @@ FieldKind = Literal[
     "postal_code",
     "country",
     "identifier",
+    "text",
 ]
 BadValuePolicy = Literal["set_null", "keep"]
 """What a standardizer does with a value it cannot make clean: null it or keep it; it flags it either way."""

@@ -56,3 +56,24 @@ def test_linked_pairs_become_persons_by_connected_components() -> None:
 def test_unknown_dataset_names_list_the_choices() -> None:
     with pytest.raises(SystemExit, match="choose from: fake_1000,historical_50k,febrl1"):
         datasets.parse_datasets("fake_1000,febrl9")
+
+
+def test_a_set_of_its_own_rules_keeps_the_product_rules_and_adds_blocking(tmp_path: Path) -> None:
+    from mdm.config.rules import load_match_rules
+
+    frame = pl.DataFrame({"id": ["1"], "name": ["Ann"]})
+    truth = pl.DataFrame({"source": ["s"], "record_id": ["1"], "person_id": ["p"]})
+    datasets._write(
+        tmp_path, {"s": frame}, "version: 1\n", truth, datasets.HISTORICAL_CANNOT_LINK, datasets.HISTORICAL_BLOCKING
+    )
+
+    product, own = load_match_rules(), load_match_rules(tmp_path / "rules" / "match.yaml")
+    assert (own.cannot_link.different_birth_date, own.cannot_link.different_given_name) == (True, False)
+    names = [rule.name for rule in own.blocking]
+    assert names == [rule.name for rule in product.blocking] + [
+        "postcode_family_name",
+        "name_prefixes",
+        "lone_name_postcode",
+    ]
+    assert own.comparisons == product.comparisons
+    assert "rules: rules" in (tmp_path / "sources.yaml").read_text()

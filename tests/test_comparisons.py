@@ -49,6 +49,28 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any], str]] = [
     ("initial K and james", "given_name", {G: "k"}, {G: "james"}, "else"),
     ("given and family swapped", "given_name", {G: "lee", F: "ann"}, {G: "ann", F: "lee"}, "transposed"),
     ("different given names", "given_name", {G: "ann", F: "lee"}, {G: "zoe", F: "lee"}, "else"),
+    (
+        "one name alone is the other's family name",
+        "given_name",
+        {G: "stephens", F: None},
+        {G: "henry", F: "stephens"},
+        "lone_name_is_family",
+    ),
+    (
+        "the same, other side",
+        "given_name",
+        {G: "henry", F: "stephens"},
+        {G: "stephens", F: None},
+        "lone_name_is_family",
+    ),
+    (
+        "both names present: not a lone name",
+        "given_name",
+        {G: "stephens", F: "ross"},
+        {G: "henry", F: "stephens"},
+        "else",
+    ),
+    ("lone name that is not the family name", "given_name", {G: "ross", F: None}, {G: "henry", F: "stephens"}, "else"),
     # family name
     ("same family name", "family_name", {F: "smith"}, {F: "smith"}, "exact"),
     ("family names swapped with given", "family_name", {G: "lee", F: "ann"}, {G: "ann", F: "lee"}, "transposed"),

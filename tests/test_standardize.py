@@ -18,6 +18,7 @@ from mdm.standardize.base import FieldContext
 from mdm.standardize.coded import standardize_coded
 from mdm.standardize.date import PLACEHOLDER_DATES, standardize_date
 from mdm.standardize.identifier import standardize_identifier
+from mdm.standardize.text import standardize_text
 
 DICTIONARY = load_dictionary()
 AS_OF = dt.date(2026, 11, 1)
@@ -208,6 +209,22 @@ def test_identifier(description: str, raw: str, clean: str | None, flag: str | N
     assert result.clean.to_list() == [clean], description
     assert result.key.to_list() == [clean], description
     assert result.flags.to_list() == [[flag] if flag else []], description
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean", "key"),
+    [
+        ("  Civil   Engineer ", "Civil Engineer", "civilengineer"),
+        ("civil engineer", "civil engineer", "civilengineer"),
+        ("Médecin-chef", "Médecin-chef", "medecinchef"),
+        ("  ", None, None),
+        ("--", "--", None),
+    ],
+)
+def test_text_is_tidied_and_keyed_never_flagged(raw: str, clean: str | None, key: str | None) -> None:
+    result = standardize_text(pl.Series("occupation", [raw]), ctx("occupation"))
+    assert (result.clean[0], result.key[0]) == (clean, key)
+    assert result.flags.to_list() == [[]]
 
 
 @settings(max_examples=100, deadline=None)

@@ -63,6 +63,15 @@ def _transposed(cols: list[str], level: ComparisonLevel) -> pl.Expr:
     return (left(first) == right(second)) & (left(second) == right(first))
 
 
+def _lone_name_is_family(cols: list[str], level: ComparisonLevel) -> pl.Expr:
+    """One record has a single name, in the given-name field, and it is the other's family name
+    ("Stephens" / "Henry Stephens": a surname typed into the first field of a form)."""
+    given, family = cols
+    return (left(family).is_null() & (left(given) == right(family))) | (
+        right(family).is_null() & (right(given) == left(family))
+    )
+
+
 def _day_month_swapped(cols: list[str], level: ComparisonLevel) -> pl.Expr:
     """YYYYMMDD keys with the same year and day and month exchanged (1980-03-04 vs 1980-04-03)."""
     a, b = left(cols[0]), right(cols[0])
@@ -105,6 +114,7 @@ LEVEL_TESTS: dict[str, Callable[[list[str], ComparisonLevel], pl.Expr]] = {
     "levenshtein": _levenshtein,
     "initial": _initial,
     "transposed": _transposed,
+    "lone_name_is_family": _lone_name_is_family,
     "day_month_swapped": _day_month_swapped,
     "year_off_by_one": _year_off_by_one,
     "within_days": _within_days,

@@ -32,6 +32,7 @@ from mdm.standardize.email import standardize_email
 from mdm.standardize.identifier import standardize_identifier
 from mdm.standardize.name import ParsedFullNames, parse_full_name, standardize_person_name
 from mdm.standardize.phone import standardize_phone
+from mdm.standardize.text import standardize_text
 
 Standardizer = Callable[[pl.Series, FieldContext], Standardized]
 BY_KIND: dict[str, Standardizer] = {
@@ -41,6 +42,7 @@ BY_KIND: dict[str, Standardizer] = {
     "email": standardize_email,
     "city": standardize_city,
     "identifier": standardize_identifier,
+    "text": standardize_text,
 }
 NEEDS_COUNTRY = {
     "phone": standardize_phone,
