@@ -25,6 +25,7 @@ converters run in the project's own .venv too (the tests use fake_1000).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -354,18 +355,25 @@ def parse_datasets(value: str) -> list[str]:
 
 
 def convert(name: str, out: Path, data: Path | None = None) -> Converted:
-    """Convert `name` into out/name (once: a stamp with the converter version marks a finished conversion)."""
+    """Convert `name` into out/name (once: a stamp with the converter version and the product's
+    rules it copied marks a finished conversion; either changing redoes it)."""
     if generated := GENERATED.match(name):
         return _generated(name, int(generated.group(1)), out)
     directory = out / name
     stamp = directory / STAMP
+    rules = hashlib.sha256(REPO_RULES.read_bytes()).hexdigest()[:16]
     if stamp.exists():
         done = json.loads(stamp.read_text())
-        if done.get("converter_version") == CONVERTER_VERSION:
+        if done.get("converter_version") == CONVERTER_VERSION and done.get("rules_sha256") == rules:
             return Converted(name, directory, done["records"], done["persons"])
     CONVERTERS[name](directory, data)
     truth = pl.read_csv(directory / "truth.csv", infer_schema=False)
-    done = {"converter_version": CONVERTER_VERSION, "records": truth.height, "persons": truth["person_id"].n_unique()}
+    done = {
+        "converter_version": CONVERTER_VERSION,
+        "rules_sha256": rules,
+        "records": truth.height,
+        "persons": truth["person_id"].n_unique(),
+    }
     stamp.write_text(json.dumps(done) + "\n")
     return Converted(name, directory, done["records"], done["persons"])
 
