@@ -14,14 +14,14 @@ Two configurations (every choice is written below, as data):
 
 - `example`: Splink's own example for the data set, on the file's original columns
   (fake_1000: the quickstart in Splink's README; historical_50k: the "deduplicate 50k
-  synthetic" example, which also uses birth_place and occupation -- columns our dictionary has
-  no field for). This reproduces the peer figures of ../shared/benchmarks/README.md here.
+  synthetic" example, which also uses birth_place and occupation). This reproduces the peer
+  figures of ../shared/benchmarks/README.md here.
 - `dictionary`: what our product sees. The records are read through the product's own
   ingest (sources.yaml mapping, same quarantine), so Splink gets the same rows and only the
   dictionary fields, lightly normalised (lower-case trimmed names, dates parsed with the
   declared format, phone digits, upper-case postcode without spaces; a whole name split into
   given and family by its declared order). One generic model over whatever of given_name,
-  family_name, birth_date, email, phone, postal_code, city a data set has. This is the
+  family_name, birth_date, email, phone, postal_code, city, birth_place, occupation a data set has. This is the
   like-for-like comparison with `mdm run`, and the only one for generated_N (four sources of
   different shapes, deduplicated together).
 """
@@ -133,7 +133,17 @@ def example_input(dataset: str, directory: Path) -> pl.DataFrame:
     return frame
 
 
-DICTIONARY_COLUMNS = ("given_name", "family_name", "birth_date", "email", "phone", "postal_code", "city")
+DICTIONARY_COLUMNS = (
+    "given_name",
+    "family_name",
+    "birth_date",
+    "email",
+    "phone",
+    "postal_code",
+    "city",
+    "birth_place",
+    "occupation",
+)
 
 
 def dictionary_model(columns: set[str], country: str) -> dict[str, Any]:
@@ -154,8 +164,9 @@ def dictionary_model(columns: set[str], country: str) -> dict[str, Any]:
     if has("postal_code"):
         # PostcodeComparison's sector / district levels follow the UK format; elsewhere exact only.
         comparisons.append(cl.PostcodeComparison("postal_code") if country == "GB" else cl.ExactMatch("postal_code"))
-    if has("city"):
-        comparisons.append(cl.ExactMatch("city").configure(term_frequency_adjustments=True))
+    for column in ("city", "birth_place", "occupation"):
+        if has(column):
+            comparisons.append(cl.ExactMatch(column).configure(term_frequency_adjustments=True))
     rules = [
         cols
         for cols in (
@@ -165,6 +176,7 @@ def dictionary_model(columns: set[str], country: str) -> dict[str, Any]:
             ("email",),
             ("phone",),
             ("family_name", "postal_code"),
+            ("family_name", "birth_place"),
         )
         if all(map(has, cols))
     ]
@@ -230,6 +242,8 @@ def dictionary_input(sources_yaml: Path) -> tuple[pl.DataFrame, str]:
                 col("phone").str.replace_all(r"\D", "").str.slice(-10).alias("phone"),
                 col("postal_code").str.to_uppercase().str.replace_all(" ", "").alias("postal_code"),
                 col("city").str.strip_chars().str.to_lowercase().alias("city"),
+                col("birth_place").str.strip_chars().str.to_lowercase().alias("birth_place"),
+                col("occupation").str.strip_chars().str.to_lowercase().alias("occupation"),
             )
         )
     frame = pl.concat(frames).with_columns(pl.col(DICTIONARY_COLUMNS).replace("", None))
