@@ -70,10 +70,22 @@ def _value(value: object) -> str:
 def explain_pair(master: Path, left: RecordRef, right: RecordRef) -> str:
     """A table, comparison by comparison, of the two records' values, the level they reached
     and its weight, then the total, the class and what clustering did with the pair."""
+    model = _model(master)
     con = _connect(master)
     try:
+        # only the columns scoring and the table need: every record is read (term frequencies
+        # and the prior come from all of them), but not the ~120 columns of each
+        present = {row[0] for row in con.sql("DESCRIBE source_records").fetchall()}
+        needed = [
+            "source",
+            "source_record_id",
+            "golden_id",
+            *SHOWN_FIELDS,
+            *(c for trained in model.comparisons for c in trained.comparison.required_columns),
+        ]
+        columns = ", ".join(f'"{c}"' for c in dict.fromkeys(needed) if c in present)
         records = (
-            con.sql("SELECT * FROM source_records")
+            con.sql(f"SELECT {columns} FROM source_records")
             .pl()
             .with_row_index("rid")
             .with_columns(pl.col("rid").cast(pl.Int64))
@@ -93,7 +105,6 @@ def explain_pair(master: Path, left: RecordRef, right: RecordRef) -> str:
         if found.height == 0:
             raise ExplainError(f"record {ref} is not in the master (quarantined, or no such record)")
         rids.append(int(found["rid"][0]))
-    model = _model(master)
     pair = pl.DataFrame({"left": [rids[0]], "right": [rids[1]]})
     scored = score_pairs(
         records, pair, model, threshold_match_probability=match_t, threshold_review_probability=review_t
