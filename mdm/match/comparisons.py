@@ -182,17 +182,21 @@ def _with_similarity(undecided: pl.DataFrame, comparison: Comparison, index: int
     name = similarity_column(metric, column)
     if name in undecided.columns:
         return undecided
-    a, b = left(column), right(column)
-    worth = a.is_not_null() & b.is_not_null()
+    a, b = f"{column}_l", f"{column}_r"
+    rows = (
+        undecided.with_row_index("_sim_at")
+        .filter(pl.col(a).is_not_null() & pl.col(b).is_not_null())
+        .select("_sim_at", pl.col(a, b).cast(pl.String))
+    )
     if metric == "levenshtein":
         bound = max(
             later.max_distance or 0
             for later in comparison.levels[index:]
             if later.kind == "levenshtein" and later.columns_or(comparison.column)[0] == column
         )
-        worth = worth & ((a.str.len_chars().cast(pl.Int64) - b.str.len_chars().cast(pl.Int64)).abs() <= bound)
-    rows = undecided.with_row_index("_sim_at").filter(worth).select("_sim_at", f"{column}_l", f"{column}_r")
-    values = pairwise(metric, rows[f"{column}_l"], rows[f"{column}_r"])
+        gap = pl.col(a).str.len_chars().cast(pl.Int64) - pl.col(b).str.len_chars().cast(pl.Int64)
+        rows = rows.filter(gap.abs() <= bound)
+    values = pairwise(metric, rows[a], rows[b])
     full = pl.repeat(None, undecided.height, dtype=values.dtype, eager=True).alias(name)
     if rows.height:
         full = full.scatter(rows["_sim_at"], values)
@@ -205,8 +209,9 @@ def _as_strings(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
     return frame.with_columns(pl.col(coded).cast(pl.String)) if coded else frame
 
 
-CODE_KINDS = ("missing", "exact")
-"""Level kinds whose test holds for categorical codes as for the strings (null, equal)."""
+CODE_KINDS = ("missing", "exact", "transposed")
+"""Level kinds whose test holds for categorical codes as for the strings (null, equal: one
+dictionary for every column, so codes of two columns compare too)."""
 
 
 def _first_levels(rows: pl.DataFrame, comparison: Comparison, indices: Sequence[int]) -> pl.Series:
@@ -218,10 +223,10 @@ def _first_levels(rows: pl.DataFrame, comparison: Comparison, indices: Sequence[
         if undecided.height == 0:
             break
         level = comparison.levels[index]
-        if level.kind not in CODE_KINDS:
-            undecided = _as_strings(undecided, level.columns_or(comparison.column))
-        if level.kind in ("jaro_winkler", "levenshtein"):
+        if level.kind in ("jaro_winkler", "levenshtein"):  # their tests read the similarity only
             undecided = _with_similarity(undecided, comparison, index)
+        elif level.kind not in CODE_KINDS:
+            undecided = _as_strings(undecided, level.columns_or(comparison.column))
         hit = undecided.select(level_test(comparison, level)).to_series()
         taken = undecided["_at"].filter(hit)
         if taken.len():
@@ -234,10 +239,11 @@ def levels_of(frame: pl.DataFrame, comparison: Comparison) -> pl.Series:
     """The level index of `comparison` per row of a pair frame, as `<comparison>` (UInt8).
 
     The same levels as `level_index`, found with less work: each level's test (and the string
-    similarity it needs) runs only on the rows no earlier level took, and the missing and exact
-    levels, which take most blocked pairs, compare categorical codes where the frame holds them.
-    (Evaluating each distinct combination of values once and joining back was slower still: the
-    join costs more than the repeated tests.)"""
+    similarity it needs) runs only on the rows no earlier level took, and the missing, exact and
+    transposed levels, which take most blocked pairs, compare categorical codes where the frame
+    holds them. (Running a comparison, or a similarity, once per distinct pair of values and
+    joining back was measured slower at 1M records: the unique and the join cost more than the
+    repeated work they save.)"""
     levels = comparison.levels
     columns = [f"{c}_{side}" for c in comparison.required_columns for side in ("l", "r")]
     found = _first_levels(frame.select(columns), comparison, range(len(levels) - 1))
