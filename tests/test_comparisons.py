@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 from rapidfuzz.distance import JaroWinkler
 
 from mdm.config.rules import Comparison, load_match_rules
-from mdm.match.comparisons import compare_pairs, level_index, pair_frame, similarity_column, usable_comparisons
+from mdm.match.comparisons import (
+    compare_pairs,
+    level_index,
+    levels_of,
+    pair_frame,
+    similarity_column,
+    usable_comparisons,
+)
 from mdm.match.similarity import pairwise
 
 COMPARISONS = {c.name: c for c in load_match_rules().comparisons}
@@ -365,10 +372,14 @@ def test_fast_levels_agree_with_the_plain_statement_on_tricky_values(monkeypatch
         {"left": [a for a in range(n) for b in range(n)], "right": [b for a in range(n) for b in range(n)]}
     )
     plain = _plain_levels(records, pairs, comparisons)
-    for per_record in (1, 10**9):  # with categorical codes and without
+    for per_record in (1, 10**9):  # level by level on codes (blocked pairs), and all at once
         monkeypatch.setattr(module, "CODED_PAIRS_PER_RECORD", per_record)
         monkeypatch.setattr(module, "PAIRS_PER_SLICE", 37)  # slices of odd sizes too
         assert compare_pairs(records, pairs, comparisons).equals(plain)
+    # level by level on strings too
+    frame = pair_frame(records, pairs, list(TRICKY))
+    for comparison in comparisons:
+        assert levels_of(frame, comparison).equals(plain[comparison.name]), comparison.name
 
 
 @settings(max_examples=20, deadline=None)

@@ -126,7 +126,8 @@ def level_test(comparison: Comparison, level: ComparisonLevel) -> pl.Expr:
 def level_index(comparison: Comparison) -> pl.Expr:
     """The index of the first level whose test holds, as `<comparison>` (UInt8), as one expression
     over a pair frame holding every similarity column the levels test (`similarity_column`).
-    The plain statement of what `levels_of` computes faster; tests hold the two together."""
+    The plain statement of what `levels_of` computes faster on blocked pairs; tests hold the
+    two together."""
     levels = comparison.levels
     # built from the else level up: each earlier level wraps the later ones
     chain: pl.Expr = pl.lit(len(levels) - 1, dtype=LEVEL_DTYPE)
@@ -269,16 +270,35 @@ def compare_pairs(
     )
     carried = [f"{c}_l" for c in carry_left]
     parts = []
+    # Many pairs per record (blocked pairs): strings as categorical codes (one dictionary for the
+    # process), so a pair frame gathers 4-byte codes instead of strings, and levels found level
+    # by level (`levels_of`), the missing and exact levels, which take most such pairs, on codes.
+    # Few (random pairs, to estimate u): nearly every pair reaches the last levels, so each
+    # similarity is computed on the whole slice at once and `level_index` picks the level.
+    many = pairs.height >= CODED_PAIRS_PER_RECORD * records.height
+    side = records.select("rid", *columns)
+    if many:
+        side = side.with_columns(pl.col(pl.String).cast(pl.Categorical))
     # in slices: both records' values of every compared column, for millions of pairs at once,
     # would hold gigabytes of strings; a slice's levels are a few bytes a pair
-    # strings as categorical codes (one dictionary for the process): a pair frame gathers 4-byte
-    # codes instead of strings, and the missing and exact levels, which take most pairs, compare
-    # codes; the pairs left for the other levels get their strings back (`levels_of`)
-    coded = records.select("rid", *columns)
-    if pairs.height >= CODED_PAIRS_PER_RECORD * records.height:
-        coded = coded.with_columns(pl.col(pl.String).cast(pl.Categorical))
     for start in range(0, max(pairs.height, 1), PAIRS_PER_SLICE):
-        frame = pair_frame(coded, pairs.slice(start, PAIRS_PER_SLICE).select("left", "right", *keep), columns)
-        levels = [levels_of(frame, c) for c in comparisons]
-        parts.append(frame.select("left", "right", *keep, *carried).with_columns(levels))
+        frame = pair_frame(side, pairs.slice(start, PAIRS_PER_SLICE).select("left", "right", *keep), columns)
+        if many:
+            parts.append(
+                frame.select("left", "right", *keep, *carried).with_columns(levels_of(frame, c) for c in comparisons)
+            )
+            continue
+        for metric, column in _similarities(comparisons):
+            values = pairwise(metric, frame[f"{column}_l"], frame[f"{column}_r"])
+            frame = frame.with_columns(values.alias(similarity_column(metric, column)))
+        parts.append(frame.select("left", "right", *keep, *carried, *[level_index(c) for c in comparisons]))
     return pl.concat(parts)
+
+
+def _similarities(comparisons: Sequence[Comparison]) -> list[tuple[Metric, str]]:
+    needed: dict[tuple[Metric, str], None] = {}
+    for comparison in comparisons:
+        for level in comparison.levels:
+            if level.kind in ("jaro_winkler", "levenshtein"):
+                needed[(level.kind, level.columns_or(comparison.column)[0])] = None  # type: ignore[index]
+    return list(needed)
