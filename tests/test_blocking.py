@@ -44,6 +44,26 @@ def test_pairs_by_eye() -> None:
     assert blocked.giant_blocks.height == 0
 
 
+@pytest.mark.parametrize(
+    ("description", "rids"),
+    [
+        ("rids that fit one 64-bit pair key", [0, 1, 2, 3, 4, 5]),
+        ("rids of 2**32 and over", [2**32 + i for i in (0, 1, 2, 3, 4, 5)]),
+        ("negative rids", [-6, -5, -4, -3, -2, -1]),
+    ],
+)
+def test_pairs_are_the_same_whatever_the_rids(description: str, rids: list[int]) -> None:
+    """Pairs of small rids are grouped as one integer key; other rids by the two columns."""
+    blocked = block_pairs(TINY.with_columns(pl.Series("rid", rids)), [EMAIL, FAMILY_YEAR], max_block_size=50)
+    by_position = {rid: i for i, rid in enumerate(rids)}
+    assert [(by_position[a], by_position[b], rule, mask) for a, b, rule, mask in blocked.pairs.rows()] == [
+        (0, 1, "email", 0b11),
+        (0, 2, "family_year", 0b10),
+        (1, 2, "family_year", 0b10),
+        (3, 4, "email", 0b11),
+    ], description
+
+
 def test_giant_block_is_skipped_and_reported() -> None:
     # four records share the placeholder phone 15550000000: above max_block_size 3
     blocked = block_pairs(TINY, [PHONE, EMAIL], max_block_size=3)

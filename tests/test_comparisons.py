@@ -6,10 +6,19 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rapidfuzz.distance import JaroWinkler
 
 from mdm.config.rules import Comparison, load_match_rules
-from mdm.match.comparisons import compare_pairs, usable_comparisons
+from mdm.match.comparisons import (
+    compare_pairs,
+    level_index,
+    levels_of,
+    pair_frame,
+    similarity_column,
+    usable_comparisons,
+)
 from mdm.match.similarity import pairwise
 
 COMPARISONS = {c.name: c for c in load_match_rules().comparisons}
@@ -263,3 +272,152 @@ def test_pairs_compared_in_slices_give_the_same_levels(monkeypatch: pytest.Monke
     monkeypatch.setattr(module, "PAIRS_PER_SLICE", 2)
     assert compare_pairs(records, pairs, [comparison], keep=["rule"]).equals(whole)
     assert compare_pairs(records, pairs.clear(), [comparison], keep=["rule"]).height == 0
+
+
+# ---- the fast path (levels_of: level by level, similarities only where they matter, codes) ----
+# must give what the plain statement gives (level_index over every similarity of every pair)
+
+
+def _plain_levels(records: pl.DataFrame, pairs: pl.DataFrame, comparisons: list[Comparison]) -> pl.DataFrame:
+    columns = list(dict.fromkeys(c for comparison in comparisons for c in comparison.required_columns))
+    frame = pair_frame(records, pairs, columns)
+    for comparison in comparisons:
+        for level in comparison.levels:
+            if level.kind in ("jaro_winkler", "levenshtein"):
+                column = level.columns_or(comparison.column)[0]
+                values = pairwise(level.kind, frame[f"{column}_l"], frame[f"{column}_r"])  # type: ignore[arg-type]
+                frame = frame.with_columns(values.alias(similarity_column(level.kind, column)))  # type: ignore[arg-type]
+    return frame.select("left", "right", *[level_index(c) for c in comparisons])
+
+
+# values chosen to sit on every edge: null, empty, equal, unicode (accents, CJK, an emoji, a
+# combining mark), edit distances at and one past the bounds, lengths apart by the bound,
+# e-mails without an @, dates that do not parse, canonical sets that overlap or not
+TRICKY = {
+    "given_name_key": [None, "", "ann", "anne", "ánn", "j", "james", "王小明", "王明", "e\u0301", "e"],
+    "given_name_canonical": [None, "", "ann", "ann", "ann", "james", "james", "wang", None, "e", "e"],
+    "given_name_canonicals": [None, "", "ann|anna", "ann", "anna", "james", "james|jim", "wang", None, "", "e"],
+    "given_name_phonetic": [None, "", "AN", "AN", "AN", "J", "JMS", "WNG", "WM", "E", "E"],
+    "family_name_key": [None, "", "lee", "lee", "ann", "smith", "smyth", "王", "王", "lee", "ann"],
+    "family_name_phonetic": [None, "", "L", "L", "AN", "SM0", "SM0", "W", "W", "L", "AN"],
+    "birth_date_key": [
+        None,
+        "",
+        "19800304",
+        "19800403",
+        "19800305",
+        "19810304",
+        "19790304",
+        "1980034",
+        "19801399",
+        "19800304",
+        "198003041",
+    ],
+    "email_key": [
+        None,
+        "",
+        "ann@x.com",
+        "ann@x.co",
+        "anne@xx.com",
+        "ann@y.org",
+        "noat",
+        "noat2",
+        "ånn@x.com",
+        "a@b",
+        "ann@x.com",
+    ],
+    "phone_key": [
+        None,
+        "",
+        "12125550123",
+        "13475550123",
+        "5550123",
+        "555012",
+        "12125550123",
+        "1",
+        "x",
+        None,
+        "13475550124",
+    ],
+    "national_id_key": [
+        None,
+        "",
+        "123456789",
+        "123456780",
+        "12345678",
+        "1234567890",
+        "123456789",
+        None,
+        "é",
+        "e",
+        "ee",
+    ],
+    "address_key": [
+        None,
+        "",
+        "12|mainst||60601",
+        "12|mainst||60606",
+        "12|mianst||60601",
+        None,
+        "9|elm||1",
+        "9|elm||1",
+        "",
+        "x",
+        "12|mainst||60601",
+    ],
+    "address_line1_key": [
+        None,
+        "",
+        "12|mainst|",
+        "12|mainst|",
+        "12|mianst|",
+        "12|mainst|",
+        "9|elm|",
+        None,
+        "",
+        "x",
+        "12|mainst|",
+    ],
+    "postal_code_key": [None, "", "60601", "60606", "60601", "60601", "1", "1", None, "x", "60601"],
+    "city_key": [None, "", "chicago", "chicgao", "chicago", "boston", "bostn", "東京", "東京都", "x", "chicago"],
+}
+
+
+def test_fast_levels_agree_with_the_plain_statement_on_tricky_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mdm.match import comparisons as module
+
+    comparisons = list(COMPARISONS.values())
+    records = pl.DataFrame(TRICKY, schema=dict.fromkeys(TRICKY, pl.String)).with_row_index("rid")
+    records = records.with_columns(pl.col("rid").cast(pl.Int64))
+    n = records.height
+    pairs = pl.DataFrame(
+        {"left": [a for a in range(n) for b in range(n)], "right": [b for a in range(n) for b in range(n)]}
+    )
+    plain = _plain_levels(records, pairs, comparisons)
+    for per_record in (1, 10**9):  # level by level on codes (blocked pairs), and all at once
+        monkeypatch.setattr(module, "CODED_PAIRS_PER_RECORD", per_record)
+        monkeypatch.setattr(module, "PAIRS_PER_SLICE", 37)  # slices of odd sizes too
+        assert compare_pairs(records, pairs, comparisons).equals(plain)
+    # level by level on strings too
+    frame = pair_frame(records, pairs, list(TRICKY))
+    for comparison in comparisons:
+        assert levels_of(frame, comparison).equals(plain[comparison.name]), comparison.name
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.lists(
+        st.tuples(*[st.one_of(st.none(), st.text(alphabet="ab|@é王 1", max_size=6)) for _ in TRICKY]),
+        min_size=2,
+        max_size=12,
+    )
+)
+def test_fast_levels_agree_with_the_plain_statement_on_random_text(rows: list[tuple[str | None, ...]]) -> None:
+    comparisons = list(COMPARISONS.values())
+    records = pl.DataFrame(rows, schema=dict.fromkeys(TRICKY, pl.String), orient="row").with_row_index("rid")
+    records = records.with_columns(pl.col("rid").cast(pl.Int64))
+    n = records.height
+    pairs = pl.DataFrame(
+        {"left": [a for a in range(n) for b in range(n)], "right": [b for a in range(n) for b in range(n)]}
+    )
+    assert compare_pairs(records, pairs, comparisons).equals(_plain_levels(records, pairs, comparisons))

@@ -126,15 +126,7 @@ def block_pairs(records: pl.DataFrame, rules: Sequence[BlockingRule], max_block_
         )
     if not found:
         return Blocked(pl.DataFrame(schema=PAIRS_SCHEMA), list(rules), report, pl.concat(giants))
-    union = (
-        pl.concat(found)
-        .group_by("left", "right")
-        .agg(
-            pl.col("_rule").min().alias("_first"),
-            pl.col("_bit").sum().alias("rule_mask"),  # a rule finds a pair once: its bits add
-        )
-        .sort("left", "right")
-    )
+    union = _union(pl.concat(found))
     union = union.select(
         "left",
         "right",
@@ -149,3 +141,36 @@ def block_pairs(records: pl.DataFrame, rules: Sequence[BlockingRule], max_block_
         if "skipped" not in entry:
             entry["new_pairs"] = int(new.get(entry["rule"], 0))
     return Blocked(union, list(rules), report, pl.concat(giants))
+
+
+PAIR_KEY_BASE = 1 << 32
+"""A pair of rids below 2**32 is one UInt64 key (left * 2**32 + right): grouping and sorting one
+integer column is about twice as fast as two."""
+
+
+def _union(found: pl.DataFrame) -> pl.DataFrame:
+    """One row per distinct (left, right) of `found` (`left`, `right`, `_rule`, `_bit`), sorted,
+    with `_first` (the lowest rule index) and `rule_mask` (the sum of the rules' bits)."""
+    agg = (
+        pl.col("_rule").min().alias("_first"),
+        pl.col("_bit").sum().alias("rule_mask"),  # a rule finds a pair once: its bits add
+    )
+    fits = found.height == 0 or (
+        min(found["left"].min(), found["right"].min()) >= 0  # type: ignore[type-var, operator]
+        and max(found["left"].max(), found["right"].max()) < PAIR_KEY_BASE  # type: ignore[type-var, operator]
+    )
+    if not fits:
+        return found.group_by("left", "right").agg(*agg).sort("left", "right")
+    key = pl.col("left").cast(pl.UInt64) * PAIR_KEY_BASE + pl.col("right").cast(pl.UInt64)
+    return (
+        found.select(key.alias("_pair"), "_rule", "_bit")
+        .group_by("_pair")
+        .agg(*agg)
+        .sort("_pair")
+        .select(
+            (pl.col("_pair") // PAIR_KEY_BASE).cast(pl.Int64).alias("left"),
+            (pl.col("_pair") % PAIR_KEY_BASE).cast(pl.Int64).alias("right"),
+            "_first",
+            "rule_mask",
+        )
+    )

@@ -221,15 +221,18 @@ def expectation_maximisation(
     estimate_u: bool = False,
     max_iterations: int = 25,
     tolerance: float = 1e-4,
+    counts: str | None = None,
 ) -> EMResult:
     """EM over level indices (one UInt8 column per comparison, 0 = null level, ignored).
 
     Identical rows are counted once (there are few distinct patterns), so a step costs the same
-    for a thousand pairs or ten million. By default u stays as given (from random pairs) and m
-    and the prior are learned.
+    for a thousand pairs or ten million; `counts` names a column of `gammas` holding how many
+    pairs each row stands for, when they are counted already. By default u stays as given (from
+    random pairs) and m and the prior are learned.
     """
     names = [c.name for c in comparisons]
-    patterns = gammas.group_by(names).agg(pl.len().cast(pl.Float64).alias("n"))
+    n = pl.col(counts).sum() if counts else pl.len()
+    patterns = gammas.group_by(names).agg(n.cast(pl.Float64).alias("n"))
     total = float(patterns["n"].sum())
     m, u = {k: list(m[k]) for k in names}, {k: list(u[k]) for k in names}
     iterations, converged = 0, False
@@ -283,7 +286,9 @@ def train_model(
     u = estimate_u(records, comparisons, settings.u_sample_pairs, settings.seed)
     if compared is None:
         compared = compare_pairs(records, blocked.pairs, comparisons, keep=["rule_mask"])
-    gammas = compared.select("rule_mask", *(c.name for c in comparisons))
+    # each pattern of levels (and of rules that found it) once, with its count: every session
+    # below filters and groups a few thousand rows instead of millions
+    gammas = compared.group_by("rule_mask", *(c.name for c in comparisons)).len("_pairs")
     m_start = initial_m(comparisons)
     estimates: dict[str, list[tuple[float, list[float]]]] = {c.name: [] for c in comparisons}
     sessions = []
@@ -293,14 +298,22 @@ def train_model(
         if subset.height == 0 or not free:
             continue
         result = expectation_maximisation(
-            subset, free, m_start, u, 0.3, max_iterations=settings.max_iterations, tolerance=settings.tolerance
+            subset,
+            free,
+            m_start,
+            u,
+            0.3,
+            max_iterations=settings.max_iterations,
+            tolerance=settings.tolerance,
+            counts="_pairs",
         )
+        pairs = int(subset["_pairs"].sum())
         for c in free:
-            estimates[c.name].append((result.prior * subset.height, result.m[c.name]))
+            estimates[c.name].append((result.prior * pairs, result.m[c.name]))
         sessions.append(
             {
                 "blocking_rule": rule.name,
-                "pairs": subset.height,
+                "pairs": pairs,
                 "learned": [c.name for c in free],
                 "prior_match_probability": round(result.prior, 6),
                 "iterations": result.iterations,
@@ -309,17 +322,25 @@ def train_model(
         )
     m = _pooled(comparisons, estimates, gammas, m_start, u, settings.max_iterations, settings.tolerance)
     final = expectation_maximisation(
-        gammas, comparisons, m, u, 0.3, estimate_m=False, max_iterations=200, tolerance=settings.tolerance / 10
+        gammas,
+        comparisons,
+        m,
+        u,
+        0.3,
+        estimate_m=False,
+        max_iterations=200,
+        tolerance=settings.tolerance / 10,
+        counts="_pairs",
     )
     training = {
-        "candidate_pairs": gammas.height,
+        "candidate_pairs": compared.height,
         "u_sample_pairs": settings.u_sample_pairs,
         "seed": settings.seed,
         "sessions": sessions,
         "skipped_comparisons": [c.name for c in rules.comparisons if c not in comparisons],
     }
     all_pairs = records.height * (records.height - 1) / 2
-    random_pair_prior = min(final.prior * gammas.height / all_pairs, 0.5)
+    random_pair_prior = min(final.prior * compared.height / all_pairs, 0.5)
     training["prior_among_candidate_pairs"] = round(final.prior, 6)
     return build_model(comparisons, m, u, random_pair_prior, training, trained_records=records.height)
 
@@ -333,11 +354,12 @@ def _pooled(
     max_iterations: int,
     tolerance: float,
 ) -> Probabilities:
-    """Each comparison's m averaged over its sessions; one EM on all pairs for any never learned."""
+    """Each comparison's m averaged over its sessions; one EM on all pairs (`gammas`: patterns of
+    levels and their counts, `_pairs`) for any never learned."""
     unlearned = [c for c in comparisons if not any(w > 0 for w, _ in estimates[c.name])]
     fallback = (
         expectation_maximisation(
-            gammas, comparisons, m_start, u, 0.3, max_iterations=max_iterations, tolerance=tolerance
+            gammas, comparisons, m_start, u, 0.3, max_iterations=max_iterations, tolerance=tolerance, counts="_pairs"
         ).m
         if unlearned
         else m_start

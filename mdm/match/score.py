@@ -47,6 +47,8 @@ def _weight(records: pl.DataFrame, scored: pl.DataFrame, trained: TrainedCompari
     for index, column in _tf_levels(comparison):
         m = trained.levels[index].m_probability or 0.0
         tf = term_frequencies(records, column).rename({"value": f"{column}_l", "term_frequency": f"_tf_{column}"})
+        # the carried values are categorical codes (compare_pairs): join code to code
+        tf = tf.with_columns(pl.col(f"{column}_l").cast(scored.schema[f"{column}_l"]))
         scored = scored.join(tf, on=f"{column}_l", how="left", maintain_order="left")
         adjusted = pl.lit(math.log2(m)) - pl.col(f"_tf_{column}").log(2)
         weight = pl.when(pl.col(name) == index).then(adjusted).otherwise(weight)
