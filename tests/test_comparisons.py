@@ -294,12 +294,13 @@ def _plain_levels(records: pl.DataFrame, pairs: pl.DataFrame, comparisons: list[
 # combining mark), edit distances at and one past the bounds, lengths apart by the bound,
 # e-mails without an @, dates that do not parse, canonical sets that overlap or not
 TRICKY = {
-    "given_name_key": [None, "", "ann", "anne", "ánn", "j", "james", "王小明", "王明", "e\u0301", "e"],
+    "given_name_key": [None, "", "ann", "anne", "ánn", "j", "james", "王小明", "王明", "e\u0301", "lee"],
     "given_name_canonical": [None, "", "ann", "ann", "ann", "james", "james", "wang", None, "e", "e"],
     "given_name_canonicals": [None, "", "ann|anna", "ann", "anna", "james", "james|jim", "wang", None, "", "e"],
     "given_name_phonetic": [None, "", "AN", "AN", "AN", "J", "JMS", "WNG", "WM", "E", "E"],
-    "family_name_key": [None, "", "lee", "lee", "ann", "smith", "smyth", "王", "王", "lee", "ann"],
-    "family_name_phonetic": [None, "", "L", "L", "AN", "SM0", "SM0", "W", "W", "L", "AN"],
+    # the last record is one name alone ("lee"), the family name of three others
+    "family_name_key": [None, "", "lee", "lee", "ann", "smith", "smyth", "王", "王", "lee", None],
+    "family_name_phonetic": [None, "", "L", "L", "AN", "SM0", "SM0", "W", "W", "L", None],
     "birth_date_key": [
         None,
         "",
@@ -380,6 +381,8 @@ TRICKY = {
     ],
     "postal_code_key": [None, "", "60601", "60606", "60601", "60601", "1", "1", None, "x", "60601"],
     "city_key": [None, "", "chicago", "chicgao", "chicago", "boston", "bostn", "東京", "東京都", "x", "chicago"],
+    "birth_place_key": [None, "", "sheffield", "shefield", "sheffield", "angus", None, "東京", "x", "x", "sheffield"],
+    "occupation_key": [None, "", "painter", "painter", "writer", None, "painter", "é", "e", "", "writer"],
 }
 
 
