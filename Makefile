@@ -41,6 +41,7 @@ check: lint typecheck docs-check test
 
 lint: $(STAMP)
 	$(BIN)/ruff check mdm pipelines tests bench
+	$(BIN)/ruff format --check mdm pipelines tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -23,7 +23,7 @@ from memory import PeakTreeRss  # noqa: E402
 
 RUN = """
 import json, resource, sys, time, datetime as dt
-from mdm.pipeline import run_pipeline, STAGES, call_directly
+from mdm.pipeline import run_pipeline, call_directly
 times, peaks = {}, {}
 def timed(name, stage, ctx):
     started = time.perf_counter()
@@ -33,7 +33,7 @@ def timed(name, stage, ctx):
     return result
 summary = run_pipeline(sys.argv[1], sys.argv[2], as_of=dt.date(2026, 11, 1), call=timed, retrain=True)
 print(json.dumps({"stage_seconds": times, "peak_rss_mib_after_stage": peaks, "seconds": summary.seconds,
-                  "match": {k: summary.stages["match"][k] for k in ("candidate_pairs", "pairs_by_class", "model")}}))
+                  "match": {k: getattr(summary.match, k) for k in ("candidate_pairs", "pairs_by_class", "model")}}))
 """
 
 

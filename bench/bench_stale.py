@@ -25,9 +25,9 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).parent))
 from generated import generated_sources  # noqa: E402
 
-from mdm.golden.stale import ATTRIBUTES, load_staleness_rules  # noqa: E402
 from mdm.pipeline import run_pipeline  # noqa: E402
 from mdm.sample.generator import DEFAULT_AS_OF  # noqa: E402
+from mdm.stale.flags import ATTRIBUTES, load_staleness_rules  # noqa: E402
 
 
 def scores(predicted: pl.Series, stale: pl.Series) -> dict[str, float | int]:

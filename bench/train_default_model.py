@@ -34,9 +34,9 @@ def main() -> None:
     summary = run_pipeline(sources, master, as_of=dt.date(2026, 11, 1), retrain=True)
     model = load_model(master.with_suffix(".model.json"))
     model.training["trained_on"] = f"mdm sample generator, seed 20261122, {args.people} people"
-    model.training["records"] = summary.stages["standardize"]["records"]
+    model.training["records"] = summary.standardize.records
     save_model(model, TARGET)
-    records = summary.stages["standardize"]["records"]
+    records = summary.standardize.records
     print(f"wrote {TARGET} ({records} records, prior {model.prior_match_probability:.4f})")
 
 

@@ -50,7 +50,11 @@ PairClass = Literal["match", "review", "non_match"]
 """What scoring makes of a candidate pair: auto-merge, steward review queue, or nothing."""
 
 ContactAttribute = Literal["address", "phone", "email"]
-"""A contact attribute whose staleness is tracked (mdm/golden/stale.py)."""
+"""A contact attribute whose staleness is tracked (mdm/stale/flags.py)."""
 
 IdEventKind = Literal["created", "split", "merged", "retired"]
 """What happened to a golden id in a run (table id_events; see mdm/golden/ids.py)."""
+
+ALL_VALUES_RULE = "all distinct valid values"
+"""The lineage `rule` of a list-valued golden field (every distinct valid value kept), which
+survivorship writes and `mdm explain` reads."""

@@ -53,9 +53,9 @@ def test_events_are_published_with_their_golden_customer_and_bad_rows_are_quaran
 ) -> None:
     master = tmp_path / "out" / "master.duckdb"
     summary = run_pipeline(with_events, master, as_of=AS_OF)
-    [visits, web_visits] = summary.stages["ingest"]["events"]
-    assert (visits["rows_read"], visits["rows_accepted"], visits["rows_quarantined"]) == (7, 1, 6)
-    assert (web_visits["rows_read"], web_visits["rows_accepted"]) == (1, 1)
+    [visits, web_visits] = summary.ingest.events
+    assert (visits.rows_read, visits.rows_accepted, visits.rows_quarantined) == (7, 1, 6)
+    assert (web_visits.rows_read, web_visits.rows_accepted) == (1, 1)
     robert = query(master, "SELECT golden_id FROM customer_xref WHERE source_record_id = 'C1'")[0][0]
     assert query(master, "SELECT event_id, golden_id, person_record_id, event_time, department FROM events_visits") == [
         ("V1", robert, "C1", dt.date(2026, 10, 1), "rehabilitation")

@@ -37,7 +37,7 @@ def test_nightly_flow_publishes_the_master(harness: None, tiny: Path, tmp_path: 
     master = tmp_path / "master.duckdb"
     state = nightly(sources=str(tiny), master=str(master), as_of="2026-11-01", return_state=True)
     summary = state.result()
-    assert summary["stages"]["golden"]["golden_customers"] == 4
+    assert summary.golden.golden_customers == 4
     con = duckdb.connect(str(master), read_only=True)
     assert con.sql("SELECT count(*) FROM customer_xref").fetchall() == [(6,)]
     con.close()

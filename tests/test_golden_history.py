@@ -55,10 +55,10 @@ def test_rerun_on_unchanged_sources_changes_no_id_and_opens_no_version(tiny: Pat
     assert q(master, "SELECT source_record_id, golden_id FROM customer_xref ORDER BY ALL") == ids
     assert q(master, f"SELECT count(*) FROM id_events WHERE run_id = '{second.run_id}'") == [(0,)]
     assert versions(master) == [(f"G00000000{n}", first.run_id, None) for n in range(1, 5)]
-    assert (first.stages["publish"]["golden_versions"], second.stages["publish"]["golden_versions"]) == (
-        {"opened": 4, "closed": 0},
-        {"opened": 0, "closed": 0},
-    )
+    assert [(s.publish.golden_versions_opened, s.publish.golden_versions_closed) for s in (first, second)] == [
+        (4, 0),
+        (0, 0),
+    ]
     assert not segment_path(master.parent / "state", second.run_id).exists()
     assert q(master, "SELECT run_id FROM published_runs ORDER BY run_seq") == [(first.run_id,), (second.run_id,)]
 
@@ -71,7 +71,7 @@ def test_a_later_as_of_changes_stale_flags_but_opens_no_version(tiny: Path, tmp_
     fresh = q(master, "SELECT count(*) FILTER (WHERE phone_is_stale) FROM golden_customers")
     later = run_pipeline(tiny, master, as_of=AS_OF.replace(year=AS_OF.year + 1))
     assert q(master, "SELECT count(*) FILTER (WHERE phone_is_stale) FROM golden_customers") != fresh
-    assert later.stages["publish"]["golden_versions"] == {"opened": 0, "closed": 0}
+    assert (later.publish.golden_versions_opened, later.publish.golden_versions_closed) == (0, 0)
     assert versions(master) == [(f"G00000000{n}", first.run_id, None) for n in range(1, 5)]
 
 
@@ -91,7 +91,7 @@ def test_a_changed_source_value_opens_one_version_and_closes_the_previous(tiny: 
         (ANN, second.run_id, None, "ann.lee@example.com", None),
     ]
     assert q(master, "SELECT count(*), count(valid_to_run) FROM golden_customers_history") == [(5, 1)]
-    assert second.stages["publish"]["golden_versions"] == {"opened": 1, "closed": 1}
+    assert (second.publish.golden_versions_opened, second.publish.golden_versions_closed) == (1, 1)
     # the current version is what golden_customers holds
     assert q(master, f"SELECT email FROM golden_customers WHERE golden_id = '{ANN}'") == [("ann.lee@example.com",)]
 

@@ -47,7 +47,7 @@ def test_publishing_keeps_the_newest_n_versions_as_hard_links(tiny: Path, tmp_pa
     for n in range(3):
         summary = run_pipeline(tiny, master, as_of=AS_OF)
         runs.append(summary.run_id)
-        assert summary.stages["publish"]["master_version"] == "link"
+        assert summary.publish.master_version == "link"
         if n < 2:
             add_person(tiny, n)
     kept = list_versions(master)

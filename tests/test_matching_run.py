@@ -30,7 +30,7 @@ def trainable(tiny: Path) -> Path:
 def test_every_scored_pair_is_explained_field_by_field(tiny: Path, tmp_path: Path) -> None:
     master = tmp_path / "master.duckdb"
     summary = run_pipeline(tiny, master, as_of=AS_OF)
-    assert summary.stages["match"]["model"] == "bundled"  # six records are too few to train on
+    assert summary.match.model == "bundled"  # six records are too few to train on
     rows = q(
         master,
         "SELECT left_source || ':' || left_record_id, right_source || ':' || right_record_id, match_weight,"
@@ -52,15 +52,15 @@ def test_every_scored_pair_is_explained_field_by_field(tiny: Path, tmp_path: Pat
 def test_the_model_trained_by_the_first_run_is_reused_until_retrain(trainable: Path, tmp_path: Path) -> None:
     master = tmp_path / "master.duckdb"
     first = run_pipeline(trainable, master, as_of=AS_OF)
-    assert first.stages["match"]["model"] == "trained"
-    trained_at = first.stages["match"]["model_trained_at"]
+    assert first.match.model == "trained"
+    trained_at = first.match.model_trained_at
     with StateStore(tmp_path / "state") as store:
         assert store.current_model() is not None
     second = run_pipeline(trainable, master, as_of=AS_OF)
-    assert second.stages["match"]["model"] == "reused"
-    assert second.stages["match"]["model_trained_at"] == trained_at
+    assert second.match.model == "reused"
+    assert second.match.model_trained_at == trained_at
     third = run_pipeline(trainable, master, as_of=AS_OF, retrain=True)
-    assert third.stages["match"]["model"] == "trained"
+    assert third.match.model == "trained"
 
 
 def test_changed_comparisons_train_a_new_model(trainable: Path, tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ def test_changed_comparisons_train_a_new_model(trainable: Path, tmp_path: Path) 
     run_pipeline(trainable, master, as_of=AS_OF)
     rules = trainable.parent / "rules" / "match.yaml"
     rules.write_text(rules.read_text().replace("min_similarity: 0.88", "min_similarity: 0.86"))
-    assert run_pipeline(trainable, master, as_of=AS_OF).stages["match"]["model"] == "trained"
+    assert run_pipeline(trainable, master, as_of=AS_OF).match.model == "trained"
 
 
 def test_too_few_records_and_no_model_for_these_comparisons_fails_clearly(tiny: Path, tmp_path: Path) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from mdm import pipeline
-from mdm.pipeline import PipelineError, run_pipeline
+from mdm.context import RunContext
+from mdm.golden.stage import GoldenReport
+from mdm.pipeline import PipelineError, Report, run_pipeline
 from mdm.state import StateStore
 from tests.conftest import AS_OF
 from tests.conftest import query as q
@@ -26,7 +28,7 @@ def test_tiny_end_to_end(tiny: Path, tmp_path: Path) -> None:
     master = tmp_path / "out" / "master.duckdb"
     summary = run_pipeline(tiny, master, as_of=AS_OF)
 
-    counts = {s["source"]: (s["rows_read"], s["rows_accepted"], s["rows_quarantined"]) for s in summary.sources}
+    counts = {s.source: (s.rows_read, s.rows_accepted, s.rows_quarantined) for s in summary.sources}
     assert counts == {"crm": (7, 3, 4), "web": (5, 3, 2)}
     assert groups(master) == {
         frozenset({"crm:C1", "web:W1"}),
@@ -34,7 +36,7 @@ def test_tiny_end_to_end(tiny: Path, tmp_path: Path) -> None:
         frozenset({"crm:C6"}),
         frozenset({"web:W5"}),
     }
-    assert summary.stages["golden"] == {"golden_customers": 4, "duplicates_found": 2, "new_golden_ids": 4}
+    assert summary.golden == GoldenReport(golden_customers=4, duplicates_found=2, new_golden_ids=4)
     assert q(master, "SELECT count(*) FROM golden_customers") == [(4,)]
     # an xref row for every accepted record
     assert q(master, "SELECT count(*) FROM customer_xref") == [(6,)]
@@ -114,7 +116,7 @@ def test_rerun_keeps_ids_and_writes_no_events(tiny: Path, tmp_path: Path) -> Non
     first = q(master, "SELECT source, source_record_id, golden_id FROM customer_xref ORDER BY ALL")
     summary = run_pipeline(tiny, master, as_of=AS_OF)
     assert q(master, "SELECT source, source_record_id, golden_id FROM customer_xref ORDER BY ALL") == first
-    assert summary.stages["golden"]["new_golden_ids"] == 0
+    assert summary.golden.new_golden_ids == 0
     # id_events holds every run's events: the first run's four "created", none of the rerun
     assert q(master, f"SELECT count(*) FROM id_events WHERE run_id = '{summary.run_id}'") == [(0,)]
     assert q(master, "SELECT kind, count(*) FROM id_events GROUP BY kind") == [("created", 4)]
@@ -150,23 +152,21 @@ def test_a_steward_same_that_contradicts_a_not_same_is_reported_not_applied(tiny
 
 
 @pytest.mark.parametrize("stage", ["ingest", "match", "golden", "publish"])
-def test_a_failed_run_leaves_master_and_store_intact(
-    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str
-) -> None:
+def test_a_failed_run_leaves_master_and_store_intact(tiny: Path, tmp_path: Path, stage: str) -> None:
     master = tmp_path / "master.duckdb"
     run_pipeline(tiny, master, as_of=AS_OF)
     before = master.read_bytes()
     with StateStore(master.parent / "state") as store:
         registry = store.registry()
 
-    def boom(ctx: pipeline.RunContext) -> dict:
-        raise OSError(f"disk gone during {stage}")
+    def failing(name: str, fn: Callable[[RunContext], Report], ctx: RunContext) -> Report:
+        if name == stage:
+            raise OSError(f"disk gone during {stage}")
+        return fn(ctx)
 
-    stages = [(name, boom if name == stage else fn) for name, fn in pipeline.STAGES]
-    monkeypatch.setattr(pipeline, "STAGES", stages)
     (tiny.parent / "web.jsonl").write_text('{"signup_id": "W9", "name": "New Person", "birthday": "1999-01-01"}\n')
     with pytest.raises(PipelineError, match=f"failed in stage {stage}.*previous master is unchanged"):
-        run_pipeline(tiny, master, as_of=AS_OF)
+        run_pipeline(tiny, master, as_of=AS_OF, call=failing)
     assert master.read_bytes() == before
     assert not list(master.parent.glob(".master.duckdb.*.tmp"))
     with StateStore(master.parent / "state") as store:

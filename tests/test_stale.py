@@ -1,4 +1,4 @@
-"""Staleness (mdm/golden/stale.py): tiny literal frames whose flags can be worked out by eye,
+"""Staleness (mdm/stale/flags.py): tiny literal frames whose flags can be worked out by eye,
 the flags in a published master, and the `staleness:` section of rules/survivorship.yaml."""
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import yaml
 
 from mdm.config.errors import ConfigError
 from mdm.config.survivorship import AttributeRule, StaleAttributes
-from mdm.golden.stale import (
+from mdm.pipeline import run_pipeline
+from mdm.stale.flags import (
     StalenessRules,
     flag_stale,
     load_staleness_rules,
     stale_by_months,
 )
-from mdm.pipeline import run_pipeline
 from tests.conftest import AS_OF
 from tests.conftest import query as q
 
@@ -217,7 +217,7 @@ def test_master_carries_the_flags_and_a_far_as_of_ages_everything(tiny: Path, tm
     assert {"is_stale", "stale_reason", "address_is_stale", "phone_is_stale", "email_is_stale"} <= columns
     # tiny's records are 5 to 10 months old on 2026-11-01: none aged; C2 and W2 share one e-mail
     assert q(master, "SELECT count(*) FROM customer_xref WHERE is_stale") == [(0,)]
-    assert summary.stages["stale"]["stale_records"] == 0
+    assert summary.stale.stale_records == 0
 
     far = run_pipeline(tiny, master, as_of=dt.date(2030, 1, 1))
     rows = q(
@@ -226,7 +226,7 @@ def test_master_carries_the_flags_and_a_far_as_of_ages_everything(tiny: Path, tm
     )
     assert all(stale for _, stale, _ in rows)
     assert all("aged past threshold" in reason and "superseded" not in reason for _, _, reason in rows)
-    assert far.stages["stale"]["stale_records"] == 6
+    assert far.stale.stale_records == 6
     reverify = q(master, "SELECT golden_id, stale_attributes, record_count FROM customers_to_reverify")
     assert len(reverify) == 4
     assert [r[2] for r in reverify] == sorted((r[2] for r in reverify), reverse=True)

@@ -13,9 +13,9 @@ import pytest
 
 from mdm.pipeline import run_pipeline
 from mdm.state import StateStore
+from mdm.state.fingerprint import material_changes
 from mdm.steward import service
 from mdm.steward.desk import StewardDesk
-from mdm.steward.fingerprint import material_changes
 from mdm.steward.users import User, UserError, add_user, authenticate, get_user, hash_password, verify_password
 from mdm.steward.views import QueueFilter
 from tests.conftest import AS_OF, FIXTURES

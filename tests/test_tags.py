@@ -12,11 +12,11 @@ import pytest
 
 from mdm.config.errors import ConfigError
 from mdm.config.rules import DEFAULT_RULES_DIR
+from mdm.config.tags import TagDef
 from mdm.pipeline import run_pipeline
 from mdm.state import StateStore
 from mdm.tags import TagsConfig, evaluate_tags, load_tags
 from mdm.tags.commands import TagCommandError, check_tags, set_tag
-from mdm.tags.config import TagDef
 from mdm.tags.engine import prepare_connection
 from tests.conftest import AS_OF, query
 
@@ -332,7 +332,7 @@ def test_a_broken_tag_does_not_fail_the_run_but_fails_check(tiny: Path, tmp_path
     tiny.write_text(text)
     master = tmp_path / "out" / "master.duckdb"
     summary = run_pipeline(tiny, master, as_of=AS_OF)
-    assert summary.stages["tags"]["errors"][0].startswith("broken (line 3): Binder Error")
+    assert summary.tags.errors[0].startswith("broken (line 3): Binder Error")
     assert query(master, "SELECT tag FROM tag_errors") == [("broken",)]
     assert query(master, "SELECT count(*) FROM customer_tags WHERE tag = 'female'")[0][0] == 2  # Mary, Ann
     problems = check_tags(load_tags(rules / "tags.yaml"), master, set())
@@ -341,7 +341,7 @@ def test_a_broken_tag_does_not_fail_the_run_but_fails_check(tiny: Path, tmp_path
 
 
 def test_stored_survey_answer_replaces_the_computed_one() -> None:
-    from mdm.tags.stage import compute_tags
+    from mdm.tags.compute import compute_tags
 
     config = shipped("preferred_visit_time")
     customers = pl.DataFrame({"golden_id": ["G1", "G2"]})

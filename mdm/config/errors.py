@@ -9,10 +9,12 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from mdm.errors import MdmError
+
 M = TypeVar("M", bound=BaseModel)
 
 
-class ConfigError(ValueError):
+class ConfigError(MdmError, ValueError):
     """One or more problems in a configuration file, each with file, line and a fix."""
 
     def __init__(self, path: Path | str, problems: Sequence[str]):

@@ -102,7 +102,7 @@ class Attribute(BaseModel):
         return self
 
 
-# ---- staleness (mdm.golden.stale reads it) ---------------------------------------------------
+# ---- staleness (mdm.stale reads it) ---------------------------------------------------
 
 
 class AttributeRule(BaseModel):
@@ -185,7 +185,7 @@ class SurvivorshipRules(BaseModel):
     version: int = 1
     attributes: dict[str, Attribute] = Field(min_length=1)
     staleness: StalenessRules = Field(
-        default_factory=StalenessRules, description="how fast contact data ages (mdm.golden.stale)"
+        default_factory=StalenessRules, description="how fast contact data ages (mdm.stale)"
     )
 
     @field_validator("staleness", mode="before")

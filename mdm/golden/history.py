@@ -46,7 +46,7 @@ from pathlib import Path
 
 import polars as pl
 
-from mdm.publish.atomic import fsync_path
+from mdm.files import fsync_path
 from mdm.state.store import StateStore, VersionChanges
 
 HISTORY_DIRNAME = "history"

@@ -13,11 +13,11 @@ from __future__ import annotations
 import polars as pl
 
 from mdm.config.survivorship import Attribute, PreferRule, SurvivorshipRules, rule_label
+from mdm.types import ALL_VALUES_RULE
 
 ONLY_VALUE = "only value"
 ALL_AGREE = "all records agree"
 TIE = "tie: lower source name, then record id"
-ALL_VALUES = "all distinct valid values"
 LINEAGE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "golden_id": pl.String,
     "attribute": pl.String,
@@ -160,7 +160,7 @@ def choose(
                     pl.col(fields[0]).cast(pl.String).alias("value"),
                     "source",
                     "source_record_id",
-                    pl.lit(ALL_VALUES).alias("rule"),
+                    pl.lit(ALL_VALUES_RULE).alias("rule"),
                     "source_updated_at",
                     "candidates",
                     "agreeing",  # the records carrying this value, counted before duplicates were dropped

@@ -3,6 +3,6 @@
 Row accounting holds per source: rows read = rows accepted + rows quarantined.
 """
 
-from mdm.ingest.stage import QUARANTINE_SCHEMA, IngestResult, ingest_source
+from mdm.ingest.source import QUARANTINE_SCHEMA, IngestResult, ingest_source
 
 __all__ = ["IngestResult", "QUARANTINE_SCHEMA", "ingest_source"]

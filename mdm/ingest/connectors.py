@@ -24,6 +24,7 @@ from typing import Any
 import polars as pl
 
 from mdm.config.sources import SourceLocation, SourcesConfig
+from mdm.errors import MdmError
 
 ROW = "_row"
 ISO_DATE = "%Y-%m-%d"
@@ -32,7 +33,7 @@ _BAD_BYTES = re.compile("[\udc80-\udcff]")
 _SNIFF_DELIMITERS = ",;\t|"
 
 
-class SourceReadError(RuntimeError):
+class SourceReadError(MdmError, RuntimeError):
     """A source that cannot be read at all (missing file, unknown encoding, bad header)."""
 
 
@@ -79,9 +80,8 @@ def _text(value: Any) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return value.strftime(ISO_DATETIME)
+        naive: dt.datetime = value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo is not None else value
+        return naive.strftime(ISO_DATETIME)
     if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, bytes):
@@ -302,7 +302,7 @@ def read_postgres(dsn: str, source: SourceLocation) -> RawRead:
     try:
         with psycopg.connect(dsn, connect_timeout=10) as con, con.cursor(name=f"mdm_{source.name}") as cursor:
             cursor.itersize = 50_000
-            cursor.execute(_select(source.table, source.query))  # type: ignore[arg-type]
+            cursor.execute(_select(source.table, source.query))
             return _rows_from_cursor(cursor, where)
     except psycopg.Error as exc:
         raise SourceReadError(f"{where}: {str(exc).strip()}") from None

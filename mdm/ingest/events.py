@@ -27,7 +27,7 @@ import polars as pl
 
 from mdm.config.sources import ColumnSpec, EventSourceConfig, SourcesConfig
 from mdm.ingest.connectors import ROW, SourceReadError, read_source
-from mdm.ingest.stage import QUARANTINE_SCHEMA, AccountingError, _quarantine_frame
+from mdm.ingest.source import QUARANTINE_SCHEMA, AccountingError, _quarantine_frame
 from mdm.ingest.validate import duplicate_failures
 
 _TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%T", "%R", "%p", "%c")

@@ -1,140 +1,95 @@
-"""The ingest stage for one source: read, map to dictionary fields, validate, quarantine."""
+"""The ingest stage: every person source, then every event source, to staged rows and quarantine."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import logging
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import polars as pl
 
-from mdm.config.dictionary import Dictionary
-from mdm.config.sources import ColumnSpec, SourceConfig, SourcesConfig
-from mdm.ingest.connectors import ROW, RawRead, Reject, SourceReadError, read_source
-from mdm.ingest.validate import RECORD_ID, duplicate_failures, row_failures
+from mdm.context import RunContext
+from mdm.ingest.events import EventIngestResult, ingest_events, person_records
+from mdm.ingest.source import IngestResult, ingest_source
 
-QUARANTINE_SCHEMA: dict[str, Any] = {
-    "source": pl.String,
-    "row_number": pl.Int64,
-    "source_record_id": pl.String,
-    "raw": pl.String,
-    "reasons": pl.List(pl.String),
-}
+log = logging.getLogger(__name__)
 
 
-class AccountingError(RuntimeError):
-    """Rows read did not equal rows accepted plus rows quarantined: a bug, never data."""
+@dataclass(frozen=True)
+class SourceCounts:
+    """Row accounting of one source: read = accepted + quarantined."""
 
-
-@dataclass
-class IngestResult:
     source: str
+    kind: str
     rows_read: int
-    staged: pl.DataFrame
-    quarantine: pl.DataFrame
-    formats: dict[str, str | None]
-    """dictionary field (and `updated_at`) -> the format its values are in."""
+    rows_accepted: int
+    rows_quarantined: int
 
-    @property
-    def rows_accepted(self) -> int:
-        return self.staged.height
-
-    @property
-    def rows_quarantined(self) -> int:
-        return self.quarantine.height
+    @classmethod
+    def of(cls, name: str, kind: str, result: IngestResult | EventIngestResult) -> SourceCounts:
+        return cls(name, kind, result.rows_read, result.rows_accepted, result.rows_quarantined)
 
 
-def _mapped(spec: ColumnSpec) -> pl.Expr:
-    cols = [pl.col(c) for c in spec.source_columns]
-    if len(cols) == 1:
-        return cols[0]
-    present = [pl.when(c.str.strip_chars() != "").then(c.str.strip_chars()) for c in cols]
-    if spec.combine == "join":
-        return pl.concat_str(present, separator=spec.separator, ignore_nulls=True)
-    return pl.coalesce(present)
+@dataclass(frozen=True)
+class IngestReport:
+    sources: list[SourceCounts]
+    events: list[SourceCounts] = field(default_factory=list)
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    """How often each kind of reason occurs, most frequent first."""
 
+    def total(self, key: str) -> int:
+        """The sum of one count (`rows_read`, `rows_accepted`, `rows_quarantined`) over the person sources."""
+        return sum(int(getattr(s, key)) for s in self.sources)
 
-def _format_for(spec: ColumnSpec, raw: RawRead) -> str | None:
-    """Typed date columns (parquet, databases) arrive as ISO text, whatever the declared format."""
-    if spec.column is not None and spec.column in raw.temporal_columns:
-        return raw.temporal_columns[spec.column]
-    return spec.format
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
 
-
-def _missing_columns(source: SourceConfig, present: list[str]) -> list[str]:
-    wanted = [source.record_id]
-    if source.updated_at is not None:
-        wanted += source.updated_at.source_columns
-    for spec in source.fields.values():
-        wanted += spec.source_columns
-    return sorted({c for c in wanted if c not in present})
-
-
-def _quarantine_frame(source: str, rows: list[tuple[int, str | None, str, list[str]]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "source": [source] * len(rows),
-            "row_number": [r[0] for r in rows],
-            "source_record_id": [r[1] for r in rows],
-            "raw": [r[2] for r in rows],
-            "reasons": [r[3] for r in rows],
-        },
-        schema=QUARANTINE_SCHEMA,
-    )
-
-
-def ingest_source(config: SourcesConfig, source: SourceConfig, dictionary: Dictionary) -> IngestResult:
-    """Read one source and split its rows into staged (accepted) and quarantined."""
-    raw = read_source(config, source)
-    columns = [c for c in raw.frame.columns if c != ROW]
-    if source.kind == "jsonl" or (not columns and raw.frame.height == 0):
-        # JSON documents leave out keys they have no value for, and an empty table has no
-        # columns to check: a declared column that is absent is all null.
-        absent = _missing_columns(source, columns)
-        raw.frame = raw.frame.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
-        columns += absent
-    missing = _missing_columns(source, columns)
-    if missing:
-        raise SourceReadError(
-            f"source {source.name!r}: column(s) {', '.join(missing)} declared in sources.yaml are not in "
-            f"the source; its columns are: {', '.join(columns) or '(none)'}"
+    @classmethod
+    def from_json(cls, text: str) -> IngestReport:
+        data: dict[str, Any] = json.loads(text)
+        return cls(
+            [SourceCounts(**s) for s in data["sources"]],
+            [SourceCounts(**e) for e in data["events"]],
+            data["quarantine_reasons"],
         )
-    fields = list(source.fields)
-    mapped = [_mapped(spec).alias(name) for name, spec in source.fields.items()]
-    updated = _mapped(source.updated_at) if source.updated_at is not None else pl.lit(None, pl.String)
-    staged = raw.frame.select(
-        pl.lit(source.name).alias("source"),
-        pl.col(ROW).alias("row_number"),
-        pl.col(source.record_id).str.strip_chars().alias(RECORD_ID),
-        updated.alias("updated_at"),
-        *mapped,
-    )
-    reasons = row_failures(staged, dictionary, fields) if staged.height else {}
-    for index, more in duplicate_failures(staged[RECORD_ID], raw.frame).items():
-        reasons.setdefault(index, []).extend(more)
 
-    rejected = sorted(reasons)
-    raw_rows = raw.frame[rejected].select(columns).to_dicts() if rejected else []
-    quarantined = [
-        (int(raw.frame[ROW][i]), staged[RECORD_ID][i] or None, json.dumps(row, ensure_ascii=False), reasons[i])
-        for i, row in zip(rejected, raw_rows, strict=True)
-    ]
-    quarantined += [(r.row_number, r.record_id, r.raw, r.reasons) for r in raw.rejects]
-    quarantine = _quarantine_frame(source.name, quarantined).sort("row_number")
-    if rejected:
-        keep = pl.Series(range(staged.height)).is_in(rejected).not_()
-        staged = staged.filter(keep)
 
-    formats: dict[str, str | None] = {name: _format_for(spec, raw) for name, spec in source.fields.items()}
-    if source.updated_at is not None:
-        formats["updated_at"] = _format_for(source.updated_at, raw)
-    result = IngestResult(source.name, raw.rows_read, staged, quarantine, formats)
-    if result.rows_read != result.rows_accepted + result.rows_quarantined:
-        raise AccountingError(
-            f"source {source.name!r}: read {result.rows_read} rows but accepted {result.rows_accepted}"
-            f" and quarantined {result.rows_quarantined}"
+def ingest_stage(ctx: RunContext) -> IngestReport:
+    """Read every source; staged rows and quarantined rows to parquet; counts per source."""
+    sources, files = ctx.config.sources, ctx.files
+    counts = []
+    quarantine = []
+    persons = {}
+    for source in sources.sources:
+        result = ingest_source(sources, source, ctx.config.dictionary)
+        result.staged.write_parquet(files.staged(source.name))
+        files.formats(source.name).write_text(json.dumps(result.formats))
+        quarantine.append(result.quarantine)
+        persons[source.name] = person_records(result.staged, result.quarantine)
+        counts.append(SourceCounts.of(source.name, source.kind, result))
+        log.info("ingest %s: %d read, %d quarantined", source.name, result.rows_read, result.rows_quarantined)
+    # events after every person source: an event names a person record, which must be accepted
+    event_counts = []
+    for event_source in sources.events:
+        events = ingest_events(sources, event_source, persons[event_source.person.source])
+        events.events.write_parquet(files.events(event_source.name))
+        quarantine.append(events.quarantine)
+        event_counts.append(SourceCounts.of(event_source.name, event_source.kind, events))
+        log.info(
+            "ingest events %s: %d read, %d quarantined", event_source.name, events.rows_read, events.rows_quarantined
         )
-    return result
+    rejected = pl.concat(quarantine)
+    rejected.write_parquet(files.quarantine)
+    report = IngestReport(counts, event_counts, reason_counts(rejected))
+    files.ingest_report.write_text(report.to_json())
+    return report
 
 
-__all__ = ["AccountingError", "IngestResult", "Reject", "ingest_source"]
+def reason_counts(quarantine: pl.DataFrame) -> dict[str, int]:
+    """How often each kind of reason occurs (quoted values and numbers masked), most frequent first."""
+    kinds = quarantine.select(
+        pl.col("reasons").explode().str.replace_all(r"'[^']*'", "'…'").str.replace_all(r"\d+", "N").alias("reason")
+    ).drop_nulls()
+    counted = kinds.group_by("reason").len().sort(["len", "reason"], descending=[True, False])
+    return dict(counted.iter_rows())

@@ -310,5 +310,5 @@ def _similarities(comparisons: Sequence[Comparison]) -> list[tuple[Metric, str]]
     for comparison in comparisons:
         for level in comparison.levels:
             if level.kind in ("jaro_winkler", "levenshtein"):
-                needed[(level.kind, level.columns_or(comparison.column)[0])] = None  # type: ignore[index]
+                needed[(level.kind, level.columns_or(comparison.column)[0])] = None
     return list(needed)

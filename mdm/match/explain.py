@@ -14,14 +14,15 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from mdm.golden.survivorship import ALL_VALUES
+from mdm.errors import MdmError
 from mdm.match.model import MatchModel, load_model
 from mdm.match.score import score_pairs
+from mdm.types import ALL_VALUES_RULE
 
 SHOWN_FIELDS = ["given_name", "family_name", "birth_date", "email", "phone", "address_line1", "postal_code"]
 
 
-class ExplainError(LookupError):
+class ExplainError(MdmError, LookupError):
     """A record or golden id is not in the master, or the master has no model beside it."""
 
 
@@ -158,7 +159,7 @@ def explain_golden(master: Path, golden_id: str) -> str:
         values = con.sql(
             "SELECT attribute, value, source || ':' || source_record_id, rule, runner_up FROM golden_attribute_lineage"
             " WHERE golden_id = ? AND rule <> ? ORDER BY attribute",
-            params=[golden_id, ALL_VALUES],
+            params=[golden_id, ALL_VALUES_RULE],
         ).fetchall()
         events = con.sql(
             "SELECT kind, old_id, new_id, reason FROM id_events WHERE old_id = ? OR new_id = ?",

@@ -32,7 +32,7 @@ def pairwise(metric: Metric, left: pl.Series, right: pl.Series) -> pl.Series:
     try:
         con.register("pairs", frame.to_arrow())
         # DuckDB keeps insertion order for a plain projection (preserve_insertion_order is on by default)
-        out = con.sql(f"SELECT {sql} AS v FROM pairs").pl()["v"]
+        out: pl.Series = con.sql(f"SELECT {sql} AS v FROM pairs").pl()["v"]
     finally:
         con.close()
     return out.cast(dtype).alias(metric)

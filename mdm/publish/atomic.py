@@ -16,15 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-
-def fsync_path(path: Path) -> None:
-    """Flush a file's (or a directory's entries') writes to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
+from mdm.files import fsync_path
 
 MEMORY_LIMIT = "1GB"
 """DuckDB's buffer while it writes the master; beyond it, it spills to a temporary directory

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import polars as pl
 
-RECORD_KEYS = ["rid", "source", "source_record_id", "golden_id", "row_number", "trust", "source_updated_at"]
-
 
 def parquet_sql(path: Path, exclude: Sequence[str] = (), order: str | None = None) -> str:
     """A SELECT over a parquet file of the work dir, for DuckDB to load without a frame in between."""

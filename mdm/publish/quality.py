@@ -29,7 +29,7 @@ from pathlib import Path
 
 import polars as pl
 
-from mdm.golden.stale import ATTRIBUTES as STALE_ATTRIBUTES
+from mdm.stale.flags import ATTRIBUTES as STALE_ATTRIBUTES
 
 QUALITY_TABLE = "quality_metrics"
 STORED_SCHEMA: dict[str, pl.DataType] = {

@@ -17,11 +17,13 @@ from typing import Literal
 
 import duckdb
 
+from mdm.errors import MdmError
+
 OutputFormat = Literal["table", "csv", "json"]
 QUERY_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
 
-class QueryError(RuntimeError):
+class QueryError(MdmError, RuntimeError):
     """The statement is not a query, or DuckDB could not run it (its message is kept)."""
 
 

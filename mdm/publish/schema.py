@@ -25,7 +25,7 @@ import duckdb
 
 from mdm.config.dictionary import Dictionary
 from mdm.config.rules import MatchRules
-from mdm.golden.stale import ATTRIBUTES as STALE_ATTRIBUTES
+from mdm.stale.flags import ATTRIBUTES as STALE_ATTRIBUTES
 
 CATALOG_FILE = "mdm/publish/catalog.py"
 FIELD_TYPE = "<field type>"

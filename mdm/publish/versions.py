@@ -38,14 +38,15 @@ from pathlib import Path
 
 import duckdb
 
-from mdm.publish.atomic import fsync_path
+from mdm.errors import MdmError
+from mdm.files import fsync_path
 
 VERSIONS_DIRNAME = ".versions"
 DEFAULT_KEEP_VERSIONS = 7
 _VERSION_FILE = re.compile(r"^(?P<seq>\d{6,})-(?P<run_id>.+)\.duckdb$")
 
 
-class RollbackError(RuntimeError):
+class RollbackError(MdmError, RuntimeError):
     """No version to roll back to, or the one asked for is not kept."""
 
 
@@ -67,7 +68,7 @@ def versions_dir(master: Path) -> Path:
 
 
 def model_path(master: Path) -> Path:
-    """The match model published beside the master (mdm/pipeline.py writes it)."""
+    """The match model published beside the master (the publish stage writes it)."""
     return master.with_suffix(".model.json")
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 
 import polars as pl
 
@@ -40,7 +41,7 @@ from mdm.standardize.base import (
 )
 from mdm.standardize.name import _display
 
-POSTAL_PATTERNS = {
+POSTAL_PATTERNS: dict[str, tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = {
     "US": (re.compile(r"^(\d{5})(?:-?(\d{4}))?$"), lambda m: m.group(1)),
     # Canada Post: no D, F, I, O, Q or U anywhere, no W or Z first
     "CA": (

@@ -22,7 +22,7 @@ def parse_dates(raw: pl.Series, value_format: str | None, dtype: Any = pl.Date) 
     """(parsed, flags). A value that does not fit the declared format is null and flagged."""
     text = tidy(raw)
     fmt = value_format or "%Y-%m-%d"
-    parsed = text.str.strptime(dtype, fmt, strict=False)  # type: ignore[arg-type]
+    parsed = text.str.strptime(dtype, fmt, strict=False)
     if dtype == pl.Datetime and "%H" not in fmt:
         parsed = text.str.strptime(pl.Date, fmt, strict=False).cast(pl.Datetime("us"))
     bad = text.is_not_null() & parsed.is_null()

@@ -370,7 +370,8 @@ class StateStore:
 
     def current_model(self) -> str | None:
         """The JSON of the match model the last published run trained, if any."""
-        return self._one("SELECT model FROM match_models ORDER BY rowid DESC LIMIT 1")
+        model = self._one("SELECT model FROM match_models ORDER BY rowid DESC LIMIT 1")
+        return None if model is None else str(model)
 
     # ---- steward decisions -----------------------------------------------------------------
     def add_decision(

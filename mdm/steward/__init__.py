@@ -2,5 +2,5 @@
 
 One service layer (`mdm.steward.service`) that the terminal (`mdm review`) and the web page
 (`mdm serve`, mdm/steward/web/) both call; what a decision does on the next run lives in
-`mdm.steward.apply`, read by the pipeline.
+`mdm.state.decisions`, read by the cluster and publish stages.
 """

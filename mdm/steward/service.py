@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mdm.state import StateStore
-from mdm.steward.fingerprint import Fingerprint, dumps, record_label
+from mdm.state.fingerprint import Fingerprint, dumps, record_label
 from mdm.steward.users import User
 from mdm.types import Verdict
 

@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 import click
 
+from mdm.state.fingerprint import record_label
 from mdm.steward.desk import StewardDesk
-from mdm.steward.fingerprint import record_label
 from mdm.steward.service import ActionResult, StewardError
 from mdm.steward.users import User
 from mdm.steward.views import QueueFilter, QueueItem

@@ -30,7 +30,7 @@ import duckdb
 
 from mdm.match.explain import SHOWN_FIELDS, ExplainError, RecordRef, explain_pair
 from mdm.state import StateStore
-from mdm.steward.fingerprint import FINGERPRINT_COLUMNS, Fingerprint, fingerprint_of, record_label
+from mdm.state.fingerprint import FINGERPRINT_COLUMNS, Fingerprint, fingerprint_of, record_label
 from mdm.steward.service import Record, audit_entries, golden_key, item_version, pair_key
 
 Order = Literal["threshold", "cluster", "value"]

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import duckdb
 
+from mdm.config.tags import TagsConfig
+from mdm.errors import MdmError
 from mdm.golden.ids import resolve_retired
 from mdm.state import StateStore
-from mdm.tags.config import TagsConfig
 from mdm.tags.engine import TAG_ERRORS_SCHEMA, evaluate_tags, prepare_connection
 from mdm.types import GoldenId
 
 
-class TagCommandError(ValueError):
+class TagCommandError(MdmError, ValueError):
     """A tag command that cannot be done, with what to do instead."""
 
 

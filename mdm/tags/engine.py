@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from mdm.tags.config import TagDef, TagsConfig
+from mdm.config.tags import TagDef, TagsConfig
 
 TAG_COLUMNS = ("golden_id", "value", "valid_from", "valid_to", "evidence")
 CUSTOMER_TAGS_SCHEMA = pl.Schema(

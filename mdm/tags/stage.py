@@ -1,94 +1,95 @@
-"""The tags stage: computed tags (mdm/tags/engine.py) and stored tags (mdm/tags/stored.py)
-into customer_tags, with tag_definitions, tag_errors and tag_reviews beside them.
-
-For one customer and tag there is one row: a stored survey answer replaces the computed one
-(staff entered it on purpose); a stored value of a system tag is impossible (`mdm tags set`
-refuses it).
-"""
+"""The tags stage: resolve events to golden customers (tables events_<name>) and compute the tags
+of tags.yaml as of the run's day, with the manual and survey tags of the durable store; a broken
+tag is reported in tag_errors, never fails the run."""
 
 from __future__ import annotations
 
-import datetime as dt
-import time
-from collections.abc import Mapping
+import logging
 from dataclasses import dataclass
 
-import duckdb
 import polars as pl
 
-from mdm.tags.config import TagsConfig
-from mdm.tags.engine import CUSTOMER_TAGS_SCHEMA, evaluate_tags, prepare_connection
-from mdm.tags.stored import Split, place_stored_tags
-from mdm.types import GoldenId
+from mdm.context import RunContext
+from mdm.golden.stage import RunIds
+from mdm.stale.stage import customer_xref, flagged_customers, flagged_records
+from mdm.state import StateStore
+from mdm.tags.compute import compute_tags
+from mdm.tags.stored import Split
+
+log = logging.getLogger(__name__)
 
 
-@dataclass
-class TagStage:
-    customer_tags: pl.DataFrame
-    definitions: pl.DataFrame
-    errors: pl.DataFrame
-    reviews: pl.DataFrame
+@dataclass(frozen=True)
+class TagsReport:
+    tags: int
+    customer_tags: int
+    by_status: dict[str, int]
+    """Tag status (ok, stored, error, skipped...) -> tags."""
+    errors: list[str]
+    """One line per broken tag: name, line, the first line of the problem."""
+    tags_file: str
+    reviews: int
     not_published: dict[str, int]
+    """Why stored tags were not published -> how many."""
     seconds: float
 
 
-def compute_tags(
-    tables: Mapping[str, pl.DataFrame],
-    config: TagsConfig,
-    as_of: dt.date,
-    *,
-    event_sources: set[str],
-    stored: pl.DataFrame,
-    retired: Mapping[GoldenId, GoldenId | None],
-    splits: list[Split],
-) -> TagStage:
-    """tables: golden_customers, customer_xref and events_<name>, as the master will hold them."""
-    started = time.perf_counter()
-    con = duckdb.connect()
-    try:
-        for name, frame in tables.items():
-            con.register("_frame", frame)
-            con.sql(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
-            con.unregister("_frame")
-        prepare_connection(con, as_of)
-        computed = evaluate_tags(con, config, event_sources=event_sources)
-    finally:
-        con.close()
-    definitions = config.by_name()
-    active = set(tables["golden_customers"]["golden_id"].to_list())
-    placed = place_stored_tags(stored, definitions, active, retired, splits)
-    overridden = computed.tags.join(placed.tags.select("golden_id", "tag"), on=["golden_id", "tag"], how="anti")
-    customer_tags = pl.concat([overridden, placed.tags]).sort("tag", "golden_id")
-    counts = dict(customer_tags.group_by("tag").len().iter_rows())
-    rows = [
-        {
-            "tag": t.name,
-            "description": " ".join(t.description.split()),
-            "category": t.category,
-            "origin": t.origin,
-            "definition": "where" if t.where is not None else "query" if t.query is not None else "stored",
-            "sql": t.where if t.where is not None else t.query,
-            "events": t.events,
-            "status": computed.outcomes[t.name].status,
-            "seconds": computed.outcomes[t.name].seconds,
-            "customers": counts.get(t.name, 0),
-            "line": config.lines.get(t.name),
-        }
-        for t in config.tags
-    ]
-    text: list[tuple[str, pl.DataType]] = [
-        (n, pl.String()) for n in ("tag", "description", "category", "origin", "definition", "sql")
-    ]
-    schema = pl.Schema(
-        [*text, ("events", pl.List(pl.String)), ("status", pl.String()), ("seconds", pl.Float64()),
-         ("customers", pl.Int64()), ("line", pl.Int64())]
-    )  # fmt: skip
-
-    return TagStage(
-        customer_tags.cast(CUSTOMER_TAGS_SCHEMA),
-        pl.DataFrame(rows, schema=schema),
-        computed.errors,
-        placed.reviews,
-        placed.not_published,
-        round(time.perf_counter() - started, 3),
+def tags_stage(ctx: RunContext) -> TagsReport:
+    files, sources = ctx.files, ctx.config.sources
+    records = flagged_records(files)
+    keys = records.select(
+        pl.col("source").alias("person_source"), pl.col("source_record_id").alias("person_record_id"), "golden_id"
     )
+    tables: dict[str, pl.DataFrame] = {
+        "golden_customers": flagged_customers(ctx),
+        "customer_xref": customer_xref(ctx, records),
+    }
+    for event_source in sources.events:
+        events = pl.read_parquet(files.events(event_source.name))
+        resolved = events.join(keys, on=["person_source", "person_record_id"], how="left", maintain_order="left")
+        resolved = resolved.select(
+            "source",
+            "row_number",
+            "event_id",
+            "golden_id",
+            *[c for c in events.columns if c not in ("source", "row_number", "event_id")],
+        )
+        resolved.write_parquet(files.published_events(event_source.name))
+        tables[f"events_{event_source.name}"] = resolved
+    run_events = RunIds.read(files.ids).events
+    with StateStore(ctx.state_dir) as store:
+        stored, retired = store.stored_tags(), dict(store.retired_ids())
+        published = dict(store.published_runs().select("run_id", "published_at").iter_rows())
+        history = store.id_events().filter(pl.col("kind") == "split")
+    retired |= {e["old_id"]: e["new_id"] for e in run_events if e["kind"] == "merged"}
+    splits = [Split(o, n, r, published.get(r)) for r, _, o, n, _ in history.iter_rows()]
+    splits += [Split(e["old_id"], e["new_id"], ctx.run_id, None) for e in run_events if e["kind"] == "split"]
+    config = ctx.config.tags_config
+    result = compute_tags(
+        tables,
+        config,
+        ctx.as_of,
+        event_sources={e.name for e in sources.events},
+        stored=stored,
+        retired=retired,
+        splits=splits,
+    )
+    result.customer_tags.write_parquet(files.tag_table("customer_tags"))
+    result.definitions.write_parquet(files.tag_table("tag_definitions"))
+    result.errors.write_parquet(files.tag_table("tag_errors"))
+    result.reviews.write_parquet(files.tag_table("tag_reviews"))
+    report = TagsReport(
+        tags=len(config.tags),
+        customer_tags=result.customer_tags.height,
+        by_status=dict(result.definitions.group_by("status").len().sort("status").iter_rows()),
+        errors=[
+            f"{e['tag'] or '?'} (line {e['line']}): {e['problem'].splitlines()[0]}"
+            for e in result.errors.iter_rows(named=True)
+        ],
+        tags_file=str(ctx.config.tags_path),
+        reviews=result.reviews.height,
+        not_published=result.not_published,
+        seconds=result.seconds,
+    )
+    log.info("tags: %d customer tags from %d tags, %d errors", report.customer_tags, report.tags, len(report.errors))
+    return report

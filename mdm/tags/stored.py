@@ -24,8 +24,8 @@ from typing import Any
 
 import polars as pl
 
+from mdm.config.tags import TagDef
 from mdm.golden.ids import resolve_retired
-from mdm.tags.config import TagDef
 from mdm.tags.engine import CUSTOMER_TAGS_SCHEMA
 from mdm.types import GoldenId
 

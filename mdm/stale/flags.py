@@ -36,7 +36,7 @@ Edge cases, decided here:
   phones than false ones it spared (F1 0.433 -> 0.424), so the default is 1.
   bench/bench_stale.py measures these choices against the generator's truth.
 
-Pure functions over polars frames; the pipeline's `stale` stage (after `golden`) calls `flag_stale`.
+Pure functions over polars frames; the stale stage (mdm/stale/stage.py, after `golden`) calls `flag_stale`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The steward's commands: `mdm users`, `mdm review`, `mdm serve` (registered in mdm/cli.py)."""
+"""`mdm users`, `mdm review`, `mdm serve`: the steward's commands."""
 
 from __future__ import annotations
 
@@ -8,26 +8,10 @@ from pathlib import Path
 
 import click
 
-DEFAULT_MASTER = Path("data/out/master.duckdb")
+from mdm.cli.options import master_option, sources_option, state_beside, state_option
 
-
-def _state(master: Path, state: Path | None) -> Path:
-    return state if state is not None else master.parent / "state"
-
-
-master_option = click.option(
-    "--master",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_MASTER,
-    show_default=True,
-    help="The published master the steward reads.",
-)
-state_option = click.option(
-    "--state",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Durable store (decisions, users, audit). Default: state/ beside the master.",
-)
+_master = master_option("The published master the steward reads.")
+_state = state_option("Durable store (decisions, users, audit). Default: state/ beside the master.")
 
 
 @click.group()
@@ -51,8 +35,8 @@ def _cli_actor() -> str:
 @click.argument("name")
 @click.option("--role", type=click.Choice(["viewer", "steward", "admin"]), default="viewer", show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
-@master_option
-@state_option
+@_master
+@_state
 def users_add(name: str, role: str, password_stdin: bool, master: Path, state: Path | None) -> None:
     """Add a user (a viewer unless --role says otherwise). Creates the first admin.
 
@@ -61,23 +45,20 @@ def users_add(name: str, role: str, password_stdin: bool, master: Path, state: P
       mdm users add ana --role admin
     """
     from mdm.state import StateStore
-    from mdm.steward.users import UserError, add_user
+    from mdm.steward.users import add_user
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
-    try:
-        with StateStore(_state(master, state)) as store:
-            user = add_user(store, name, password, role, by=_cli_actor())
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from None
+    with StateStore(state_beside(master, state)) as store:
+        user = add_user(store, name, password, role, by=_cli_actor())
     click.echo(f"added {user.username} ({user.role})")
 
 
 @users.command("list")
-@master_option
-@state_option
+@_master
+@_state
 def users_list(master: Path, state: Path | None) -> None:
     """List users and their roles.
 
@@ -88,7 +69,7 @@ def users_list(master: Path, state: Path | None) -> None:
     from mdm.state import StateStore
     from mdm.steward.users import list_users
 
-    with StateStore(_state(master, state)) as store:
+    with StateStore(state_beside(master, state)) as store:
         for name, role, created_at, created_by in list_users(store):
             click.echo(f"{name:<24}{role:<10}{created_at}  by {created_by}")
 
@@ -96,8 +77,8 @@ def users_list(master: Path, state: Path | None) -> None:
 @users.command("set-role")
 @click.argument("name")
 @click.argument("role", type=click.Choice(["viewer", "steward", "admin"]))
-@master_option
-@state_option
+@_master
+@_state
 def users_set_role(name: str, role: str, master: Path, state: Path | None) -> None:
     """Change a user's role.
 
@@ -106,19 +87,16 @@ def users_set_role(name: str, role: str, master: Path, state: Path | None) -> No
       mdm users set-role ben steward
     """
     from mdm.state import StateStore
-    from mdm.steward.users import UserError, set_role
+    from mdm.steward.users import set_role
 
-    try:
-        with StateStore(_state(master, state)) as store:
-            user = set_role(store, name, role, by=_cli_actor())
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from None
+    with StateStore(state_beside(master, state)) as store:
+        user = set_role(store, name, role, by=_cli_actor())
     click.echo(f"{user.username} is now a {user.role}")
 
 
 @click.command()
-@master_option
-@state_option
+@_master
+@_state
 @click.option("--user", "username", required=True, help="Your steward user name (the password is asked).")
 @click.option("--source", default=None, help="Only pairs with a record of this source.")
 @click.option("--min-probability", type=float, default=None)
@@ -147,30 +125,22 @@ def review(
     from mdm.steward.desk import StewardDesk
     from mdm.steward.tui import click_reader
     from mdm.steward.tui import review as run_review
-    from mdm.steward.views import MasterMissing, QueueFilter
+    from mdm.steward.views import QueueFilter
 
-    desk = StewardDesk(master, _state(master, state))
+    desk = StewardDesk(master, state_beside(master, state))
     password = click.prompt("password", hide_input=True, err=True)
     user = desk.authenticate(username, password)
     if user is None:
         raise click.ClickException("wrong user name or password")
     flt = QueueFilter(source, min_probability, max_probability, min_age_days, max_age_days, order)  # type: ignore[arg-type]
-    try:
-        run_review(desk, user, flt, read=click_reader(), echo=click.echo)
-    except MasterMissing as exc:
-        raise click.ClickException(str(exc)) from None
+    run_review(desk, user, flt, read=click_reader(), echo=click.echo)
 
 
 @click.command()
-@master_option
-@state_option
+@_master
+@_state
 @click.option("--port", type=int, default=8765, show_default=True)
-@click.option(
-    "--sources",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="sources.yaml: lets admins run the flow from the page (off without it).",
-)
+@sources_option("sources.yaml: lets admins run the flow from the page (off without it).", required=False)
 def serve(master: Path, state: Path | None, port: int, sources: Path | None) -> None:
     """Serve the steward web page on 127.0.0.1 (sign in; viewer, steward and admin roles).
 
@@ -183,6 +153,6 @@ def serve(master: Path, state: Path | None, port: int, sources: Path | None) -> 
 
     from mdm.steward.web.app import create_app
 
-    app = create_app(master, _state(master, state), sources=sources)
+    app = create_app(master, state_beside(master, state), sources=sources)
     click.echo(f"steward page on http://127.0.0.1:{port}/ (Ctrl-C stops)")
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")

@@ -1,7 +1,7 @@
 """The run's side of steward decisions: which become must-links and cannot-links, and which are
-held back because their records changed materially since the decision (mdm/steward/fingerprint.py).
+held back because their records changed materially since the decision (mdm/state/fingerprint.py).
 
-Read by mdm/pipeline.py on every run, incremental or full: decisions are never rebuilt, only
+Read by the cluster and publish stages on every run, incremental or full: decisions are never rebuilt, only
 read. A decision whose records are not in this run (quarantined, deleted at the source) is not
 applied and not reported; it applies again when the records come back.
 """
@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from mdm.state import StateStore
-from mdm.steward.fingerprint import FINGERPRINT_COLUMNS, fingerprint_of, loads, material_changes, record_label
+from mdm.state.fingerprint import FINGERPRINT_COLUMNS, fingerprint_of, loads, material_changes, record_label
 
 CHANGED_SCHEMA: dict[str, Any] = {
     "left_source": pl.String,
@@ -171,7 +171,7 @@ def requeue_changed(
 
     done = {pair(*r) for r in back.select(keys).iter_rows()}
     rest = queue.filter(pl.Series([pair(*r) not in done for r in queue.select(keys).iter_rows()], dtype=pl.Boolean))
-    merged = pl.concat([back.cast(queue.schema), rest], how="vertical")  # type: ignore[arg-type]
+    merged = pl.concat([back.cast(queue.schema), rest], how="vertical")
     return merged.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("review_rank"))
 
 

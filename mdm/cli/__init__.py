@@ -1,0 +1,60 @@
+"""The `mdm` command: a thin layer over the library. Every command shows an example in --help.
+
+Commands by what they work on: `run`, `check`, `sample`, `docs` (mdm/cli/project.py); `explain`,
+`query`, `rollback` (mdm/cli/master.py); `tags` (mdm/cli/tags.py); `users`, `review`, `serve`
+(mdm/cli/steward.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from mdm.errors import MdmError
+
+
+class MdmGroup(click.Group):
+    """The `mdm` group: an MdmError from any command is printed as one line (exit 1); anything
+    else is a bug and keeps its traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MdmError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=MdmGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mdm-customer-master")
+def main() -> None:
+    """Customer master data: from source systems to a published DuckDB customer master.
+
+    \b
+    Example:
+      mdm run --sources data/sample/sources.yaml --master data/out/master.duckdb
+    """
+
+
+def _register() -> None:
+    from mdm.cli import master, project, steward, tags
+
+    for command in (
+        project.run,
+        project.check,
+        project.sample,
+        project.docs,
+        master.explain,
+        master.query,
+        master.rollback,
+        tags.tags,
+        steward.users,
+        steward.review,
+        steward.serve,
+    ):
+        main.add_command(command)
+
+
+_register()
+
+__all__ = ["MdmGroup", "main"]

@@ -1,0 +1,88 @@
+"""`mdm explain`, `mdm query`, `mdm rollback`: the commands over a published master."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import cast
+
+import click
+
+from mdm.cli.options import master_option
+
+
+@click.command()
+@master_option("The published master (its match model sits beside it).")
+@click.argument("what", nargs=-1, required=True)
+def explain(master: Path, what: tuple[str, ...]) -> None:
+    """Why two records do or do not match, or why a golden customer holds its records.
+
+    WHAT is two records as SOURCE:RECORD_ID, or one golden id.
+
+    \b
+    Example:
+      mdm explain --master data/out/master.duckdb crm:C000012 web:W000345
+      mdm explain --master data/out/master.duckdb G000000001
+    """
+    from mdm.match.explain import ExplainError, RecordRef, explain_golden, explain_pair
+
+    if len(what) == 2:
+        click.echo(explain_pair(master, RecordRef.parse(what[0]), RecordRef.parse(what[1])))
+    elif len(what) == 1 and ":" not in what[0]:
+        click.echo(explain_golden(master, what[0]))
+    else:
+        raise ExplainError("give two records (SOURCE:RECORD_ID SOURCE:RECORD_ID) or one golden id")
+
+
+@click.command()
+@click.argument("sql")
+@master_option()
+@click.option("--format", "output", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--max-rows", type=int, default=100, show_default=True, help="Rows shown by the table format.")
+def query(sql: str, master: Path, output: str, max_rows: int) -> None:
+    """Run one read-only SQL query on the master (tables: docs/schema.md).
+
+    \b
+    Example:
+      mdm query "SELECT count(*) FROM golden_customers" --master data/out/master.duckdb
+      mdm query "SELECT * FROM quality_metrics WHERE metric = 'duplicate_rate'" --format csv
+    """
+    from mdm.publish.query import OutputFormat, query_master
+
+    click.echo(query_master(master, sql, cast(OutputFormat, output), max_rows))
+
+
+@click.command()
+@master_option("The published master (its versions are in .versions/ beside it).")
+@click.option("--to", "to_run_id", default=None, help="Run id of the version to restore. Default: the previous one.")
+@click.option("--list", "list_only", is_flag=True, help="List the kept versions; change nothing.")
+def rollback(master: Path, to_run_id: str | None, list_only: bool) -> None:
+    """Restore an earlier published master atomically (the durable store is not rolled back).
+
+    Steward decisions, golden ids and the history stay in the store; the next run rebuilds the
+    master from the sources and the store. Versions kept: keep_versions in sources.yaml (7).
+
+    \b
+    Example:
+      mdm rollback --master data/out/master.duckdb --list
+      mdm rollback --master data/out/master.duckdb
+      mdm rollback --master data/out/master.duckdb --to 20261124T140042Z-736fd9
+    """
+    from mdm.publish.versions import list_versions, master_run_id
+    from mdm.publish.versions import rollback as restore
+
+    if list_only:
+        current = master_run_id(master) if master.exists() else None
+        versions = list_versions(master)
+        if not versions:
+            raise click.ClickException(f"no versions kept for {master}")
+        click.echo(f"{'run_id':<26}{'published_at':<26}{'golden_customers':>17}")
+        for v in versions:
+            mark = "  (current)" if v.run_id == current else ""
+            click.echo(f"{v.run_id:<26}{v.published_at or '?':<26}{v.golden_customers or 0:>17}{mark}")
+        return
+    chosen = restore(master, to_run_id)
+    click.echo(
+        f"rolled back {master} to run {chosen.run_id} (published {chosen.published_at},"
+        f" {chosen.golden_customers} golden customers); the durable store is unchanged:"
+        " the next run rebuilds the master from the sources and the store"
+    )

@@ -1,0 +1,155 @@
+"""`mdm run`, `mdm check`, `mdm sample`, `mdm docs`: the commands over a project's sources and code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import click
+
+from mdm.cli.options import master_option, sources_option, state_option
+
+
+def _prefect_env() -> None:
+    """Prefect's local state goes in a directory the project owns, with no telemetry; the
+    library's own loggers show in Prefect's UI."""
+    os.environ.setdefault("PREFECT_HOME", str(Path.cwd() / ".prefect"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "mdm")
+
+
+@click.command()
+@sources_option()
+@master_option("DuckDB file to publish (replaced atomically).", required=True)
+@state_option("Durable store (steward decisions, golden id registry, manual tags). Default: state/ beside the master.")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Evaluate dates (ages, future dates) as of this day. Default: today.",
+)
+@click.option(
+    "--orchestrator",
+    type=click.Choice(["prefect", "local"]),
+    default="prefect",
+    show_default=True,
+    help="prefect runs the nightly flow (local ephemeral Prefect, no server needed);"
+    " local calls the same stages directly.",
+)
+@click.option(
+    "--retrain",
+    is_flag=True,
+    default=False,
+    help="Train the match model on this run's records instead of reusing the last run's model.",
+)
+def run(
+    sources: Path, master: Path, state: Path | None, as_of: dt.datetime | None, orchestrator: str, retrain: bool
+) -> None:
+    """Run the nightly job and publish the master.
+
+    The match model trained by the first run is reused by later runs (scores and golden ids
+    stay stable) until the comparisons in match.yaml change or --retrain is given.
+
+    \b
+    Example:
+      mdm run --sources data/sample/sources.yaml --master data/out/master.duckdb
+      mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --state /srv/mdm/state --orchestrator local
+      mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --retrain
+    """
+    from mdm.pipeline import run_pipeline
+    from mdm.summary import format_summary
+
+    day = as_of.date() if as_of else None
+    if orchestrator == "prefect":
+        _prefect_env()
+        from pipelines.nightly import nightly
+
+        summary = nightly(
+            sources=str(sources),
+            master=str(master),
+            state=str(state) if state else None,
+            as_of=day.isoformat() if day else None,
+            retrain=retrain,
+        )
+    else:
+        summary = run_pipeline(sources, master, state, day, retrain=retrain)
+    click.echo(format_summary(summary))
+
+
+@click.command()
+@sources_option()
+@master_option("Also run every tag's SQL on this master (its tables and event tables).", default=None, exists=True)
+def check(sources: Path, master: Path | None) -> None:
+    """Check sources.yaml, the dictionary, the rules and the tags without running anything.
+
+    \b
+    Example:
+      mdm check --sources data/sample/sources.yaml
+      mdm check --sources data/sample/sources.yaml --master data/out/master.duckdb
+    """
+    from mdm.config.errors import ConfigError
+    from mdm.config.project import ProjectConfig
+    from mdm.tags.commands import check_tags
+
+    config = ProjectConfig(sources).validate()
+    events = [e.name for e in config.sources.events]
+    problems = check_tags(config.tags_config, master, set(events))
+    if problems:
+        raise ConfigError(config.tags_path, problems)
+    names = [s.name for s in config.sources.sources]
+    click.echo(
+        f"ok: {len(names)} sources ({', '.join(names)}), {len(events)} event sources ({', '.join(events) or '-'}),"
+        f" {len(config.dictionary.fields)} dictionary fields, {len(config.tags_config.tags)} tags"
+        + (" (SQL checked on the master)" if master else "")
+    )
+
+
+@click.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("data/sample"), show_default=True)
+@click.option("--seed", type=int, default=20261122, show_default=True)
+@click.option("--people", type=int, default=1200, show_default=True)
+def sample(out: Path, seed: int, people: int) -> None:
+    """Generate the sample source systems, their ground truth and their event sources (deterministic).
+
+    \b
+    Example:
+      mdm sample --out data/sample
+      mdm sample --out /tmp/big --people 300000 --seed 7
+    """
+    from mdm.sample import generate_sample
+    from mdm.sample.events import generate_events
+
+    counts = generate_sample(out, seed=seed, n_people=people)
+    counts |= generate_events(out, seed=seed)
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@click.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("docs"), show_default=True)
+@click.option("--check", is_flag=True, help="Fail if the files on disk differ from what the code generates.")
+def docs(out: Path, check: bool) -> None:
+    """Generate docs/dictionary.md (from dictionary/fields.yaml) and docs/schema.md (the master's
+    tables, from mdm/publish/catalog.py); --check them in CI.
+
+    \b
+    Example:
+      mdm docs --out docs
+      mdm docs --out docs --check
+    """
+    from mdm.docs import generated_docs
+
+    stale = []
+    for name, text in generated_docs().items():
+        target = out / name
+        if check:
+            if not target.exists() or target.read_text(encoding="utf-8") != text:
+                stale.append(str(target))
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            click.echo(f"wrote {target}")
+    if stale:
+        raise click.ClickException(f"out of date: {', '.join(stale)}; run `mdm docs --out {out}` and commit")

@@ -1,0 +1,75 @@
+"""The cluster stage: join matched pairs, strongest first, unless a hard conflict or a steward
+forbids it; steward "same" decisions join too."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import polars as pl
+
+from mdm.cluster.conflicts import PROFILE_COLUMNS, profiles_of
+from mdm.cluster.constrained import cluster_records
+from mdm.context import PAIR_FILE_COMPRESSION, RunContext
+from mdm.state.decisions import run_links
+from mdm.state.fingerprint import FINGERPRINT_COLUMNS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClusterReport:
+    clusters: int
+    merged_pairs: int
+    blocked_pairs: int
+    """Matched pairs a hard conflict kept apart."""
+    blocked_by_reason: dict[str, int]
+    steward_must_links: int
+    steward_cannot_links: int
+
+
+def cluster_stage(ctx: RunContext) -> ClusterReport:
+    files = ctx.files
+    available = pl.read_parquet_schema(files.standardized)
+    wanted = ("rid", "source", "source_record_id", *PROFILE_COLUMNS, *FINGERPRINT_COLUMNS)
+    records = pl.read_parquet(files.standardized, columns=[c for c in dict.fromkeys(wanted) if c in available])
+    scored = pl.read_parquet(files.scored, columns=["left", "right", "match_probability", "match_class"])
+    # steward decisions as must/cannot links; those whose records changed materially since the
+    # decision are held back (for publish to requeue), see mdm/state/decisions.py
+    steward_links = run_links(ctx.state_dir, records)
+    steward_links.changed.write_parquet(files.steward_changed)
+    files.steward_applied.write_text(json.dumps(steward_links.applied))
+    must, cannot = steward_links.must, steward_links.cannot
+    links = scored.filter(pl.col("match_class") == "match").sort(
+        ["match_probability", "left", "right"], descending=[True, False, False]
+    )
+    review = scored.filter(pl.col("match_class") == "review")
+    result = cluster_records(
+        profiles_of(records),
+        links,
+        ctx.config.match_rules.cannot_link,
+        must_link=must,
+        cannot_link=cannot,
+        review_pairs=review,
+    )
+    labels, outcomes = result.labels, result.outcomes
+    pl.DataFrame({"rid": records["rid"], "cluster": labels}).write_parquet(files.clusters)
+    linked = links.select("left", "right", pl.Series("outcome", outcomes, dtype=pl.String))
+    reviewed = review.select("left", "right", pl.Series("outcome", result.review_outcomes, dtype=pl.String))
+    others = scored.filter(pl.col("match_class") == "non_match").select(
+        "left", "right", pl.lit("non_match").alias("outcome")
+    )
+    pl.concat([linked, reviewed, others]).write_parquet(files.pair_outcomes, compression=PAIR_FILE_COMPRESSION)
+    result.steward.write_parquet(files.steward_outcomes)
+    blocked = [o for o in outcomes if o.startswith("blocked")]
+    report = ClusterReport(
+        clusters=len(set(labels)),
+        merged_pairs=len(outcomes) - len(blocked),
+        blocked_pairs=len(blocked),
+        blocked_by_reason={r: blocked.count(r) for r in sorted(set(blocked))},
+        steward_must_links=len(must),
+        steward_cannot_links=len(cannot),
+    )
+    log.info("cluster: %d clusters, %d pairs merged, %d blocked", report.clusters, report.merged_pairs, len(blocked))
+    return report

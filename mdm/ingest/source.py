@@ -1,0 +1,140 @@
+"""Ingest one source: read, map to dictionary fields, validate, quarantine."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from mdm.config.dictionary import Dictionary
+from mdm.config.sources import ColumnSpec, SourceConfig, SourcesConfig
+from mdm.ingest.connectors import ROW, RawRead, Reject, SourceReadError, read_source
+from mdm.ingest.validate import RECORD_ID, duplicate_failures, row_failures
+
+QUARANTINE_SCHEMA: dict[str, Any] = {
+    "source": pl.String,
+    "row_number": pl.Int64,
+    "source_record_id": pl.String,
+    "raw": pl.String,
+    "reasons": pl.List(pl.String),
+}
+
+
+class AccountingError(RuntimeError):
+    """Rows read did not equal rows accepted plus rows quarantined: a bug, never data."""
+
+
+@dataclass
+class IngestResult:
+    source: str
+    rows_read: int
+    staged: pl.DataFrame
+    quarantine: pl.DataFrame
+    formats: dict[str, str | None]
+    """dictionary field (and `updated_at`) -> the format its values are in."""
+
+    @property
+    def rows_accepted(self) -> int:
+        return self.staged.height
+
+    @property
+    def rows_quarantined(self) -> int:
+        return self.quarantine.height
+
+
+def _mapped(spec: ColumnSpec) -> pl.Expr:
+    cols = [pl.col(c) for c in spec.source_columns]
+    if len(cols) == 1:
+        return cols[0]
+    present = [pl.when(c.str.strip_chars() != "").then(c.str.strip_chars()) for c in cols]
+    if spec.combine == "join":
+        return pl.concat_str(present, separator=spec.separator, ignore_nulls=True)
+    return pl.coalesce(present)
+
+
+def _format_for(spec: ColumnSpec, raw: RawRead) -> str | None:
+    """Typed date columns (parquet, databases) arrive as ISO text, whatever the declared format."""
+    if spec.column is not None and spec.column in raw.temporal_columns:
+        return raw.temporal_columns[spec.column]
+    return spec.format
+
+
+def _missing_columns(source: SourceConfig, present: list[str]) -> list[str]:
+    wanted = [source.record_id]
+    if source.updated_at is not None:
+        wanted += source.updated_at.source_columns
+    for spec in source.fields.values():
+        wanted += spec.source_columns
+    return sorted({c for c in wanted if c not in present})
+
+
+def _quarantine_frame(source: str, rows: list[tuple[int, str | None, str, list[str]]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "source": [source] * len(rows),
+            "row_number": [r[0] for r in rows],
+            "source_record_id": [r[1] for r in rows],
+            "raw": [r[2] for r in rows],
+            "reasons": [r[3] for r in rows],
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
+
+
+def ingest_source(config: SourcesConfig, source: SourceConfig, dictionary: Dictionary) -> IngestResult:
+    """Read one source and split its rows into staged (accepted) and quarantined."""
+    raw = read_source(config, source)
+    columns = [c for c in raw.frame.columns if c != ROW]
+    if source.kind == "jsonl" or (not columns and raw.frame.height == 0):
+        # JSON documents leave out keys they have no value for, and an empty table has no
+        # columns to check: a declared column that is absent is all null.
+        absent = _missing_columns(source, columns)
+        raw.frame = raw.frame.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
+        columns += absent
+    missing = _missing_columns(source, columns)
+    if missing:
+        raise SourceReadError(
+            f"source {source.name!r}: column(s) {', '.join(missing)} declared in sources.yaml are not in "
+            f"the source; its columns are: {', '.join(columns) or '(none)'}"
+        )
+    fields = list(source.fields)
+    mapped = [_mapped(spec).alias(name) for name, spec in source.fields.items()]
+    updated = _mapped(source.updated_at) if source.updated_at is not None else pl.lit(None, pl.String)
+    staged = raw.frame.select(
+        pl.lit(source.name).alias("source"),
+        pl.col(ROW).alias("row_number"),
+        pl.col(source.record_id).str.strip_chars().alias(RECORD_ID),
+        updated.alias("updated_at"),
+        *mapped,
+    )
+    reasons = row_failures(staged, dictionary, fields) if staged.height else {}
+    for index, more in duplicate_failures(staged[RECORD_ID], raw.frame).items():
+        reasons.setdefault(index, []).extend(more)
+
+    rejected = sorted(reasons)
+    raw_rows = raw.frame[rejected].select(columns).to_dicts() if rejected else []
+    quarantined = [
+        (int(raw.frame[ROW][i]), staged[RECORD_ID][i] or None, json.dumps(row, ensure_ascii=False), reasons[i])
+        for i, row in zip(rejected, raw_rows, strict=True)
+    ]
+    quarantined += [(r.row_number, r.record_id, r.raw, r.reasons) for r in raw.rejects]
+    quarantine = _quarantine_frame(source.name, quarantined).sort("row_number")
+    if rejected:
+        keep = pl.Series(range(staged.height)).is_in(rejected).not_()
+        staged = staged.filter(keep)
+
+    formats: dict[str, str | None] = {name: _format_for(spec, raw) for name, spec in source.fields.items()}
+    if source.updated_at is not None:
+        formats["updated_at"] = _format_for(source.updated_at, raw)
+    result = IngestResult(source.name, raw.rows_read, staged, quarantine, formats)
+    if result.rows_read != result.rows_accepted + result.rows_quarantined:
+        raise AccountingError(
+            f"source {source.name!r}: read {result.rows_read} rows but accepted {result.rows_accepted}"
+            f" and quarantined {result.rows_quarantined}"
+        )
+    return result
+
+
+__all__ = ["AccountingError", "IngestResult", "Reject", "ingest_source"]

@@ -1,0 +1,71 @@
+"""The match stage: block, score every candidate pair with the Fellegi-Sunter model, classify by the
+thresholds of rules/match.yaml."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from mdm.context import PAIR_FILE_COMPRESSION, RunContext
+from mdm.match.blocking import block_pairs
+from mdm.match.choose import ModelOrigin, choose_model
+from mdm.match.comparisons import usable_comparisons
+from mdm.match.model import save_model
+from mdm.match.score import compare_for_scoring, score_pairs
+from mdm.state import StateStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MatchReport:
+    candidate_pairs: int
+    pairs_by_class: dict[str, int]
+    """match / review / non_match -> pairs."""
+    model: ModelOrigin
+    model_trained_at: str
+    blocking: list[dict[str, Any]]
+    """Per blocking rule: `rule`, `pairs`, `new_pairs` (not found by an earlier rule), or `skipped` and why."""
+    giant_blocks: int
+
+
+def match_stage(ctx: RunContext) -> MatchReport:
+    rules, files = ctx.config.match_rules, ctx.files
+    wanted = {"rid"} | {c for b in rules.blocking for c in b.columns}
+    wanted |= {c for comparison in rules.comparisons for c in comparison.required_columns}
+    available = pl.read_parquet_schema(files.standardized)
+    records = pl.read_parquet(files.standardized, columns=[c for c in available if c in wanted])
+    blocked = block_pairs(records, rules.blocking, rules.max_block_size)
+    with StateStore(ctx.state_dir) as store:
+        stored = store.current_model()
+    # the levels are compared once, for training (when this run trains) and scoring alike
+    compared = compare_for_scoring(records, blocked.pairs, usable_comparisons(records.columns, rules.comparisons))
+    model, origin = choose_model(records, blocked, rules, ctx.config.rules_dir, stored, ctx.retrain, compared)
+    scored = score_pairs(
+        records,
+        blocked.pairs,
+        model,
+        threshold_match_probability=rules.threshold_match_probability,
+        threshold_review_probability=rules.threshold_review_probability,
+        compared=compared,
+    )
+    scored.write_parquet(files.scored, compression=PAIR_FILE_COMPRESSION)
+    save_model(model, files.model)
+    if origin == "trained":
+        files.model_trained.touch()
+    blocked.giant_blocks.write_parquet(files.giant_blocks)
+    classes = dict(
+        scored.group_by("match_class").len().select(pl.col("match_class").cast(pl.String), "len").iter_rows()
+    )
+    log.info("match: %d candidate pairs, %s; model %s", scored.height, classes, origin)
+    return MatchReport(
+        candidate_pairs=scored.height,
+        pairs_by_class={c: classes.get(c, 0) for c in ("match", "review", "non_match")},
+        model=origin,
+        model_trained_at=model.trained_at.isoformat(),
+        blocking=[{k: v for k, v in r.items() if k != "largest_skipped"} for r in blocked.rules],
+        giant_blocks=blocked.giant_blocks.height,
+    )

@@ -1,0 +1,120 @@
+"""The publish stage: every table of the master from the run's work files, written into a new
+DuckDB file and swapped in atomically; the durable store saves this run's golden ids, model,
+history and quality metrics just before the swap (mdm/publish/atomic.py)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from mdm.context import RunContext
+from mdm.golden.history import prepare_history
+from mdm.golden.ids import id_event_history
+from mdm.golden.stage import RunIds
+from mdm.ingest.stage import IngestReport
+from mdm.match.model import load_model
+from mdm.publish.atomic import publish_master
+from mdm.publish.pairs import parquet_sql
+from mdm.publish.quality import QUALITY_TABLE, quality_table, run_quality
+from mdm.publish.tables import (
+    event_tables,
+    match_model_table,
+    match_pairs,
+    per_run,
+    review_queue_table,
+    run_log_table,
+    run_source_counts_table,
+    steward_links_table,
+    tag_tables,
+)
+from mdm.publish.versions import keep_version, model_path
+from mdm.publish.views import crm_views
+from mdm.stale.flags import reverify_view_sql
+from mdm.stale.stage import customer_xref, flagged_customers, flagged_records
+from mdm.state import StateStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    tables: dict[str, int]
+    """Rows of each table of the master."""
+    golden_versions_opened: int
+    golden_versions_closed: int
+    master_version: str
+    """How the published master was kept among the versions (mdm/publish/versions.py)."""
+
+
+def publish_stage(ctx: RunContext) -> PublishReport:
+    files = ctx.files
+    records = flagged_records(files)
+    customers = flagged_customers(ctx)
+    ids = RunIds.read(files.ids)
+    ingested = IngestReport.from_json(files.ingest_report.read_text())
+    match_pairs(ctx)
+    model = load_model(files.model)
+    queue = review_queue_table(ctx, records)
+    xref = customer_xref(ctx, records)
+    with StateStore(ctx.state_dir) as store:
+        tables: dict[str, pl.DataFrame | str] = {
+            "golden_customers": customers,
+            "customer_xref": xref,
+            "source_records": parquet_sql(files.records, exclude=["rid"]),
+            "golden_attribute_lineage": pl.read_parquet(files.lineage),
+            "match_pairs": parquet_sql(files.match_pairs, order="match_probability DESC, left_source, left_record_id"),
+            "review_queue": queue,
+            "match_model": match_model_table(ctx, model),
+            "blocking_giant_blocks": per_run(ctx, pl.read_parquet(files.giant_blocks)),
+            "steward_links": steward_links_table(ctx, records),
+            "quarantine": per_run(ctx, pl.read_parquet(files.quarantine)),
+            "id_events": id_event_history(store.id_events(), ctx.run_id, ids.events),
+            "run_log": run_log_table(ctx, store, _run_counts(ingested, ids)),
+            "run_source_counts": run_source_counts_table(ctx, ingested),
+            "field_profile": per_run(ctx, pl.read_parquet(files.field_profile)),
+        }
+        tables |= event_tables(ctx)
+        tables |= tag_tables(ctx)
+        versions = prepare_history(store, ctx.run_id, customers, ctx.work_dir)
+        tables |= versions.tables
+        quality = run_quality(files.records, xref, ctx.config.published_fields, ctx.run_id)
+        tables[QUALITY_TABLE] = quality_table(store.quality_metrics(), quality)
+        views, macros = crm_views(ctx.as_of)
+        assignments = list(records.select("source", "source_record_id", "golden_id").iter_rows())
+        trained = (model.trained_at.isoformat(), model.model_dump_json()) if files.model_trained.exists() else None
+        counts = publish_master(
+            ctx.master_path,
+            ctx.run_id,
+            tables,
+            views={"customers_to_reverify": reverify_view_sql("golden_customers")} | views,
+            macros=versions.macros | macros,
+            before_swap=lambda: store.save_assignments(
+                ctx.run_id,
+                assignments,
+                ids.new_ids,
+                ids.next_number,
+                trained_model=trained,
+                events=ids.events,
+                versions=versions.changes,
+                quality=quality.drop("run_id").iter_rows(),
+            ),
+        )
+    # the model beside the master, for `mdm explain` and for reading (the master holds its parameters too)
+    model_file = model_path(ctx.master_path)
+    tmp = model_file.with_suffix(".json.tmp")
+    shutil.copyfile(files.model, tmp)
+    os.replace(tmp, model_file)
+    kept = keep_version(ctx.master_path, ctx.run_id, ctx.config.sources.keep_versions)
+    log.info("publish: %s (%d golden customers), kept as %s", ctx.master_path, counts["golden_customers"], kept)
+    return PublishReport(counts, versions.opened, versions.closed, kept)
+
+
+def _run_counts(ingested: IngestReport, ids: RunIds) -> dict[str, Any]:
+    """The counts run_log shows for this run."""
+    keys = ("rows_read", "rows_accepted", "rows_quarantined")
+    return {key: ingested.total(key) for key in keys} | {"new_golden_ids": len(ids.new_ids)}

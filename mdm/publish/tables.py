@@ -1,0 +1,123 @@
+"""The master's tables, each built from the run's work files (mdm/context.py WorkFiles); their
+columns are documented in mdm/publish/catalog.py. The publish stage (mdm/publish/stage.py) puts
+them together."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import polars as pl
+
+from mdm.cluster.review import UNDECIDED, review_queue
+from mdm.context import RunContext
+from mdm.ingest.stage import IngestReport
+from mdm.match.model import MatchModel
+from mdm.publish.pairs import explained_pairs, with_record_ids
+from mdm.state.decisions import changed_link_outcomes, requeue_changed
+from mdm.state.store import StateStore
+
+RUN_LOG_SCHEMA: dict[str, Any] = {
+    name: pl.String
+    for name in (
+        "run_id",
+        "started_at",
+        "finished_at",
+        "status",
+        "code_version",
+        "sources_path",
+        "master_path",
+        "as_of",
+        "counts",
+        "error",
+    )
+}
+
+
+def per_run(ctx: RunContext, frame: pl.DataFrame) -> pl.DataFrame:
+    """A work table as the master keeps it: with this run's id."""
+    return frame.with_columns(ctx.run_column())
+
+
+def match_pairs(ctx: RunContext) -> None:
+    """Write the work file match_pairs: every scored pair by its records' source ids, with its
+    outcome and evidence (published as table match_pairs, and the review queue's input)."""
+    files = ctx.files
+    explained_pairs(files.scored, files.pair_outcomes, files.records).sink_parquet(files.match_pairs)
+
+
+def review_queue_table(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
+    """Undecided review pairs, ranked, with the pairs of steward decisions whose records changed
+    since the decision on top. Needs the work file match_pairs."""
+    files = ctx.files
+    decided = [(tuple(a), tuple(b), d) for a, b, d in json.loads(files.steward_applied.read_text())]
+    pairs = pl.scan_parquet(files.match_pairs)
+    return requeue_changed(
+        review_queue(pairs.filter(UNDECIDED).collect(), decided),
+        pl.read_parquet(files.steward_changed),
+        pairs,
+        records,
+    )
+
+
+def match_model_table(ctx: RunContext, model: MatchModel) -> pl.DataFrame:
+    """The model's parameters with its thresholds and whether this run trained it."""
+    rules = ctx.config.match_rules
+    return model.parameters().with_columns(
+        pl.lit(model.trained_at.isoformat()).alias("trained_at"),
+        pl.lit(ctx.files.model_trained.exists()).alias("trained_this_run"),
+        pl.lit(rules.threshold_match_probability).alias("threshold_match_probability"),
+        pl.lit(rules.threshold_review_probability).alias("threshold_review_probability"),
+        ctx.run_column(),
+    )
+
+
+def steward_links_table(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
+    """Each steward "same" decision of this run by its records' source ids and whether it was
+    applied ("merged") or could not be ("blocked: steward: not the same" when it contradicts a
+    steward's own "not the same"); then the decisions held back because their records changed."""
+    keys = records.lazy().select("rid", "source", "source_record_id")
+    steward = pl.scan_parquet(ctx.files.steward_outcomes)
+    applied = (
+        with_record_ids(steward, keys)
+        .select("left_source", "left_record_id", "right_source", "right_record_id", "outcome")
+        .collect()
+    )
+    return pl.concat([applied, changed_link_outcomes(pl.read_parquet(ctx.files.steward_changed))])
+
+
+def run_source_counts_table(ctx: RunContext, ingested: IngestReport) -> pl.DataFrame:
+    """Rows read, accepted and quarantined per person source and event source."""
+    rows = [vars(s) | {"role": "person"} for s in ingested.sources]
+    rows += [vars(e) | {"role": "events"} for e in ingested.events]
+    return per_run(ctx, pl.DataFrame(rows))
+
+
+def run_log_table(ctx: RunContext, store: StateStore, counts: dict[str, Any]) -> pl.DataFrame:
+    """Every run the store knows, this one marked published with its counts."""
+    this_run = pl.col("run_id") == ctx.run_id
+    return pl.DataFrame(store.runs(), schema=RUN_LOG_SCHEMA).with_columns(
+        pl.when(this_run).then(pl.lit("published")).otherwise("status").alias("status"),
+        pl.when(this_run)
+        .then(pl.lit(dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")))
+        .otherwise("finished_at")
+        .alias("finished_at"),
+        pl.when(this_run).then(pl.lit(json.dumps(counts, sort_keys=True))).otherwise("counts").alias("counts"),
+    )
+
+
+def event_tables(ctx: RunContext) -> dict[str, pl.DataFrame]:
+    """events_<name>: each event source's rows resolved to golden ids (by the tags stage)."""
+    return {f"events_{e.name}": pl.read_parquet(ctx.files.published_events(e.name)) for e in ctx.config.sources.events}
+
+
+def tag_tables(ctx: RunContext) -> dict[str, pl.DataFrame]:
+    """customer_tags (already per run) and the tag engine's definitions, errors and reviews."""
+    files = ctx.files
+    return {
+        "customer_tags": pl.read_parquet(files.tag_table("customer_tags")),
+        "tag_definitions": per_run(ctx, pl.read_parquet(files.tag_table("tag_definitions"))),
+        "tag_errors": per_run(ctx, pl.read_parquet(files.tag_table("tag_errors"))),
+        "tag_reviews": per_run(ctx, pl.read_parquet(files.tag_table("tag_reviews"))),
+    }

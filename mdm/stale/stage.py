@@ -1,0 +1,79 @@
+"""The stale stage: last-confirmed date, freshness and stale flags of every contact value as of the
+run's day (mdm/stale/flags.py); and the records and golden customers with those flags joined in, as
+the tags and publish stages read them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from mdm.context import RunContext, WorkFiles
+from mdm.stale.flags import RECORD_FLAG_COLUMNS, flag_stale, golden_values, stale_by_months, stale_inputs
+
+log = logging.getLogger(__name__)
+
+RECORD_KEYS = ["rid", "source", "source_record_id", "golden_id", "row_number", "trust", "source_updated_at"]
+"""The columns of a record the master's customer_xref and the pair tables are built from."""
+
+
+@dataclass(frozen=True)
+class StaleReport:
+    stale_records: int
+    stale_golden: dict[str, int]
+    """contact attribute -> golden customers whose chosen value is stale."""
+    by_months_since_update: list[dict[str, Any]]
+    """Per age bucket: records, and the share stale overall and per attribute beside 1 - 0.98^m."""
+
+
+def stale_stage(ctx: RunContext) -> StaleReport:
+    files, rules = ctx.files, ctx.config.staleness_rules
+    records = stale_inputs(pl.scan_parquet(files.records), rules)
+    chosen = golden_values(pl.read_parquet(files.golden), pl.read_parquet(files.lineage), records, rules)
+    golden_flags, record_flags = flag_stale(records, chosen, ctx.as_of, rules)
+    golden_flags.write_parquet(files.stale_golden)
+    record_flags.write_parquet(files.stale_records)
+    report = StaleReport(
+        stale_records=int(record_flags["is_stale"].sum()),
+        stale_golden={
+            c.removesuffix("_is_stale"): int(golden_flags[c].sum())
+            for c in golden_flags.columns
+            if c.endswith("_is_stale")
+        },
+        by_months_since_update=stale_by_months(records, record_flags, ctx.as_of),
+    )
+    log.info("stale: %d records flagged", report.stale_records)
+    return report
+
+
+def flagged_records(files: WorkFiles) -> pl.DataFrame:
+    """Every record's keys with its stale flags."""
+    return pl.read_parquet(files.records, columns=RECORD_KEYS).join(
+        pl.read_parquet(files.stale_records), on=["source", "source_record_id"], how="left", maintain_order="left"
+    )
+
+
+def flagged_customers(ctx: RunContext) -> pl.DataFrame:
+    """The master's golden_customers: each golden record with the stale flags of its chosen values."""
+    files = ctx.files
+    return (
+        pl.read_parquet(files.golden)
+        .join(pl.read_parquet(files.stale_golden), on="golden_id", how="left", maintain_order="left")
+        .with_columns(ctx.run_column())
+    )
+
+
+def customer_xref(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
+    """The master's customer_xref: each source record's golden id, trust, update time and stale flags."""
+    return records.select(
+        "source",
+        "source_record_id",
+        "golden_id",
+        "row_number",
+        "trust",
+        "source_updated_at",
+        *RECORD_FLAG_COLUMNS,
+        ctx.run_column(),
+    )

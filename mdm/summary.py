@@ -1,0 +1,145 @@
+"""What a run reports: the typed report of each stage, and the text `mdm run` prints from them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from mdm.cluster.stage import ClusterReport
+from mdm.golden.stage import GoldenReport
+from mdm.ingest.stage import IngestReport, SourceCounts
+from mdm.match.stage import MatchReport
+from mdm.publish.stage import PublishReport
+from mdm.stale.stage import StaleReport
+from mdm.standardize.stage import StandardizeReport
+from mdm.tags.stage import TagsReport
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    master: str
+    as_of: str
+    seconds: float
+    ingest: IngestReport
+    standardize: StandardizeReport
+    match: MatchReport
+    cluster: ClusterReport
+    golden: GoldenReport
+    stale: StaleReport
+    tags: TagsReport
+    publish: PublishReport
+
+    @property
+    def sources(self) -> list[SourceCounts]:
+        return self.ingest.sources
+
+    def counts(self) -> dict[str, Any]:
+        """The counts the durable store keeps with the run."""
+        return {
+            "rows_read": self.ingest.total("rows_read"),
+            "rows_accepted": self.ingest.total("rows_accepted"),
+            "rows_quarantined": self.ingest.total("rows_quarantined"),
+            "golden_customers": self.golden.golden_customers,
+            "duplicates_found": self.golden.duplicates_found,
+            "seconds": self.seconds,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def format_summary(summary: RunSummary) -> str:
+    lines = [
+        f"run {summary.run_id} published {summary.master} in {summary.seconds} s (as of {summary.as_of})",
+        "",
+    ]
+    header = f"{'source':<12}{'kind':<9}{'read':>8}{'accepted':>10}{'quarantined':>13}"
+    lines += [header, "-" * len(header)]
+    for s in summary.sources:
+        lines.append(f"{s.source:<12}{s.kind:<9}{s.rows_read:>8}{s.rows_accepted:>10}{s.rows_quarantined:>13}")
+    totals = [summary.ingest.total(k) for k in ("rows_read", "rows_accepted", "rows_quarantined")]
+    lines += ["-" * len(header), f"{'total':<21}{totals[0]:>8}{totals[1]:>10}{totals[2]:>13}"]
+    for e in summary.ingest.events:
+        counts = f"{e.rows_read:>8}{e.rows_accepted:>10}{e.rows_quarantined:>13}"
+        lines.append(f"{e.source:<12}{e.kind:<9}{counts}  (events, table events_{e.source})")
+    lines.append("")
+    lines.append(
+        f"golden customers: {summary.golden.golden_customers}   duplicates found: {summary.golden.duplicates_found}"
+        f" (records merged into another record's golden customer)"
+    )
+    lines += _match_lines(summary.match, summary.cluster, summary.publish.tables)
+    lines += _stale_lines(summary.stale)
+    lines += _tag_lines(summary.tags)
+    reasons = summary.ingest.quarantine_reasons
+    if reasons:
+        lines.append("quarantined rows, by reason:")
+        lines += [f"  {n:>6}  {reason}" for reason, n in reasons.items()]
+    flagged = summary.standardize.flagged_values
+    if flagged:
+        lines.append("flagged values: " + ", ".join(f"{k} {v}" for k, v in sorted(flagged.items())))
+        lines += _flag_table(summary.standardize.flagged_by_source, [s.source for s in summary.sources])
+    return "\n".join(lines)
+
+
+def _match_lines(match: MatchReport, cluster: ClusterReport, tables: dict[str, int]) -> list[str]:
+    by_rule = ", ".join(f"{r['rule']} {r['new_pairs']}" for r in match.blocking if "new_pairs" in r)
+    skipped = [f"{r['rule']} ({r['skipped']})" for r in match.blocking if "skipped" in r]
+    classes = match.pairs_by_class
+    lines = [
+        f"candidate pairs: {match.candidate_pairs} (new pairs per blocking rule: {by_rule})",
+        f"match model: {match.model} (trained {match.model_trained_at})",
+        f"scored: match {classes['match']} (merged {cluster.merged_pairs}, blocked by conflicts"
+        f" {cluster.blocked_pairs}), review {classes['review']}, non-match {classes['non_match']}",
+    ]
+    if match.giant_blocks:
+        lines.append(f"oversized blocks skipped: {match.giant_blocks} (see table blocking_giant_blocks)")
+    if skipped:
+        lines.append("blocking rules skipped: " + ", ".join(skipped))
+    lines += [f"  blocked {n}: {reason.removeprefix('blocked: ')}" for reason, n in cluster.blocked_by_reason.items()]
+    if "review_queue" in tables:
+        lines.append(f"review queue: {tables['review_queue']} pairs for a steward (table review_queue)")
+    return lines
+
+
+def _stale_lines(stale: StaleReport) -> list[str]:
+    """Stale flags, and their share by months since a record's update beside a steady 2% a month."""
+    golden = ", ".join(f"{attribute} {n}" for attribute, n in stale.stale_golden.items())
+    lines = [
+        f"stale: {stale.stale_records} records; golden customers by attribute: {golden} (view customers_to_reverify)",
+        f"  {'months':<8}{'records':>8}{'stale':>7}{'address':>9}{'phone':>7}{'email':>7}{'1-0.98^m':>10}",
+    ]
+    for row in stale.by_months_since_update:
+        shares = "".join(
+            f"{'-' if row[k] is None else format(row[k], '.2f'):>{w}}"
+            for k, w in (("stale", 7), ("address", 9), ("phone", 7), ("email", 7), ("expected", 10))
+        )
+        lines.append(f"  {row['months']:<8}{row['records']:>8}{shares}")
+    return lines
+
+
+def _tag_lines(tags: TagsReport) -> list[str]:
+    """Tags computed, and every broken tag with its problem (the run goes on without it)."""
+    status = ", ".join(f"{s} {n}" for s, n in tags.by_status.items())
+    lines = [
+        f"tags: {tags.tags} defined ({status}); {tags.customer_tags} customer tags in {tags.seconds} s"
+        f" (table customer_tags, `mdm tags`)"
+    ]
+    if tags.errors:
+        lines.append(f"  tag errors ({tags.tags_file}; table tag_errors has the fix; `mdm check` fails on them):")
+        lines += [f"    {e}" for e in tags.errors]
+    if tags.reviews:
+        lines.append(f"  tags to review after merges and splits: {tags.reviews} (view pending_reviews)")
+    lines += [f"  stored tags not published: {n} {reason}" for reason, n in tags.not_published.items()]
+    return lines
+
+
+def _flag_table(by_source: dict[str, dict[str, int]], sources: list[str]) -> list[str]:
+    """Flagged values per field (rows) and source (columns): what to read before trusting a source."""
+    if not by_source:
+        return []
+    width = max(8, *(len(s) + 2 for s in sources))
+    lines = ["flagged values by source:", f"  {'field':<16}" + "".join(f"{s:>{width}}" for s in sources)]
+    for name, counts in by_source.items():
+        lines.append(f"  {name:<16}" + "".join(f"{counts.get(s, 0):>{width}}" for s in sources))
+    return lines
