@@ -22,10 +22,13 @@ from mdm.publish.atomic import publish_master
 from mdm.publish.pairs import parquet_sql
 from mdm.publish.quality import QUALITY_TABLE, quality_table, run_quality
 from mdm.publish.tables import (
+    customer_xref_table,
     event_tables,
+    golden_customers_table,
     match_model_table,
     match_pairs,
     per_run,
+    published_records,
     review_queue_table,
     run_log_table,
     run_source_counts_table,
@@ -35,7 +38,6 @@ from mdm.publish.tables import (
 from mdm.publish.versions import keep_version, model_path
 from mdm.publish.views import crm_views
 from mdm.stale.flags import reverify_view_sql
-from mdm.stale.stage import customer_xref, flagged_customers, flagged_records
 from mdm.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -53,14 +55,14 @@ class PublishReport:
 
 def publish_stage(ctx: RunContext) -> PublishReport:
     files = ctx.files
-    records = flagged_records(files)
-    customers = flagged_customers(ctx)
+    records = published_records(files)
+    customers = golden_customers_table(ctx)
     ids = RunIds.read(files.ids)
     ingested = IngestReport.from_json(files.ingest_report.read_text())
     match_pairs(ctx)
     model = load_model(files.model)
     queue = review_queue_table(ctx, records)
-    xref = customer_xref(ctx, records)
+    xref = customer_xref_table(ctx, records)
     with StateStore(ctx.state_dir) as store:
         tables: dict[str, pl.DataFrame | str] = {
             "golden_customers": customers,

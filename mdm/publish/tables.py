@@ -1,4 +1,5 @@
-"""The master's tables, each built from the run's work files (mdm/context.py WorkFiles); their
+"""The master's tables (those of the tags stage and mdm/golden/history.py, mdm/publish/quality.py
+aside), each built from the run's work files (mdm/context.py WorkFiles); their
 columns are documented in mdm/publish/catalog.py. The publish stage (mdm/publish/stage.py) puts
 them together."""
 
@@ -11,13 +12,16 @@ from typing import Any
 import polars as pl
 
 from mdm.cluster.review import UNDECIDED, review_queue
-from mdm.context import RunContext
+from mdm.context import RunContext, WorkFiles
 from mdm.ingest.stage import IngestReport
 from mdm.match.model import MatchModel
 from mdm.publish.pairs import explained_pairs, with_record_ids
+from mdm.stale.flags import RECORD_FLAG_COLUMNS
 from mdm.state.decisions import changed_link_outcomes, requeue_changed
 from mdm.state.store import StateStore
 
+RECORD_KEYS = ["rid", "source", "source_record_id", "golden_id", "row_number", "trust", "source_updated_at"]
+"""The columns of a record the master's customer_xref and the pair tables are built from."""
 RUN_LOG_SCHEMA: dict[str, Any] = {
     name: pl.String
     for name in (
@@ -33,6 +37,38 @@ RUN_LOG_SCHEMA: dict[str, Any] = {
         "error",
     )
 }
+
+
+def published_records(files: WorkFiles) -> pl.DataFrame:
+    """Every record's keys (RECORD_KEYS) with its stale flags: what customer_xref and the pair tables are
+    built from."""
+    return pl.read_parquet(files.records, columns=RECORD_KEYS).join(
+        pl.read_parquet(files.stale_records), on=["source", "source_record_id"], how="left", maintain_order="left"
+    )
+
+
+def golden_customers_table(ctx: RunContext) -> pl.DataFrame:
+    """The master's golden_customers: each golden record with the stale flags of its chosen values."""
+    files = ctx.files
+    return (
+        pl.read_parquet(files.golden)
+        .join(pl.read_parquet(files.stale_golden), on="golden_id", how="left", maintain_order="left")
+        .with_columns(ctx.run_column())
+    )
+
+
+def customer_xref_table(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
+    """The master's customer_xref: each source record's golden id, trust, update time and stale flags."""
+    return records.select(
+        "source",
+        "source_record_id",
+        "golden_id",
+        "row_number",
+        "trust",
+        "source_updated_at",
+        *RECORD_FLAG_COLUMNS,
+        ctx.run_column(),
+    )
 
 
 def per_run(ctx: RunContext, frame: pl.DataFrame) -> pl.DataFrame:

@@ -1,6 +1,6 @@
 """The stale stage: last-confirmed date, freshness and stale flags of every contact value as of the
-run's day (mdm/stale/flags.py); and the records and golden customers with those flags joined in, as
-the tags and publish stages read them."""
+run's day (mdm/stale/flags.py), beside the golden customers and the records; the master's tables
+join them in (mdm/publish/tables.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,10 @@ from typing import Any
 
 import polars as pl
 
-from mdm.context import RunContext, WorkFiles
-from mdm.stale.flags import RECORD_FLAG_COLUMNS, flag_stale, golden_values, stale_by_months, stale_inputs
+from mdm.context import RunContext
+from mdm.stale.flags import flag_stale, golden_values, stale_by_months, stale_inputs
 
 log = logging.getLogger(__name__)
-
-RECORD_KEYS = ["rid", "source", "source_record_id", "golden_id", "row_number", "trust", "source_updated_at"]
-"""The columns of a record the master's customer_xref and the pair tables are built from."""
 
 
 @dataclass(frozen=True)
@@ -46,34 +43,3 @@ def stale_stage(ctx: RunContext) -> StaleReport:
     )
     log.info("stale: %d records flagged", report.stale_records)
     return report
-
-
-def flagged_records(files: WorkFiles) -> pl.DataFrame:
-    """Every record's keys with its stale flags."""
-    return pl.read_parquet(files.records, columns=RECORD_KEYS).join(
-        pl.read_parquet(files.stale_records), on=["source", "source_record_id"], how="left", maintain_order="left"
-    )
-
-
-def flagged_customers(ctx: RunContext) -> pl.DataFrame:
-    """The master's golden_customers: each golden record with the stale flags of its chosen values."""
-    files = ctx.files
-    return (
-        pl.read_parquet(files.golden)
-        .join(pl.read_parquet(files.stale_golden), on="golden_id", how="left", maintain_order="left")
-        .with_columns(ctx.run_column())
-    )
-
-
-def customer_xref(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
-    """The master's customer_xref: each source record's golden id, trust, update time and stale flags."""
-    return records.select(
-        "source",
-        "source_record_id",
-        "golden_id",
-        "row_number",
-        "trust",
-        "source_updated_at",
-        *RECORD_FLAG_COLUMNS,
-        ctx.run_column(),
-    )

@@ -11,7 +11,7 @@ import polars as pl
 
 from mdm.context import RunContext
 from mdm.golden.stage import RunIds
-from mdm.stale.stage import customer_xref, flagged_customers, flagged_records
+from mdm.publish.tables import customer_xref_table, golden_customers_table, published_records
 from mdm.state import StateStore
 from mdm.tags.compute import compute_tags
 from mdm.tags.stored import Split
@@ -36,13 +36,13 @@ class TagsReport:
 
 def tags_stage(ctx: RunContext) -> TagsReport:
     files, sources = ctx.files, ctx.config.sources
-    records = flagged_records(files)
+    records = published_records(files)
     keys = records.select(
         pl.col("source").alias("person_source"), pl.col("source_record_id").alias("person_record_id"), "golden_id"
     )
     tables: dict[str, pl.DataFrame] = {
-        "golden_customers": flagged_customers(ctx),
-        "customer_xref": customer_xref(ctx, records),
+        "golden_customers": golden_customers_table(ctx),
+        "customer_xref": customer_xref_table(ctx, records),
     }
     for event_source in sources.events:
         events = pl.read_parquet(files.events(event_source.name))
