@@ -1,7 +1,8 @@
 """Customer master data: ingest, standardize, match, cluster, golden records, publish.
 
 The public surface is small: `run_pipeline` runs the nightly job; stages live in subpackages
-named after them, in the order data moves through them.
+named after them, in the order data moves through them, each stage's body in
+`mdm/<stage>/stage.py` (docs/architecture.md, "The stage flow").
 """
 
 __version__ = "0.1.0"

@@ -1,25 +1,7 @@
-"""rules/survivorship.yaml: which source record's value becomes the golden value, per attribute.
+"""rules/survivorship.yaml, typed: per attribute, the ordered rules that choose the golden value,
+and the `staleness:` section.
 
-Each attribute names one dictionary field, or a group of fields that must come from the same
-record (an address is never assembled from one record's street and another's postcode). Its
-`rules` rank the cluster's records that carry a value; the first rule that tells the two best
-different values apart decides, and that rule is written to golden_attribute_lineage. Ties after
-the last rule go to the lower source name, then record id, so the result never depends on
-input order.
-
-Rules, each "better first":
-- `valid`: the value was standardized without a flag (no corrected typo, no uncertain parse);
-  for a phone also `phone_is_valid`.
-- `most_trusted`: the higher `trust` of the source in sources.yaml.
-- `most_recent`: the later day of `source_updated_at` (two records of one day tie).
-- `most_frequent`: the value (compared by its `_key` column where there is one, so case and
-  accents do not split the vote) carried by more of the cluster's records.
-- `most_complete`: more of the group's fields present, then the longer value (a full middle
-  name over its initial).
-- `earliest`: the smaller value of a date field (a membership start: the earliest day any
-  source knows is when the person became a member; later dates are renewals or re-entries).
-- `{prefer: {column: phone_type, values: [mobile, ...]}}`: the listed values of a column in
-  that order, before any other value.
+What each rule means and how ties are broken: docs/architecture.md, section "mdm/config/survivorship.py".
 """
 
 from __future__ import annotations

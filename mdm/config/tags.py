@@ -1,24 +1,7 @@
 """rules/tags.yaml: the tag definitions (typed twin TagDef), each checked on its own.
 
-A tag has a name, a description, a `category` (static attribute, behaviour, state) and an
-`origin`:
-
-- `system`: computed every run from SQL (DuckDB) over the master's tables, as of the run's
-  `--as-of` day (`as_of_date()` in the SQL), either
-  `where:` a boolean expression over `golden_customers g` (with optional `value:` and
-  `evidence:` expressions), or
-  `query:` a SELECT returning `golden_id` and optionally `value`, `valid_from`, `valid_to`
-  (DATE; valid_to is the first day the tag no longer holds) and `evidence`.
-  `events: [visits]` names the event sources (tables `events_<name>`) the SQL reads: a tag
-  whose event source is not declared in sources.yaml is skipped, not an error.
-- `manual`: set per customer by a person (`mdm tags set`), kept in the durable store.
-- `survey`: answers of a survey. Computed from a survey event source with `query:` like a
-  system tag, and/or entered by staff with `mdm tags set` (a paper survey); for a customer who
-  has both, the stored answer wins (it was entered on purpose, after the fact).
-
-Each tag is validated on its own, so a broken definition is reported (file, line, tag name and
-the fix) and every other tag is still loaded: the nightly run reports it and goes on,
-`mdm check` fails on it.
+Categories, origins (system, manual, survey) and how a broken tag is reported: docs/architecture.md,
+section "mdm/config/tags.py".
 """
 
 from __future__ import annotations

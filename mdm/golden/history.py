@@ -1,39 +1,8 @@
 """golden_customers_history: every version of every golden record, so the master can be read as of
 any earlier run (`golden_customers_as_of('<run_id>')`) or time (`golden_customers_as_of_time(ts)`).
 
-Where versions live. The published master is a product: it must be rebuildable from the sources
-and the state directory, so history cannot live only in the master. It is kept in two parts:
-
-- the store's `golden_versions(golden_id, valid_from_run, valid_to_run, row_hash)` (SQLite, a few
-  dozen bytes a version), changed inside `StateStore.save_assignments`, the one transaction that
-  also commits the run's ids, events and publish time (`published_runs`);
-- the full contents of each new version in a per-run Parquet segment
-  `<state>/history/<run_id>.parquet`, written (temporary name, fsync, os.replace) BEFORE that
-  transaction commits. A segment counts only if its run is in `published_runs`: the segment of
-  a run that crashed before committing is ignored, and removed once that run is marked failed.
-
-So a crash at any point leaves the last published master and a store whose committed versions
-all have their segment. Storing the rows in SQLite instead would make the store grow by the full
-width of every changed golden record each night and cost far more to insert; storing them only in
-the master would make them unrecoverable when the master is lost.
-
-What makes a new version. A golden record opens a version when its id is new or its content
-changed: the hash of its columns as the master publishes them (whatever survivorship adds),
-minus `golden_id` (the key), `run_id` (bookkeeping) and the staleness columns (names ending in
-`_last_confirmed`, `_freshness`, `_is_stale`, `_stale_reason`). Staleness is a function of the
-day the run looks at the data (freshness decays about 2% a month; a value turns "aged past
-threshold: N months" as months pass), not of the record: versioning it would open a version of
-many records every night, so those columns are left out of the hash and of the history; each
-run recomputes them as of its `--as-of`. The current version closes (valid_to_run = this run) when the
-content changes or the id is retired (merged or gone). Column order does not matter (the hash is
-over sorted names); adding a column changes every hash once, which opens one version per record.
-
-The hash is blake2b-64 over each row's JSON (polars `struct.json_encode`), stable across runs and
-processes, unlike polars' own `hash()`. A changed record is only ever compared with its own
-previous hash, so 64 bits make a missed change (2^-64 per change) a non-issue.
-
-Times: `valid_from` / `valid_to` are the publish times of the opening and closing runs, TIMESTAMP
-in UTC. "As of run R" uses the order of runs (`published_runs.run_seq`), not their clocks.
+Where versions live (store rows + per-run Parquet segments) and what opens one: docs/architecture.md,
+section "mdm/golden/history.py".
 """
 
 from __future__ import annotations

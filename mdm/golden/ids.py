@@ -1,23 +1,7 @@
-"""Stable golden ids: a cluster keeps the id most of its records had after the last run.
+"""Stable golden ids: a cluster keeps the id most of its records had after the last run; ids are
+never reused, and every change is an id event (created, split, merged, retired).
 
-Clusters are served largest first, so when a golden customer splits the largest part keeps
-its id and the others get new ones; when two merge, the id of the larger part survives and the
-other is retired into it (`merged_into`). A previous id none of whose records is in this run is
-retired too (its source records are gone). Ids come from a counter in the durable store and are
-never reused: a retired id is never handed out again.
-
-A record absent from a run keeps its registry row. When it comes back, it votes for the id it
-had if that id is still active; if that id was retired, for the id it was merged into (following
-the chain of `merged_into` pointers to an active id); if the chain ends in an id retired because
-its records were gone, the record counts as new.
-
-Every change is an event {"kind", "old_id", "new_id", "reason"} (a plain dict, so it round-trips
-through JSON between stages):
-
-- created: new_id is new; old_id is the retired id its records last had, if any
-- split:   new_id is new for records that left old_id (which a larger part kept)
-- merged:  old_id is retired, its records joined new_id
-- retired: old_id is retired because its source records are gone; new_id is None
+The rules for splits, merges and returning records: docs/architecture.md, section "mdm/golden/ids.py".
 """
 
 from __future__ import annotations

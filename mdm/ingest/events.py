@@ -1,20 +1,7 @@
 """Ingest of one event source (sources.yaml `events:`): visits, purchases, survey answers.
 
-Events are not matched. Each row names the person record it belongs to (`person.source` and
-the column holding that source's record id) and reaches a golden customer through it. A row is
-quarantined, with every reason, when:
-
-- it has no event id, or its event id repeats (the same rules as person sources: an exact repeat
-  is dropped and the first kept; differing rows sharing an id are all quarantined);
-- it names no person record, or one that is not among the person source's accepted records
-  ("... was quarantined" when the person row itself was rejected, "... is not in source ..."
-  otherwise): an event nobody can be found for is never silently dropped;
-- its event time is empty or does not parse with the declared format;
-- a column declared with a `format` holds a value that does not parse (an empty value is null).
-
-Row accounting holds as for person sources: rows read = rows accepted + rows quarantined.
-Dates are parsed with the declared strptime format only, never guessed; a format without a
-time of day gives a DATE column, otherwise a TIMESTAMP.
+Events are not matched: each row reaches a golden customer through the person record it names.
+What is quarantined, and why: docs/architecture.md, section "mdm/ingest/events.py".
 """
 
 from __future__ import annotations

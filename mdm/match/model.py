@@ -1,21 +1,7 @@
-"""The Fellegi-Sunter model: m and u per comparison level, the prior, training and storage.
+"""The Fellegi-Sunter model: m and u per comparison level, the prior, training and storage (JSON).
 
-m = P(level | same person), u = P(level | different people); comparisons are assumed
-independent given the match status, so a pair's Bayes factor is the product of m/u over its
-levels. u comes from random record pairs (nearly all different people); m and the prior come
-from EM on the blocked candidate pairs. As in Splink, EM runs once per blocking rule and does
-not learn a comparison from the pairs of a rule that blocked on its column (those pairs agree
-on it by construction); each comparison's m is the average over the sessions that learned it,
-weighted by each session's expected matches.
-
-The stored prior is the probability that two records drawn at random are one person (as in
-Splink), not the share of matches among candidate pairs: blocking chose the candidates by
-agreement on fields the comparisons weigh again, so the candidates' share would count that
-agreement twice (at 1M records it merged strangers sharing a given name and a birth date).
-Matches per record stay about constant as data grows, so the prior for N records is the
-trained one scaled by (trained_records - 1) / (N - 1).
-
-Models are JSON with a `model_version` field; never pickles.
+How m, u and the prior are estimated, and why the prior is that of two random records:
+docs/architecture.md, section "mdm/match/model.py".
 """
 
 from __future__ import annotations

@@ -1,25 +1,7 @@
-"""Per-run quality metrics of the master, kept across runs so readers see the trend.
+"""Per-run quality metrics of the master (completeness, validity, duplicate rate, stale share),
+kept across runs in the durable store so readers see the trend.
 
-One row per run, metric, source and field, with its numerator and denominator (exact counts)
-and their ratio `value` (NULL when the denominator is 0). `source` NULL is all sources together;
-`field` NULL is a metric not about one field.
-
-| metric | per | numerator / denominator |
-|---|---|---|
-| completeness | source, dictionary field | records with a non-blank raw value / records |
-| validity | source, dictionary field | present values that standardized to a clean value / present values |
-| duplicate_rate | source | records - the golden customers they belong to / records (per source: within it) |
-| stale_share | source, contact attribute | records whose value is stale / records carrying a value |
-| stale_share | source, field NULL | records with any stale contact value / records |
-
-The store keeps every published run's rows (`StateStore.save_assignments(..., quality=...)`, the
-same transaction as the run's golden ids), so the master's `quality_metrics` holds all runs, the
-master can be rebuilt, and a run that failed adds none.
-
-Validity counts what the standardizer made clean, not what it flagged: a corrected e-mail domain
-typo is flagged yet clean, so valid. A value the source did not give but the run filled in (the
-source's default country) is not present, so counted in neither. A field with `on_invalid: keep`
-keeps its invalid values as clean values: they count as valid.
+The metrics and what counts as present and valid: docs/architecture.md, section "mdm/publish/quality.py".
 """
 
 from __future__ import annotations

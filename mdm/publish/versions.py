@@ -1,31 +1,7 @@
 """The last N published masters, kept beside the master, and `mdm rollback` to one of them.
 
-Where they are. Each publish keeps the new master (and its match model, which `mdm explain`
-reads) as `<master dir>/.versions/<master stem>/<seq>-<run_id>.duckdb` (and `.model.json`),
-`seq` counting up per master; the oldest beyond `keep_versions` (sources.yaml, default 7) are
-removed. A version is a hard link to the published file where the file system allows it (no
-copy, no extra space until the master is replaced), else a copy (temporary name, fsync, rename).
-A hard link shares its bytes with the live master: the master is a read-only product (`mdm
-query` opens it read-only); whoever writes into it also writes into its kept version.
-
-Rollback. `rollback(master)` restores the previous version (or `to_run_id`): a copy to a
-temporary file in the master's directory, fsync, `os.replace` over the master, fsync of the
-directory; the model beside the master is restored the same way. A reader sees the old master
-or the restored one, never a mix; the kept versions are never modified (a copy, not a link, so
-the restored master does not share bytes with its version).
-
-What a rollback does NOT roll back: the durable store (`state/`). Rolling back the master is a
-read-side repair ("the master of last night is wrong, give readers the one before"), not an
-undo of the run:
-- steward decisions, manual tags and the golden id registry stay as they are: nothing a steward
-  decided is lost, and golden ids handed out by the rolled-back run stay registered, so they are
-  never handed out again (a record they belonged to keeps its id on the next run; an id whose
-  records are gone is retired, with an id event, as usual);
-- the store's history (`published_runs`, golden versions, `id_events`, quality metrics) still
-  holds the rolled-back run: it was published and readers may have read it. The restored master
-  shows the history as of its own run;
-- the next nightly run rebuilds the master from the sources and the store as always, so whatever
-  made the bad master must be fixed (a source, a rule) before then, or that run publishes it again.
+Where versions live, how a rollback swaps them in, and what it does NOT roll back (the durable
+store): docs/architecture.md, section "mdm/publish/versions.py".
 """
 
 from __future__ import annotations

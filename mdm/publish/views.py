@@ -1,29 +1,7 @@
 """CRM operational views of the master, created at publish (mdm.publish.atomic.publish_master).
 
-Every view reads golden_customers (and customer_xref, customer_tags, review_queue,
-tag_reviews); none is stored, so none can drift from the tables. Dates are relative to the run's
-`--as-of` day, written into the view as a literal: a view cannot take a parameter and the master
-is rebuilt by every run, so the literal is always the run's day.
-
-Contactable means, per channel:
-- e-mail: the golden e-mail is valid (it is among `emails`, the cluster's valid addresses),
-  not stale, and `email_opt_out` is not Y;
-- phone: the golden phone is valid (among `phones`), not stale, `phone_opt_out` not Y;
-- mail: a street address with a match key (line and postal code parsed), not stale,
-  `mail_opt_out` not Y.
-An opt-out no source records (null) is not an opt-out: only "Y" stops contact.
-
-Birthdays and membership anniversaries: the next one on or after the as-of day, within `days`
-days (`days_until < days`: 30 = today and the 29 days after). Someone born on 29 February
-celebrates on 28 February in a year that has no 29th (the day before the date disappears,
-as most civil rules and CRMs do). The table macros `upcoming_birthdays(days)` and
-`upcoming_membership_anniversaries(days)` take the window; the views of the same name without
-the parentheses use 30 days.
-
-Households: `mailing_list_households` and `calling_list_households` give one row per
-household, a household being the customers sharing an address match key (`address_key`; a
-customer without one is a household of one). The calling row's number is the household's
-landline when a member has one as golden phone, else the oldest member's phone.
+Contactable channels, birthdays and anniversaries, households: docs/architecture.md,
+section "mdm/publish/views.py".
 """
 
 from __future__ import annotations

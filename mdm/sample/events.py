@@ -2,30 +2,8 @@
 
     python -m mdm.sample.events --sample data/sample      # after mdm.sample.generator; `mdm sample` runs both
 
-Seed 20261122 (one random.Random(seed)), as_of 2026-11-01 (the generator's defaults). Reads the
-person files the generator wrote (clinic.csv, crm.csv, web_signups.jsonl, truth.csv) in file
-order and writes, byte-identical for the same inputs and seed:
-
-sources/visits.csv (clinic system export: `;`, day-first dates), keyed to clinic patient_id
-  - every accepted clinic record: 0-4 ordinary visits over the 2 years before as_of (general,
-    cardiology, dermatology, pediatrics for under-16s);
-  - women aged 20-42: 12% pregnant now (pregnancy_confirmed 6-12 weeks after conception with a
-    due_date 1-38 weeks after as_of, then a prenatal_check a month, up to as_of), 8% delivered in
-    the 12 months before as_of (pregnancy_confirmed, prenatal checks, delivery on the due date
-    +-10 days);
-  - adults: 4% had surgery in the 120 days before as_of (note: the procedure); 70% of them then
-    have weekly rehab_session visits from 2 weeks after surgery up to as_of (at most 10); 3% of
-    other adults have 1-8 rehabilitation sessions in the 200 days before as_of.
-sources/purchases.csv (CRM shop: ISO timestamps), keyed to crm customer_no: 25% of accepted crm
-  records buy 1-3 packages in the 2 years before as_of (senior_wellness only 60+,
-  pediatric_vaccines only under 16, maternity_care only women 20-42).
-sources/survey_answers.jsonl (web survey), keyed to web signup_id: 40% of accepted web sign-ups
-  answer distance_to_hospital_km (log-normal around 8 km) and preferred_visit_time (morning 40%,
-  afternoon 25%, evening 20%, weekend 15%); 10% of them answer again later (the newer answer wins).
-
-Broken rows, to show quarantine at work (each file): an unknown person record id, an event time
-that is not a date, a row with no event id, an exact repeat of a row; visits also one row for a
-clinic record that was itself quarantined.
+Seed 20261122, as_of 2026-11-01 (the generator's defaults); byte-identical output for the same
+inputs and seed. What each file holds: docs/architecture.md, section "mdm/sample/events.py".
 """
 
 from __future__ import annotations

@@ -1,42 +1,8 @@
 """Staleness of contact data: how fresh each address, phone and e-mail is, and which are stale.
 
-Customer contact data decays about 2% a month (people move, change numbers and addresses).
-For each golden customer and each contact attribute (address, phone, e-mail):
-
-- a *value* is the attribute's comparable column (`address_key`, `phone`, `email_key` by
-  default), so "12 Oak St" and "12 OAK STREET" are one value;
-- its **last confirmed** time is the latest `source_updated_at` among the customer's source
-  records that carry that value;
-- its **freshness** is `(1 - monthly_decay) ** months` since then (months = days / 30.4375,
-  whole days counted from the date of the last confirmation to `as_of`);
-- it is **stale** when it is *superseded* (a record of the same customer carrying a different
-  value was updated after this value was last confirmed: the customer has moved on, however
-  young this value is) or *aged* (freshness below `stale_below_freshness`, about 11 months at
-  the defaults, and nothing newer confirms it).
-
-With one value held at a time (`values_at_once: 1`, the default for every attribute) only the
-customer's most recently confirmed value is never superseded; every record carrying an older
-value is. Equal last-confirmed times supersede neither value.
-
-Edge cases, decided here:
-- a record without the value (null) gets no flag for that attribute (null, not false);
-- a record dated after `as_of` counts as dated `as_of`: ages are never negative and a run with
-  the same `as_of` gives the same flags whenever it is repeated;
-- a record without an update time confirms nothing; a value no dated record carries has no
-  last-confirmed time and no freshness, is never aged, and is superseded by any dated value;
-- a typo is not a change: two address values with the same digits and at most `typo_edits`
-  (2) edits apart are one value written two ways; each confirms the other and neither
-  supersedes the other (superseded addresses: precision 0.87 -> 0.97 on generated data; for
-  e-mails it gained nothing, so their default is 0);
-- phones: a person may hold two valid numbers (a mobile and a household landline, given by
-  different sources). When both records' `phone_type` is known and different (mobile vs
-  fixed_line) the newer number does not supersede the older; libphonenumber cannot tell the
-  two apart in North America (`fixed_line_or_mobile`), so there a newer differing phone does
-  supersede. Waiting for two newer numbers instead (`values_at_once: 2`) lost more true stale
-  phones than false ones it spared (F1 0.433 -> 0.424), so the default is 1.
-  bench/bench_stale.py measures these choices against the generator's truth.
-
-Pure functions over polars frames; the stale stage (mdm/stale/stage.py, after `golden`) calls `flag_stale`.
+Pure functions over polars frames; the stale stage (mdm/stale/stage.py, after `golden`) calls
+`flag_stale`. Definitions, edge cases and the measured choices: docs/architecture.md, section
+"mdm/stale/flags.py".
 """
 
 from __future__ import annotations

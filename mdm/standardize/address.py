@@ -1,21 +1,6 @@
 """Addresses: street lines, city, region, postal code and country.
 
-Street lines are parsed per distinct (line, country) by `addresses.line.parse_address_line`
-(USPS Publication 28 for US and Canadian lines; house number, unit and street elsewhere).
-Per line field the standardizer returns:
-
-- `clean`: USPS-style display form in proper case ("500 N Main St Ste 200"); lines of other
-  countries as written, spacing tidied and proper-cased when written all upper or all lower.
-- `key`: `number|street|unit`, invariant to spelling variants ("12 oak street apartment 4"
-  and "12 OAK ST. #4" both give `12|oakst|4`); `address_match_key` adds the postcode.
-- extras (columns `<field>_<name>`): `number`, `pre_directional`, `street` (the name alone,
-  display case), `street_type` (USPS abbreviation, "ST"), `post_directional`, `unit`
-  (designator and identifier, "APT 4", "STE 200"; a bare `#4` stays "# 4", as Publication 28
-  writes a unit whose kind is unknown) and `po_box` (the box number, also the box of a rural
-  route). A line2 holding only a unit ("Apt 4B", "#4B", "Suite 200") gives `unit` alone.
-
-Nothing is dropped: what is not recognised stays in `street` and `clean`. A line is flagged
-only when it has no letters (and no unit): "123", "---".
+What a line field's clean value, key and extras are: docs/architecture.md, section "mdm/standardize/address.py".
 """
 
 from __future__ import annotations

@@ -1,29 +1,7 @@
 """E-mail addresses: cleaned, syntax-checked offline, domain typos corrected, a provider-aware key.
 
-What the standardized table gets for an e-mail field:
-- `email`: the address trimmed, "mailto:", surrounding <> and a display name ("Ann <ann@x.org>")
-  taken off, spaces around the @ removed, lower-cased (local parts are case-sensitive in the RFC,
-  in no mailbox a customer uses), syntax checked by email-validator without DNS
-  (check_deliverability=False), international domains in Unicode (user@xn--bcher-kva.de ->
-  user@bücher.de). A domain listed in the dictionary table `email_domain_typos` is corrected and
-  flagged ("domain typo 'gmial.com' corrected to 'gmail.com'"): the corrected address is clean.
-- `email_key`: the clean address less what its provider ignores, from the table
-  `email_providers`: dots at Gmail, +tags at most large providers, -tags at Yahoo, and the
-  provider's canonical domain (googlemail.com -> gmail.com). John.Smith+news@googlemail.com and
-  johnsmith@gmail.com share a key. Other domains keep the whole address: a tag or dot means
-  something different on each company's server.
-- `email_domain`: the domain of the clean address (after typo correction, before canonicalizing).
-- `email_local`: the key's part before the @: the same mailbox name at another (or misspelt) domain.
-
-Placeholders (noreply@..., none@none.com, test@test.com, no@email.com, na@na.com) are nulled and
-flagged "placeholder e-mail": the address of no one, which would link strangers. The list is
-short and in code (_NO_REPLY, _PLACEHOLDER_WORDS): a word from it before the @ and one as the
-domain's name, or a no-reply local part at any domain. Role addresses (info@, sales@) are kept.
-
-Speed: email-validator runs at about 40k addresses/s. The common clean case (ASCII dot-atom at
-a domain of letters, digits and single hyphens, below the length limits, no special-use name)
-is accepted by a regular expression instead; a property test checks that email-validator gives
-the same answer on everything that expression accepts, and the rest goes to email-validator.
+The columns produced, placeholders and the regular-expression fast path: docs/architecture.md,
+section "mdm/standardize/email.py".
 """
 
 from __future__ import annotations

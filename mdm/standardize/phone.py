@@ -1,35 +1,7 @@
 """Phones: E.164 with the record's country as default region; extension, type and validity apart.
 
-What the standardized table gets for a phone field:
-- `phone`: E.164 (+14158672671), only for a number libphonenumber calls valid (its digits lie in a
-  number range of its country) and that is not a known fake;
-- `phone_key`: the E.164 digits without the plus;
-- `phone_extension`: the extension, kept apart ("415.867.2671 ext. 12", "x12", "#12", "ext12",
-  ";ext=12", "poste 12" -> "12");
-- `phone_type`: mobile, fixed_line, fixed_line_or_mobile (all of NANPA), toll_free, voip, ...;
-- `phone_is_valid`: True for a clean number, False for a value that was rejected, null for blank.
-
-Decisions
-- A number that parses and has a possible length but is not valid (123-456-7890, an unassigned
-  area code, a digit dropped in a German number) is nulled and flagged, like an unparsable one:
-  phone is an identity field, and a key made from a number that cannot exist links strangers
-  who typed the same fake. The raw value stays in `phone_raw`; the field's `on_invalid: keep`
-  (Standardized.with_policy) puts it back in `phone` if a source wants that.
-- Fakes are flagged even where libphonenumber accepts them: all one digit, runs of digits
-  (1234567890, 0123456789, 2345678901, 9876543210) and the ranges reserved for drama (_FICTIONAL).
-- International prefix: "+", the default region's own (011 in the US, 00 in DE), and, when the
-  number is not valid otherwise, 00 or 011 whatever the region ("0044 20 ..." in a US source).
-- No prefix at all: digits too long for the region but valid as an international number
-  ("8613800138000" in a US source) are read so and flagged ("read as international"): clean,
-  but a guess worth a look. A value of the region's length is not re-read: "(493) 090-1820"
-  is a mistyped US number, not Berlin's +49 30 901820.
-- A record without a known country is parsed with the source's country.
-- Labels beside the number ("(mobile)", "Cell:", "Handy") are dropped before parsing, else
-  libphonenumber reads their letters as vanity digits; two numbers in one value are rejected.
-
-Speed: each distinct (value, region) is parsed once (map_distinct). On the common path a value
-costs one phonenumbers.parse, one number_type (which is what is_valid_number computes, so that
-call is not made again) and one format_number; the slower retries run only for invalid values.
+The columns produced and the decisions (invalid numbers, fakes, prefixes): docs/architecture.md,
+section "mdm/standardize/phone.py".
 """
 
 from __future__ import annotations

@@ -1,25 +1,7 @@
-"""The durable store: one SQLite database in the state directory.
+"""The durable store: one SQLite database in the state directory (WAL; every write one transaction).
 
-SQLite because stewards write to it while a nightly run reads it: transactions, WAL, and a
-single file to back up. Every write is one transaction; a crash leaves the last commit.
-
-Manual and survey tags (`manual_tags`, with `origin`, who set them and when) and their audit
-trail (`manual_tag_log`: every set and removal, never deleted) are added in place to a store of
-any schema: older code does not read them, so no version bump is needed.
-
-Schema 2 adds id_events, published_runs and golden_versions (the golden history; its row
-contents live in Parquet segments beside the store, see mdm/golden/history.py). A schema 1 store
-is upgraded in place when opened; code that knows only schema 1 then refuses it, so it cannot
-publish runs that skip the events and versions. Schema 3 adds quality_metrics (each published
-run's metrics, mdm/publish/quality.py), likewise.
-
-Schema 4 adds the steward workflow (mdm/steward/): users, audit_log, steward_items (a version per
-review item, for optimistic concurrency), and three columns of steward_decisions: audit_id (the
-action that wrote the decision, so one undo revokes a whole merge or split), fingerprint (the
-decided records' identity values at decision time, JSON) and revoked_by. An older store gains
-them in place (ALTER TABLE ADD COLUMN: older decisions have no fingerprint and are always applied).
-Schema 4 also holds the tag engine's stored tags: manual_tags.origin (manual or survey) and
-manual_tag_log (every set and removal, with who and when).
+Why SQLite, and how schemas upgrade in place: docs/architecture.md, section "mdm/state/store.py";
+the schema history (`SCHEMA_VERSION`) is in CHANGELOG.md.
 """
 
 from __future__ import annotations

@@ -1,24 +1,7 @@
-"""One address line to its parts, its display form and its matching key.
+"""One address line to its parts, its display form and its matching key (USPS Publication 28 for US
+and Canadian lines; house number, unit and street elsewhere).
 
-US and Canadian lines (and the US territories) are read the USPS Publication 28 way:
-
-    [unit] number [pre-directional] street name [street type] [post-directional] [unit ...]
-
-A unit may stand anywhere a designator introduces it ("12 Oak St Apt 4", "Apt 4, 12 Oak St",
-"Unit 5 - 123 Main St"); Canadian "5-123 Main St" and Australian "3/45 Smith St" put the unit
-before the civic number. PO boxes ("P.O. Box 12", "POB 12") and rural routes ("RR 2 Box 5",
-"HC 1 Box 9") are recognised; highways keep their number as part of the name ("County Road 12").
-
-Other countries are not abbreviated the USPS way: the display form is the line as written
-(spacing tidied, proper case if it was written all upper or all lower); the parts found are
-the house number (leading "10 Downing Street", trailing "Hauptstraße 5"), a clearly marked
-unit ("Flat 3", "Apt 2", "#4") and the street as the rest. Their keys still fold the usual
-spelling variants: Straße/Str./Strasse in German-speaking countries, Road/Rd, Street/St in
-English-speaking ones.
-
-The key is `number|street|unit`: each part lower-case ASCII letters and digits (the number also
-keeps `-` and `/`), the street with standard abbreviations, the unit as its identifiers only
-("Apt 4", "#4" and "Unit 4" all give `4`), so spelling variants of one address share a key.
+How lines are read and keyed: docs/architecture.md, section "mdm/standardize/addresses/line.py".
 """
 
 from __future__ import annotations
