@@ -68,7 +68,7 @@ def site(request: Request) -> Site:
     return request.app.state.site  # type: ignore[no-any-return]
 
 
-class Form:
+class FormFields:
     """A POSTed form (application/x-www-form-urlencoded), read once."""
 
     def __init__(self, fields: dict[str, list[str]]):
@@ -82,16 +82,16 @@ class Form:
         return self.fields.get(name, [])
 
 
-async def posted_form(request: Request) -> Form:
+async def posted_form(request: Request) -> FormFields:
     if not hasattr(request.state, "form"):
         body = (await request.body()).decode("utf-8", errors="replace")
-        request.state.form = Form(parse_qs(body, keep_blank_values=True))
+        request.state.form = FormFields(parse_qs(body, keep_blank_values=True))
     return request.state.form  # type: ignore[no-any-return]
 
 
 Session = Annotated[dict[str, Any], Depends(live_session)]
 SiteObjects = Annotated[Site, Depends(site)]
-Posted = Annotated[Form, Depends(posted_form)]
+Posted = Annotated[FormFields, Depends(posted_form)]
 
 
 async def csrf_checked(request: Request, session: Session) -> None:
