@@ -3,18 +3,23 @@ next run does with them. Runs use tests/fixtures/steward (its README gives the e
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import importlib
 import json
+import pkgutil
 import shutil
 import sqlite3
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
+from mdm.errors import MdmError
 from mdm.pipeline import run_pipeline
 from mdm.state import StateStore
 from mdm.state.fingerprint import material_changes
-from mdm.steward import service
+from mdm.steward import audit, service, users
 from mdm.steward.desk import StewardDesk
 from mdm.steward.users import User, UserError, add_user, authenticate, get_user, hash_password, verify_password
 from mdm.steward.views import QueueFilter
@@ -158,7 +163,7 @@ def test_audit_entries_younger_than_six_months_are_never_purged(desk: StewardDes
     with desk.store() as store:
         with pytest.raises(service.StewardError, match="kept at least 183 days"):
             service.purge_audit(store, 30)
-        n = len(service.audit_entries(store))
+        n = len(audit.audit_entries(store))
         assert service.purge_audit(store, 183) == 0
         assert service.purge_audit(store, 183, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=200)) == n
 
@@ -298,3 +303,33 @@ def test_a_schema_2_store_gains_the_steward_tables_and_keeps_its_decisions(tmp_p
         assert store.active_decisions() == [(("crm", "C1"), ("web", "W1"), "not_same")]
         assert store.query("SELECT fingerprint, audit_id FROM steward_decisions") == [(None, None)]
         assert store.query("SELECT count(*) FROM users") == [(0,)]
+
+
+# ---- module shape --------------------------------------------------------------------------------
+
+
+def _steward_modules() -> list[ModuleType]:
+    import mdm.steward
+
+    names = [m.name for m in pkgutil.walk_packages(mdm.steward.__path__, "mdm.steward.")]
+    return [importlib.import_module(n) for n in names]
+
+
+def test_every_steward_error_is_an_mdm_error() -> None:
+    kinds = {
+        obj
+        for module in _steward_modules()
+        for obj in vars(module).values()
+        if isinstance(obj, type) and issubclass(obj, BaseException) and obj.__module__ == module.__name__
+    }
+    assert {service.StewardError, service.Forbidden, service.NotFound, service.Conflict, UserError} <= kinds
+    assert [k.__qualname__ for k in kinds if not issubclass(k, MdmError)] == []
+
+
+def test_users_and_the_audit_log_do_not_import_the_service() -> None:
+    """service.py imports users.py and audit.py; neither imports service.py back (not even lazily)."""
+    for module in (audit, users):
+        tree = ast.parse(Path(module.__file__ or "").read_text(encoding="utf-8"))
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert not any(m and m.startswith("mdm.steward.service") for m in imported), module.__name__

@@ -3,20 +3,34 @@ concurrent decisions. The browser tests (test_steward_e2e.py) drive the same pag
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import stat
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlencode
 
 import pytest
+from click.testing import CliRunner
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from httpx import Response
 
+from mdm.cli import main
 from mdm.pipeline import run_pipeline
 from mdm.state import StateStore
 from mdm.steward.users import add_user
-from mdm.steward.web.app import create_app
+from mdm.steward.web import security
+from mdm.steward.web.app import HEADERS, create_app
+from mdm.steward.web.routes import ROUTERS
 from mdm.steward.web.security import SECRET_FILE
-from tests.conftest import AS_OF, FIXTURES
+from tests.conftest import AS_OF, FIXTURES, REPO
 
 PASSWORD = "correct horse"
 
@@ -62,7 +76,12 @@ def test_the_session_cookie_is_signed_httponly_and_strict(site: Path) -> None:
     c = client(site)
     r = c.get("/login")
     cookie = r.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict") and "Path=/" in cookie
+    value, *attributes = cookie.split(";")
+    # attribute names are case-insensitive (RFC 6265, 5.2): compare them lower-cased
+    attrs = {k.strip().lower(): v.strip() for k, _, v in (a.partition("=") for a in attributes)}
+    assert "httponly" in attrs and attrs["samesite"].lower() == "strict" and attrs["path"] == "/"
+    assert attrs["max-age"] == str(12 * 3600)
+    assert value.startswith("mdm_session=") and len(value.rsplit(".", 1)[1]) == 43  # an HMAC-SHA256, base64url
     assert (
         "script-src" not in r.headers["content-security-policy"]
         and "default-src 'none'" in r.headers["content-security-policy"]
@@ -146,3 +165,210 @@ def test_sign_out_ends_the_session_and_old_tokens(site: Path) -> None:
     assert c.get("/", follow_redirects=False).status_code == 303
     r = c.post("/pair/decide", data={"csrf": token, "left": "crm:C3", "right": "web:W3", "verdict": "same"})
     assert r.status_code == 403
+
+
+# ---- every route: sign-in, role, CSRF --------------------------------------------------------------
+
+ROUTES: dict[tuple[str, str], str | None] = {
+    # (method, path): the role it needs (None: anyone)
+    ("GET", "/login"): None,
+    ("POST", "/login"): None,
+    ("POST", "/logout"): None,
+    ("GET", "/style.css"): None,
+    ("GET", "/"): "viewer",
+    ("GET", "/pair"): "viewer",
+    ("POST", "/pair/decide"): "steward",
+    ("GET", "/golden/{golden_id}"): "viewer",
+    ("POST", "/golden/{golden_id}/split"): "steward",
+    ("POST", "/golden/{golden_id}/merge"): "steward",
+    ("GET", "/audit"): "viewer",
+    ("POST", "/audit/{audit_id}/undo"): "steward",
+    ("GET", "/admin"): "admin",
+    ("POST", "/admin/users"): "admin",
+    ("POST", "/admin/role"): "admin",
+    ("POST", "/admin/run"): "admin",
+}
+RANK = {"viewer": 0, "steward": 1, "admin": 2}
+
+
+def url(path: str) -> str:
+    return path.replace("{golden_id}", "G000000001").replace("{audit_id}", "1")
+
+
+def written(site: Path) -> list[tuple[int, ...]]:
+    with StateStore(site.parent / "state") as store:
+        return store.query("SELECT (SELECT count(*) FROM audit_log), (SELECT count(*) FROM steward_decisions)")
+
+
+def test_the_route_table_is_the_apps() -> None:
+    """A new route fails here until ROUTES says what role it needs: the tests below then check it."""
+    routes = {(m, r.path) for router in ROUTERS for r in router.routes if isinstance(r, APIRoute) for m in r.methods}
+    assert routes == set(ROUTES)
+
+
+def test_every_page_but_sign_in_needs_a_session_and_every_post_the_csrf_token(site: Path) -> None:
+    c = client(site)
+    token = csrf(c.get("/login").text)
+    before = written(site)
+    responses = []
+    for (method, path), role in ROUTES.items():
+        if method == "GET":
+            r = c.get(url(path), follow_redirects=False)
+            if role is None:
+                assert r.status_code == 200, path
+            else:
+                assert r.status_code == 303, path
+                assert r.headers["location"] == "/login?" + urlencode({"next": url(path)}), path
+            responses.append(r)
+            continue
+        for form in ({}, {"csrf": "not-the-token"}):
+            r = c.post(url(path), data=form | {"username": "ana", "password": PASSWORD}, follow_redirects=False)
+            assert r.status_code == 403 and "CSRF token" in r.text, path
+            responses.append(r)
+        if role is not None:  # the right token, nobody signed in
+            r = c.post(url(path), data={"csrf": token}, follow_redirects=False)
+            assert r.status_code == 303 and r.headers["location"] == "/login?" + urlencode({"next": url(path)}), path
+            responses.append(r)
+    for r in responses:
+        assert {name: r.headers.get(name) for name in HEADERS} == HEADERS, r.url
+    assert written(site) == before
+
+
+def test_signed_in_a_post_without_the_token_is_refused_and_a_role_too_low_is_403(site: Path) -> None:
+    before = written(site)
+    for name, role in (("vic", "viewer"), ("ana", "steward")):
+        c = client(site)
+        sign_in(c, name)
+        token = csrf(c.get("/").text)
+        for (method, path), needed in ROUTES.items():
+            if method == "POST":
+                r = c.post(url(path), data={"username": name, "password": PASSWORD}, follow_redirects=False)
+                assert r.status_code == 403 and "CSRF" in r.text, (name, path)
+            if needed is None or RANK[needed] <= RANK[role]:
+                continue
+            if method == "GET":
+                r = c.get(url(path))
+            else:
+                r = c.post(url(path), data={"csrf": token, "left": "crm:C3", "right": "web:W3", "verdict": "same"})
+            assert r.status_code == 403, (name, path)
+            assert f"{name} is a {role}: this needs the {needed} role" in r.text, (name, path)
+    assert written(site) == before
+
+
+def test_a_session_ends_twelve_hours_after_sign_in_however_busy(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    c = client(site)
+    sign_in(c, "ana")
+    real = time.time
+    # the cookie's signature stays fresh (itsdangerous reads the real clock): only the issue time inside ages
+    monkeypatch.setattr(security, "time", SimpleNamespace(time=lambda: real() + 11 * 3600))
+    assert c.get("/", follow_redirects=False).status_code == 200
+    monkeypatch.setattr(security, "time", SimpleNamespace(time=lambda: real() + 12 * 3600 + 60))
+    r = c.get("/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+# ---- running the flow from the admin page -----------------------------------------------------------
+
+
+def start_run(c: TestClient) -> Response:
+    """POST /admin/run as the signed-in admin (following the redirect to /admin)."""
+    return c.post("/admin/run", data={"csrf": csrf(c.get("/admin").text)})
+
+
+def run_status(c: TestClient) -> str:
+    found = re.search(r"<p>Status: (.*)</p>", c.get("/admin").text)
+    assert found, "no run status on the admin page"
+    return found.group(1)
+
+
+def finish(app: FastAPI) -> None:
+    thread = app.state.site.runner.thread
+    thread.join(timeout=600)
+    assert not thread.is_alive()
+
+
+def runs(site: Path) -> list[tuple[str, str]]:
+    with StateStore(site.parent / "state") as store:
+        return store.query("SELECT run_id, status FROM runs ORDER BY started_at")
+
+
+def test_an_admin_runs_the_flow_one_run_at_a_time(site: Path) -> None:
+    sources = site.parent.parent / "src" / "sources.yaml"
+    go = threading.Event()
+
+    def run() -> str:
+        assert go.wait(timeout=600), "the test never let the run go"
+        summary = run_pipeline(sources, site, as_of=AS_OF)
+        return f"run {summary.run_id} published in {summary.seconds} s"
+
+    app = create_app(site, site.parent / "state", run=run, run_details={"sources": str(sources)})
+    c = TestClient(app, base_url="http://127.0.0.1")
+    sign_in(c, "root")
+    assert run_status(c) == "no run started from this page"
+    first = start_run(c)
+    assert first.status_code == 200 and "the flow is running" in first.text
+    assert run_status(c).startswith("running, started by root at ")
+    second = start_run(c)
+    assert second.status_code == 400 and "a run is already going; wait for it to finish" in second.text
+    go.set()
+    finish(app)
+    (run_id, published) = runs(site)[-1]
+    assert published == "published" and re.fullmatch(rf"run {run_id} published in [0-9.]+ s", run_status(c))
+    with StateStore(site.parent / "state") as store:
+        entries = store.query("SELECT actor, after FROM audit_log WHERE action = 'run_flow'")
+    assert entries == [("root", json.dumps({"sources": str(sources)}))]  # the refused second start wrote none
+    # and another run may start once it is over
+    assert start_run(c).status_code == 200
+    finish(app)
+    assert run_status(c).startswith(f"run {runs(site)[-1][0]} published in ")
+
+
+def test_a_failed_run_shows_its_message_and_a_page_without_a_run_refuses_one(site: Path) -> None:
+    sources = site.parent.parent / "src" / "sources.yaml"
+    (sources.parent / "web.jsonl").unlink()
+    app = create_app(site, site.parent / "state", run=lambda: str(run_pipeline(sources, site, as_of=AS_OF)))
+    c = TestClient(app, base_url="http://127.0.0.1")
+    sign_in(c, "root")
+    assert start_run(c).status_code == 200
+    finish(app)
+    (run_id, failed) = runs(site)[-1]
+    assert failed == "failed"
+    assert run_status(c).startswith(f"failed: run {run_id} failed in stage ingest: ")
+    off = client(site)
+    sign_in(off, "root")
+    assert "Off: start the page with" in off.get("/admin").text
+    r = start_run(off)
+    assert r.status_code == 400 and "running the flow from the page is off" in r.text
+
+
+def test_mdm_serve_runs_the_pipeline_from_the_page(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mdm serve --sources` gives the page a run of the real pipeline (the page never imports it)."""
+    import uvicorn
+
+    served: list[FastAPI] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_: served.append(app))
+    sources = site.parent.parent / "src" / "sources.yaml"
+    result = CliRunner().invoke(main, ["serve", "--master", str(site), "--sources", str(sources)])
+    assert result.exit_code == 0, result.output
+    c = TestClient(served[0], base_url="http://127.0.0.1")
+    sign_in(c, "root")
+    assert start_run(c).status_code == 200
+    finish(served[0])
+    assert run_status(c).startswith(f"run {runs(site)[-1][0]} published in ")
+    with StateStore(site.parent / "state") as store:
+        assert store.query("SELECT after FROM audit_log WHERE action = 'run_flow'") == [
+            (json.dumps({"sources": str(sources)}),)
+        ]
+
+
+def test_the_page_does_not_import_the_pipeline(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from fastapi.testclient import TestClient\n"
+        "from mdm.steward.web.app import create_app\n"
+        f"c = TestClient(create_app({str(tmp_path / 'm.duckdb')!r}, {str(tmp_path / 'state')!r}))\n"
+        "assert c.get('/login').status_code == 200\n"
+        "assert 'mdm.pipeline' not in sys.modules, 'mdm.pipeline was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr

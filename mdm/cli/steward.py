@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -153,6 +154,18 @@ def serve(master: Path, state: Path | None, port: int, sources: Path | None) -> 
 
     from mdm.steward.web.app import create_app
 
-    app = create_app(master, state_beside(master, state), sources=sources)
+    state_dir = state_beside(master, state)
+    run: Callable[[], str] | None = None
+    if sources is not None:
+        flow_sources = sources
+
+        def run_flow() -> str:
+            from mdm.pipeline import run_pipeline  # here, not in the page: it never imports the pipeline
+
+            summary = run_pipeline(flow_sources, master, state_dir)
+            return f"run {summary.run_id} published in {summary.seconds} s"
+
+        run = run_flow
+    app = create_app(master, state_dir, run=run, run_details={"sources": str(sources)} if sources else None)
     click.echo(f"steward page on http://127.0.0.1:{port}/ (Ctrl-C stops)")
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mdm.state import StateStore
-from mdm.steward import service, users, views
+from mdm.steward import audit, service, users, views
 from mdm.steward.service import ActionResult, Record
 from mdm.steward.users import User
 from mdm.types import Verdict
@@ -79,7 +79,7 @@ class StewardDesk:
 
     def audit(self, limit: int = 200) -> list[dict[str, Any]]:
         with self.store() as store:
-            return service.audit_entries(store, limit=limit)
+            return audit.audit_entries(store, limit=limit)
 
     def sources(self) -> list[str]:
         return views.sources(self.master)

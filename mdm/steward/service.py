@@ -25,8 +25,8 @@ Rules, and why:
   records to one another against later evidence, which the steward did not say.) The split-out
   records are not pinned together: they form whatever customers the evidence makes, and a steward
   merges them by hand if they are one person. Splits are capped at MAX_SPLIT_LINKS links.
-- **Audit.** Every action (users too) writes audit_log: who, when (UTC), action, item, reason,
-  before and after (JSON). Entries are kept at least AUDIT_RETENTION_DAYS; `purge_audit` removes
+- **Audit.** Every action (users too) writes audit_log (mdm/steward/audit.py): who, when (UTC),
+  action, item, reason, before and after (JSON). Entries are kept at least AUDIT_RETENTION_DAYS; `purge_audit` removes
   older ones only when called, never by default, and refuses a younger cut-off.
 """
 
@@ -39,8 +39,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mdm.errors import MdmError
 from mdm.state import StateStore
 from mdm.state.fingerprint import Fingerprint, dumps, record_label
+from mdm.steward.audit import now_utc, write_audit
 from mdm.steward.users import User
 from mdm.types import Verdict
 
@@ -53,7 +55,7 @@ Record = tuple[str, str]
 """(source, source_record_id)"""
 
 
-class StewardError(Exception):
+class StewardError(MdmError):
     """An action that cannot be done as asked (the message says why and what to do)."""
 
 
@@ -69,40 +71,12 @@ class Conflict(StewardError):
     """Someone acted on the item first: nothing was written."""
 
 
-def now_utc() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-
-
 def pair_key(left: Record, right: Record) -> str:
     return "pair:" + "|".join(sorted((record_label(*left), record_label(*right))))
 
 
 def golden_key(golden_id: str) -> str:
     return f"golden:{golden_id}"
-
-
-def write_audit(
-    con: sqlite3.Connection,
-    actor: str,
-    action: str,
-    item_key: str | None,
-    reason: str | None,
-    before: Any,
-    after: Any,
-) -> int:
-    cur = con.execute(
-        "INSERT INTO audit_log (at, actor, action, item_key, reason, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (
-            now_utc(),
-            actor,
-            action,
-            item_key,
-            reason,
-            None if before is None else json.dumps(before, sort_keys=True),
-            None if after is None else json.dumps(after, sort_keys=True),
-        ),
-    )
-    return int(cur.lastrowid or 0)
 
 
 def item_version(store: StateStore, key: str) -> int:
@@ -392,16 +366,6 @@ def undo(store: StateStore, user: User, audit_id: int, *, reason: str | None = N
         for key in (item_key or "").split():
             _bump(con, key, undo_id)
     return ActionResult(undo_id, 0, f"undid #{audit_id} ({_ACTION_WORDS.get(action, action)} on {item_key})")
-
-
-def audit_entries(store: StateStore, *, limit: int = 200, item_key: str | None = None) -> list[dict[str, Any]]:
-    """The newest audit entries first (optionally of one item)."""
-    names = ["audit_id", "at", "actor", "action", "item_key", "reason", "before", "after", "undone_by_audit_id"]
-    where, params = ("WHERE item_key LIKE ?", (f"%{item_key}%",)) if item_key else ("", ())
-    rows = store.query(
-        f"SELECT {', '.join(names)} FROM audit_log {where} ORDER BY audit_id DESC LIMIT {int(limit)}", params
-    )
-    return [dict(zip(names, r, strict=True)) for r in rows]
 
 
 def purge_audit(store: StateStore, older_than_days: int, *, now: dt.datetime | None = None) -> int:

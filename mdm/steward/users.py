@@ -9,7 +9,6 @@ role is given (least privilege).
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import hmac
 import re
@@ -18,7 +17,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import get_args
 
+from mdm.errors import MdmError
 from mdm.state import StateStore
+from mdm.steward.audit import now_utc, write_audit
 from mdm.types import StewardRole
 
 ROLES: tuple[StewardRole, ...] = get_args(StewardRole)
@@ -29,7 +30,7 @@ _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _RANK = {"viewer": 0, "steward": 1, "admin": 2}
 
 
-class UserError(ValueError):
+class UserError(MdmError, ValueError):
     """A user cannot be added or changed (bad name, weak password, unknown role, exists...)."""
 
 
@@ -67,19 +68,17 @@ def verify_password(password: str, stored: str) -> bool:
 def _check_role(role: str) -> StewardRole:
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; use one of {', '.join(ROLES)}, e.g. --role steward")
-    return role  # type: ignore[return-value]
+    return role
 
 
 def add_user(store: StateStore, username: str, password: str, role: str = DEFAULT_ROLE, *, by: str) -> User:
     """Create a user (the audit log records who did)."""
-    from mdm.steward.service import write_audit  # the audit writer lives with the other actions
-
     if not _USERNAME.match(username):
         raise UserError(f"user name {username!r}: use letters, digits, '.', '_', '@' or '-' (e.g. ana.lee)")
     if len(password) < MIN_PASSWORD_CHARS:
         raise UserError(f"the password must have at least {MIN_PASSWORD_CHARS} characters")
     checked = _check_role(role)
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    now = now_utc()
     try:
         with store.transaction() as con:
             con.execute(
@@ -94,8 +93,6 @@ def add_user(store: StateStore, username: str, password: str, role: str = DEFAUL
 
 def set_role(store: StateStore, username: str, role: str, *, by: str) -> User:
     checked = _check_role(role)
-    from mdm.steward.service import write_audit
-
     with store.transaction() as con:
         row = con.execute("SELECT role FROM users WHERE username = ?", (username,)).fetchone()
         if row is None:
@@ -106,8 +103,6 @@ def set_role(store: StateStore, username: str, role: str, *, by: str) -> User:
 
 
 def set_password(store: StateStore, username: str, password: str, *, by: str) -> None:
-    from mdm.steward.service import write_audit
-
     if len(password) < MIN_PASSWORD_CHARS:
         raise UserError(f"the password must have at least {MIN_PASSWORD_CHARS} characters")
     with store.transaction() as con:
@@ -138,4 +133,4 @@ def get_user(store: StateStore, username: str) -> User | None:
 
 def list_users(store: StateStore) -> list[tuple[str, str, str, str]]:
     """(username, role, created_at, created_by) of every user, by name."""
-    return [tuple(r) for r in store.query("SELECT username, role, created_at, created_by FROM users ORDER BY username")]  # type: ignore[misc]
+    return [tuple(r) for r in store.query("SELECT username, role, created_at, created_by FROM users ORDER BY username")]

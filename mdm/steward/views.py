@@ -28,16 +28,18 @@ from typing import Any, Literal
 
 import duckdb
 
+from mdm.errors import MdmError
 from mdm.match.explain import SHOWN_FIELDS, ExplainError, RecordRef, explain_pair
 from mdm.state import StateStore
 from mdm.state.fingerprint import FINGERPRINT_COLUMNS, Fingerprint, fingerprint_of, record_label
-from mdm.steward.service import Record, audit_entries, golden_key, item_version, pair_key
+from mdm.steward.audit import audit_entries
+from mdm.steward.service import Record, golden_key, item_version, pair_key
 
 Order = Literal["threshold", "cluster", "value"]
 ORDERS: tuple[Order, ...] = ("threshold", "cluster", "value")
 
 
-class MasterMissing(LookupError):
+class MasterMissing(MdmError, LookupError):
     """No published master yet."""
 
 

@@ -1,26 +1,30 @@
-"""Sessions and CSRF tokens for the steward page, with the standard library only.
+"""Sessions and CSRF tokens for the steward page.
 
-- The session is a cookie holding a small JSON payload (a random nonce, the user name once signed
-  in, the issue time, a one-shot message) signed with HMAC-SHA256. HttpOnly, SameSite=Strict,
-  Path=/; it expires after SESSION_HOURS. The user's role is read from the store on every request,
-  so a role change or a removed user takes effect at once.
+- The session is Starlette's SessionMiddleware: a cookie holding the session as JSON, signed
+  with itsdangerous (HMAC-SHA256 here), HttpOnly, SameSite=Strict, Path=/. It holds the user name
+  once signed in, its issue time, the CSRF token and a one-shot message. It expires SESSION_HOURS
+  after it was issued, however busy its user. The user's role is read from the store on every
+  request, so a role change or a removed user takes effect at once.
 - The secret is 32 random bytes in `<state>/steward_web.secret`, created 0600 on first start and
   reused after, so sessions survive a restart; delete the file to sign everyone out.
-- The CSRF token of a form is HMAC(secret, "csrf:" + session nonce). Every POST must carry it;
-  signing in and out give the session a new nonce (no session fixation, old tokens die).
+- The CSRF token is random and kept in the session. Every POST must carry it; signing in and out
+  start a new session (no session fixation, old tokens die).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import os
 import secrets
 import time
 from pathlib import Path
 from typing import Any
+
+import itsdangerous
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp
 
 SECRET_FILE = "steward_web.secret"
 SESSION_HOURS = 12
@@ -44,44 +48,46 @@ def load_secret(state_dir: Path) -> bytes:
     return secret
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+class SignedSessions(SessionMiddleware):
+    """Starlette's SessionMiddleware with this page's cookie, signed with HMAC-SHA256 (its own
+    signer uses itsdangerous' default, HMAC-SHA1; tests/test_steward_web.py pins the length)."""
+
+    def __init__(self, app: ASGIApp, secret: bytes) -> None:
+        super().__init__(
+            app,
+            secret_key=secret.hex(),
+            session_cookie=COOKIE,
+            max_age=SESSION_HOURS * 3600,
+            path="/",
+            same_site="strict",
+            https_only=False,  # served on 127.0.0.1; a TLS proxy in front may add Secure
+        )
+        self.signer = itsdangerous.TimestampSigner(secret, digest_method=hashlib.sha256)
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def new_session(session: dict[str, Any], user: str | None = None) -> None:
+    """Replace the session's content: a new CSRF token, issued now, `user` signed in (or nobody)."""
+    session.clear()
+    session.update({"u": user, "t": time.time(), "csrf": secrets.token_urlsafe(32)})
 
 
-def sign(secret: bytes, payload: dict[str, Any]) -> str:
-    body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
-    mac = _b64(hmac.new(secret, body.encode(), hashlib.sha256).digest())
-    return f"{body}.{mac}"
+def live_session(connection: HTTPConnection) -> dict[str, Any]:
+    """The request's session, started anew when it is empty, malformed or older than SESSION_HOURS.
+
+    The signature's own age check restarts at every change of the session (a message shown, say);
+    the issue time kept inside makes SESSION_HOURS a limit on the whole session."""
+    session: dict[str, Any] = connection.session
+    issued = session.get("t")
+    fresh = (
+        isinstance(issued, int | float)
+        and time.time() - issued <= SESSION_HOURS * 3600
+        and isinstance(session.get("csrf"), str)
+    )
+    if not fresh:
+        new_session(session)
+    return session
 
 
-def unsign(secret: bytes, cookie: str | None) -> dict[str, Any] | None:
-    """The payload of a cookie we signed and that has not expired; None otherwise."""
-    if not cookie or "." not in cookie:
-        return None
-    body, mac = cookie.rsplit(".", 1)
-    expected = _b64(hmac.new(secret, body.encode(), hashlib.sha256).digest())
-    if not hmac.compare_digest(mac, expected):
-        return None
-    try:
-        payload = json.loads(_unb64(body))
-    except ValueError:
-        return None
-    if not isinstance(payload, dict) or time.time() - float(payload.get("t", 0)) > SESSION_HOURS * 3600:
-        return None
-    return payload
-
-
-def new_session(user: str | None = None) -> dict[str, Any]:
-    return {"n": secrets.token_urlsafe(16), "u": user, "t": time.time()}
-
-
-def csrf_token(secret: bytes, session: dict[str, Any]) -> str:
-    return _b64(hmac.new(secret, f"csrf:{session['n']}".encode(), hashlib.sha256).digest())
-
-
-def csrf_ok(secret: bytes, session: dict[str, Any], token: str | None) -> bool:
-    return bool(token) and hmac.compare_digest(csrf_token(secret, session), token or "")
+def csrf_ok(session: dict[str, Any], token: str | None) -> bool:
+    expected = session.get("csrf")
+    return bool(token) and isinstance(expected, str) and hmac.compare_digest(expected.encode(), (token or "").encode())

@@ -1,0 +1,9 @@
+"""The steward page's routes, one router per part of the page (the table is in ../app.py)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from mdm.steward.web.routes import admin, audit, auth, golden, review
+
+ROUTERS: tuple[APIRouter, ...] = (auth.router, review.router, golden.router, audit.router, admin.router)

@@ -1,0 +1,52 @@
+"""Users and roles, and running the flow (admins)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from mdm.steward.audit import write_audit
+from mdm.steward.service import StewardError
+from mdm.steward.users import ROLES
+from mdm.steward.web.deps import Admin, Posted, SiteObjects, act
+
+router = APIRouter()
+
+
+@router.get("/admin", response_class=HTMLResponse)
+async def admin(request: Request, user: Admin, site: SiteObjects) -> Response:
+    users = await run_in_threadpool(site.desk.users)
+    run_status = site.runner.status if site.runner else None
+    return site.page(request, "admin.html", users=users, roles=ROLES, run_status=run_status)
+
+
+@router.post("/admin/users")
+async def add_user(request: Request, user: Admin, site: SiteObjects, form: Posted) -> Response:
+    def add() -> str:
+        added = site.desk.add_user(user, form["username"], form["password"], form["role"] or "viewer")
+        return f"added {added.username}"
+
+    return await act(request, add, "/admin")
+
+
+@router.post("/admin/role")
+async def set_role(request: Request, user: Admin, site: SiteObjects, form: Posted) -> Response:
+    name, role = form["username"], form["role"]
+    return await act(request, lambda: f"{site.desk.set_role(user, name, role).username} is now a {role}", "/admin")
+
+
+@router.post("/admin/run")
+async def run_flow(request: Request, user: Admin, site: SiteObjects) -> Response:
+    runner = site.runner
+    if runner is None:
+        raise StewardError("running the flow from the page is off (start `mdm serve --sources ...`)")
+
+    def start() -> str:
+        if not runner.start(user.username):
+            raise StewardError("a run is already going; wait for it to finish")
+        with site.desk.store() as store, store.transaction() as con:
+            write_audit(con, user.username, "run_flow", None, None, None, runner.details)
+        return "the flow is running; the queue shows its result when it is published"
+
+    return await act(request, start, "/admin")
