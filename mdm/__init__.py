@@ -5,7 +5,9 @@ named after them, in the order data moves through them, each stage's body in
 `mdm/<stage>/stage.py` (docs/architecture.md, "The stage flow").
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+__version__ = version("mdm-customer-master")  # one source: pyproject.toml
 
 __all__ = ["__version__", "run_pipeline"]
 

