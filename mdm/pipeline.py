@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import secrets
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ from mdm.cluster.stage import cluster_stage
 from mdm.config.project import ProjectConfig
 from mdm.context import RunContext
 from mdm.errors import MdmError
+from mdm.files import private_files
 from mdm.golden.stage import golden_stage
 from mdm.ingest.source import AccountingError
 from mdm.ingest.stage import IngestReport, ingest_stage
@@ -31,12 +33,17 @@ from mdm.publish.stage import publish_stage
 from mdm.stale.stage import stale_stage
 from mdm.standardize.stage import StandardizeReport, standardize_stage
 from mdm.state import StateStore
+from mdm.state.lock import run_lock
 from mdm.summary import RunSummary
 from mdm.tags.stage import tags_stage
 
 log = logging.getLogger(__name__)
 
 STATE_DIRNAME = "state"
+WORK_DIRNAME = ".mdm-work"
+"""Beside the master: one directory per run, removed when the run ends however it ends."""
+KEEP_WORK_ENV = "MDM_KEEP_WORK"
+"""Set (to anything) to keep a run's work files for inspection; they hold personal data."""
 STAGE_NAMES = ("ingest", "standardize", "match", "cluster", "golden", "stale", "tags", "publish")
 """The stages in the order `run_pipeline` calls them (the names a `StageCaller` is given)."""
 
@@ -85,26 +92,46 @@ def run_pipeline(
     retrain: bool = False,
 ) -> RunSummary:
     """Run every stage and publish the master. On any failure the previous master and the
-    durable store are left as they were, the run is recorded as failed, and PipelineError is raised."""
+    durable store are left as they were, the run is recorded as failed, and PipelineError is raised.
+
+    One run at a time per store and per master (RunLocked at once otherwise); the files it creates
+    are its owner's only; its work directory is removed when it ends, however it ends."""
     started = time.monotonic()
     master = Path(master).resolve()
     state_dir = Path(state).resolve() if state else master.parent / STATE_DIRNAME
     run_id = new_run_id()
     as_of = as_of or dt.date.today()
-    work_dir = master.parent / ".mdm-work" / run_id
     # config errors fail before any write (a broken tag does not: it is reported by the run)
     config = ProjectConfig(sources).validate()
-    ctx = RunContext(run_id, master, state_dir, as_of, work_dir, config, retrain)
-    work_dir.mkdir(parents=True)
-    with StateStore(state_dir) as store:
+    with private_files(), run_lock(state_dir, master, run_id):
+        state_dir.chmod(0o700)
+        work_root = master.parent / WORK_DIRNAME
+        _remove_leftovers(work_root)
+        ctx = RunContext(run_id, master, state_dir, as_of, work_root / run_id, config, retrain)
+        ctx.work_dir.mkdir(parents=True)
+        try:
+            summary = _run_stages(ctx, call, started)
+        finally:
+            if not os.environ.get(KEEP_WORK_ENV):
+                shutil.rmtree(ctx.work_dir, ignore_errors=True)
+    log.info("run %s published in %s s", run_id, summary.seconds)
+    return summary
+
+
+def _run_stages(ctx: RunContext, call: StageCaller, started: float) -> RunSummary:
+    """Record the run in the store, call every stage in order, record how it ended."""
+    run_id, config = ctx.run_id, ctx.config
+    with StateStore(ctx.state_dir) as store:
+        for abandoned in store.close_abandoned_runs(run_id):
+            log.warning("run %s had ended without finishing; recorded as failed", abandoned)
         store.start_run(
             run_id,
             code_version=code_version(),
             sources_path=str(config.sources_path),
-            master_path=str(master),
-            as_of=as_of.isoformat(),
+            master_path=str(ctx.master_path),
+            as_of=ctx.as_of.isoformat(),
         )
-    log.info("run %s: %s -> %s as of %s", run_id, config.sources_path, master, as_of)
+    log.info("run %s: %s -> %s as of %s", run_id, config.sources_path, ctx.master_path, ctx.as_of)
     stages = _Stages(ctx, call)
     try:
         ingested = stages.run("ingest", ingest_stage)
@@ -117,17 +144,21 @@ def run_pipeline(
         tagged = stages.run("tags", tags_stage)
         published = stages.run("publish", publish_stage)
     except BaseException as exc:
-        with StateStore(state_dir) as store:
+        with StateStore(ctx.state_dir) as store:
             store.finish_run(run_id, "failed", error="".join(traceback.format_exception_only(exc)).strip())
         log.error("run %s failed in stage %s: %s", run_id, stages.current, exc)
+        kept = (
+            f"work files kept in {ctx.work_dir}"
+            if os.environ.get(KEEP_WORK_ENV)
+            else f"{KEEP_WORK_ENV}=1 keeps the work files"
+        )
         raise PipelineError(
-            f"run {run_id} failed in stage {stages.current}: {exc}; the previous master is unchanged"
-            f" (work files kept in {work_dir})"
+            f"run {run_id} failed in stage {stages.current}: {exc}; the previous master is unchanged ({kept})"
         ) from exc
     summary = RunSummary(
         run_id,
-        str(master),
-        as_of.isoformat(),
+        str(ctx.master_path),
+        ctx.as_of.isoformat(),
         round(time.monotonic() - started, 2),
         ingested,
         standardized,
@@ -138,11 +169,18 @@ def run_pipeline(
         tagged,
         published,
     )
-    with StateStore(state_dir) as store:
+    with StateStore(ctx.state_dir) as store:
         store.finish_run(run_id, "published", counts=summary.counts())
-    shutil.rmtree(work_dir, ignore_errors=True)
-    log.info("run %s published in %s s", run_id, summary.seconds)
     return summary
+
+
+def _remove_leftovers(work_root: Path) -> None:
+    """Work directories of runs that ended without cleaning up (killed): they hold personal data.
+    Called under the run lock, so none of them belongs to a live run."""
+    if work_root.is_dir():
+        for leftover in work_root.iterdir():
+            log.warning("removing the work files %s of a run that ended without finishing", leftover)
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 class _Stages:

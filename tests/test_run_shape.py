@@ -33,21 +33,22 @@ def declared_files(files: WorkFiles, sources: list[str], events: list[str]) -> s
 
 
 def test_every_work_file_a_stage_writes_is_declared(tiny: Path, tmp_path: Path) -> None:
-    """A run stopped before publish keeps its work files: each is one WorkFiles declares."""
-    kept: list[RunContext] = []
+    """What the stages before publish wrote: each file is one WorkFiles declares; and the work
+    directory is gone after the run failed (it holds personal data)."""
+    seen: list[tuple[RunContext, set[Path]]] = []
 
     def stop_at_publish(name: str, stage: Callable[[RunContext], Report], ctx: RunContext) -> Report:
         if name == "publish":
-            kept.append(ctx)
+            seen.append((ctx, set(ctx.work_dir.iterdir())))
             raise RuntimeError("stopped before publish")
         return stage(ctx)
 
-    with pytest.raises(PipelineError, match="failed in stage publish"):
+    with pytest.raises(PipelineError, match="failed in stage publish.*MDM_KEEP_WORK=1 keeps the work files"):
         run_pipeline(tiny, tmp_path / "master.duckdb", as_of=AS_OF, call=stop_at_publish)
-    [ctx] = kept
-    written = set(ctx.work_dir.iterdir())
+    [(ctx, written)] = seen
     assert len(written) >= 20
     assert written <= declared_files(ctx.files, ["crm", "web"], [])
+    assert not ctx.work_dir.exists()
 
 
 def test_each_stage_logs_its_counts(tiny: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

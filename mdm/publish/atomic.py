@@ -46,8 +46,9 @@ def publish_master(
     refers to ids the store lacks.
     """
     master.parent.mkdir(parents=True, exist_ok=True)
-    for stray in master.parent.glob(f".{master.name}.*.tmp"):
-        stray.unlink()
+    for pattern in (f".{master.name}.*.tmp", f".{master.name}.*.tmp.wal"):  # a killed run's file and its log
+        for stray in master.parent.glob(pattern):
+            stray.unlink()
     for stray in master.parent.glob(f".{master.name}.*.tmp.spill"):
         shutil.rmtree(stray, ignore_errors=True)
     tmp = temporary_path(master, run_id)

@@ -191,6 +191,17 @@ class StateStore:
                 (run_id, _now(), code_version, sources_path, master_path, as_of),
             )
 
+    def close_abandoned_runs(self, by_run_id: str) -> list[str]:
+        """Mark failed every run still recorded as running: called by a run that holds the run lock,
+        so none of them can still be going (a kill -9 or a power cut ended them). Returns their ids."""
+        with self.transaction() as con:
+            abandoned = [r for (r,) in con.execute("SELECT run_id FROM runs WHERE status = 'running'").fetchall()]
+            con.execute(
+                "UPDATE runs SET status = 'failed', finished_at = ?, error = ? WHERE status = 'running'",
+                (_now(), f"abandoned: the run ended without finishing (found by run {by_run_id})"),
+            )
+        return abandoned
+
     def finish_run(
         self, run_id: str, status: str, counts: dict[str, Any] | None = None, error: str | None = None
     ) -> None:
