@@ -169,6 +169,8 @@ class RunContext:
     work_dir: Path
     config: ProjectConfig
     retrain: bool = False
+    allow_shrink: frozenset[str] = frozenset()
+    """Sources whose rows may fall by more than their max_shrink in this run (`--allow-shrink`)."""
 
     @property
     def files(self) -> WorkFiles:

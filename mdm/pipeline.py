@@ -15,12 +15,13 @@ import shutil
 import subprocess
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from importlib.metadata import version
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 from mdm.cluster.stage import cluster_stage
+from mdm.config.errors import ConfigError
 from mdm.config.project import ProjectConfig
 from mdm.context import RunContext
 from mdm.errors import MdmError
@@ -90,6 +91,7 @@ def run_pipeline(
     as_of: dt.date | None = None,
     call: StageCaller = call_directly,
     retrain: bool = False,
+    allow_shrink: Collection[str] = (),
 ) -> RunSummary:
     """Run every stage and publish the master. On any failure the previous master and the
     durable store are left as they were, the run is recorded as failed, and PipelineError is raised.
@@ -103,11 +105,14 @@ def run_pipeline(
     as_of = as_of or dt.date.today()
     # config errors fail before any write (a broken tag does not: it is reported by the run)
     config = ProjectConfig(sources).validate()
+    unknown = sorted(set(allow_shrink) - {s.name for s in config.sources.sources})
+    if unknown:
+        raise ConfigError(config.sources_path, [f"--allow-shrink {name}: no such source" for name in unknown])
     with private_files(), run_lock(state_dir, master, run_id):
         state_dir.chmod(0o700)
         work_root = master.parent / WORK_DIRNAME
         _remove_leftovers(work_root)
-        ctx = RunContext(run_id, master, state_dir, as_of, work_root / run_id, config, retrain)
+        ctx = RunContext(run_id, master, state_dir, as_of, work_root / run_id, config, retrain, frozenset(allow_shrink))
         ctx.work_dir.mkdir(parents=True)
         try:
             summary = _run_stages(ctx, call, started)

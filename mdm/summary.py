@@ -43,6 +43,7 @@ class RunSummary:
             "golden_customers": self.golden.golden_customers,
             "duplicates_found": self.golden.duplicates_found,
             "seconds": self.seconds,
+            "sources": {s.source: s.rows_accepted for s in self.sources},
         }
 
     def as_dict(self) -> dict[str, Any]:

@@ -26,8 +26,13 @@ def _as_task(name: str, stage: Callable[[RunContext], Report], ctx: RunContext) 
 
 @flow(name="nightly", log_prints=True)
 def nightly(
-    sources: str, master: str, state: str | None = None, as_of: str | None = None, retrain: bool = False
+    sources: str,
+    master: str,
+    state: str | None = None,
+    as_of: str | None = None,
+    retrain: bool = False,
+    allow_shrink: list[str] | None = None,
 ) -> RunSummary:
     """Ingest, standardize, match, cluster, build golden records and publish the master."""
     day = dt.date.fromisoformat(as_of) if as_of else None
-    return run_pipeline(sources, master, state, day, call=_as_task, retrain=retrain)
+    return run_pipeline(sources, master, state, day, call=_as_task, retrain=retrain, allow_shrink=allow_shrink or ())

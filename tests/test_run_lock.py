@@ -1,4 +1,5 @@
-"""One run at a time per store and master, crashed runs cleaned up by the next, files private.
+"""One run at a time per store and master, crashed runs cleaned up by the next, files private,
+no source silently shrinking.
 
 Regression tests for issue 15 item 3 (two runs on one master both published or one failed with
 "No such file ... .tmp"; killed runs left `runs` rows at running, work directories with personal
@@ -17,10 +18,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import polars as pl
 import pytest
 
+from mdm.config.errors import ConfigError
 from mdm.context import RunContext
-from mdm.pipeline import Report, run_pipeline
+from mdm.pipeline import PipelineError, Report, run_pipeline
 from mdm.state import StateStore
 from mdm.state.lock import RunLocked
 from tests.conftest import AS_OF, REPO
@@ -112,3 +115,34 @@ def test_masters_versions_state_and_work_files_are_their_owners_only(tiny: Path,
     assert "master.duckdb" in made and "state/mdm_state.sqlite" in made and len(seen) > 10
     assert any(name.startswith(".versions/") for name in made)
     assert {name: oct(mode) for name, mode in {**made, **seen}.items() if mode & 0o077} == {}
+
+
+def test_a_header_only_export_fails_the_run_and_changes_no_golden_id(tiny: Path, tmp_path: Path) -> None:
+    """Issue 15 item 1: a header-only crm.csv published with exit 0 and retired its customers' ids."""
+    master = tmp_path / "out" / "master.duckdb"
+    run_pipeline(tiny, master, as_of=AS_OF)
+    before = master.read_bytes()
+    crm = tiny.parent / "crm.csv"
+    full = crm.read_text()
+    crm.write_text(full.splitlines()[0] + "\n")
+    with pytest.raises(PipelineError, match=r"source 'crm' has no rows at all.*--allow-shrink crm"):
+        run_pipeline(tiny, master, as_of=AS_OF)
+    assert master.read_bytes() == before
+    crm.write_text(full)
+    run_pipeline(tiny, master, as_of=AS_OF)
+    with StateStore(master.parent / "state") as store:
+        assert store.id_events().filter(pl.col("kind") == "retired").height == 0
+
+
+def test_a_source_that_shrinks_past_max_shrink_needs_allow_shrink(tiny: Path, tmp_path: Path) -> None:
+    master = tmp_path / "out" / "master.duckdb"
+    run_pipeline(tiny, master, as_of=AS_OF)
+    web = tiny.parent / "web.jsonl"
+    lines = web.read_text().splitlines(keepends=True)
+    web.write_text("".join(lines[:2]))  # 5 rows read, 3 accepted before; now at most 2
+    with pytest.raises(PipelineError, match=r"source 'web' accepted \d rows against 3 at the last published run"):
+        run_pipeline(tiny, master, as_of=AS_OF)
+    with pytest.raises(ConfigError, match="--allow-shrink nosuch: no such source"):
+        run_pipeline(tiny, master, as_of=AS_OF, allow_shrink=["nosuch"])
+    summary = run_pipeline(tiny, master, as_of=AS_OF, allow_shrink=["web"])
+    assert {s.source: s.rows_accepted for s in summary.sources}["web"] < 3

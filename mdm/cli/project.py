@@ -45,8 +45,22 @@ def _prefect_env() -> None:
     default=False,
     help="Train the match model on this run's records instead of reusing the last run's model.",
 )
+@click.option(
+    "--allow-shrink",
+    "allow_shrink",
+    multiple=True,
+    metavar="SOURCE",
+    help="Let this source's rows fall by more than its max_shrink (sources.yaml) in this run: its"
+    " customers really left. Repeat for several sources.",
+)
 def run(
-    sources: Path, master: Path, state: Path | None, as_of: dt.datetime | None, orchestrator: str, retrain: bool
+    sources: Path,
+    master: Path,
+    state: Path | None,
+    as_of: dt.datetime | None,
+    orchestrator: str,
+    retrain: bool,
+    allow_shrink: tuple[str, ...],
 ) -> None:
     """Run the nightly job and publish the master.
 
@@ -58,6 +72,7 @@ def run(
       mdm run --sources data/sample/sources.yaml --master data/out/master.duckdb
       mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --state /srv/mdm/state --orchestrator local
       mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --retrain
+      mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --allow-shrink crm
     """
     from mdm.pipeline import run_pipeline
     from mdm.summary import format_summary
@@ -73,9 +88,10 @@ def run(
             state=str(state) if state else None,
             as_of=day.isoformat() if day else None,
             retrain=retrain,
+            allow_shrink=list(allow_shrink),
         )
     else:
-        summary = run_pipeline(sources, master, state, day, retrain=retrain)
+        summary = run_pipeline(sources, master, state, day, retrain=retrain, allow_shrink=allow_shrink)
     click.echo(format_summary(summary))
 
 

@@ -106,6 +106,14 @@ class SourceConfig(SourceLocation):
     updated_at: ColumnSpec | None = None
     trust: int = Field(default=1, ge=0, description="higher wins survivorship ties")
     country: str = Field(default="US", description="ISO 3166 alpha-2 default for phones/addresses")
+    max_shrink: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="the run fails when this source's accepted rows fall by more than this share against the"
+        " last published run, or when it has no rows at all (an empty or partial export is not every customer"
+        " leaving); `mdm run --allow-shrink NAME` lets one run through",
+    )
     fields: dict[str, ColumnSpec]
 
     @field_validator("updated_at", mode="before")

@@ -9,11 +9,18 @@ from typing import Any
 
 import polars as pl
 
+from mdm.config.sources import SourceConfig
 from mdm.context import RunContext
+from mdm.errors import MdmError
 from mdm.ingest.events import EventIngestResult, ingest_events, person_records
 from mdm.ingest.source import IngestResult, ingest_source
+from mdm.state import StateStore
 
 log = logging.getLogger(__name__)
+
+
+class SourceShrank(MdmError):
+    """A source delivered no rows, or far fewer than at the last published run."""
 
 
 @dataclass(frozen=True)
@@ -79,11 +86,41 @@ def ingest_stage(ctx: RunContext) -> IngestReport:
         log.info(
             "ingest events %s: %d read, %d quarantined", event_source.name, events.rows_read, events.rows_quarantined
         )
+    _check_shrink(ctx, sources.sources, counts)
     rejected = pl.concat(quarantine)
     rejected.write_parquet(files.quarantine)
     report = IngestReport(counts, event_counts, reason_counts(rejected))
     files.ingest_report.write_text(report.to_json())
     return report
+
+
+def _check_shrink(ctx: RunContext, sources: list[SourceConfig], counts: list[SourceCounts]) -> None:
+    """Refuse a source with no rows at all, or whose accepted rows fell by more than its
+    max_shrink against the last published run: publishing it would retire its customers' golden
+    ids. Every such source is named at once; --allow-shrink lets a real shrink through."""
+    with StateStore(ctx.state_dir) as store:
+        last = store.last_published_source_counts()
+    last_run, before = last if last is not None else (None, {})
+    problems: dict[str, str] = {}
+    for source, count in zip(sources, counts, strict=True):
+        previous = before.get(source.name)
+        if source.name in ctx.allow_shrink:
+            continue
+        if count.rows_read == 0:
+            problems[source.name] = f"source {source.name!r} has no rows at all (an empty or header-only export?)"
+        elif previous and count.rows_accepted < previous * (1 - source.max_shrink):
+            problems[source.name] = (
+                f"source {source.name!r} accepted {count.rows_accepted} rows against {previous} at the last"
+                f" published run {last_run}: {1 - count.rows_accepted / previous:.0%} fewer, more than its"
+                f" max_shrink {source.max_shrink:.0%}"
+            )
+    if problems:
+        allow = " ".join(f"--allow-shrink {name}" for name in problems)
+        raise SourceShrank(
+            "; ".join(problems.values()) + ". Publishing it would retire those customers' golden ids: check the"
+            f" export, and if the customers really left run again with {allow} (or raise the source's"
+            " max_shrink in sources.yaml)"
+        )
 
 
 def reason_counts(quarantine: pl.DataFrame) -> dict[str, int]:

@@ -191,6 +191,16 @@ class StateStore:
                 (run_id, _now(), code_version, sources_path, master_path, as_of),
             )
 
+    def last_published_source_counts(self) -> tuple[str, dict[str, int]] | None:
+        """The last published run's id and its accepted rows per source, if it recorded them."""
+        row = self._con.execute(
+            "SELECT run_id, counts FROM runs WHERE status = 'published' ORDER BY rowid DESC LIMIT 1"
+        ).fetchone()
+        if row is None or row[1] is None:
+            return None
+        sources = json.loads(row[1]).get("sources")
+        return (str(row[0]), {str(k): int(v) for k, v in sources.items()}) if sources else None
+
     def close_abandoned_runs(self, by_run_id: str) -> list[str]:
         """Mark failed every run still recorded as running: called by a run that holds the run lock,
         so none of them can still be going (a kill -9 or a power cut ended them). Returns their ids."""
