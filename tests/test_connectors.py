@@ -11,7 +11,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from click.testing import CliRunner
 
+from mdm.cli import main
 from mdm.config.sources import SourceConfig
 from mdm.ingest.connectors import (
     SourceReadError,
@@ -22,6 +24,8 @@ from mdm.ingest.connectors import (
     read_postgres,
     read_sqlite,
 )
+from mdm.pipeline import PipelineError, run_pipeline
+from tests.conftest import AS_OF
 
 HEADER = "id;name;city\n"
 
@@ -196,3 +200,80 @@ def test_postgres_bad_query_is_a_clear_error(postgres_table: str) -> None:
     )  # type: ignore[dict-item]
     with pytest.raises(SourceReadError, match="source 'billing' \\(postgres\\).*nowhere"):
         read_postgres(POSTGRES_DSN, source)
+
+
+# Issue 15 item 2: a GBK / GB18030 CSV without `encoding:` was published garbled with exit 0.
+GBK_ROWS = "id,name,city\n1,Robert Smith,Boston\n2,王芳,北京\n"
+
+
+@pytest.mark.parametrize(
+    ("description", "text", "encoding", "country", "expected"),
+    [
+        ("GBK, few Chinese values, source in China: read right", GBK_ROWS, "gbk", "CN", "gb18030"),
+        (
+            "GB18030, many Chinese values: read right anywhere",
+            "id,name\n" + "".join(f"{i},王小明{i},北京市朝阳区建国路{i}号\n" for i in range(30)),
+            "gb18030",
+            "US",
+            "gb18030",
+        ),
+        (
+            "Latin-1, source in the US: Windows Western reads it alike",
+            "id;name\n1;José Müller\n2;Ångström\n",
+            "latin-1",
+            "US",
+            "cp1252",
+        ),
+        ("Shift_JIS, source in Japan", "id,name\n1,山田太郎\n2,佐藤花子\n", "shift_jis", "JP", "cp932"),
+        ("Big5", "id,name,city\n1,王小明,台北市\n2,陳大文,香港\n", "big5", None, "big5"),
+    ],
+)
+def test_undeclared_encodings_are_read_right(
+    description: str, text: str, encoding: str, country: str | None, expected: str
+) -> None:
+    data = text.encode(encoding)
+    found = detect_encoding(data, country)
+    assert (found, data.decode(found)) == (expected, text), description
+
+
+@pytest.mark.parametrize(
+    ("description", "data", "country", "message"),
+    [
+        (
+            "GBK, few Chinese values, source in the US: several encodings read it differently",
+            GBK_ROWS.encode("gbk"),
+            "US",
+            r"reads differently in several encodings \(line 3 reads '2,",
+        ),
+        (
+            "Latin-1 with no country to break the tie",
+            "id;name\n1;José Müller\n2;Ångström\n".encode("latin-1"),
+            None,
+            "reads differently in several encodings",
+        ),
+        (
+            "UTF-8 with one Latin-1 row: mojibake",
+            "id,name\n1,José\n".encode() + "2,Zoë\n".encode("latin-1"),
+            "US",
+            r"read as cp1252 it shows mojibake \(line 2 reads '1,JosÃ©'",
+        ),
+    ],
+)
+def test_unclear_encodings_are_refused_naming_a_line(
+    tmp_path: Path, description: str, data: bytes, country: str | None, message: str
+) -> None:
+    path = tmp_path / "in.csv"
+    path.write_bytes(data)
+    with pytest.raises(SourceReadError, match=message + r".*declare it for this source in sources.yaml, e.g. encoding"):
+        read_csv(path, country=country)
+
+
+def test_a_gbk_source_without_encoding_is_refused_by_check_and_run(tiny: Path, tmp_path: Path) -> None:
+    crm = tiny.parent / "crm.csv"
+    crm.write_bytes(crm.read_text(encoding="utf-8-sig").replace("Robert", "王芳", 1).encode("gbk"))
+    result = CliRunner().invoke(main, ["check", "--sources", str(tiny)])
+    assert result.exit_code == 1
+    assert "source 'crm': cannot tell the encoding" in result.output and "encoding: gb18030" in result.output
+    with pytest.raises(PipelineError, match="failed in stage ingest: .*crm.csv: cannot tell its encoding"):
+        run_pipeline(tiny, tmp_path / "master.duckdb", as_of=AS_OF)
+    assert not (tmp_path / "master.duckdb").exists()

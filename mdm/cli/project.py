@@ -108,6 +108,7 @@ def check(sources: Path, master: Path | None) -> None:
     """
     from mdm.config.errors import ConfigError
     from mdm.config.project import ProjectConfig
+    from mdm.ingest.connectors import csv_encoding
     from mdm.tags.commands import check_tags
 
     config = ProjectConfig(sources).validate()
@@ -116,11 +117,18 @@ def check(sources: Path, master: Path | None) -> None:
     if problems:
         raise ConfigError(config.tags_path, problems)
     names = [s.name for s in config.sources.sources]
+    encodings = [
+        f"  {source.name}: {' '.join(csv_encoding(config.sources, source))}"
+        for source in [*config.sources.sources, *config.sources.events]
+        if source.kind == "csv"
+    ]
     click.echo(
         f"ok: {len(names)} sources ({', '.join(names)}), {len(events)} event sources ({', '.join(events) or '-'}),"
         f" {len(config.dictionary.fields)} dictionary fields, {len(config.tags_config.tags)} tags"
         + (" (SQL checked on the master)" if master else "")
     )
+    if encodings:
+        click.echo("csv encodings:\n" + "\n".join(encodings))
 
 
 @click.command()

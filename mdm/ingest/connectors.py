@@ -66,7 +66,10 @@ def read_source(config: SourcesConfig, source: SourceLocation) -> RawRead:
     if not path.exists():
         raise SourceReadError(f"source {source.name!r}: file not found: {path}")
     if source.kind == "csv":
-        return read_csv(path, encoding=source.encoding, delimiter=source.delimiter, quotechar=source.quotechar)
+        country = getattr(source, "country", None)  # person sources have one; its usual encoding breaks ties
+        return read_csv(
+            path, encoding=source.encoding, delimiter=source.delimiter, quotechar=source.quotechar, country=country
+        )
     if source.kind == "jsonl":
         return read_jsonl(path)
     if source.kind == "parquet":
@@ -116,10 +119,43 @@ def _check_header(header: Sequence[str], where: str) -> list[str]:
 # ---- csv -------------------------------------------------------------------------------------
 
 
-def detect_encoding(data: bytes) -> str:
-    """BOM first, then strict UTF-8, then charset-normalizer's best guess, else Latin-1.
+_WESTERN = "US CA GB IE AU NZ DE AT CH FR BE NL LU ES PT IT SE NO DK FI IS"
+PREFERRED_ENCODING = {"CN": "gb18030", "SG": "gb18030", "TW": "big5", "HK": "big5", "JP": "cp932", "KR": "cp949"} | {
+    country: "cp1252" for country in _WESTERN.split()
+}
+"""Where several encodings read a file equally well, the one usual in the source's country wins."""
+_MOJIBAKE = re.compile(r"[ÃÂ][\x80-\xbf]|â€|\ufffd|锟斤拷")
+"""Text that was decoded with the wrong encoding (UTF-8 read as Latin-1, a GBK replacement run)."""
+_SCAN_BYTES = 1 << 20
+_CJK_ENCODINGS = ("gb18030", "big5", "cp932", "cp949")
+_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]")
 
-    Declare `encoding:` in sources.yaml whenever it is known: detection is a guess.
+
+def _clean_cjk_readings(sample: bytes) -> dict[str, str]:
+    """The East Asian multi-byte encodings that read every non-ASCII byte as CJK characters. In
+    Western text, accented letters stand between ASCII letters and do not pair up that way, so
+    such a reading is strong evidence against a single-byte one (a GBK file with a few Chinese
+    names otherwise looks like Windows-1252 to charset-normalizer)."""
+    readings = {}
+    for name in _CJK_ENCODINGS:
+        try:
+            text = sample.decode(name)
+        except UnicodeDecodeError:
+            continue
+        wide = [c for c in text if ord(c) > 127]
+        if wide and all(_CJK.match(c) for c in wide):
+            readings[name] = text
+    return readings
+
+
+def detect_encoding(data: bytes, country: str | None = None) -> str:
+    """BOM first, then strict UTF-8, then charset-normalizer, refusing a guess it cannot make.
+
+    Every encoding charset-normalizer finds about as plausible as its best (chaos within 0.05) is
+    tried: when they read the file alike, the best is taken; when they read it differently, the
+    one usual in the source's `country` (PREFERRED_ENCODING) is taken if it is among them, else
+    the file is refused (EncodingUnclear: declare `encoding:`). A reading with mojibake patterns
+    is refused too. Declare `encoding:` in sources.yaml whenever it is known.
     """
     for bom, name in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
@@ -131,8 +167,54 @@ def detect_encoding(data: bytes) -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data[: 1 << 20]).best()
-    return best.encoding if best is not None else "latin-1"
+    sample = data if len(data) <= _SCAN_BYTES else data[: data.rfind(b"\n", 0, _SCAN_BYTES) + 1] or data[:_SCAN_BYTES]
+    matches = list(from_bytes(sample))
+    if not matches:
+        raise EncodingUnclear("no encoding reads it", {})
+    best = min(m.chaos for m in matches)
+    readings: dict[str, str] = {}
+    for match in matches:
+        if match.chaos <= best + 0.05:
+            try:
+                readings.setdefault(match.encoding, sample.decode(match.encoding))
+            except UnicodeDecodeError:  # the scan cut a multi-byte character
+                readings.setdefault(match.encoding, sample.decode(match.encoding, errors="replace"))
+    cjk = _clean_cjk_readings(sample)
+    if cjk:
+        same = {codecs.lookup(name).name for name in cjk}
+        readings = {n: t for n, t in readings.items() if codecs.lookup(n).name in same} or cjk
+    chosen = next(iter(readings))
+    if len(set(readings.values())) > 1:
+        preferred = PREFERRED_ENCODING.get((country or "").upper())
+        plausible = {codecs.lookup(name).name: name for name in readings}
+        if preferred is None or codecs.lookup(preferred).name not in plausible:
+            raise EncodingUnclear("it reads differently in several encodings", readings)
+        chosen = plausible[codecs.lookup(preferred).name]
+    if _MOJIBAKE.search(readings[chosen]):
+        raise EncodingUnclear(f"read as {chosen} it shows mojibake", {chosen: readings[chosen]})
+    return chosen
+
+
+class EncodingUnclear(SourceReadError):
+    """A file whose encoding cannot be told from its bytes: declare `encoding:` for its source."""
+
+    def __init__(self, why: str, readings: dict[str, str]):
+        self.why, self.readings = why, readings
+        super().__init__(why)
+
+
+def _differing_line(readings: dict[str, str]) -> str:
+    """The first line the readings disagree on (or that holds mojibake), in up to three of its readings."""
+    names = list(readings)
+    for number, variants in enumerate(zip(*(readings[n].splitlines() for n in names), strict=False), 1):
+        if len(set(variants)) > 1 or _MOJIBAKE.search(variants[0]):
+            distinct: dict[str, str] = {}
+            for name, line in zip(names, variants, strict=True):
+                distinct.setdefault(line, name)
+            return f"line {number} reads " + " or ".join(
+                f"{line[:60]!r} as {n}" for line, n in list(distinct.items())[:3]
+            )
+    return "no line differs in the first megabyte"
 
 
 def _sniff_delimiter(sample: str) -> str:
@@ -143,10 +225,42 @@ def _sniff_delimiter(sample: str) -> str:
         return max(_SNIFF_DELIMITERS, key=first.count)
 
 
-def read_csv(path: Path, *, encoding: str | None = None, delimiter: str | None = None, quotechar: str = '"') -> RawRead:
+def csv_encoding(config: SourcesConfig, source: SourceLocation) -> tuple[str, str]:
+    """A csv source's encoding and how it was known ("declared" or "detected"); SourceReadError when
+    the file is missing or its encoding cannot be told (what `mdm check` reports)."""
+    if source.encoding is not None:
+        return source.encoding, "declared"
+    path = config.resolve(source)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceReadError(f"source {source.name!r}: cannot read {path}: {exc.strerror}") from None
+    try:
+        return detect_encoding(data, getattr(source, "country", None)), "detected"
+    except EncodingUnclear as exc:
+        raise SourceReadError(
+            f"source {source.name!r}: cannot tell the encoding of {path}: {exc.why} ({_differing_line(exc.readings)});"
+            " declare it in sources.yaml, e.g. encoding: gb18030 (or utf-8, big5, cp1252, latin-1)"
+        ) from None
+
+
+def read_csv(
+    path: Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    quotechar: str = '"',
+    country: str | None = None,
+) -> RawRead:
     data = path.read_bytes()
     if encoding is None:
-        encoding = detect_encoding(data)
+        try:
+            encoding = detect_encoding(data, country)
+        except EncodingUnclear as exc:
+            raise SourceReadError(
+                f"{path}: cannot tell its encoding: {exc.why} ({_differing_line(exc.readings)}); declare it for"
+                f" this source in sources.yaml, e.g. encoding: gb18030 (or utf-8, big5, cp1252, latin-1)"
+            ) from None
     elif encoding.replace("_", "-").lower() in ("utf-8", "utf8") and data.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
     try:
