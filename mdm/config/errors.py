@@ -42,15 +42,46 @@ def _line_index(node: yaml.Node, loc: tuple[Any, ...] = ()) -> dict[tuple[Any, .
 def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
     """Parse a YAML file; return its data and a key-path -> line index."""
     try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise ConfigError(path, [f"{size} bytes; a configuration file holds at most {MAX_YAML_BYTES}"])
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(path, ["file not found"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, [f"not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"]) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        nodes = _expanded_nodes(node, {}) if node is not None else 0
+        if nodes > MAX_YAML_NODES:
+            raise ConfigError(
+                path, [f"expands to {nodes} values through anchors and aliases (at most {MAX_YAML_NODES})"]
+            )
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(path, [f"not valid YAML: {exc}"]) from None
     return data, (_line_index(node) if node is not None else {})
+
+
+MAX_YAML_BYTES = 1 << 20
+MAX_YAML_NODES = 100_000
+"""A YAML alias bomb (anchors aliased within anchors) is a few lines that expand to billions of
+values: the expanded size is counted on the node graph, each node once, before anything is built."""
+
+
+def _expanded_nodes(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values the node stands for once every alias is expanded (memoised per node)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = 1  # a node that contains itself counts once
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        total += sum(_expanded_nodes(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total += sum(_expanded_nodes(k, sizes) + _expanded_nodes(v, sizes) for k, v in node.value)
+    sizes[id(node)] = total = min(total, MAX_YAML_NODES + 1)
+    return total
 
 
 def line_of(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:

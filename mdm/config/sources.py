@@ -209,6 +209,11 @@ class SourcesConfig(BaseModel):
         default=7, ge=1, description="published masters kept beside the master for `mdm rollback` (the newest N)"
     )
     tags: str | None = Field(default=None, description="tags.yaml to use; default: tags.yaml of the rules directory")
+    allowed_dirs: list[str] = Field(
+        default_factory=list,
+        description="directories outside the one holding sources.yaml that source files may be read from"
+        " (source paths are confined to sources.yaml's directory otherwise)",
+    )
     sources: list[SourceConfig]
     events: list[EventSourceConfig] = Field(
         default_factory=list, description="sources of events about people (not matched); see EventSourceConfig"
@@ -257,13 +262,34 @@ class SourcesConfig(BaseModel):
         return value
 
 
+def _paths_outside(config: SourcesConfig, lines: dict[tuple[Any, ...], int]) -> list[str]:
+    """Source files outside sources.yaml's directory and its allowed_dirs (`../../etc/passwd`)."""
+    allowed = [config.base_dir, *(config.relative(d).resolve() for d in config.allowed_dirs)]
+    problems = []
+    for key, group in (("sources", config.sources), ("events", config.events)):
+        for i, source in enumerate(group):
+            if source.path is None:
+                continue
+            target = config.resolve(source).resolve()
+            if not any(target.is_relative_to(root) for root in allowed):
+                problems.append(
+                    f"line {line_of(lines, (key, i, 'path'))}: {key}[{i}].path: {source.path!r} is outside"
+                    f" {config.base_dir}; move the file there, or name its directory in allowed_dirs"
+                    " (e.g. allowed_dirs: [/srv/exports])"
+                )
+    return problems
+
+
 def load_sources(path: Path | str, field_names: set[str] | None = None) -> SourcesConfig:
     """Load and check sources.yaml; with field_names, also check every mapped field exists."""
     path = Path(path)
     config = parse_model(SourcesConfig, path)
     config.base_dir = path.parent.resolve()
+    _, lines = read_yaml(path)
+    confined = _paths_outside(config, lines)
+    if confined:
+        raise ConfigError(path, confined)
     if field_names is not None:
-        _, lines = read_yaml(path)
         problems = []
         for i, source in enumerate(config.sources):
             for field in source.fields:

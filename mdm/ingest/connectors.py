@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import difflib
 import io
 import json
 import re
@@ -52,6 +53,8 @@ class RawRead:
     temporal_columns: dict[str, str] = field(default_factory=dict)
     """typed date/time columns -> the format their text is in (whatever sources.yaml declares)"""
     encoding: str | None = None
+    nested_columns: dict[str, str] = field(default_factory=dict)
+    """list / struct columns (parquet) -> their type: no dictionary field can be mapped from them"""
 
     @property
     def rows_read(self) -> int:
@@ -104,6 +107,19 @@ def _frame(columns: Sequence[str], rows: list[list[str | None]], row_numbers: li
         data[name] = [r[i] for r in rows]
     schema = {ROW: pl.Int64, **{name: pl.String for name in columns}}
     return pl.DataFrame(data, schema=schema)
+
+
+def missing_columns_message(what: str, missing: list[str], present: list[str]) -> str:
+    """Which declared columns a source lacks, each with the closest column it has ("did you mean");
+    never the header itself, which for a wrong file is content, not column names."""
+    named = []
+    for column in missing:
+        close = difflib.get_close_matches(column, present, n=1, cutoff=0.75)
+        named.append(f"{column} (did you mean {close[0]!r}?)" if close else column)
+    return (
+        f"{what}: column(s) {', '.join(named)} declared in sources.yaml are not in the source"
+        f" (its header has {len(present)} column(s)); correct the names in sources.yaml or the export"
+    )
 
 
 def _check_header(header: Sequence[str], where: str) -> list[str]:
@@ -244,6 +260,12 @@ def csv_encoding(config: SourcesConfig, source: SourceLocation) -> tuple[str, st
         ) from None
 
 
+def _holds_rows(record: list[str], delimiter: str, width: int) -> bool:
+    """A quoted value spanning lines that holds whole rows of the file (a line with a delimiter
+    between every column): the mark of a quote left open, not of a multi-line address."""
+    return width > 1 and any(line.count(delimiter) >= width - 1 for value in record for line in value.splitlines()[1:])
+
+
 def read_csv(
     path: Path,
     *,
@@ -274,6 +296,8 @@ def read_csv(
     text = text.lstrip("\ufeff")
     if delimiter is None:
         delimiter = _sniff_delimiter(text[:65536])
+    # no field is too long to read: an oversized value quarantines its row (ingest/validate.py)
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quotechar, strict=False)
     try:
         header = _check_header(next(reader), str(path))
@@ -284,8 +308,10 @@ def read_csv(
     rejects: list[Reject] = []
     width = len(header)
     number = 0
+    last_line = reader.line_num
     try:
         for record in reader:
+            first_line, last_line = last_line + 1, reader.line_num
             if not record:  # a blank line is no record
                 continue
             number += 1
@@ -293,6 +319,11 @@ def read_csv(
             reasons = []
             if len(record) != width:
                 reasons.append(f"row has {len(record)} fields, the header has {width}")
+            if last_line > first_line and (len(record) != width or _holds_rows(record, delimiter, width)):
+                reasons.append(
+                    f"it runs over file lines {first_line}-{last_line}: an unclosed quote took in"
+                    f" {last_line - first_line} more line(s)"
+                )
             if _BAD_BYTES.search(raw_line):
                 reasons.append(f"bytes not valid in encoding {encoding}")
                 raw_line = raw_line.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
@@ -350,10 +381,17 @@ def read_parquet(path: Path) -> RawRead:
     except Exception as exc:  # polars raises several kinds for a corrupt file
         raise SourceReadError(f"{path}: not a readable parquet file: {exc}") from None
     temporal: dict[str, str] = {}
+    nested: dict[str, str] = {}
     cast = []
     for name, dtype in frame.schema.items():
         column = pl.col(name)
-        if dtype == pl.Date:
+        if dtype.is_nested():
+            nested[name] = str(dtype)
+            cast.append(column.map_elements(_nested_text, return_dtype=pl.String))
+        elif dtype.is_float():  # 1.0 is the id or phone 1: a float column is how pandas writes ints with gaps
+            whole = column.is_finite() & (column == column.round(0)) & (column.abs() < 2**53)
+            cast.append(pl.when(whole).then(column.cast(pl.Int64).cast(pl.String)).otherwise(column.cast(pl.String)))
+        elif dtype == pl.Date:
             temporal[name] = ISO_DATE
             cast.append(column.dt.strftime(ISO_DATE))
         elif isinstance(dtype, pl.Datetime):
@@ -365,7 +403,12 @@ def read_parquet(path: Path) -> RawRead:
         else:
             cast.append(column.map_elements(_text, return_dtype=pl.String))
     out = frame.select(cast).with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
-    return RawRead(out, temporal_columns=temporal)
+    return RawRead(out, temporal_columns=temporal, nested_columns=nested)
+
+
+def _nested_text(value: Any) -> str:
+    """A list or struct value as JSON (kept in the raw copy; never mapped to a field)."""
+    return json.dumps(value.to_list() if isinstance(value, pl.Series) else value, default=str, ensure_ascii=False)
 
 
 # ---- databases ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from mdm.config.sources import ColumnSpec, EventSourceConfig, SourcesConfig
-from mdm.ingest.connectors import ROW, SourceReadError, read_source
+from mdm.ingest.connectors import ROW, SourceReadError, missing_columns_message, read_source
 from mdm.ingest.source import QUARANTINE_SCHEMA, AccountingError, _quarantine_frame
 from mdm.ingest.validate import duplicate_failures
 
@@ -82,10 +82,7 @@ def ingest_events(config: SourcesConfig, source: EventSourceConfig, person: Pers
         columns += absent
     missing = sorted({c for c in wanted if c not in columns})
     if missing:
-        raise SourceReadError(
-            f"event source {source.name!r}: column(s) {', '.join(missing)} declared in sources.yaml are not in "
-            f"the source; its columns are: {', '.join(columns) or '(none)'}"
-        )
+        raise SourceReadError(missing_columns_message(f"event source {source.name!r}", missing, columns))
     fmt = source.event_time.format or ""
     texts = {name: _text(spec).alias(f"_text_{name}") for name, spec in source.columns.items()}
     staged = raw.frame.select(

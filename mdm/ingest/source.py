@@ -10,7 +10,7 @@ import polars as pl
 
 from mdm.config.dictionary import Dictionary
 from mdm.config.sources import ColumnSpec, SourceConfig, SourcesConfig
-from mdm.ingest.connectors import ROW, RawRead, Reject, SourceReadError, read_source
+from mdm.ingest.connectors import ROW, RawRead, Reject, SourceReadError, missing_columns_message, read_source
 from mdm.ingest.validate import RECORD_ID, duplicate_failures, row_failures
 
 QUARANTINE_SCHEMA: dict[str, Any] = {
@@ -61,13 +61,18 @@ def _format_for(spec: ColumnSpec, raw: RawRead) -> str | None:
     return spec.format
 
 
-def _missing_columns(source: SourceConfig, present: list[str]) -> list[str]:
+def _declared_columns(source: SourceConfig) -> set[str]:
+    """The source's columns sources.yaml names: its record id, update time and mapped fields."""
     wanted = [source.record_id]
     if source.updated_at is not None:
         wanted += source.updated_at.source_columns
     for spec in source.fields.values():
         wanted += spec.source_columns
-    return sorted({c for c in wanted if c not in present})
+    return set(wanted)
+
+
+def _missing_columns(source: SourceConfig, present: list[str]) -> list[str]:
+    return sorted(c for c in _declared_columns(source) if c not in present)
 
 
 def _quarantine_frame(source: str, rows: list[tuple[int, str | None, str, list[str]]]) -> pl.DataFrame:
@@ -93,12 +98,15 @@ def ingest_source(config: SourcesConfig, source: SourceConfig, dictionary: Dicti
         absent = _missing_columns(source, columns)
         raw.frame = raw.frame.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
         columns += absent
+    nested = sorted(set(raw.nested_columns) & _declared_columns(source))
+    if nested:
+        raise SourceReadError(
+            f"source {source.name!r}: column(s) {', '.join(f'{c} ({raw.nested_columns[c]})' for c in nested)} hold"
+            " lists or records, not one value per row; map text, number or date columns (flatten the export)"
+        )
     missing = _missing_columns(source, columns)
     if missing:
-        raise SourceReadError(
-            f"source {source.name!r}: column(s) {', '.join(missing)} declared in sources.yaml are not in "
-            f"the source; its columns are: {', '.join(columns) or '(none)'}"
-        )
+        raise SourceReadError(missing_columns_message(f"source {source.name!r}", missing, columns))
     fields = list(source.fields)
     mapped = [_mapped(spec).alias(name) for name, spec in source.fields.items()]
     updated = _mapped(source.updated_at) if source.updated_at is not None else pl.lit(None, pl.String)

@@ -49,9 +49,26 @@ def staged_schema(dictionary: Dictionary, mapped_fields: list[str]) -> pa.DataFr
     )
 
 
+MAX_VALUE_CHARS = 10_000
+"""A mapped value longer than this is no name, address or contact: its row is quarantined."""
+
+
+def value_failures(staged: pl.DataFrame, columns: list[str]) -> dict[int, list[str]]:
+    """Rows with a value holding a NUL character or longer than MAX_VALUE_CHARS (record id included)."""
+    reasons: dict[int, list[str]] = defaultdict(list)
+    for name in columns:
+        values = staged[name]
+        lengths = values.str.len_chars()
+        for i in (lengths > MAX_VALUE_CHARS).arg_true().to_list():
+            reasons[i].append(f"{name} holds {lengths[i]} characters, more than {MAX_VALUE_CHARS}")
+        for i in values.str.contains("\x00", literal=True).arg_true().to_list():
+            reasons[i].append(f"{name} holds a NUL character")
+    return reasons
+
+
 def row_failures(staged: pl.DataFrame, dictionary: Dictionary, mapped_fields: list[str]) -> dict[int, list[str]]:
     """Positional row index -> reasons, for rows the dictionary schema rejects."""
-    reasons: dict[int, list[str]] = defaultdict(list)
+    reasons: dict[int, list[str]] = value_failures(staged, [RECORD_ID, *mapped_fields])
     try:
         staged_schema(dictionary, mapped_fields).validate(staged.select([RECORD_ID, *mapped_fields]), lazy=True)
     except pa.errors.SchemaErrors as exc:
