@@ -1,26 +1,72 @@
 """The nightly flow: one Prefect task per stage, each a thin call into the stage's function.
 
-Only source reads retry (I/O); the other stages are deterministic and fail fast. Each task returns
-its stage's typed report; data moves between stages as parquet files in the run's work directory.
+Only source reads retry, and only on I/O failures: a problem with the data or the configuration
+(an MdmError: a refused source, a broken file) fails at once, since reading again gives the same
+answer. Each task returns its stage's typed report; data moves between stages as parquet files in
+the run's work directory. On the console an MdmError is one line (its message), not a traceback:
+the traceback still goes to Prefect's API log for the UI.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
+from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.logging.handlers import PrefectConsoleHandler
 
 from mdm.context import RunContext
+from mdm.errors import MdmError
 from mdm.pipeline import Report, run_pipeline
 from mdm.summary import RunSummary
 
 RETRIES = {"ingest": 2}
 
 
+def _is_mdm_error(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, MdmError):
+            return True
+        exc = exc.__cause__
+    return False
+
+
+def _retry_on_io_only(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect's retry_condition_fn: retry unless the failure is an MdmError (data or configuration)."""
+    failure = state.result(raise_on_failure=False)
+    return not (isinstance(failure, BaseException) and _is_mdm_error(failure))
+
+
+class _MdmErrorsOnOneLine(logging.Filter):
+    """Drops the traceback of a log record about an MdmError (the message says what to fix)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and _is_mdm_error(record.exc_info[1]):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_console() -> None:
+    """Put the filter on Prefect's console handlers (they are configured when Prefect starts)."""
+    for logger in [logging.getLogger(), *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict))]:
+        for handler in logger.handlers:
+            if isinstance(handler, PrefectConsoleHandler) and not any(
+                isinstance(f, _MdmErrorsOnOneLine) for f in handler.filters
+            ):
+                handler.addFilter(_MdmErrorsOnOneLine())
+
+
 def _as_task(name: str, stage: Callable[[RunContext], Report], ctx: RunContext) -> Report:
-    wrapped = task(name=name, cache_policy=NO_CACHE, retries=RETRIES.get(name, 0), retry_delay_seconds=10)(stage)
+    wrapped = task(
+        name=name,
+        cache_policy=NO_CACHE,
+        retries=RETRIES.get(name, 0),
+        retry_delay_seconds=10,
+        retry_condition_fn=_retry_on_io_only,
+    )(stage)
     return wrapped(ctx)
 
 
@@ -34,5 +80,6 @@ def nightly(
     allow_shrink: list[str] | None = None,
 ) -> RunSummary:
     """Ingest, standardize, match, cluster, build golden records and publish the master."""
+    _quiet_console()
     day = dt.date.fromisoformat(as_of) if as_of else None
     return run_pipeline(sources, master, state, day, call=_as_task, retrain=retrain, allow_shrink=allow_shrink or ())

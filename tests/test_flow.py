@@ -68,6 +68,42 @@ def test_a_failing_flow_leaves_the_master(harness: None, tiny: Path, tmp_path: P
     assert state.is_failed()
     assert master.read_bytes() == before
 
+    async def ingest_attempts() -> list[int]:
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.sorting import TaskRunSort
+
+        async with get_client() as client:
+            runs = await client.read_task_runs(limit=200, sort=TaskRunSort.EXPECTED_START_TIME_ASC)
+            flow_run = state.state_details.flow_run_id
+            return [r.run_count for r in runs if r.flow_run_id == flow_run and r.name.startswith("ingest")]
+
+    import asyncio
+
+    # a missing file is an MdmError (SourceReadError): the same answer on every read, so no retry
+    assert asyncio.run(ingest_attempts()) == [1]
+
+
+def test_an_mdm_error_is_logged_without_its_traceback() -> None:
+    """With Prefect, a failed run printed three tracebacks (94 lines) before its one-line error."""
+    import logging
+    import sys
+
+    from mdm.errors import MdmError
+    from pipelines.nightly import _MdmErrorsOnOneLine
+
+    def record_of(exc: BaseException) -> logging.LogRecord:
+        try:
+            raise exc
+        except BaseException:
+            return logging.LogRecord("prefect.task_runs", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+
+    wrapped = RuntimeError("stage failed")
+    wrapped.__cause__ = MdmError("source 'crm' has no rows at all")
+    for exc, keeps_traceback in ((MdmError("bad source"), False), (wrapped, False), (KeyError("bug"), True)):
+        record = record_of(exc)
+        assert _MdmErrorsOnOneLine().filter(record)
+        assert (record.exc_info is not None) == keeps_traceback, exc
+
 
 def test_prefect_yaml_parameters_match_the_flow() -> None:
     from pipelines.nightly import nightly
