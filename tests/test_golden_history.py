@@ -127,11 +127,13 @@ except duckdb.Error as exc:
     ]
 
 
-def test_vanished_records_retire_their_id_and_coming_back_never_revives_it(tiny: Path, tmp_path: Path) -> None:
+def test_vanished_records_retire_their_id_and_coming_back_revives_it(tiny: Path, tmp_path: Path) -> None:
+    """Issue 15 item 1: restoring a source that was left out gave its customers new ids, so every
+    system holding the old ids lost them. A customer whose records come back gets its id back."""
     master = tmp_path / "master.duckdb"
     web = tiny.parent / "web.jsonl"
     jane = [line for line in web.read_text().splitlines(keepends=True) if '"W5"' in line][0]
-    run_pipeline(tiny, master, as_of=AS_OF)
+    first = run_pipeline(tiny, master, as_of=AS_OF)
     edit(web, jane, "")
     second = run_pipeline(tiny, master, as_of=AS_OF, allow_shrink=["web"])  # 3 -> 2 records: Jane really left
     assert q(master, f"SELECT kind, old_id, new_id, reason FROM id_events WHERE run_id = '{second.run_id}'") == [
@@ -142,13 +144,16 @@ def test_vanished_records_retire_their_id_and_coming_back_never_revives_it(tiny:
     ]
     edit(web, "this line is not JSON\n", "this line is not JSON\n" + jane)
     third = run_pipeline(tiny, master, as_of=AS_OF)
-    assert q(master, "SELECT golden_id FROM customer_xref WHERE source_record_id = 'W5'") == [("G000000005",)]
-    assert q(master, f"SELECT kind, old_id, new_id FROM id_events WHERE run_id = '{third.run_id}'") == [
-        ("created", JANE, "G000000005")
+    assert q(master, "SELECT golden_id FROM customer_xref WHERE source_record_id = 'W5'") == [(JANE,)]
+    assert q(master, f"SELECT kind, old_id, new_id, reason FROM id_events WHERE run_id = '{third.run_id}'") == [
+        ("created", JANE, JANE, "its records came back (1 of them): the golden customer is active again")
     ]
+    assert third.golden.new_golden_ids == 0
+    history = f"SELECT valid_from_run, valid_to_run FROM golden_customers_history WHERE golden_id = '{JANE}'"
+    assert q(master, history + " ORDER BY valid_from_run") == [(first.run_id, second.run_id), (third.run_id, None)]
     with StateStore(master.parent / "state") as store:
-        assert store.retired_ids() == {JANE: None}
-        assert store._one(f"SELECT retired_run FROM golden_ids WHERE golden_id = '{JANE}'") == second.run_id
+        assert store.retired_ids() == {}
+        assert store._one(f"SELECT retired_run FROM golden_ids WHERE golden_id = '{JANE}'") is None
     assert [r[0] for r in q(master, "SELECT run_id FROM id_events")] == [
         r[0] for r in q(master, "SELECT e.run_id FROM id_events e JOIN published_runs USING (run_id) ORDER BY run_seq")
     ]

@@ -93,18 +93,25 @@ def test_a_returning_record_follows_the_merged_into_chain_to_the_active_id() -> 
     assert (result.golden_ids, result.events) == ([G(3), G(3)], [])
 
 
-def test_a_returning_record_of_a_gone_id_gets_a_new_id_not_the_retired_one() -> None:
-    """G1 was retired because its records vanished; b is back and alone: a new id, G1 stays retired."""
+def test_a_returning_record_of_a_gone_id_gets_its_id_back() -> None:
+    """G1 was retired because its records vanished (a source left out of a run); b is back: G1 is
+    active again (issue 15: new ids for returning customers lost them for every downstream system)."""
     result = assign_golden_ids(records("b"), [0], registry(b=1), 2, retired={G(1): None})
-    assert result.golden_ids == [G(2)]
+    assert (result.golden_ids, result.new_ids, result.next_number) == ([G(1)], [], 2)
     assert result.events == [
         {
             "kind": "created",
             "old_id": G(1),
-            "new_id": G(2),
-            "reason": f"records came back after their golden customer {G(1)} was retired (ids are never reused)",
+            "new_id": G(1),
+            "reason": "its records came back (1 of them): the golden customer is active again",
         }
     ]
+
+
+def test_an_id_merged_into_one_that_was_retired_comes_back_as_that_id() -> None:
+    """G1 was merged into G2, then G2 retired (records gone): a record of G1 back revives G2."""
+    result = assign_golden_ids(records("a"), [0], registry(a=1), 3, retired={G(1): G(2), G(2): None})
+    assert result.golden_ids == [G(2)] and result.events[0]["kind"] == "created"
 
 
 def test_a_retired_id_is_not_retired_again_nor_handed_out_when_absent_records_still_map_to_it() -> None:
@@ -123,7 +130,7 @@ def test_a_cycle_of_merged_into_pointers_is_an_error_that_names_it() -> None:
     present=st.integers(0, 12),
     gone=st.sets(st.integers(1, 6)),
 )
-def test_no_retired_id_is_ever_handed_out_and_new_ids_come_from_the_counter(
+def test_a_retired_id_goes_back_only_to_its_own_records_and_new_ids_come_from_the_counter(
     previous: list[int], labels: list[int], present: int, gone: set[int]
 ) -> None:
     ids = [f"r{i}" for i in range(len(previous))]
@@ -135,9 +142,21 @@ def test_no_retired_id_is_ever_handed_out_and_new_ids_come_from_the_counter(
         7,
         retired=retired,
     )
-    assert not set(result.golden_ids) & set(retired)
+    revived = {e["new_id"] for e in result.events if e["kind"] == "created" and e["old_id"] == e["new_id"]}
+    assert set(result.golden_ids) & set(retired) == revived
+    # a retired id goes back only to a cluster holding one of its own records
+    for golden_id in revived:
+        members = [i for i, g in enumerate(result.golden_ids) if g == golden_id]
+        assert any(G(previous[i]) == golden_id for i in members)
     assert result.new_ids == [G(n) for n in range(7, result.next_number)]
     retired_now = {e["old_id"] for e in result.events if e["kind"] in ("merged", "retired")}
     assert not retired_now & set(result.golden_ids) and not retired_now & set(retired)
+    assert not revived & retired_now
     # every id active before the run is either still in use or retired by an event of this run
     assert {G(n) for n in previous if n not in gone} <= set(result.golden_ids) | retired_now
+
+
+def test_an_active_id_wins_over_a_revival_in_one_cluster() -> None:
+    """b (G1, retired) is back in one cluster with a (G2, active) holding as many votes: G2 stays."""
+    result = assign_golden_ids(records("a", "b"), [0, 0], registry(a=2, b=1), 3, retired={G(1): None})
+    assert (result.golden_ids, result.events) == ([G(2), G(2)], [])

@@ -1,5 +1,6 @@
 """Stable golden ids: a cluster keeps the id most of its records had after the last run; ids are
-never reused, and every change is an id event (created, split, merged, retired).
+never handed to other customers, a customer whose records come back after it was retired gets its
+own id back, and every change is an id event (created, split, merged, retired).
 
 The rules for splits, merges and returning records: docs/architecture.md, section "mdm/golden/ids.py".
 """
@@ -46,6 +47,17 @@ def resolve_retired(golden_id: GoldenId, retired: Mapping[GoldenId, GoldenId | N
     return current
 
 
+def revivable(golden_id: GoldenId, retired: Mapping[GoldenId, GoldenId | None]) -> GoldenId | None:
+    """The id retired without successor that `golden_id`'s merged_into chain ends in, if it does:
+    the customer whose records came back (a source left out of one run), who gets it again."""
+    if resolve_retired(golden_id, retired) is not None:
+        return None
+    current = golden_id
+    while (into := retired.get(current)) is not None:
+        current = into
+    return current
+
+
 def assign_golden_ids(
     records: pl.DataFrame,
     labels: list[int],
@@ -67,7 +79,7 @@ def assign_golden_ids(
     # what each record votes for: the active id its previous id stands for
     resolved: dict[GoldenId, GoldenId | None] = {}
     for previous_id in set(registry.values()):
-        resolved[previous_id] = resolve_retired(previous_id, retired)
+        resolved[previous_id] = resolve_retired(previous_id, retired) or revivable(previous_id, retired)
     vote: list[GoldenId | None] = [resolved[registry[k]] if k in registry else None for k in keys]
     order = sorted(members, key=lambda c: (-len(members[c]), c))
     claimed: dict[GoldenId, int] = {}
@@ -76,16 +88,20 @@ def assign_golden_ids(
     events: list[dict[str, str | None]] = []
     for cluster in order:
         previous: Counter[GoldenId] = Counter(v for i in members[cluster] if (v := vote[i]) is not None)
-        ranked = sorted(previous.items(), key=lambda kv: (-kv[1], kv[0]))
-        for candidate, _ in ranked:
+        # an active id before a revival: a returning customer never takes the id of an active one
+        ranked = sorted(previous.items(), key=lambda kv: (kv[0] in retired, -kv[1], kv[0]))
+        for candidate, votes in ranked:
             if candidate not in claimed:
                 chosen[cluster] = candidate
+                if candidate in retired:  # retired without successor, its records back: revived
+                    reason = f"its records came back ({votes} of them): the golden customer is active again"
+                    events.append({"kind": "created", "old_id": candidate, "new_id": candidate, "reason": reason})
                 break
         else:
             chosen[cluster] = StateStore.format_id(next_number)
             next_number += 1
             new_ids.append(chosen[cluster])
-            events.append(_new_id_event(chosen[cluster], ranked, [registry.get(keys[i]) for i in members[cluster]]))
+            events.append(_new_id_event(chosen[cluster], ranked))
         claimed[chosen[cluster]] = cluster
     # A previous id no cluster kept was merged into the cluster that holds most of its records.
     holders: dict[GoldenId, Counter[int]] = {}
@@ -93,7 +109,7 @@ def assign_golden_ids(
         for i in indices:
             if (voted := vote[i]) is not None:
                 holders.setdefault(voted, Counter())[cluster] += 1
-    for old in sorted(set(holders) - set(claimed)):
+    for old in sorted(set(holders) - set(claimed) - set(retired)):  # a retired id not revived stays retired
         into_cluster, joined = max(holders[old].items(), key=lambda kv: (kv[1], -kv[0]))
         events.append(
             {
@@ -117,20 +133,15 @@ def assign_golden_ids(
     return IdAssignment([chosen[label] for label in labels], new_ids, next_number, events)
 
 
-def _new_id_event(
-    new_id: GoldenId, ranked: list[tuple[GoldenId, int]], last_ids: list[GoldenId | None]
-) -> dict[str, str | None]:
-    """The event for a cluster that got a new id: a split when its records had an active id
-    another (larger) cluster kept, else created."""
+def _new_id_event(new_id: GoldenId, ranked: list[tuple[GoldenId, int]]) -> dict[str, str | None]:
+    """The event for a cluster that got a new id: a split when its records had an id another
+    (larger) cluster kept, else created (every record is new: a returning record votes for its
+    old id, active or revivable)."""
     if ranked:
         (split_from, moved), others = ranked[0], ranked[1:]
         also = "".join(f", {n} from {g}" for g, n in others)
         reason = f"{moved} record(s) left golden customer {split_from}{also}"
         return {"kind": "split", "old_id": split_from, "new_id": new_id, "reason": reason}
-    gone = sorted({g for g in last_ids if g is not None})
-    if gone:
-        reason = f"records came back after their golden customer {', '.join(gone)} was retired (ids are never reused)"
-        return {"kind": "created", "old_id": gone[0], "new_id": new_id, "reason": reason}
     return {"kind": "created", "old_id": None, "new_id": new_id, "reason": "new records"}
 
 

@@ -337,7 +337,12 @@ MASTER_TABLES: list[Table] = [
         "Golden ids created, split off, merged (retired into another id) or retired (records gone).",
         [
             ("run_id", "VARCHAR", "the run of the event"),
-            ("kind", "VARCHAR", "created, split, merged or retired"),
+            (
+                "kind",
+                "VARCHAR",
+                "created, split, merged or retired (created with old_id = new_id: a retired customer"
+                " whose records came back, active again with its id)",
+            ),
             ("old_id", "VARCHAR", "the id retired, merged or split from (NULL for a plain creation)"),
             ("new_id", "VARCHAR", "the id created, or merged into"),
             ("reason", "VARCHAR", "why, in words"),

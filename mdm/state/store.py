@@ -286,6 +286,7 @@ class StateStore:
                     if kind in ("merged", "retired")
                 ],
             )
+            self._revive(con, [new for _, kind, old, new, _ in rows if kind == "created" and old == new])
             self._check_no_retired_id_assigned(con, run_id)
             published_at = versions.published_at if versions is not None else dt.datetime.now(dt.UTC)
             con.execute(
@@ -316,6 +317,19 @@ class StateStore:
             ).rowcount
             if changed != 1:
                 raise ValueError(f"cannot retire golden id {old!r}: it is unknown or already retired")
+
+    @staticmethod
+    def _revive(con: sqlite3.Connection, golden_ids: list[str | None]) -> None:
+        """Ids retired without successor whose records came back: active again (id event `created`
+        with old_id = new_id)."""
+        for golden_id in golden_ids:
+            changed = con.execute(
+                "UPDATE golden_ids SET retired_run = NULL WHERE golden_id = ? AND retired_run IS NOT NULL"
+                " AND merged_into IS NULL",
+                (golden_id,),
+            ).rowcount
+            if changed != 1:
+                raise ValueError(f"cannot revive golden id {golden_id!r}: it is not retired without successor")
 
     @staticmethod
     def _check_no_retired_id_assigned(con: sqlite3.Connection, run_id: str) -> None:

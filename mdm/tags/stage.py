@@ -62,6 +62,8 @@ def tags_stage(ctx: RunContext) -> TagsReport:
         published = dict(store.published_runs().select("run_id", "published_at").iter_rows())
         history = store.id_events().filter(pl.col("kind") == "split")
     retired |= {e["old_id"]: e["new_id"] for e in run_events if e["kind"] == "merged"}
+    for revived in (e["new_id"] for e in run_events if e["kind"] == "created" and e["old_id"] == e["new_id"]):
+        retired.pop(revived, None)
     splits = [Split(o, n, r, published.get(r)) for r, _, o, n, _ in history.iter_rows()]
     splits += [Split(e["old_id"], e["new_id"], ctx.run_id, None) for e in run_events if e["kind"] == "split"]
     config = ctx.config.tags_config
