@@ -1,7 +1,7 @@
 """The `mdm` command: a thin layer over the library. Every command shows an example in --help.
 
 Commands by what they work on: `run`, `check`, `sample`, `docs` (mdm/cli/project.py); `explain`,
-`query`, `rollback` (mdm/cli/master.py); `tags` (mdm/cli/tags.py); `users`, `review`, `serve`
+`query`, `rollback`, `backup`, `restore` (mdm/cli/master.py); `tags` (mdm/cli/tags.py); `users`, `review`, `serve`
 (mdm/cli/steward.py).
 """
 
@@ -47,6 +47,8 @@ def _register() -> None:
         master.explain,
         master.query,
         master.rollback,
+        master.backup_command,
+        master.restore_command,
         tags.tags,
         steward.users,
         steward.review,

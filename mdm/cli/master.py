@@ -1,4 +1,5 @@
-"""`mdm explain`, `mdm query`, `mdm rollback`: the commands over a published master."""
+"""`mdm explain`, `mdm query`, `mdm rollback`, `mdm backup`, `mdm restore`: the commands over a
+published master (and, for backups, its durable store)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import cast
 
 import click
 
-from mdm.cli.options import master_option
+from mdm.cli.options import master_option, state_beside, state_option
 
 
 @click.command()
@@ -86,3 +87,40 @@ def rollback(master: Path, to_run_id: str | None, list_only: bool) -> None:
         f" {chosen.golden_customers} golden customers); the durable store is unchanged:"
         " the next run rebuilds the master from the sources and the store"
     )
+
+
+@click.command("backup")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@master_option()
+@state_option("The durable store. Default: state/ beside the master.")
+def backup_command(directory: Path, master: Path, state: Path | None) -> None:
+    """Back up the durable store and the published master into a new DIRECTORY (with a manifest of
+    every file's SHA-256). Refused while a run holds the lock; readers may stay open.
+
+    \b
+    Example:
+      mdm backup /backups/mdm-2026-12-04 --master data/out/master.duckdb
+    """
+    from mdm.state.backup import backup
+
+    done = backup(master, state_beside(master, state), directory)
+    click.echo(f"backed up {done.files} files ({done.bytes} bytes) into {done.directory} at {done.created_at}")
+
+
+@click.command("restore")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@master_option()
+@state_option("The durable store to restore. Default: state/ beside the master.")
+def restore_command(directory: Path, master: Path, state: Path | None) -> None:
+    """Restore the store and master of a backup DIRECTORY after checking every file against its
+    manifest. The current store is moved aside, never deleted; the master is replaced atomically.
+
+    \b
+    Example:
+      mdm restore /backups/mdm-2026-12-04 --master data/out/master.duckdb
+    """
+    from mdm.state.backup import restore
+
+    aside = restore(directory, master, state_beside(master, state))
+    kept = f"; the store it replaced is kept in {aside}" if aside else ""
+    click.echo(f"restored {directory} into {master} and {state_beside(master, state)}{kept}")
