@@ -81,5 +81,6 @@ def nightly(
 ) -> RunSummary:
     """Ingest, standardize, match, cluster, build golden records and publish the master."""
     _quiet_console()
+    logging.getLogger("mdm").setLevel(logging.INFO)  # each stage's counts, in the console and Prefect's UI
     day = dt.date.fromisoformat(as_of) if as_of else None
     return run_pipeline(sources, master, state, day, call=_as_task, retrain=retrain, allow_shrink=allow_shrink or ())
