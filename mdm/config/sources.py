@@ -114,6 +114,14 @@ class SourceConfig(SourceLocation):
         " last published run, or when it has no rows at all (an empty or partial export is not every customer"
         " leaving); `mdm run --allow-shrink NAME` lets one run through",
     )
+    min_date_parse_rate: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="the run fails when fewer of this source's values of a date field (or updated_at) parse"
+        " with its format than this share (at least 10 values present, or every value failing): a wrong"
+        " format would otherwise null them all",
+    )
     fields: dict[str, ColumnSpec]
 
     @field_validator("updated_at", mode="before")

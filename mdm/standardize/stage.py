@@ -9,12 +9,23 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from mdm.config.sources import SourceConfig
 from mdm.context import RunContext
+from mdm.errors import MdmError
 from mdm.ingest import QUARANTINE_SCHEMA, IngestResult
 from mdm.standardize.base import distinct_values
+from mdm.standardize.date import ISO_8601
 from mdm.standardize.source import standardize_source, standardized_schema
 
 log = logging.getLogger(__name__)
+
+UNPARSED = "not a date in format"
+"""How a date that does not fit its format is flagged (mdm/standardize/date.py)."""
+MIN_VALUES_FOR_RATE = 10
+
+
+class DatesUnparsed(MdmError):
+    """A source's dates of one field mostly fail to parse: a wrong or missing format."""
 
 
 @dataclass(frozen=True)
@@ -28,18 +39,26 @@ class StandardizeReport:
 
 def standardize_stage(ctx: RunContext) -> StandardizeReport:
     files, dictionary = ctx.files, ctx.config.dictionary
-    frames = []
+    date_fields = [f.name for f in dictionary.published_fields if f.kind == "date"]
+    frames, updated_profiles, problems = [], [], []
     with distinct_values():  # a phone or e-mail seen in several sources is parsed once
         for source in ctx.config.sources.sources:
             staged = pl.read_parquet(files.staged(source.name))
             formats = json.loads(files.formats(source.name).read_text())
             result = IngestResult(source.name, staged.height, staged, pl.DataFrame(schema=QUARANTINE_SCHEMA), formats)
-            frames.append(standardize_source(result, source, dictionary, ctx.as_of))
+            frame = standardize_source(result, source, dictionary, ctx.as_of)
+            problems += _unparsed_dates(frame, staged, source, formats, date_fields)
+            frames.append(frame)
+            updated_profiles.append(_updated_at_profile(frame, staged, source.name))
+    if problems:
+        raise DatesUnparsed("; ".join(problems) + ". Declare the right format for the field in sources.yaml")
     records = pl.concat(frames, how="vertical")
     standardized_schema(dictionary).validate(records)
     records = records.with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
     records.write_parquet(files.standardized)
-    profile = field_profile(records, ctx.config.published_fields)
+    profile = pl.concat([field_profile(records, ctx.config.published_fields), *updated_profiles]).sort(
+        "source", "field"
+    )
     profile.write_parquet(files.field_profile)
     flagged = profile.group_by("field").agg(pl.col("flagged").sum()).filter(pl.col("flagged") > 0)
     by_source: dict[str, dict[str, int]] = {}
@@ -47,6 +66,52 @@ def standardize_stage(ctx: RunContext) -> StandardizeReport:
         by_source.setdefault(name, {})[source_name] = n
     log.info("standardize: %d records, %d flagged values", records.height, profile["flagged"].sum())
     return StandardizeReport(records.height, dict(sorted(flagged.iter_rows())), dict(sorted(by_source.items())))
+
+
+def _unparsed_dates(
+    frame: pl.DataFrame, staged: pl.DataFrame, source: SourceConfig, formats: dict[str, str | None], fields: list[str]
+) -> list[str]:
+    """Each date field (and updated_at) of one source whose values mostly fail their format."""
+    problems = []
+    for name, flags, raw in [(f, f"{f}_flags", f"{f}_raw") for f in fields] + [
+        ("updated_at", "updated_at_flags", None)
+    ]:
+        if name not in formats:  # not mapped in this source
+            continue
+        text = (frame[raw] if raw else staged["updated_at"]).str.strip_chars()
+        present = int((text.str.len_chars() > 0).sum())
+        failed = frame[flags].list.eval(pl.element().str.starts_with(UNPARSED)).list.any()
+        n_failed = int(failed.sum())
+        too_many = present >= MIN_VALUES_FOR_RATE and 1 - n_failed / present < source.min_date_parse_rate
+        if n_failed and (too_many or n_failed == present):
+            samples = ", ".join(repr(v) for v in text.filter(failed).head(3).to_list())
+            fmt = formats[name] or ISO_8601
+            problems.append(
+                f"source {source.name!r}: {n_failed} of {present} {name} values do not parse with format"
+                f" {fmt!r} (e.g. {samples}), fewer than min_date_parse_rate {source.min_date_parse_rate:.0%} parse"
+            )
+    return problems
+
+
+def _updated_at_profile(frame: pl.DataFrame, staged: pl.DataFrame, source: str) -> pl.DataFrame:
+    """field_profile's row for updated_at: when the source last changed each record."""
+    raw = staged["updated_at"] if "updated_at" in staged.columns else pl.Series([None] * frame.height, dtype=pl.String)
+    return pl.DataFrame(
+        {
+            "source": [source],
+            "field": ["updated_at"],
+            "records": [frame.height],
+            "present": [int((raw.str.strip_chars().str.len_chars() > 0).sum())],
+            "clean": [int(frame["source_updated_at"].is_not_null().sum())],
+            "flagged": [int((frame["updated_at_flags"].list.len() > 0).sum())],
+        },
+        schema={
+            "source": pl.String,
+            "field": pl.String,
+            "records": pl.UInt32,
+            **dict.fromkeys(("present", "clean", "flagged"), pl.Int64),
+        },
+    )
 
 
 def field_profile(records: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
