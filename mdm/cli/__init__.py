@@ -1,8 +1,8 @@
 """The `mdm` command: a thin layer over the library. Every command shows an example in --help.
 
 Commands by what they work on: `run`, `check`, `sample`, `docs` (mdm/cli/project.py); `explain`,
-`query`, `rollback`, `backup`, `restore` (mdm/cli/master.py); `tags` (mdm/cli/tags.py); `users`, `review`, `serve`
-(mdm/cli/steward.py).
+`query`, `export`, `rollback`, `backup`, `restore` (mdm/cli/master.py); `tags` (mdm/cli/tags.py);
+`users`, `review`, `serve` (mdm/cli/steward.py).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def _register() -> None:
         project.docs,
         master.explain,
         master.query,
+        master.export,
         master.rollback,
         master.backup_command,
         master.restore_command,

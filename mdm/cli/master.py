@@ -1,4 +1,4 @@
-"""`mdm explain`, `mdm query`, `mdm rollback`, `mdm backup`, `mdm restore`: the commands over a
+"""`mdm explain`, `mdm query`, `mdm export`, `mdm rollback`, `mdm backup`, `mdm restore`: the commands over a
 published master (and, for backups, its durable store)."""
 
 from __future__ import annotations
@@ -87,6 +87,26 @@ def rollback(master: Path, to_run_id: str | None, list_only: bool) -> None:
         f" {chosen.golden_customers} golden customers); the durable store is unchanged:"
         " the next run rebuilds the master from the sources and the store"
     )
+
+
+@click.command("export")
+@master_option()
+@click.option("--table", required=True, help="The table or view to export (docs/schema.md lists them).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "xlsx"]), default="csv", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The file to write.")
+def export(master: Path, table: str, fmt: str, output: Path) -> None:
+    """Export a table or view of the master to CSV, Parquet or Excel, safe to open in a spreadsheet
+    (text a spreadsheet would run as a formula is neutralised; Excel cells keep text as text).
+
+    \b
+    Example:
+      mdm export --master data/out/master.duckdb --table golden_customers --format xlsx --output customers.xlsx
+      mdm export --table contactable_customers --output contactable.csv
+    """
+    from mdm.publish.export import ExportFormat, export_table
+
+    rows = export_table(master, table, cast(ExportFormat, fmt), output)
+    click.echo(f"exported {rows} rows of {table} to {output} ({fmt})")
 
 
 @click.command("backup")

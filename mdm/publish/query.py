@@ -18,6 +18,7 @@ from typing import Literal
 import duckdb
 
 from mdm.errors import MdmError
+from mdm.publish.export import neutral_text
 
 OutputFormat = Literal["table", "csv", "json"]
 QUERY_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
@@ -66,7 +67,7 @@ def query_master(master: Path, sql: str, output: OutputFormat = "table", max_row
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows(["" if v is None else v for v in row] for row in rows)
+        writer.writerows(["" if v is None else neutral_text(v) for v in row] for row in rows)
         return buffer.getvalue().rstrip("\n")
     objects = [json.dumps(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False) for row in rows]
     return "[\n" + ",\n".join(objects) + "\n]" if objects else "[]"
