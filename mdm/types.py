@@ -55,6 +55,9 @@ ContactAttribute = Literal["address", "phone", "email"]
 IdEventKind = Literal["created", "split", "merged", "retired"]
 """What happened to a golden id in a run (table id_events; see mdm/golden/ids.py)."""
 
+FULL_NAME_FORMATS = ("family, given middle", "given middle family", "family given middle", "family middle given")
+"""The orders a `full_name` column's format may name (sources.yaml; mdm/standardize/name.py splits by them)."""
+
 ALL_VALUES_RULE = "all distinct valid values"
 """The lineage `rule` of a list-valued golden field (every distinct valid value kept), which
 survivorship writes and `mdm explain` reads."""

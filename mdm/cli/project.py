@@ -98,17 +98,20 @@ def run(
 @click.command()
 @sources_option()
 @master_option("Also run every tag's SQL on this master (its tables and event tables).", default=None, exists=True)
-def check(sources: Path, master: Path | None) -> None:
-    """Check sources.yaml, the dictionary, the rules and the tags without running anything.
+@click.option("--config-only", is_flag=True, help="Check the configuration files only; do not open the sources.")
+def check(sources: Path, master: Path | None, config_only: bool) -> None:
+    """Check sources.yaml, the dictionary, the rules and the tags, then open every source as a run
+    would (missing files and columns, encodings, row accounting, clean values and date formats on a
+    sample); nothing is written.
 
     \b
     Example:
       mdm check --sources data/sample/sources.yaml
       mdm check --sources data/sample/sources.yaml --master data/out/master.duckdb
     """
+    from mdm.check import SAMPLE_ROWS, check_sources
     from mdm.config.errors import ConfigError
     from mdm.config.project import ProjectConfig
-    from mdm.ingest.connectors import csv_encoding
     from mdm.tags.commands import check_tags
 
     config = ProjectConfig(sources).validate()
@@ -116,19 +119,16 @@ def check(sources: Path, master: Path | None) -> None:
     problems = check_tags(config.tags_config, master, set(events))
     if problems:
         raise ConfigError(config.tags_path, problems)
+    checked = [] if config_only else check_sources(config, dt.date.today())
     names = [s.name for s in config.sources.sources]
-    encodings = [
-        f"  {source.name}: {' '.join(csv_encoding(config.sources, source))}"
-        for source in [*config.sources.sources, *config.sources.events]
-        if source.kind == "csv"
-    ]
     click.echo(
         f"ok: {len(names)} sources ({', '.join(names)}), {len(events)} event sources ({', '.join(events) or '-'}),"
         f" {len(config.dictionary.fields)} dictionary fields, {len(config.tags_config.tags)} tags"
         + (" (SQL checked on the master)" if master else "")
     )
-    if encodings:
-        click.echo("csv encodings:\n" + "\n".join(encodings))
+    if checked:
+        click.echo(f"sources opened (clean shares and dates on up to {SAMPLE_ROWS} accepted rows each):")
+        click.echo("\n".join(c.line() for c in checked))
 
 
 @click.command()

@@ -18,9 +18,22 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mdm.config.errors import ConfigError, line_of, parse_model, read_yaml
-from mdm.types import SourceKind
+from mdm.types import FULL_NAME_FORMATS, SourceKind
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+_DIRECTIVES = set("aAbBcCdDeFgGhHIjklmMnpPrRsStTuUVwWxXyYzZ%") | {".f", ":z", "#z", ".3f", ".6f", ".9f"}
+
+
+def _unknown_directives(fmt: str) -> list[str]:
+    """The %-directives of a strptime format that polars (chrono) does not know, e.g. %q."""
+    unknown = []
+    for match in re.finditer(r"%([.:#]?\d?[a-zA-Z%])", fmt):
+        directive = match.group(1)
+        if directive not in _DIRECTIVES and directive.lstrip("-_0^#") not in _DIRECTIVES:
+            unknown.append("%" + directive)
+    return unknown
 
 
 def _as_spec(value: Any) -> Any:
@@ -147,6 +160,21 @@ class SourceConfig(SourceLocation):
     def _has_fields(self) -> SourceConfig:
         if not self.fields:
             raise ValueError("`fields` maps dictionary fields to columns (e.g. fields: {email: email_address})")
+        problems = []
+        for name, spec in [*self.fields.items(), *([("updated_at", self.updated_at)] if self.updated_at else [])]:
+            if spec.format is None:
+                continue
+            if name == "full_name":
+                if spec.format not in FULL_NAME_FORMATS:
+                    known = ", ".join(f'"{f}"' for f in FULL_NAME_FORMATS)
+                    problems.append(f"fields.full_name: format {spec.format!r} is not a name order; use one of {known}")
+            elif unknown := _unknown_directives(spec.format):
+                problems.append(
+                    f"{'updated_at' if name == 'updated_at' else 'fields.' + name}: format {spec.format!r} has"
+                    f' {", ".join(unknown)}, not a strptime directive (e.g. format: "%d/%m/%Y")'
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def column_for(self, field: str) -> ColumnSpec | None:

@@ -247,6 +247,8 @@ def csv_encoding(config: SourcesConfig, source: SourceLocation) -> tuple[str, st
     if source.encoding is not None:
         return source.encoding, "declared"
     path = config.resolve(source)
+    if not path.exists():
+        raise SourceReadError(f"source {source.name!r}: file not found: {path}")
     try:
         data = path.read_bytes()
     except OSError as exc:

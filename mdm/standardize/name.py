@@ -36,8 +36,8 @@ from mdm.standardize.names.tokens import (
     display_case,
     plain,
 )
+from mdm.types import FULL_NAME_FORMATS
 
-FULL_NAME_FORMATS = ("family, given middle", "given middle family", "family given middle", "family middle given")
 NO_COMMA_FLAG = "no comma in a 'family, given' name; read as given-first"
 COMMA_FLAG = "comma in a given-first name; read as 'family, given'"
 _LETTER = re.compile(r"[^\W\d_]")

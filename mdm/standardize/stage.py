@@ -47,7 +47,7 @@ def standardize_stage(ctx: RunContext) -> StandardizeReport:
             formats = json.loads(files.formats(source.name).read_text())
             result = IngestResult(source.name, staged.height, staged, pl.DataFrame(schema=QUARANTINE_SCHEMA), formats)
             frame = standardize_source(result, source, dictionary, ctx.as_of)
-            problems += _unparsed_dates(frame, staged, source, formats, date_fields)
+            problems += unparsed_dates(frame, staged, source, formats, date_fields)
             frames.append(frame)
             updated_profiles.append(_updated_at_profile(frame, staged, source.name))
     if problems:
@@ -68,7 +68,7 @@ def standardize_stage(ctx: RunContext) -> StandardizeReport:
     return StandardizeReport(records.height, dict(sorted(flagged.iter_rows())), dict(sorted(by_source.items())))
 
 
-def _unparsed_dates(
+def unparsed_dates(
     frame: pl.DataFrame, staged: pl.DataFrame, source: SourceConfig, formats: dict[str, str | None], fields: list[str]
 ) -> list[str]:
     """Each date field (and updated_at) of one source whose values mostly fail their format."""
