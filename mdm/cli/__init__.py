@@ -1,6 +1,6 @@
 """The `mdm` command: a thin layer over the library. Every command shows an example in --help.
 
-Commands by what they work on: `run`, `check`, `sample`, `docs` (mdm/cli/project.py); `explain`,
+Commands by what they work on: `run`, `check`, `init`, `sample`, `docs` (mdm/cli/project.py); `explain`,
 `query`, `export`, `rollback`, `backup`, `restore` (mdm/cli/master.py); `tags` (mdm/cli/tags.py);
 `users`, `review`, `serve` (mdm/cli/steward.py).
 """
@@ -42,6 +42,7 @@ def _register() -> None:
     for command in (
         project.run,
         project.check,
+        project.init,
         project.sample,
         project.docs,
         master.explain,

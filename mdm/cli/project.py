@@ -132,6 +132,32 @@ def check(sources: Path, master: Path | None, config_only: bool) -> None:
 
 
 @click.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--csv",
+    "csv_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A CSV file of your own to map (repeat for several); its columns are mapped by name.",
+)
+def init(directory: Path, csv_files: tuple[Path, ...]) -> None:
+    """Start a project: DIRECTORY/sources.yaml (commented; your CSV files mapped by their column
+    names, every guess marked `# check`) and DIRECTORY/tags.yaml (the tags that need no events).
+
+    \b
+    Example:
+      mdm init myproject --csv exports/customers.csv
+      mdm check --sources myproject/sources.yaml
+    """
+    from mdm.config.starter import init_project
+
+    sources, notes = init_project(directory, list(csv_files))
+    click.echo(f"wrote {sources} and {sources.with_name('tags.yaml')}")
+    click.echo("\n".join(f"  note: {n}" for n in notes) if notes else "  every column was mapped")
+    click.echo(f"next: check the lines marked `# check`, then `mdm check --sources {sources}`")
+
+
+@click.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("data/sample"), show_default=True)
 @click.option("--seed", type=int, default=20261122, show_default=True)
 @click.option("--people", type=int, default=1200, show_default=True)
