@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,8 @@ from mdm.pipeline import Report, run_pipeline
 from mdm.summary import RunSummary
 
 RETRIES = {"ingest": 2}
+TIMEOUT_SECONDS = int(os.environ.get("MDM_STAGE_TIMEOUT_SECONDS", 4 * 3600))
+"""A stage running longer than this fails the run (it is stuck: a 10M-record stage takes minutes)."""
 
 
 def _is_mdm_error(exc: BaseException | None) -> bool:
@@ -66,6 +69,7 @@ def _as_task(name: str, stage: Callable[[RunContext], Report], ctx: RunContext) 
         retries=RETRIES.get(name, 0),
         retry_delay_seconds=10,
         retry_condition_fn=_retry_on_io_only,
+        timeout_seconds=TIMEOUT_SECONDS,
     )(stage)
     return wrapped(ctx)
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
-from mdm.cli.options import master_option, sources_option, state_option
+from mdm.cli.options import master_option, sources_option, state_beside, state_option
 
 
-def _prefect_env() -> None:
-    """Prefect's local state goes in a directory the project owns, with no telemetry; the
-    library's own loggers show in Prefect's UI."""
-    os.environ.setdefault("PREFECT_HOME", str(Path.cwd() / ".prefect"))
+def _prefect_env(state_dir: Path) -> None:
+    """Prefect's local state goes under the durable store's directory (not wherever the command
+    runs), with no telemetry; the library's own loggers show in Prefect's UI."""
+    os.environ.setdefault("PREFECT_HOME", str(state_dir.resolve() / ".prefect"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "mdm")
@@ -79,7 +79,7 @@ def run(
 
     day = as_of.date() if as_of else None
     if orchestrator == "prefect":
-        _prefect_env()
+        _prefect_env(state_beside(master, state))
         from pipelines.nightly import nightly
 
         summary = nightly(

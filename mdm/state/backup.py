@@ -28,8 +28,8 @@ MANIFEST = "manifest.json"
 DB_NAME = StateStore.FILENAME
 MASTER_FILES = {"master.duckdb": "", "master.model.json": ".model.json"}
 """A backup's master files -> the suffix that makes each from the master's path ("" the master itself)."""
-SKIPPED = {"run.lock"}
-"""State files that belong to the running machine, not to the data."""
+SKIPPED = {"run.lock", ".prefect"}
+"""State files that belong to the running machine, not to the data (the lock, Prefect's local home)."""
 
 
 class BackupError(MdmError):
@@ -76,7 +76,7 @@ def backup(master: Path, state_dir: Path, target: Path) -> Backup:
         (work / "state").mkdir(parents=True)
         for path in sorted(state_dir.rglob("*")):
             relative = path.relative_to(state_dir)
-            if path.is_dir() or relative.name in SKIPPED or relative.name.startswith(f"{DB_NAME}-"):
+            if path.is_dir() or SKIPPED & set(relative.parts) or relative.name.startswith(f"{DB_NAME}-"):
                 continue  # the store's -wal / -shm files are folded in by the online backup
             destination = work / "state" / relative
             destination.parent.mkdir(parents=True, exist_ok=True)
