@@ -113,3 +113,32 @@ def test_prefect_yaml_parameters_match_the_flow() -> None:
     assert deployment["entrypoint"] == "pipelines/nightly.py:nightly"
     assert set(deployment["parameters"]) == set(inspect.signature(nightly.fn).parameters)
     assert deployment["schedules"][0]["cron"] == "0 2 * * *"
+
+
+@pytest.mark.prefect
+def test_prefect_deploy_and_deployment_ls_work_on_the_pinned_versions(harness: None, tmp_path: Path) -> None:
+    """On the pinned stack `prefect deploy --all` ended in a 422 traceback and `prefect deployment
+    ls` failed with 422 (FastAPI >= 0.151 rejects the client's `sort: null`)."""
+    import os
+    import subprocess
+    import sys
+
+    from prefect.settings import PREFECT_API_URL
+
+    env = os.environ | {
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        "MDM_SOURCES": str(tmp_path / "sources.yaml"),
+        "MDM_MASTER": str(tmp_path / "master.duckdb"),
+    }
+    prefect = [sys.executable, "-m", "prefect"]
+
+    def run(*args: str) -> str:
+        done = subprocess.run([*prefect, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    run("work-pool", "create", "mdm", "--type", "process")
+    run("--no-prompt", "deploy", "--all")
+    assert "nightly" in run("deployment", "ls")
+    shown = run("deployment", "inspect", "nightly/nightly")
+    assert str(tmp_path / "sources.yaml") in shown and "data/sample" not in shown
