@@ -94,3 +94,21 @@ def test_query_csv_neutralises_formulas(master: Path) -> None:
     )
     assert result.exit_code == 0
     assert result.output.splitlines()[1:] == ["'=cmd|' /C calc'!A0,'+16468268373", "'@SUM(1+1),'-5"]
+
+
+def test_each_publish_leaves_a_parquet_snapshot_of_the_main_tables(tiny: Path, tmp_path: Path) -> None:
+    """The master opens only in DuckDB 2.x; older drivers and BI connectors read the snapshot."""
+    import json
+
+    from mdm.pipeline import run_pipeline
+    from tests.conftest import AS_OF, query
+
+    master = tmp_path / "master.duckdb"
+    run_pipeline(tiny, master, as_of=AS_OF)
+    second = run_pipeline(tiny, master, as_of=AS_OF)
+    snapshot = tmp_path / "master.duckdb.parquet"
+    assert json.loads((snapshot / "_run.json").read_text())["run_id"] == second.run_id
+    for table in ("golden_customers", "customer_xref", "customer_tags"):
+        frame = pl.read_parquet(snapshot / f"{table}.parquet")
+        assert frame.height == query(master, f"SELECT count(*) FROM {table}")[0][0] > 0
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".master.duckdb.parquet")) == []

@@ -21,6 +21,7 @@ from mdm.match.model import load_model
 from mdm.publish.atomic import publish_master
 from mdm.publish.pairs import parquet_sql
 from mdm.publish.quality import QUALITY_TABLE, quality_table, run_quality
+from mdm.publish.snapshot import write_snapshot
 from mdm.publish.tables import (
     customer_xref_table,
     event_tables,
@@ -112,6 +113,8 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     shutil.copyfile(files.model, tmp)
     os.replace(tmp, model_file)
     kept = keep_version(ctx.master_path, ctx.run_id, ctx.config.sources.keep_versions)
+    frames = {name: frame for name, frame in tables.items() if isinstance(frame, pl.DataFrame)}
+    write_snapshot(ctx.master_path, ctx.run_id, frames)
     log.info("publish: %s (%d golden customers), kept as %s", ctx.master_path, counts["golden_customers"], kept)
     return PublishReport(counts, versions.opened, versions.closed, kept)
 
