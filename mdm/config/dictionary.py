@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from mdm.config.errors import ConfigError, parse_model
 from mdm.types import BadValuePolicy, FieldKind, FieldType
 
-DEFAULT_DICTIONARY = Path(__file__).resolve().parents[2] / "dictionary" / "fields.yaml"
+DEFAULT_DICTIONARY = (Path(__file__).parents[1] / "bundled" / "dictionary" / "fields.yaml").resolve()
 
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})

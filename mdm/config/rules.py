@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from mdm.config.errors import parse_model
 
-DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+DEFAULT_RULES_DIR = (Path(__file__).parents[1] / "bundled" / "rules").resolve()  # the repository's rules/
 
 
 class CannotLink(BaseModel):
