@@ -20,6 +20,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+import duckdb
+
 from mdm.cluster.stage import cluster_stage
 from mdm.config.errors import ConfigError
 from mdm.config.project import ProjectConfig
@@ -31,6 +33,7 @@ from mdm.ingest.source import AccountingError
 from mdm.ingest.stage import IngestReport, ingest_stage
 from mdm.match.stage import match_stage
 from mdm.publish.stage import publish_stage
+from mdm.report import write_report
 from mdm.stale.stage import stale_stage
 from mdm.standardize.stage import StandardizeReport, standardize_stage
 from mdm.state import StateStore
@@ -119,6 +122,10 @@ def run_pipeline(
         finally:
             if not os.environ.get(KEEP_WORK_ENV):
                 shutil.rmtree(ctx.work_dir, ignore_errors=True)
+        try:
+            log.info("run report: %s", write_report(summary))
+        except (OSError, duckdb.Error) as exc:  # the master is published: a report that fails is only logged
+            log.warning("run %s: the run report could not be written: %s", run_id, exc)
     log.info("run %s published in %s s", run_id, summary.seconds)
     return summary
 

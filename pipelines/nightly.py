@@ -13,16 +13,19 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.logging.handlers import PrefectConsoleHandler
 
 from mdm.context import RunContext
 from mdm.errors import MdmError
 from mdm.pipeline import Report, run_pipeline
-from mdm.summary import RunSummary
+from mdm.report import report_path
+from mdm.summary import RunSummary, format_summary
 
 RETRIES = {"ingest": 2}
 TIMEOUT_SECONDS = int(os.environ.get("MDM_STAGE_TIMEOUT_SECONDS", 4 * 3600))
@@ -87,4 +90,11 @@ def nightly(
     _quiet_console()
     logging.getLogger("mdm").setLevel(logging.INFO)  # each stage's counts, in the console and Prefect's UI
     day = dt.date.fromisoformat(as_of) if as_of else None
-    return run_pipeline(sources, master, state, day, call=_as_task, retrain=retrain, allow_shrink=allow_shrink or ())
+    summary = run_pipeline(sources, master, state, day, call=_as_task, retrain=retrain, allow_shrink=allow_shrink or ())
+    create_markdown_artifact(
+        key="mdm-run-report",
+        markdown=f"# mdm run {summary.run_id}\n\nThe whole report: `{report_path(Path(summary.master))}`\n\n"
+        f"```\n{format_summary(summary)}\n```\n",
+        description=f"what run {summary.run_id} read, matched and published",
+    )
+    return summary

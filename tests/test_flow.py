@@ -55,6 +55,17 @@ def test_nightly_flow_publishes_the_master(harness: None, tiny: Path, tmp_path: 
         ["ingest", "standardize", "match", "cluster", "golden", "stale", "tags", "publish"]
     )
 
+    async def report_artifact() -> str:
+        from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["mdm-run-report"]))
+            )
+            return str(found[0].data)
+
+    assert f"# mdm run {summary.run_id}" in asyncio.run(report_artifact())
+
 
 @pytest.mark.prefect
 def test_a_failing_flow_leaves_the_master(harness: None, tiny: Path, tmp_path: Path) -> None:
