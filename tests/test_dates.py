@@ -116,14 +116,14 @@ def test_updated_at_flags_are_in_field_profile(tiny: Path, tmp_path: Path) -> No
 
 
 def test_a_wrong_date_format_fails_the_run_naming_source_field_format_and_samples(tiny: Path, tmp_path: Path) -> None:
-    tiny.write_text(
+    tiny.write_text(  # a valid strptime format, but not these values' (an unknown directive fails at load)
         tiny.read_text().replace(
-            'birth_date: {column: birthday, format: "%Y-%m-%d"}', 'birth_date: {column: birthday, format: "%d/%q/%Y"}'
+            'birth_date: {column: birthday, format: "%Y-%m-%d"}', 'birth_date: {column: birthday, format: "%d/%m/%Y"}'
         )
     )
     with pytest.raises(
         PipelineError,
-        match=r"source 'web': 3 of 3 birth_date values do not parse with format '%d/%q/%Y' \(e\.g\. '1980-03-04', "
+        match=r"source 'web': 3 of 3 birth_date values do not parse with format '%d/%m/%Y' \(e\.g\. '1980-03-04', "
         r"'1982-07-08', '2011-09-09'\)",
     ):
         run_pipeline(tiny, tmp_path / "master.duckdb", as_of=AS_OF)
