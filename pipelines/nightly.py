@@ -32,7 +32,28 @@ def nightly(
     as_of: str | None = None,
     retrain: bool = False,
     allow_shrink: list[str] | None = None,
+    started_by: str | None = None,
 ) -> RunSummary:
-    """Ingest, standardize, match, cluster, build golden records and publish the master."""
+    """Ingest, standardize, match, cluster, build golden records and publish the master.
+
+    `started_by` names who started the run in the audit log (`mdm run` passes `cli:<os user>`);
+    left out, a deployment's run is `schedule:<deployment>` (prefect.yaml's nightly)."""
     day = dt.date.fromisoformat(as_of) if as_of else None
-    return run_pipeline(sources, master, state, day, call=_as_task, retrain=retrain, allow_shrink=allow_shrink or ())
+    return run_pipeline(
+        sources,
+        master,
+        state,
+        day,
+        call=_as_task,
+        retrain=retrain,
+        allow_shrink=allow_shrink or (),
+        started_by=started_by or _deployment_actor(),
+    )
+
+
+def _deployment_actor() -> str | None:
+    """`schedule:<deployment name>` in a deployment's run (None outside one: the process's user)."""
+    from prefect.runtime import deployment
+
+    name = deployment.name
+    return f"schedule:{name}" if name else None
