@@ -49,7 +49,7 @@ class Throttle:
     free_failures: int
     """failures in a row answered at once"""
     first_delay: float
-    """seconds after the first failure past free_failures; doubled after each further one"""
+    """seconds the next attempt waits after free_failures failures; doubled after each further one"""
     max_delay: float
     lock_after: int
     """failures in a row that lock the key out for lock_seconds"""
@@ -130,8 +130,9 @@ def sign_in(
     with store.transaction() as con:
         con.execute("DELETE FROM sign_in_throttle WHERE last_failure_at < ?", (iso(now - FORGET_HOURS * 3600),))
         waits = {}
+        before = {}
         for kind, key in keys.items():
-            found = _since(con, key)
+            found = before[kind] = _since(con, key)
             if found is not None:
                 failures, last, refused = found
                 until = last + limits[kind].wait_after(failures)
@@ -157,7 +158,13 @@ def sign_in(
     with store.transaction() as con:
         if user is not None:
             con.execute("DELETE FROM sign_in_throttle WHERE key = ?", (keys["user"],))
-            con.execute("UPDATE sign_in_throttle SET failures = failures - 1 WHERE key = ?", (keys["client"],))
+            # the client's count loses this attempt, and its time goes back (unless another came since)
+            previous = before["client"]
+            con.execute(
+                "UPDATE sign_in_throttle SET failures = failures - 1,"
+                " last_failure_at = CASE WHEN last_failure_at = ? THEN ? ELSE last_failure_at END WHERE key = ?",
+                (iso(now), iso(previous[1]) if previous else iso(now), keys["client"]),
+            )
             con.execute("DELETE FROM sign_in_throttle WHERE key = ? AND failures <= 0", (keys["client"],))
             if previous_token:
                 end_session(con, previous_token, by=None, reason="signed in again", now=now, client=client)
