@@ -96,7 +96,7 @@ CREATE TABLE IF NOT EXISTS sign_in_throttle (
     refused INTEGER NOT NULL DEFAULT 0
 );
 """
-# triggers hold ';' in their bodies: run whole, dropped and made again on every open (so a changed
+# triggers hold ';' in their bodies: run whole, and made again when a store's differ (so a changed
 # rule reaches existing stores). The audit log keeps every entry AUDIT_RETENTION_DAYS whoever deletes,
 # and an entry's who / when / what is never rewritten (its `after` and `undone_by_audit_id` are
 # filled in by the action that wrote it, and by an undo).
@@ -175,8 +175,9 @@ class StateStore:
                 if statement.strip():
                     self._con.execute(statement)
             for name, trigger in _TRIGGERS.items():
-                self._con.execute(f"DROP TRIGGER IF EXISTS {name}")
-                self._con.execute(trigger)
+                if self._one("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)) != trigger:
+                    self._con.execute(f"DROP TRIGGER IF EXISTS {name}")
+                    self._con.execute(trigger)
             self._con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
             self._con.execute("INSERT OR IGNORE INTO meta VALUES ('next_golden_number', '1')")
 
