@@ -95,12 +95,14 @@ def run_pipeline(
     call: StageCaller = call_directly,
     retrain: bool = False,
     allow_shrink: Collection[str] = (),
+    started_by: str | None = None,
 ) -> RunSummary:
     """Run every stage and publish the master. On any failure the previous master and the
     durable store are left as they were, the run is recorded as failed, and PipelineError is raised.
 
     One run at a time per store and per master (RunLocked at once otherwise); the files it creates
-    are its owner's only; its work directory is removed when it ends, however it ends."""
+    are its owner's only; its work directory is removed when it ends, however it ends. The audit log
+    says who started it (`started_by`, StateStore.start_run) and how it ended."""
     started = time.monotonic()
     master = Path(master).resolve()
     state_dir = Path(state).resolve() if state else master.parent / STATE_DIRNAME
@@ -118,7 +120,7 @@ def run_pipeline(
         ctx = RunContext(run_id, master, state_dir, as_of, work_root / run_id, config, retrain, frozenset(allow_shrink))
         ctx.work_dir.mkdir(parents=True)
         try:
-            summary = _run_stages(ctx, call, started)
+            summary = _run_stages(ctx, call, started, started_by)
         finally:
             if not os.environ.get(KEEP_WORK_ENV):
                 shutil.rmtree(ctx.work_dir, ignore_errors=True)
@@ -130,7 +132,7 @@ def run_pipeline(
     return summary
 
 
-def _run_stages(ctx: RunContext, call: StageCaller, started: float) -> RunSummary:
+def _run_stages(ctx: RunContext, call: StageCaller, started: float, started_by: str | None = None) -> RunSummary:
     """Record the run in the store, call every stage in order, record how it ended."""
     run_id, config = ctx.run_id, ctx.config
     with StateStore(ctx.state_dir) as store:
@@ -142,6 +144,7 @@ def _run_stages(ctx: RunContext, call: StageCaller, started: float) -> RunSummar
             sources_path=str(config.sources_path),
             master_path=str(ctx.master_path),
             as_of=ctx.as_of.isoformat(),
+            started_by=started_by,
         )
     log.info("run %s: %s -> %s as of %s", run_id, config.sources_path, ctx.master_path, ctx.as_of)
     stages = _Stages(ctx, call)

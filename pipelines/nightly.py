@@ -85,12 +85,25 @@ def nightly(
     as_of: str | None = None,
     retrain: bool = False,
     allow_shrink: list[str] | None = None,
+    started_by: str | None = None,
 ) -> RunSummary:
-    """Ingest, standardize, match, cluster, build golden records and publish the master."""
+    """Ingest, standardize, match, cluster, build golden records and publish the master.
+
+    `started_by` names who started the run in the audit log (`mdm run` passes `cli:<os user>`);
+    left out, a deployment's run is `schedule:<deployment>` (prefect.yaml's nightly)."""
     _quiet_console()
     logging.getLogger("mdm").setLevel(logging.INFO)  # each stage's counts, in the console and Prefect's UI
     day = dt.date.fromisoformat(as_of) if as_of else None
-    summary = run_pipeline(sources, master, state, day, call=_as_task, retrain=retrain, allow_shrink=allow_shrink or ())
+    summary = run_pipeline(
+        sources,
+        master,
+        state,
+        day,
+        call=_as_task,
+        retrain=retrain,
+        allow_shrink=allow_shrink or (),
+        started_by=started_by or _deployment_actor(),
+    )
     create_markdown_artifact(
         key="mdm-run-report",
         markdown=f"# mdm run {summary.run_id}\n\nThe whole report: `{report_path(Path(summary.master))}`\n\n"
@@ -98,3 +111,11 @@ def nightly(
         description=f"what run {summary.run_id} read, matched and published",
     )
     return summary
+
+
+def _deployment_actor() -> str | None:
+    """`schedule:<deployment name>` in a deployment's run (None outside one: the process's user)."""
+    from prefect.runtime import deployment
+
+    name = deployment.name
+    return f"schedule:{name}" if name else None

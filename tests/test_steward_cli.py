@@ -67,7 +67,7 @@ def test_review_decides_skips_undoes_and_quits(master: Path) -> None:
         live = store.query("SELECT left_record_id, decision, reason FROM steward_decisions WHERE revoked_at IS NULL")
         actions = [a for (a,) in store.query("SELECT action FROM audit_log WHERE actor = 'ana' ORDER BY audit_id")]
     assert live == [("C3", "same", "typo in the year")]
-    assert actions == ["same", "not_same", "undo", "skip"]
+    assert actions == ["sign_in", "same", "not_same", "undo", "skip"]  # signing in at the terminal is audited too
     # the next run applies it
     run_pipeline(master.parent.parent / "src" / "sources.yaml", master, as_of=AS_OF)
     gids = q(master, "SELECT count(DISTINCT golden_id) FROM customer_xref WHERE source_record_id IN ('C3', 'W3')")

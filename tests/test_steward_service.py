@@ -165,7 +165,21 @@ def test_audit_entries_younger_than_six_months_are_never_purged(desk: StewardDes
             service.purge_audit(store, 30)
         n = len(audit.audit_entries(store))
         assert service.purge_audit(store, 183) == 0
-        assert service.purge_audit(store, 183, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=200)) == n
+        # a clock moved ahead does not reach them either (issue 15 item 5: the policy held only for
+        # callers passing the true time): the store refuses and nothing is deleted
+        with pytest.raises(service.StewardError, match="nothing purged: audit entries are kept at least 183 days"):
+            service.purge_audit(store, 183, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=200))
+        with pytest.raises(sqlite3.IntegrityError, match="kept at least 183 days"), store.transaction() as con:
+            con.execute("DELETE FROM audit_log")
+        with pytest.raises(sqlite3.IntegrityError, match="never rewritten"), store.transaction() as con:
+            con.execute("UPDATE audit_log SET actor = 'someone else'")
+        assert len(audit.audit_entries(store)) == n
+        # entries older than six months are purged (written back in time, as a store kept for a year has them)
+        old = (dt.datetime.now(dt.UTC) - dt.timedelta(days=200)).isoformat(timespec="milliseconds")
+        with store.transaction() as con:
+            con.execute("INSERT INTO audit_log (at, actor, action) VALUES (?, 'old', 'same')", (old,))
+        assert service.purge_audit(store, 183) == 1
+        assert len(audit.audit_entries(store)) == n
 
 
 # ---- merge and split -------------------------------------------------------------------------------
@@ -299,7 +313,7 @@ def test_a_schema_2_store_gains_the_steward_tables_and_keeps_its_decisions(tmp_p
     con.commit()
     con.close()
     with StateStore(tmp_path) as store:
-        assert store.query("SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
+        assert store.query("SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
         assert store.active_decisions() == [(("crm", "C1"), ("web", "W1"), "not_same")]
         assert store.query("SELECT fingerprint, audit_id FROM steward_decisions") == [(None, None)]
         assert store.query("SELECT count(*) FROM users") == [(0,)]

@@ -2,7 +2,7 @@
 
 Commands by what they work on: `run`, `check`, `init`, `sample`, `docs` (mdm/cli/project.py); `explain`,
 `query`, `export`, `rollback`, `backup`, `restore` (mdm/cli/master.py); `tags` (mdm/cli/tags.py);
-`users`, `review`, `serve` (mdm/cli/steward.py).
+`users`, `review`, `serve` (mdm/cli/steward.py); `audit` (mdm/cli/audit.py).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from mdm.cli import master, project, steward, tags
+    from mdm.cli import audit, master, project, steward, tags
 
     for command in (
         project.run,
@@ -55,6 +55,7 @@ def _register() -> None:
         steward.users,
         steward.review,
         steward.serve,
+        audit.audit,
     ):
         main.add_command(command)
 

@@ -1,5 +1,6 @@
-"""`mdm explain`, `mdm query`, `mdm export`, `mdm rollback`, `mdm backup`, `mdm restore`: the commands over a
-published master (and, for backups, its durable store)."""
+"""`mdm explain`, `mdm query`, `mdm export`, `mdm rollback`, `mdm backup`, `mdm restore`: the commands
+over a published master (and, for backups, its durable store). Queries, exports and rollbacks are
+audited in the durable store (mdm/state/audit.py) as `cli:<os user>`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,13 @@ from typing import cast
 import click
 
 from mdm.cli.options import master_option, state_beside, state_option
+from mdm.errors import MdmError
+
+_audit_state = state_option("Durable store whose audit log records this. Default: state/ beside the master.")
+
+
+def _item(master: Path) -> str:
+    return f"master:{master.resolve()}"
 
 
 @click.command()
@@ -37,30 +45,46 @@ def explain(master: Path, what: tuple[str, ...]) -> None:
 @click.command()
 @click.argument("sql")
 @master_option()
+@_audit_state
 @click.option("--format", "output", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--max-rows", type=int, default=100, show_default=True, help="Rows shown by the table format.")
-def query(sql: str, master: Path, output: str, max_rows: int) -> None:
+def query(sql: str, master: Path, state: Path | None, output: str, max_rows: int) -> None:
     """Run one read-only SQL query on the master (tables: docs/schema.md).
+
+    Audited: who, the SQL's first 200 characters and hash, the row count (never the result); the
+    result is shown only once its audit entry is written.
 
     \b
     Example:
       mdm query "SELECT count(*) FROM golden_customers" --master data/out/master.duckdb
       mdm query "SELECT * FROM quality_metrics WHERE metric = 'duplicate_rate'" --format csv
     """
-    from mdm.publish.query import OutputFormat, query_master
+    from mdm.publish.query import OutputFormat, run_query
+    from mdm.state.audit import os_actor, record, sql_summary
 
-    click.echo(query_master(master, sql, cast(OutputFormat, output), max_rows))
+    details: dict[str, object] = {**sql_summary(sql), "format": output}
+    where = state_beside(master, state)
+    try:
+        result = run_query(master, sql, cast(OutputFormat, output), max_rows)
+    except MdmError as exc:
+        if master.exists():  # a refused or failed query on a real master; its message may quote values
+            record(where, os_actor("cli"), "query", _item(master), after=details | {"failed": type(exc).__name__})
+        raise
+    record(where, os_actor("cli"), "query", _item(master), after=details | {"rows": result.rows})
+    click.echo(result.text)
 
 
 @click.command()
 @master_option("The published master (its versions are in .versions/ beside it).")
+@_audit_state
 @click.option("--to", "to_run_id", default=None, help="Run id of the version to restore. Default: the previous one.")
 @click.option("--list", "list_only", is_flag=True, help="List the kept versions; change nothing.")
-def rollback(master: Path, to_run_id: str | None, list_only: bool) -> None:
+def rollback(master: Path, state: Path | None, to_run_id: str | None, list_only: bool) -> None:
     """Restore an earlier published master atomically (the durable store is not rolled back).
 
     Steward decisions, golden ids and the history stay in the store; the next run rebuilds the
     master from the sources and the store. Versions kept: keep_versions in sources.yaml (7).
+    Audited (who, from which run's master to which), refused attempts too.
 
     \b
     Example:
@@ -81,7 +105,24 @@ def rollback(master: Path, to_run_id: str | None, list_only: bool) -> None:
             mark = "  (current)" if v.run_id == current else ""
             click.echo(f"{v.run_id:<26}{v.published_at or '?':<26}{v.golden_customers or 0:>17}{mark}")
         return
-    chosen = restore(master, to_run_id)
+    from mdm.state.audit import AuditUnavailable, os_actor, record
+
+    where, item = state_beside(master, state), _item(master)
+    try:
+        current = master_run_id(master) if master.exists() else None
+    except Exception:  # a damaged master is what one rolls back from: its run is then unknown
+        current = None
+    try:
+        chosen = restore(master, to_run_id)
+    except MdmError as exc:
+        if master.parent.is_dir():
+            record(where, os_actor("cli"), "rollback", item, before={"run_id": current}, after={"failed": str(exc)})
+        raise
+    after = {"run_id": chosen.run_id, "published_at": chosen.published_at}
+    try:
+        record(where, os_actor("cli"), "rollback", item, before={"run_id": current}, after=after)
+    except AuditUnavailable as exc:
+        raise AuditUnavailable(f"rolled back {master} to run {chosen.run_id}, but {exc}") from exc
     click.echo(
         f"rolled back {master} to run {chosen.run_id} (published {chosen.published_at},"
         f" {chosen.golden_customers} golden customers); the durable store is unchanged:"
@@ -94,9 +135,11 @@ def rollback(master: Path, to_run_id: str | None, list_only: bool) -> None:
 @click.option("--table", required=True, help="The table or view to export (docs/schema.md lists them).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "xlsx"]), default="csv", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The file to write.")
-def export(master: Path, table: str, fmt: str, output: Path) -> None:
+@_audit_state
+def export(master: Path, table: str, fmt: str, output: Path, state: Path | None) -> None:
     """Export a table or view of the master to CSV, Parquet or Excel, safe to open in a spreadsheet
     (text a spreadsheet would run as a formula is neutralised; Excel cells keep text as text).
+    Audited: who, which table, the file and the row count.
 
     \b
     Example:
@@ -104,8 +147,11 @@ def export(master: Path, table: str, fmt: str, output: Path) -> None:
       mdm export --table contactable_customers --output contactable.csv
     """
     from mdm.publish.export import ExportFormat, export_table
+    from mdm.state.audit import os_actor, record
 
     rows = export_table(master, table, cast(ExportFormat, fmt), output)
+    details = {"table": table, "format": fmt, "output": str(output.resolve()), "rows": rows}
+    record(state_beside(master, state), os_actor("cli"), "export", _item(master), after=details)
     click.echo(f"exported {rows} rows of {table} to {output} ({fmt})")
 
 

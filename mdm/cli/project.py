@@ -75,9 +75,11 @@ def run(
       mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --allow-shrink crm
     """
     from mdm.pipeline import run_pipeline
+    from mdm.state.audit import os_actor
     from mdm.summary import format_summary
 
     day = as_of.date() if as_of else None
+    by = os_actor("cli")  # the audit log's run_started / run_published / run_failed name who ran it
     if orchestrator == "prefect":
         _prefect_env(state_beside(master, state))
         from pipelines.nightly import nightly
@@ -89,9 +91,10 @@ def run(
             as_of=day.isoformat() if day else None,
             retrain=retrain,
             allow_shrink=list(allow_shrink),
+            started_by=by,
         )
     else:
-        summary = run_pipeline(sources, master, state, day, retrain=retrain, allow_shrink=allow_shrink)
+        summary = run_pipeline(sources, master, state, day, retrain=retrain, allow_shrink=allow_shrink, started_by=by)
     click.echo(format_summary(summary))
 
 

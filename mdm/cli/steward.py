@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +17,8 @@ _state = state_option("Durable store (decisions, users, audit). Default: state/ 
 
 @click.group()
 def users() -> None:
-    """Steward accounts: add users, list them, change roles (viewer, steward, admin).
+    """Steward accounts: add users, list them, change roles (viewer, steward, admin), end their
+    page sessions, lift a sign-in lock-out.
 
     \b
     Example:
@@ -25,11 +26,15 @@ def users() -> None:
       echo 'a long password' | mdm users add ben --role steward --password-stdin
       mdm users list
       mdm users set-role ben viewer
+      mdm users sign-out ben
+      mdm users unlock ben
     """
 
 
 def _cli_actor() -> str:
-    return f"cli:{getpass.getuser()}"
+    from mdm.state.audit import os_actor
+
+    return os_actor("cli")
 
 
 @users.command("add")
@@ -61,18 +66,62 @@ def users_add(name: str, role: str, password_stdin: bool, master: Path, state: P
 @_master
 @_state
 def users_list(master: Path, state: Path | None) -> None:
-    """List users and their roles.
+    """List users and their roles, with their live page sessions and sign-in lock-outs.
 
     \b
     Example:
       mdm users list --state /srv/mdm/state
     """
     from mdm.state import StateStore
+    from mdm.steward.sessions import live_sessions
+    from mdm.steward.signin import waiting
     from mdm.steward.users import list_users
 
+    now = time.time()
     with StateStore(state_beside(master, state)) as store:
+        live, held = live_sessions(store, now=now), waiting(store, now=now)
         for name, role, created_at, created_by in list_users(store):
-            click.echo(f"{name:<24}{role:<10}{created_at}  by {created_by}")
+            notes = [f"{live[name]} live session(s)"] if name in live else []
+            notes += [f"sign-in held back until {held[name]}"] if name in held else []
+            click.echo(f"{name:<24}{role:<10}{created_at}  by {created_by}" + "".join(f"  · {n}" for n in notes))
+
+
+@users.command("sign-out")
+@click.argument("name")
+@_master
+@_state
+def users_sign_out(name: str, master: Path, state: Path | None) -> None:
+    """End every page session of a user at once (copied cookies too); audited.
+
+    \b
+    Example:
+      mdm users sign-out ben
+    """
+    from mdm.state import StateStore
+    from mdm.steward.users import end_sessions
+
+    with StateStore(state_beside(master, state)) as store:
+        ended = end_sessions(store, name, by=_cli_actor())
+    click.echo(f"ended {ended} session(s) of {name}")
+
+
+@users.command("unlock")
+@click.argument("name")
+@_master
+@_state
+def users_unlock(name: str, master: Path, state: Path | None) -> None:
+    """Forget a user name's failed sign-ins (lifts its delay or lock-out at once); audited.
+
+    \b
+    Example:
+      mdm users unlock ben
+    """
+    from mdm.state import StateStore
+    from mdm.steward.signin import unlock
+
+    with StateStore(state_beside(master, state)) as store:
+        cleared = unlock(store, name, by=_cli_actor())
+    click.echo(f"{name}: failed sign-ins forgotten" if cleared else f"{name}: no failed sign-ins to forget")
 
 
 @users.command("set-role")
@@ -130,9 +179,10 @@ def review(
 
     desk = StewardDesk(master, state_beside(master, state))
     password = click.prompt("password", hide_input=True, err=True)
-    user = desk.authenticate(username, password)
-    if user is None:
-        raise click.ClickException("wrong user name or password")
+    signed = desk.sign_in(username, password, client=_cli_actor(), now=time.time(), via="terminal")
+    if signed.user is None:
+        raise click.ClickException(signed.message)
+    user = signed.user
     flt = QueueFilter(source, min_probability, max_probability, min_age_days, max_age_days, order)  # type: ignore[arg-type]
     run_review(desk, user, flt, read=click_reader(), echo=click.echo)
 
@@ -142,30 +192,49 @@ def review(
 @_state
 @click.option("--port", type=int, default=8765, show_default=True)
 @sources_option("sources.yaml: lets admins run the flow from the page (off without it).", required=False)
-def serve(master: Path, state: Path | None, port: int, sources: Path | None) -> None:
+@click.option(
+    "--behind-tls",
+    is_flag=True,
+    envvar="MDM_BEHIND_TLS",
+    help="A TLS proxy on this machine serves the page: the session cookie is Secure, and the client"
+    " address the proxy gives in X-Forwarded-For is trusted (from 127.0.0.1 only). Env: MDM_BEHIND_TLS=1.",
+)
+def serve(master: Path, state: Path | None, port: int, sources: Path | None, behind_tls: bool) -> None:
     """Serve the steward web page on 127.0.0.1 (sign in; viewer, steward and admin roles).
 
     \b
     Example:
       mdm users add ana --role admin
       mdm serve --master data/out/master.duckdb --port 8765
+      mdm serve --master /srv/mdm/master.duckdb --behind-tls   # nginx on this machine serves https
     """
     import uvicorn
 
     from mdm.steward.web.app import create_app
 
     state_dir = state_beside(master, state)
-    run: Callable[[], str] | None = None
+    run: Callable[[str], str] | None = None
     if sources is not None:
         flow_sources = sources
 
-        def run_flow() -> str:
+        def run_flow(by: str) -> str:
             from mdm.pipeline import run_pipeline  # here, not in the page: it never imports the pipeline
 
-            summary = run_pipeline(flow_sources, master, state_dir)
+            summary = run_pipeline(flow_sources, master, state_dir, started_by=by)
             return f"run {summary.run_id} published in {summary.seconds} s"
 
         run = run_flow
-    app = create_app(master, state_dir, run=run, run_details={"sources": str(sources)} if sources else None)
-    click.echo(f"steward page on http://127.0.0.1:{port}/ (Ctrl-C stops)")
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    app = create_app(
+        master, state_dir, run=run, run_details={"sources": str(sources)} if sources else None, behind_tls=behind_tls
+    )
+    tls = "; behind TLS: Secure cookies, clients named by X-Forwarded-For" if behind_tls else ""
+    click.echo(f"steward page on http://127.0.0.1:{port}/ (Ctrl-C stops{tls})")
+    # the proxy's X-Forwarded-For / -Proto are believed only behind TLS, and only from 127.0.0.1
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        proxy_headers=behind_tls,
+        forwarded_allow_ips="127.0.0.1",
+    )

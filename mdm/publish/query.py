@@ -3,7 +3,8 @@
 Two locks: the master is opened with `read_only=True` (DuckDB refuses any write), and a statement
 that is not a query is refused before it runs, with a message saying what to do instead. The
 master is rebuilt by every run from the sources and the durable store, so a change made in it
-would be lost anyway.
+would be lost anyway. `run_query` also says how many rows the result had (for the audit entry
+`mdm query` writes; the table format counts them with a second pass over the result).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import csv
 import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -44,8 +46,20 @@ def check_is_query(con: duckdb.DuckDBPyConnection, sql: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class QueryResult:
+    text: str
+    rows: int
+    """rows in the result (the table format shows at most max_rows of them)"""
+
+
 def query_master(master: Path, sql: str, output: OutputFormat = "table", max_rows: int = 100) -> str:
     """Run one query on the master, read-only; return its result as text (`max_rows` limits the table format)."""
+    return run_query(master, sql, output, max_rows).text
+
+
+def run_query(master: Path, sql: str, output: OutputFormat = "table", max_rows: int = 100) -> QueryResult:
+    """`query_master`, with the result's row count."""
     if not master.exists():
         raise QueryError(f"no master at {master}; publish one with `mdm run`")
     con = duckdb.connect(str(master), read_only=True)
@@ -57,7 +71,7 @@ def query_master(master: Path, sql: str, output: OutputFormat = "table", max_row
                 buffer = io.StringIO()
                 with contextlib.redirect_stdout(buffer):
                     relation.show(max_rows=max_rows, max_width=100_000)
-                return buffer.getvalue().rstrip("\n")
+                return QueryResult(buffer.getvalue().rstrip("\n"), len(relation))
             columns, rows = relation.columns, relation.fetchall()
         except duckdb.Error as exc:
             raise QueryError(str(exc)) from None
@@ -68,6 +82,6 @@ def query_master(master: Path, sql: str, output: OutputFormat = "table", max_row
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
         writer.writerows(["" if v is None else neutral_text(v) for v in row] for row in rows)
-        return buffer.getvalue().rstrip("\n")
+        return QueryResult(buffer.getvalue().rstrip("\n"), len(rows))
     objects = [json.dumps(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False) for row in rows]
-    return "[\n" + ",\n".join(objects) + "\n]" if objects else "[]"
+    return QueryResult("[\n" + ",\n".join(objects) + "\n]" if objects else "[]", len(rows))

@@ -17,9 +17,10 @@ from typing import Any
 
 import polars as pl
 
+from mdm.state.audit import AUDIT_RETENTION_DAYS, os_actor, write_audit
 from mdm.types import Decision, GoldenId
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -84,7 +85,28 @@ CREATE TABLE IF NOT EXISTS manual_tag_log (
     action TEXT NOT NULL CHECK (action IN ('set', 'removed')), value TEXT, origin TEXT NOT NULL,
     done_by TEXT NOT NULL, done_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at);
+CREATE TABLE IF NOT EXISTS web_sessions (
+    session_hash TEXT PRIMARY KEY, username TEXT NOT NULL, client TEXT NOT NULL, created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL, ended_at TEXT, ended_by TEXT, end_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS web_sessions_user ON web_sessions (username);
+CREATE TABLE IF NOT EXISTS sign_in_throttle (
+    key TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure_at TEXT NOT NULL,
+    refused INTEGER NOT NULL DEFAULT 0
+);
 """
+# triggers hold ';' in their bodies: run whole, and made again when a store's differ (so a changed
+# rule reaches existing stores). The audit log keeps every entry AUDIT_RETENTION_DAYS whoever deletes,
+# and an entry's who / when / what is never rewritten (its `after` and `undone_by_audit_id` are
+# filled in by the action that wrote it, and by an undo).
+_TRIGGERS = {
+    "audit_log_kept": "CREATE TRIGGER audit_log_kept BEFORE DELETE ON audit_log"
+    f" WHEN old.at >= strftime('%Y-%m-%dT%H:%M:%f', 'now', '-{AUDIT_RETENTION_DAYS} days')"
+    f" BEGIN SELECT RAISE(ABORT, 'audit entries are kept at least {AUDIT_RETENTION_DAYS} days'); END",
+    "audit_log_fixed": "CREATE TRIGGER audit_log_fixed BEFORE UPDATE OF at, actor, action, item_key, reason, before"
+    " ON audit_log BEGIN SELECT RAISE(ABORT, 'an audit entry is never rewritten'); END",
+}
 # columns added to tables that older schemas already have: (table, column, declaration)
 _ADDED_COLUMNS = [
     ("steward_decisions", "audit_id", "INTEGER"),
@@ -152,6 +174,10 @@ class StateStore:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self._con.execute(statement)
+            for name, trigger in _TRIGGERS.items():
+                if self._one("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)) != trigger:
+                    self._con.execute(f"DROP TRIGGER IF EXISTS {name}")
+                    self._con.execute(trigger)
             self._con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
             self._con.execute("INSERT OR IGNORE INTO meta VALUES ('next_golden_number', '1')")
 
@@ -183,13 +209,35 @@ class StateStore:
         return row[0] if row else None
 
     # ---- runs ------------------------------------------------------------------------------
-    def start_run(self, run_id: str, *, code_version: str, sources_path: str, master_path: str, as_of: str) -> None:
+    def start_run(
+        self,
+        run_id: str,
+        *,
+        code_version: str,
+        sources_path: str,
+        master_path: str,
+        as_of: str,
+        started_by: str | None = None,
+    ) -> None:
+        """Record a run as running, audited (run_started) as started by `started_by`: `cli:<os user>`,
+        an admin's name (the steward page), `schedule:<deployment>`; by default the process's OS user."""
         with self.transaction() as con:
             con.execute(
                 "INSERT INTO runs (run_id, started_at, status, code_version, sources_path, master_path, as_of)"
                 " VALUES (?, ?, 'running', ?, ?, ?, ?)",
                 (run_id, _now(), code_version, sources_path, master_path, as_of),
             )
+            details = {"sources": sources_path, "master": master_path, "as_of": as_of, "code_version": code_version}
+            write_audit(con, started_by or os_actor("process"), "run_started", f"run:{run_id}", None, None, details)
+
+    @staticmethod
+    def _audit_run_end(con: sqlite3.Connection, run_id: str, status: str, error: str | None) -> None:
+        """The audit entry of a run's end (run_published, run_failed), in the name of who started it."""
+        row = con.execute(
+            "SELECT actor FROM audit_log WHERE action = 'run_started' AND item_key = ?", (f"run:{run_id}",)
+        ).fetchone()
+        after: dict[str, str] = {"status": status} | ({"error": error[:300]} if error else {})
+        write_audit(con, row[0] if row else "unknown", f"run_{status}", f"run:{run_id}", None, None, after)
 
     def last_published_source_counts(self) -> tuple[str, dict[str, int]] | None:
         """The last published run's id and its accepted rows per source, if it recorded them."""
@@ -206,10 +254,13 @@ class StateStore:
         so none of them can still be going (a kill -9 or a power cut ended them). Returns their ids."""
         with self.transaction() as con:
             abandoned = [r for (r,) in con.execute("SELECT run_id FROM runs WHERE status = 'running'").fetchall()]
+            error = f"abandoned: the run ended without finishing (found by run {by_run_id})"
             con.execute(
                 "UPDATE runs SET status = 'failed', finished_at = ?, error = ? WHERE status = 'running'",
-                (_now(), f"abandoned: the run ended without finishing (found by run {by_run_id})"),
+                (_now(), error),
             )
+            for run_id in abandoned:
+                self._audit_run_end(con, run_id, "failed", error)
         return abandoned
 
     def finish_run(
@@ -220,6 +271,7 @@ class StateStore:
                 "UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE run_id = ?",
                 (_now(), status, json.dumps(counts, sort_keys=True) if counts else None, error, run_id),
             )
+            self._audit_run_end(con, run_id, status, error)
 
     def runs(self) -> list[dict[str, Any]]:
         cur = self._con.execute("SELECT * FROM runs ORDER BY rowid")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mdm.state import StateStore
-from mdm.steward import audit, service, users, views
+from mdm.steward import audit, service, sessions, signin, users, views
 from mdm.steward.service import ActionResult, Record
 from mdm.steward.users import User
 from mdm.types import Verdict
@@ -34,10 +34,51 @@ class StewardDesk:
         with StateStore(self.state_dir) as store:
             yield store
 
-    # ---- users -----------------------------------------------------------------------------
-    def authenticate(self, username: str, password: str) -> User | None:
+    # ---- signing in and sessions (signin.py, sessions.py) --------------------------------------
+    def sign_in(
+        self,
+        username: str,
+        password: str,
+        *,
+        client: str,
+        now: float,
+        via: str = "web",
+        session_token: str | None = None,
+        previous_token: str | None = None,
+    ) -> signin.SignInResult:
+        """Throttled and audited; with `session_token` a page session starts."""
         with self.store() as store:
-            return users.authenticate(store, username, password)
+            return signin.sign_in(
+                store,
+                username,
+                password,
+                client=client,
+                now=now,
+                via=via,
+                session_token=session_token,
+                previous_token=previous_token,
+            )
+
+    def session_user(self, token: str, now: float) -> User | None:
+        with self.store() as store:
+            found = sessions.session_user(store, token, now=now)
+        return User(*found) if found else None
+
+    def sign_out(self, token: str, *, client: str, now: float) -> str | None:
+        with self.store() as store:
+            return sessions.sign_out(store, token, now=now, client=client)
+
+    def end_sessions(self, by: User, username: str) -> str:
+        self._admin(by)
+        with self.store() as store:
+            ended = users.end_sessions(store, username, by=by.username)
+        return f"ended {ended} session(s) of {username}"
+
+    def live_sessions(self, now: float) -> dict[str, int]:
+        with self.store() as store:
+            return sessions.live_sessions(store, now=now)
+
+    # ---- users -----------------------------------------------------------------------------
 
     def user(self, username: str) -> User | None:
         with self.store() as store:

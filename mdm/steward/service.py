@@ -27,7 +27,8 @@ Rules, and why:
   merges them by hand if they are one person. Splits are capped at MAX_SPLIT_LINKS links.
 - **Audit.** Every action (users too) writes audit_log (mdm/steward/audit.py): who, when (UTC),
   action, item, reason, before and after (JSON). Entries are kept at least AUDIT_RETENTION_DAYS; `purge_audit` removes
-  older ones only when called, never by default, and refuses a younger cut-off.
+  older ones only when called, never by default, and refuses a younger cut-off; the store itself
+  refuses to delete a younger entry (a trigger on audit_log), whatever clock the caller passes.
 """
 
 from __future__ import annotations
@@ -42,12 +43,10 @@ from typing import Any
 from mdm.errors import MdmError
 from mdm.state import StateStore
 from mdm.state.fingerprint import Fingerprint, dumps, record_label
-from mdm.steward.audit import now_utc, write_audit
+from mdm.steward.audit import AUDIT_RETENTION_DAYS, now_utc, write_audit
 from mdm.steward.users import User
 from mdm.types import Verdict
 
-AUDIT_RETENTION_DAYS = 183
-"""Audit entries younger than this (six months) are never deleted."""
 MAX_SPLIT_LINKS = 10_000
 UNDOABLE = ("same", "not_same", "merge", "split")
 
@@ -369,12 +368,16 @@ def undo(store: StateStore, user: User, audit_id: int, *, reason: str | None = N
 
 
 def purge_audit(store: StateStore, older_than_days: int, *, now: dt.datetime | None = None) -> int:
-    """Delete audit entries older than `older_than_days` (never called by the product itself)."""
+    """Delete audit entries older than `older_than_days` (never called by the product itself). A
+    `now` ahead of the store's clock cannot reach younger entries: the store refuses, nothing is deleted."""
     if older_than_days < AUDIT_RETENTION_DAYS:
         raise StewardError(
             f"audit entries are kept at least {AUDIT_RETENTION_DAYS} days;"
             f" a cut-off of {older_than_days} days is too short"
         )
     cutoff = ((now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=older_than_days)).isoformat(timespec="milliseconds")
-    with store.transaction() as con:
-        return con.execute("DELETE FROM audit_log WHERE at < ?", (cutoff,)).rowcount
+    try:
+        with store.transaction() as con:
+            return con.execute("DELETE FROM audit_log WHERE at < ?", (cutoff,)).rowcount
+    except sqlite3.IntegrityError as exc:  # the store's trigger: an entry younger than the retention
+        raise StewardError(f"nothing purged: {exc} (is the clock given ahead of the store's?)") from None

@@ -3,7 +3,10 @@
 Passwords are stored as scrypt hashes (hashlib.scrypt, a memory-hard KDF from the standard
 library) with a 16-byte random salt per user: `scrypt$n$r$p$salt$hash` (salt and hash base64),
 so the cost can be raised later without breaking old hashes. A new user is a viewer unless a
-role is given (least privilege).
+role is given (least privilege). A change of role or password ends the user's page sessions in the
+same transaction (sessions.py): they sign in again, under the new role.
+
+Signing in goes through signin.py (throttled and audited); `authenticate` here is the bare check.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import get_args
 from mdm.errors import MdmError
 from mdm.state import StateStore
 from mdm.steward.audit import now_utc, write_audit
+from mdm.steward.sessions import end_user_sessions
 from mdm.types import StewardRole
 
 ROLES: tuple[StewardRole, ...] = get_args(StewardRole)
@@ -99,6 +103,8 @@ def set_role(store: StateStore, username: str, role: str, *, by: str) -> User:
             raise UserError(f"no user {username!r}; add one with `mdm users add {username} --role {checked}`")
         con.execute("UPDATE users SET role = ? WHERE username = ?", (checked, username))
         write_audit(con, by, "user_role", f"user:{username}", None, {"role": row[0]}, {"role": checked})
+        if row[0] != checked:
+            end_user_sessions(con, username, by=by, reason=f"role changed to {checked}")
     return User(username, checked)
 
 
@@ -114,6 +120,7 @@ def set_password(store: StateStore, username: str, password: str, *, by: str) ->
         ):
             raise UserError(f"no user {username!r}")
         write_audit(con, by, "user_password", f"user:{username}", None, None, None)
+        end_user_sessions(con, username, by=by, reason="password changed")
 
 
 def authenticate(store: StateStore, username: str, password: str) -> User | None:
@@ -124,6 +131,14 @@ def authenticate(store: StateStore, username: str, password: str) -> User | None
         return None
     stored, role = rows[0]
     return User(username, role) if verify_password(password, stored) else None
+
+
+def end_sessions(store: StateStore, username: str, *, by: str) -> int:
+    """End every page session of `username` (an admin's action, audited even when none was live)."""
+    with store.transaction() as con:
+        if con.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone() is None:
+            raise UserError(f"no user {username!r}; `mdm users list` lists them")
+        return end_user_sessions(con, username, by=by, reason="ended by an admin", always=True)
 
 
 def get_user(store: StateStore, username: str) -> User | None:

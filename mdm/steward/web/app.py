@@ -8,11 +8,13 @@ Routes (role needed), one router each in routes/:
     GET  /golden/{id}      a golden customer's records                               (viewer)
     POST /golden/{id}/split, POST /golden/{id}/merge                                  (steward)
     GET  /audit, POST /audit/{n}/undo                                   (viewer / steward)
-    GET  /admin, POST /admin/users, POST /admin/role, POST /admin/run                   (admin)
+    GET  /admin, POST /admin/users, POST /admin/role, POST /admin/sessions, POST /admin/run  (admin)
 
 Every POST needs the session's CSRF token (else 403); not signed in, a page redirects to /login.
-Every response forbids scripts and framing (HEADERS). `mdm serve` binds 127.0.0.1 only; put a TLS
-proxy in front to reach it from elsewhere.
+Signing in is throttled and audited (mdm/steward/signin.py); sessions are server-side and end for
+good at sign-out (mdm/steward/sessions.py). Every response forbids scripts and framing (HEADERS).
+`mdm serve` binds 127.0.0.1 only; put a TLS proxy in front to reach it from elsewhere, and say so
+(`--behind-tls`, or MDM_BEHIND_TLS=1): the cookie is then Secure.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from mdm.steward.desk import StewardDesk
 from mdm.steward.web.deps import ERROR_HANDLERS, Site, csrf_checked
 from mdm.steward.web.routes import ROUTERS
 from mdm.steward.web.runner import FlowRunner
-from mdm.steward.web.security import SignedSessions, load_secret
+from mdm.steward.web.security import SignedSessions, load_secret, now
 
 TEMPLATES = Path(__file__).parent / "templates"
 HEADERS = {
@@ -47,11 +49,15 @@ def create_app(
     master: Path | str,
     state_dir: Path | str,
     *,
-    run: Callable[[], str] | None = None,
+    run: Callable[[str], str] | None = None,
     run_details: Mapping[str, Any] | None = None,
+    behind_tls: bool = False,
+    clock: Callable[[], float] = now,
 ) -> FastAPI:
-    """The page over `master` and the durable store in `state_dir`. With `run` (returns a one-line
-    status, raises on failure) admins may start the flow; `run_details` go into its audit entry."""
+    """The page over `master` and the durable store in `state_dir`. With `run` (given the admin's
+    name; returns a one-line status, raises on failure) admins may start the flow; `run_details` go
+    into its audit entry. `behind_tls`: a TLS proxy serves the page (Secure cookies). `clock`:
+    seconds since the epoch, for sessions and sign-in waits (tests move it)."""
     desk = StewardDesk(master, state_dir)
     with StateStore(desk.state_dir):  # create or upgrade the store before the first request
         pass
@@ -60,6 +66,7 @@ def create_app(
         desk=desk,
         templates=Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True),
         runner=FlowRunner(run, run_details) if run is not None else None,
+        clock=clock,
     )
     for router in ROUTERS:
         app.include_router(router)
@@ -72,5 +79,5 @@ def create_app(
         response.headers.update(HEADERS)
         return response
 
-    app.add_middleware(SignedSessions, secret=load_secret(desk.state_dir))
+    app.add_middleware(SignedSessions, secret=load_secret(desk.state_dir), secure=behind_tls)
     return app

@@ -24,7 +24,7 @@ from mdm.steward.service import Conflict, Forbidden, NotFound, StewardError
 from mdm.steward.users import User, UserError
 from mdm.steward.views import MasterMissing
 from mdm.steward.web.runner import FlowRunner
-from mdm.steward.web.security import csrf_ok, live_session
+from mdm.steward.web.security import csrf_ok, live_session, now
 from mdm.types import StewardRole
 
 
@@ -50,6 +50,8 @@ class Site:
     desk: StewardDesk
     templates: Environment
     runner: FlowRunner | None
+    clock: Callable[[], float] = now
+    """seconds since the epoch: sessions' ends and sign-in waits (tests move it instead of sleeping)"""
 
     def page(self, request: Request, name: str, *, status: int = 200, **context: Any) -> HTMLResponse:
         """A template rendered for this request: its user (if signed in), CSRF token, one-shot message."""
@@ -101,9 +103,18 @@ async def csrf_checked(request: Request, session: Session) -> None:
         raise CsrfRefused()
 
 
+def client_of(request: Request) -> str:
+    """Who a sign-in comes from, for its throttle and audit entry: `web:<address>` (behind
+    `mdm serve --behind-tls`, the address the proxy on 127.0.0.1 gives in X-Forwarded-For)."""
+    return f"web:{request.client.host if request.client else 'unknown'}"
+
+
 async def signed_in(request: Request, session: Session, objects: SiteObjects) -> User:
-    name = session.get("u")
-    user = await run_in_threadpool(objects.desk.user, name) if name else None
+    """The user of the request's live server-side session (sessions.py), else SignInNeeded."""
+    token = session.get("s")
+    user = (
+        await run_in_threadpool(objects.desk.session_user, token, objects.clock()) if isinstance(token, str) else None
+    )
     if user is None:
         raise SignInNeeded(request.url.path)
     request.state.user = user

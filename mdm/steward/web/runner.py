@@ -14,11 +14,12 @@ log = logging.getLogger(__name__)
 
 
 class FlowRunner:
-    """Calls `run` in a background thread, one run at a time. `run` returns a one-line status
-    ("run X published in N s"); the message of what it raises is shown as "failed: ...".
-    `details` go into the run_flow audit entry (`mdm serve` passes the sources file)."""
+    """Calls `run` in a background thread, one run at a time, with the name of the admin who
+    started it (the run's audit entries name them). `run` returns a one-line status ("run X
+    published in N s"); the message of what it raises is shown as "failed: ...". `details` go into
+    the run_flow audit entry (`mdm serve` passes the sources file)."""
 
-    def __init__(self, run: Callable[[], str], details: Mapping[str, Any] | None = None):
+    def __init__(self, run: Callable[[str], str], details: Mapping[str, Any] | None = None):
         self.run = run
         self.details = dict(details) if details is not None else None
         self._lock = threading.Lock()
@@ -29,13 +30,13 @@ class FlowRunner:
         if not self._lock.acquire(blocking=False):
             return False
         self.status = f"running, started by {by} at {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
-        self.thread = threading.Thread(target=self._run, name="mdm-flow", daemon=True)
+        self.thread = threading.Thread(target=self._run, args=(by,), name="mdm-flow", daemon=True)
         self.thread.start()
         return True
 
-    def _run(self) -> None:
+    def _run(self, by: str) -> None:
         try:
-            self.status = self.run()
+            self.status = self.run(by)
         except Exception as exc:
             if not isinstance(exc, MdmError):  # a bug, not a refused input: keep its traceback in the log
                 log.exception("the flow run started from the steward page failed")

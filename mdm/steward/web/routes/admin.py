@@ -1,4 +1,4 @@
-"""Users and roles, and running the flow (admins)."""
+"""Users, roles and sessions, and running the flow (admins)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ router = APIRouter()
 @router.get("/admin", response_class=HTMLResponse)
 async def admin(request: Request, user: Admin, site: SiteObjects) -> Response:
     users = await run_in_threadpool(site.desk.users)
+    sessions = await run_in_threadpool(site.desk.live_sessions, site.clock())
     run_status = site.runner.status if site.runner else None
-    return site.page(request, "admin.html", users=users, roles=ROLES, run_status=run_status)
+    return site.page(request, "admin.html", users=users, roles=ROLES, run_status=run_status, sessions=sessions)
 
 
 @router.post("/admin/users")
@@ -34,6 +35,13 @@ async def add_user(request: Request, user: Admin, site: SiteObjects, form: Poste
 async def set_role(request: Request, user: Admin, site: SiteObjects, form: Posted) -> Response:
     name, role = form["username"], form["role"]
     return await act(request, lambda: f"{site.desk.set_role(user, name, role).username} is now a {role}", "/admin")
+
+
+@router.post("/admin/sessions")
+async def end_sessions(request: Request, user: Admin, site: SiteObjects, form: Posted) -> Response:
+    """End every page session of a user (signed out everywhere, copied cookies too); audited."""
+    name = form["username"]
+    return await act(request, lambda: site.desk.end_sessions(user, name), "/admin")
 
 
 @router.post("/admin/run")
