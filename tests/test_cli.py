@@ -66,3 +66,13 @@ def test_check_command(tiny: Path) -> None:
 def test_generated_docs_are_up_to_date() -> None:
     result = CliRunner().invoke(main, ["docs", "--out", str(REPO / "docs"), "--check"])
     assert result.exit_code == 0, result.output
+
+
+def test_a_local_run_shows_its_progress_on_stderr(tiny: Path, tmp_path: Path) -> None:
+    """Issue 16: no progress display on long local runs."""
+    args = ["run", "--orchestrator", "local", "--sources", str(tiny), "--master", str(tmp_path / "m.duckdb")]
+    result = CliRunner().invoke(main, [*args, "--as-of", "2026-11-01"])
+    assert result.exit_code == 0, result.output
+    progress = [line for line in result.stderr.splitlines() if line.startswith("[")]
+    assert progress[0] == "[1/8] ingest ..." and progress[-1].startswith("[8/8] publish done in ")
+    assert len(progress) == 16 and "[1/8]" not in result.stdout

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mdm.cli.options import master_option, sources_option, state_beside, state_option
+
+if TYPE_CHECKING:  # the CLI imports the pipeline only when a command runs
+    from mdm.context import RunContext
+    from mdm.pipeline import Report
 
 
 def _prefect_env(state_dir: Path) -> None:
@@ -94,8 +101,23 @@ def run(
             started_by=by,
         )
     else:
-        summary = run_pipeline(sources, master, state, day, retrain=retrain, allow_shrink=allow_shrink, started_by=by)
+        summary = run_pipeline(
+            sources, master, state, day, retrain=retrain, allow_shrink=allow_shrink, started_by=by, call=_progress
+        )
     click.echo(format_summary(summary))
+
+
+def _progress(name: str, stage: Callable[[RunContext], Report], ctx: RunContext) -> Report:
+    """A StageCaller that says on stderr which stage runs and how long it took (Prefect's own log
+    does this for the prefect orchestrator)."""
+    from mdm.pipeline import STAGE_NAMES
+
+    number = f"[{STAGE_NAMES.index(name) + 1}/{len(STAGE_NAMES)}]"
+    click.echo(f"{number} {name} ...", err=True)
+    started = time.monotonic()
+    report = stage(ctx)
+    click.echo(f"{number} {name} done in {time.monotonic() - started:.1f} s", err=True)
+    return report
 
 
 @click.command()
