@@ -10,6 +10,7 @@ are listed, so nothing is taken silently. `mdm check` then opens the sources as 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -47,8 +48,6 @@ def _key(column: str) -> str:
 
 def _date_format(values: list[str]) -> str | None:
     """The one strptime format all sampled values fit (None: ISO 8601 or unknown, left to the default)."""
-    import datetime as dt
-
     present = [v.strip() for v in values if v.strip()]
     if not present or all(re.match(r"^\d{4}-\d{2}-\d{2}([T ]|$)", v) for v in present):
         return None
