@@ -230,6 +230,12 @@ CLASS_CASES: list[tuple[str, list[Profile], list[Profile], str | None]] = [
         None,
     ),
     ("5: names written in the other order", [person(None, "lee", "ann")], [person(None, "ann", "lee")], None),
+    (
+        "5: a middle name is a name too",
+        [person(None, "john", "murray", middle="stuart")],
+        [person(None, "ian", "steuart")],
+        None,
+    ),
     ("5: one name missing: nothing to compare", [person(None, "ann", None)], [person(None, "bo", "chen")], None),
     (
         "5: any record of one cluster against any of the other",

@@ -207,15 +207,22 @@ def given_names_clash(left: Sequence[Profile], right: Sequence[Profile]) -> bool
     return clash
 
 
+def _full_names(p: Profile) -> tuple[str, ...]:
+    return tuple(n for n in (p.given, p.middle, p.family) if n is not None and len(n) > 1)
+
+
 def names_share_nothing(a: Profile, b: Profile) -> bool:
-    """Both records carry a given and a family name and none of them is shared: the given names
-    are not one person's (`_same_given_name`), the family names are not near-equal, and neither
-    record's given name is the other's family name (names written in the other order)."""
+    """Both records carry a given and a family name and share none of their names: the given
+    names are not one person's (`_same_given_name`: equal, nicknames, an initial, the middle name,
+    a spelling variant) and no full name of one (given, middle or family) is the same as, or a
+    spelling variant of, a full name of the other (so names written in the other order, a
+    married name beside the maiden name as a middle name, share)."""
     if a.given is None or a.family is None or b.given is None or b.family is None:
         return False
-    if _same_given_name(a, b) or _near(a.family, b.family):
+    if _same_given_name(a, b):
         return False
-    return not (_near(a.given, b.family) or _near(a.family, b.given))
+    names_b = _full_names(b)
+    return not any(_near(x, y) for x in _full_names(a) for y in names_b)
 
 
 # ---- between clusters -----------------------------------------------------------------------
