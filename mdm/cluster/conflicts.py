@@ -246,11 +246,11 @@ def fact_conflict(left: Sequence[Profile], right: Sequence[Profile], rules: Cann
     return None
 
 
-def assess(left: Iterable[Profile], right: Iterable[Profile], rules: CannotLink) -> tuple[str | None, str | None]:
-    """(the first conflict of the two clusters' facts, the strong id they share): either may be
-    None. A shared strong id outweighs the conflict (`conflict`)."""
-    left, right = list(left), list(right)
-    return fact_conflict(left, right, rules), shared_strong_id(left, right)
+def assess(left: Sequence[Profile], right: Sequence[Profile], rules: CannotLink) -> tuple[str | None, str | None]:
+    """(the first conflict of the two clusters' facts, the strong id they share that outweighs
+    it): the second is looked for only when there is a conflict to outweigh."""
+    reason = fact_conflict(left, right, rules)
+    return reason, (shared_strong_id(left, right) if reason is not None else None)
 
 
 def conflict(left: Iterable[Profile], right: Iterable[Profile], rules: CannotLink) -> str | None:
@@ -262,7 +262,7 @@ def conflict(left: Iterable[Profile], right: Iterable[Profile], rules: CannotLin
     - Given names: a pair conflicts and no pair of full given names agrees (`given_names_clash`).
     - Names: any record of one shares no name with a record of the other (`names_share_nothing`).
     """
-    reason, strong_id = assess(left, right, rules)
+    reason, strong_id = assess(list(left), list(right), rules)
     return None if strong_id is not None else reason
 
 
