@@ -19,7 +19,8 @@ DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 
 class CannotLink(BaseModel):
     """Hard conflicts: records that may never be one person, whatever their score, and are never
-    joined through a third record either (mdm/cluster/conflicts.py)."""
+    joined through a third record either (mdm/cluster/conflicts.py). Two clusters holding one
+    strong id (a dictionary field marked unique_per_person) are exempt from all three."""
 
     model_config = ConfigDict(extra="forbid")
     different_birth_date: bool = Field(
