@@ -30,7 +30,7 @@ from typing import Any
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).parent))
-from datasets import DATASETS, SHARED_ENV, convert, parse_datasets  # noqa: E402
+from datasets import DATASETS, SHARED_ENV, base_name, convert, parse_datasets  # noqa: E402
 from evaluate_master import evaluate  # noqa: E402
 from memory import PeakTreeRss  # noqa: E402
 
@@ -122,7 +122,7 @@ def run_dataset(name: str, work: Path, data: Path | None, as_of: str) -> dict[st
         "recall_all": round(tp / true_pairs_all, 4) if true_pairs_all else 1.0,
         "seconds": round(seconds, 1),
         "peak_rss_mib": round(tree.mib),
-        "splink": SPLINK_PEER.get(name),
+        "splink": SPLINK_PEER.get(base_name(name)),
         "as_of": as_of,
         "command": " ".join(command),
     }

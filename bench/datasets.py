@@ -18,6 +18,11 @@ Where the data comes from:
   single-file dedupe sets whose truth is a list of linked record pairs, turned into person ids
   by connected components; FEBRL4 is two files (sources file_a, file_b) linked 1:1.
 
+`<name>_default` (febrl4_default, fake_1000_default, ...) is the same set as a new user brings it:
+no rules/match.yaml of its own (the product's default rules, conflicts included) and no per-set
+birth-date age limit where the set's own conversion sets one for its data (FEBRL: 130 years);
+historical_50k_default keeps its 2,000-year limit, without which it has no birth dates at all.
+
 Only polars and the standard library are needed for the splink_datasets files, so the
 converters run in the project's own .venv too (the tests use fake_1000).
 """
@@ -147,7 +152,7 @@ sources:
 """
 
 
-def convert_fake_1000(out: Path, data: Path | None = None) -> None:
+def convert_fake_1000(out: Path, data: Path | None = None, default_rules: bool = False) -> None:
     frame = pl.read_csv(_require(shared_benchmarks(data) / "fake_1000.csv"), infer_schema=False)
     truth = frame.select(pl.lit("fake_1000").alias("source"), pl.col("unique_id").alias("record_id"), "cluster")
     no_households = NO_HOUSEHOLDS.replace(
@@ -156,7 +161,11 @@ def convert_fake_1000(out: Path, data: Path | None = None) -> None:
         "copies of one person carry birth dates shifted by days to\n  # years and given and family names swapped",
     )
     _write(
-        out, {"fake_1000": frame.drop("cluster")}, FAKE_1000_YAML, truth.rename({"cluster": "person_id"}), no_households
+        out,
+        {"fake_1000": frame.drop("cluster")},
+        FAKE_1000_YAML,
+        truth.rename({"cluster": "person_id"}),
+        None if default_rules else no_households,
     )
 
 
@@ -214,7 +223,7 @@ HISTORICAL_BLOCKING = """\
 """
 
 
-def convert_historical_50k(out: Path, data: Path | None = None) -> None:
+def convert_historical_50k(out: Path, data: Path | None = None, default_rules: bool = False) -> None:
     frame = pl.read_parquet(_require(shared_benchmarks(data) / "historical_50k.parquet"))
     truth = frame.select(pl.lit("historical_50k").alias("source"), pl.col("unique_id").alias("record_id"), "cluster")
     _write(
@@ -222,8 +231,8 @@ def convert_historical_50k(out: Path, data: Path | None = None) -> None:
         {"historical_50k": frame.drop("cluster")},
         HISTORICAL_50K_YAML,
         truth.rename({"cluster": "person_id"}),
-        HISTORICAL_CANNOT_LINK,
-        HISTORICAL_BLOCKING,
+        None if default_rules else HISTORICAL_CANNOT_LINK,
+        None if default_rules else HISTORICAL_BLOCKING,
     )
 
 
@@ -240,9 +249,7 @@ _FEBRL_SOURCE = """\
     fields:
       given_name: given_name
       family_name: surname
-      # FEBRL was generated around 2003 with people born from 1900: the dictionary's 120-year
-      # limit (as of today) would null 15% of its dates
-      birth_date: {{column: date_of_birth, format: "%Y%m%d", max_age_years: 130}}
+      {birth_date}
       address_line1: {{columns: [street_number, address_1], combine: join, separator: " "}}
       address_line2: address_2
       city: suburb
@@ -260,6 +267,20 @@ _FEBRL_HEADER = """\
 version: 1
 sources:
 """
+
+
+_FEBRL_BIRTH_DATE = """\
+# FEBRL was generated around 2003 with people born from 1900: the dictionary's 120-year
+      # limit (as of today) would null 15% of its dates
+      birth_date: {column: date_of_birth, format: "%Y%m%d", max_age_years: 130}"""
+_FEBRL_BIRTH_DATE_DEFAULT = """\
+# the dictionary's default age limit (120 years), as a new user maps the column
+      birth_date: {column: date_of_birth, format: "%Y%m%d"}"""
+
+
+def _febrl_source(name: str, default_rules: bool) -> str:
+    birth_date = _FEBRL_BIRTH_DATE_DEFAULT if default_rules else _FEBRL_BIRTH_DATE
+    return _FEBRL_SOURCE.format(name=name, birth_date=birth_date)
 
 
 def _load_febrl(number: int) -> Any:
@@ -297,18 +318,18 @@ def person_ids(nodes: Iterable[str], links: Iterable[tuple[str, str]]) -> dict[s
     return {node: root(node) for node in parent}
 
 
-def _convert_febrl_dedupe(number: int, out: Path) -> None:
+def _convert_febrl_dedupe(number: int, out: Path, default_rules: bool = False) -> None:
     name = f"febrl{number}"
     frame, links = _load_febrl(number)
     records = _to_polars(frame)
     ids = records["rec_id"].to_list()
     persons = person_ids(ids, [(str(a), str(b)) for a, b in links])
     truth = pl.DataFrame({"source": [name] * len(ids), "record_id": ids, "person_id": [persons[i] for i in ids]})
-    yaml = _FEBRL_HEADER.format(title=f"FEBRL{number} (dedupe, one file)") + _FEBRL_SOURCE.format(name=name)
-    _write(out, {name: records}, yaml, truth, NO_HOUSEHOLDS)
+    yaml = _FEBRL_HEADER.format(title=f"FEBRL{number} (dedupe, one file)") + _febrl_source(name, default_rules)
+    _write(out, {name: records}, yaml, truth, None if default_rules else NO_HOUSEHOLDS)
 
 
-def convert_febrl4(out: Path) -> None:
+def convert_febrl4(out: Path, default_rules: bool = False) -> None:
     frame_a, frame_b, links = _load_febrl(4)
     a, b = _to_polars(frame_a), _to_polars(frame_b)
     nodes = [f"file_a/{i}" for i in a["rec_id"]] + [f"file_b/{i}" for i in b["rec_id"]]
@@ -322,33 +343,42 @@ def convert_febrl4(out: Path) -> None:
     )
     yaml = (
         _FEBRL_HEADER.format(title="FEBRL4 (link two files, A and B, 1:1)")
-        + _FEBRL_SOURCE.format(name="file_a")
-        + _FEBRL_SOURCE.format(name="file_b")
+        + _febrl_source("file_a", default_rules)
+        + _febrl_source("file_b", default_rules)
     )
-    _write(out, {"file_a": a, "file_b": b}, yaml, truth, NO_HOUSEHOLDS)
+    _write(out, {"file_a": a, "file_b": b}, yaml, truth, None if default_rules else NO_HOUSEHOLDS)
 
 
 # --- registry and cache -----------------------------------------------------------------------
 
-CONVERTERS: dict[str, Callable[[Path, Path | None], None]] = {
+# (out, data, default_rules) -> None
+CONVERTERS: dict[str, Callable[[Path, Path | None, bool], None]] = {
     "fake_1000": convert_fake_1000,
     "historical_50k": convert_historical_50k,
-    "febrl1": lambda out, data: _convert_febrl_dedupe(1, out),
-    "febrl2": lambda out, data: _convert_febrl_dedupe(2, out),
-    "febrl3": lambda out, data: _convert_febrl_dedupe(3, out),
-    "febrl4": lambda out, data: convert_febrl4(out),
+    "febrl1": lambda out, data, default: _convert_febrl_dedupe(1, out, default),
+    "febrl2": lambda out, data, default: _convert_febrl_dedupe(2, out, default),
+    "febrl3": lambda out, data, default: _convert_febrl_dedupe(3, out, default),
+    "febrl4": lambda out, data, default: convert_febrl4(out, default),
 }
 DATASETS: tuple[str, ...] = tuple(CONVERTERS)
 GENERATED = re.compile(r"^generated_([1-9][0-9]*)$")
+DEFAULT_SUFFIX = "_default"
+"""`febrl4_default`: the set with the product's default rules and age limit (see the module header)."""
+
+
+def base_name(name: str) -> str:
+    """The converter's name of a data set name (`febrl4_default` -> `febrl4`)."""
+    return name.removesuffix(DEFAULT_SUFFIX)
 
 
 def parse_datasets(value: str) -> list[str]:
     """`--datasets a,b` checked against the known names (the error lists them)."""
     names = [v.strip() for v in value.split(",") if v.strip()]
-    unknown = [n for n in names if n not in CONVERTERS and not GENERATED.match(n)]
+    unknown = [n for n in names if base_name(n) not in CONVERTERS and not GENERATED.match(n)]
     if unknown or not names:
         raise SystemExit(
             f"unknown data set(s) {', '.join(unknown) or '(none given)'}; choose from: {','.join(DATASETS)}"
+            f" (each also as <name>{DEFAULT_SUFFIX}: the product's default rules and age limit)"
             " or generated_N (N people from the sample generator, e.g. generated_10000)"
         )
     return names
@@ -366,7 +396,7 @@ def convert(name: str, out: Path, data: Path | None = None) -> Converted:
         done = json.loads(stamp.read_text())
         if done.get("converter_version") == CONVERTER_VERSION and done.get("rules_sha256") == rules:
             return Converted(name, directory, done["records"], done["persons"])
-    CONVERTERS[name](directory, data)
+    CONVERTERS[base_name(name)](directory, data, name.endswith(DEFAULT_SUFFIX))
     truth = pl.read_csv(directory / "truth.csv", infer_schema=False)
     done = {
         "converter_version": CONVERTER_VERSION,

@@ -12,16 +12,25 @@ def dictionary_markdown(dictionary: Dictionary) -> str:
         "",
         "Generated from `dictionary/fields.yaml` by `mdm docs`; do not edit by hand.",
         "",
-        "| field | type | kind | identity | published | description |",
-        "|---|---|---|---|---|---|",
+        "| field | type | kind | identity | strong id | published | description |",
+        "|---|---|---|---|---|---|---|",
     ]
     for f in dictionary.fields:
         description = " ".join(f.description.split()).replace("|", "\\|")
         out.append(
             f"| `{f.name}` | {f.type} | {f.kind} | {'yes' if f.identity else 'no'} | "
-            f"{'no (input only)' if f.input_only else 'yes'} | {description} |"
+            f"{'yes' if f.unique_per_person else 'no'} | {'no (input only)' if f.input_only else 'yes'} "
+            f"| {description} |"
         )
-    out += ["", "A row whose identity fields are all empty cannot be matched and goes to quarantine.", ""]
+    out += [
+        "",
+        "A row whose identity fields are all empty cannot be matched and goes to quarantine.",
+        "",
+        "A strong id (`unique_per_person: true`) is one person's value, never another's: two records holding",
+        "the same one (an identifier also one typo apart) are exempt from the birth-date and name conflicts",
+        "of `cannot_link` in rules/match.yaml. Different values are no conflict, only evidence against a match.",
+        "",
+    ]
     for f in dictionary.fields:
         if not f.values:
             continue

@@ -98,6 +98,7 @@ def _match_lines(match: MatchReport, cluster: ClusterReport, tables: dict[str, i
     if skipped:
         lines.append("blocking rules skipped: " + ", ".join(skipped))
     lines += [f"  blocked {n}: {reason.removeprefix('blocked: ')}" for reason, n in cluster.blocked_by_reason.items()]
+    lines += [f"  {reason.replace('merged', f'merged {n}', 1)}" for reason, n in cluster.outweighed_by_reason.items()]
     if "review_queue" in tables:
         lines.append(f"review queue: {tables['review_queue']} pairs for a steward (table review_queue)")
     return lines

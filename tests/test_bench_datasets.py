@@ -47,6 +47,19 @@ def test_fake_1000_converts_to_sources_the_product_accepts(tmp_path: Path) -> No
     assert "cluster" not in pl.read_csv(converted.directory / "sources" / "fake_1000.csv").columns
 
 
+@pytest.mark.skipif(
+    not (SHARED / "fake_1000.csv").exists(),
+    reason=f"{SHARED}/fake_1000.csv is absent (the shared splink_datasets files; set {datasets.SHARED_ENV})",
+)
+def test_a_default_variant_has_no_rules_of_its_own(tmp_path: Path) -> None:
+    """fake_1000_default is the set as a new user brings it: the product's default rules."""
+    own, default = datasets.convert("fake_1000", tmp_path), datasets.convert("fake_1000_default", tmp_path)
+    assert (own.directory / "rules" / "match.yaml").exists() and "rules: rules" in own.sources.read_text()
+    assert not (default.directory / "rules").exists() and "rules:" not in default.sources.read_text()
+    assert default.truth.read_text() == own.truth.read_text()
+    assert datasets.parse_datasets("febrl4_default,fake_1000") == ["febrl4_default", "fake_1000"]
+
+
 def test_linked_pairs_become_persons_by_connected_components() -> None:
     # a-b and b-c chain into one person; d links to nobody; e-f is a second pair.
     persons = datasets.person_ids("abcdef", [("a", "b"), ("c", "b"), ("f", "e")])

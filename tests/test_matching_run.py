@@ -159,3 +159,79 @@ def test_explain_a_pair_and_a_golden_customer(tiny: Path, tmp_path: Path) -> Non
 
     missing = CliRunner().invoke(main, ["explain", "--master", str(master), "crm:C4", "crm:C1"])
     assert missing.exit_code == 1 and "record crm:C4 is not in the master (quarantined" in missing.output
+
+
+CHAIN_YAML = """\
+version: 1
+sources:
+  - name: crm
+    kind: csv
+    path: crm.csv
+    record_id: id
+    country: US
+    fields:
+      given_name: first_name
+      family_name: last_name
+      birth_date: {column: dob, format: "%Y-%m-%d"}
+      email: email
+      phone: phone
+      national_id: ssn
+"""
+# A1 (Ann Lee) and A3 (Bo Chen) each share an e-mail or a phone and the birth date with A2, a
+# record without names; B1 and B2 (Mia Jones) carry two birth dates and one national id.
+CHAIN_CSV = """\
+id,first_name,last_name,dob,email,phone,ssn
+A1,Ann,Lee,1990-02-03,ann.lee@gmail.com,(617) 496-2000,
+A2,,,1990-02-03,ann.lee@gmail.com,(312) 744-5000,
+A3,Bo,Chen,1990-02-03,bo.chen@gmail.com,(312) 744-5000,
+B1,Mia,Jones,1970-03-12,mia.jones@gmail.com,(212) 736-5000,518-20-3947
+B2,Mia,Jones,1975-08-21,mia.jones@gmail.com,(212) 736-5000,518203947
+"""
+
+
+def test_every_merge_holding_a_golden_customer_is_explained(tmp_path: Path) -> None:
+    """Issue 14, class 5 end to end: the chain Ann Lee - (no names) - Bo Chen never makes one
+    golden customer, and every link that holds a golden customer together is a pair `mdm explain`
+    shows as merged, with what outweighed a conflict where one did."""
+    from click.testing import CliRunner
+
+    from mdm.cli import main
+
+    (tmp_path / "crm.csv").write_text(CHAIN_CSV)
+    (tmp_path / "sources.yaml").write_text(CHAIN_YAML)
+    master = tmp_path / "master.duckdb"
+    run_pipeline(tmp_path / "sources.yaml", master, as_of=AS_OF)
+    golden = dict(q(master, "SELECT source_record_id, golden_id FROM customer_xref"))
+    assert golden["A1"] != golden["A3"]
+    assert golden["A2"] in (golden["A1"], golden["A3"])
+    assert golden["B1"] == golden["B2"]
+
+    def explain(*what: str) -> str:
+        result = CliRunner().invoke(main, ["explain", "--master", str(master), *what])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    for golden_id in set(golden.values()):
+        members = {r for r, g in golden.items() if g == golden_id}
+        links = q(
+            master,
+            "SELECT left_record_id, right_record_id, outcome FROM match_pairs"
+            f" WHERE left_golden_id = '{golden_id}' AND right_golden_id = '{golden_id}'"
+            " AND starts_with(outcome, 'merged')",
+        )
+        # the merged links span the golden customer's records
+        reached = {min(members)}
+        for _ in members:
+            reached |= {x for a, b, _ in links for x in (a, b) if a in reached or b in reached}
+        assert reached == members, golden_id
+        for a, b, outcome in links:
+            shown = explain(f"crm:{a}", f"crm:{b}")
+            assert f"in the last run: {outcome}" in shown and f"both belong to {golden_id}" in shown
+            assert "match probability" in shown and ": match (merge at" in shown
+        if len(members) > 1:
+            assert "linked by:\n" in explain(golden_id)
+    assert "in the last run: merged (the same national_id outweighs: different birth dates)" in explain(
+        "crm:B1", "crm:B2"
+    )
+    apart = "crm:A3" if golden["A2"] == golden["A1"] else "crm:A1"
+    assert "in the last run: blocked: no name in common" in explain("crm:A2", apart)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from mdm.cluster.conflicts import Profile, conflict
+from mdm.cluster.conflicts import Profile, assess, outweighed
 from mdm.config.rules import CannotLink
 
 STEWARD_OUTCOME_SCHEMA = {"left": pl.Int64, "right": pl.Int64, "outcome": pl.String}
@@ -45,15 +45,20 @@ class _Clusters:
         self.forbidden.setdefault(a, set()).add(b)
         self.forbidden.setdefault(b, set()).add(a)
 
-    def conflict(self, a: int, b: int, check_facts: bool) -> str | None:
+    def conflict(self, a: int, b: int, check_facts: bool) -> tuple[str | None, str | None]:
+        """(why roots a and b may not merge, or None; the conflict a shared strong id outweighs, as
+        the merge's outcome, or None)."""
         if self.forbidden and (
             any(self.find(x) == b for x in self.forbidden.get(a, ()))
             or any(self.find(x) == a for x in self.forbidden.get(b, ()))
         ):
-            return "steward: not the same"
+            return "steward: not the same", None
         if check_facts:
-            return conflict(self.profiles_of(a), self.profiles_of(b), self.rules)
-        return None
+            reason, strong_id = assess(self.profiles_of(a), self.profiles_of(b), self.rules)
+            if reason is not None and strong_id is not None:
+                return None, outweighed(reason, strong_id)
+            return reason, None
+        return None, None
 
     def union(self, a: int, b: int) -> None:
         if len(self.members.get(a, ())) < len(self.members.get(b, ())):
@@ -68,25 +73,26 @@ class _Clusters:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return "same cluster"
-        reason = self.conflict(ra, rb, check_facts=True)
+        reason, _ = self.conflict(ra, rb, check_facts=True)
         return f"blocked: {reason}" if reason else "review"
 
     def try_merge(self, a: int, b: int, check_facts: bool = True) -> str:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return "merged"
-        reason = self.conflict(ra, rb, check_facts)
+        reason, merged = self.conflict(ra, rb, check_facts)
         if reason:
             return f"blocked: {reason}"
         self.union(ra, rb)
-        return "merged"
+        return merged or "merged"
 
 
 @dataclass
 class Clustering:
-    """labels: cluster label per record (its smallest member index); outcomes: per link, merged or
-    `blocked: <reason>`; review_outcomes: per pair to review, `review`, `same cluster` or
-    `blocked: <reason>` (a conflict no steward needs to look at); steward: per must-link."""
+    """labels: cluster label per record (its smallest member index); outcomes: per link, `merged`,
+    `merged (the same <strong id> outweighs: <reason>)` or `blocked: <reason>`; review_outcomes:
+    per pair to review, `review`, `same cluster` or `blocked: <reason>` (a conflict no steward
+    needs to look at); steward: per must-link."""
 
     labels: list[int]
     outcomes: list[str]

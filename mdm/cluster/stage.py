@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
-from mdm.cluster.conflicts import PROFILE_COLUMNS, profiles_of
+from mdm.cluster.conflicts import profile_columns, profiles_of
 from mdm.cluster.constrained import cluster_records
 from mdm.context import PAIR_FILE_COMPRESSION, RunContext
 from mdm.state.decisions import run_links
@@ -27,12 +27,15 @@ class ClusterReport:
     blocked_by_reason: dict[str, int]
     steward_must_links: int
     steward_cannot_links: int
+    outweighed_by_reason: dict[str, int] = field(default_factory=dict)
+    """Merges a conflict would have stopped but a strong id both sides hold outweighed, by outcome."""
 
 
 def cluster_stage(ctx: RunContext) -> ClusterReport:
     files = ctx.files
     available = pl.read_parquet_schema(files.standardized)
-    wanted = ("rid", "source", "source_record_id", *PROFILE_COLUMNS, *FINGERPRINT_COLUMNS)
+    strong_ids = ctx.config.dictionary.strong_ids
+    wanted = ("rid", "source", "source_record_id", *profile_columns(strong_ids), *FINGERPRINT_COLUMNS)
     records = pl.read_parquet(files.standardized, columns=[c for c in dict.fromkeys(wanted) if c in available])
     scored = pl.read_parquet(files.scored, columns=["left", "right", "match_probability", "match_class"])
     # steward decisions as must/cannot links; those whose records changed materially since the
@@ -46,7 +49,7 @@ def cluster_stage(ctx: RunContext) -> ClusterReport:
     )
     review = scored.filter(pl.col("match_class") == "review")
     result = cluster_records(
-        profiles_of(records),
+        profiles_of(records, strong_ids),
         links,
         ctx.config.match_rules.cannot_link,
         must_link=must,
@@ -63,6 +66,7 @@ def cluster_stage(ctx: RunContext) -> ClusterReport:
     pl.concat([linked, reviewed, others]).write_parquet(files.pair_outcomes, compression=PAIR_FILE_COMPRESSION)
     result.steward.write_parquet(files.steward_outcomes)
     blocked = [o for o in outcomes if o.startswith("blocked")]
+    outweighed = [o for o in outcomes if o.startswith("merged (")]
     report = ClusterReport(
         clusters=len(set(labels)),
         merged_pairs=len(outcomes) - len(blocked),
@@ -70,6 +74,7 @@ def cluster_stage(ctx: RunContext) -> ClusterReport:
         blocked_by_reason={r: blocked.count(r) for r in sorted(set(blocked))},
         steward_must_links=len(must),
         steward_cannot_links=len(cannot),
+        outweighed_by_reason={r: outweighed.count(r) for r in sorted(set(outweighed))},
     )
     log.info("cluster: %d clusters, %d pairs merged, %d blocked", report.clusters, report.merged_pairs, len(blocked))
     return report

@@ -45,11 +45,22 @@ class FieldDef(BaseModel):
     max_age_years: int | None = Field(
         default=None, ge=1, description="date fields: a date more than this many years before the as-of date is flagged"
     )
+    unique_per_person: bool = Field(
+        default=False,
+        description="a strong id: one person's value, never another's (a national id; an e-mail or phone only"
+        " where every source verifies it per person). Records holding one (identifiers also one typo apart)"
+        " are exempt from the birth-date and name conflicts (mdm/cluster/conflicts.py)",
+    )
 
     @model_validator(mode="after")
     def _coded_needs_values(self) -> FieldDef:
         if self.kind == "coded" and not self.values:
             raise ValueError(f"coded field {self.name!r} needs `values` (e.g. values: [{{code: F, label: female}}])")
+        if self.unique_per_person and (self.type != "string" or self.kind in ("coded", "full_name", "person_name")):
+            raise ValueError(
+                f"field {self.name!r}: unique_per_person marks an identifier, e-mail or phone"
+                " (e.g. national_id: kind identifier, unique_per_person: true)"
+            )
         return self
 
 
@@ -112,6 +123,12 @@ class Dictionary(BaseModel):
     @property
     def identity_fields(self) -> list[str]:
         return [f.name for f in self.fields if f.identity]
+
+    @property
+    def strong_ids(self) -> dict[str, bool]:
+        """The key column of each field marked unique_per_person -> whether a typo is tolerated
+        (identifiers: a digit typed wrong or two swapped; an e-mail or phone only when equal)."""
+        return {f"{f.name}_key": f.kind == "identifier" for f in self.fields if f.unique_per_person}
 
     def synonyms(self, name: str) -> dict[str, str]:
         """folded spelling -> code, for a coded field."""

@@ -19,7 +19,8 @@ DEFAULT_RULES_DIR = (Path(__file__).parents[1] / "bundled" / "rules").resolve() 
 
 class CannotLink(BaseModel):
     """Hard conflicts: records that may never be one person, whatever their score, and are never
-    joined through a third record either (mdm/cluster/conflicts.py)."""
+    joined through a third record either (mdm/cluster/conflicts.py). Two clusters holding one
+    strong id (a dictionary field marked unique_per_person) are exempt from all three."""
 
     model_config = ConfigDict(extra="forbid")
     different_birth_date: bool = Field(
@@ -28,8 +29,13 @@ class CannotLink(BaseModel):
     )
     different_given_name: bool = Field(
         default=True,
-        description="same family name, given names that are neither nicknames, initials, the middle name"
-        " nor spelling variants of each other: a household member or a twin",
+        description="the same or a near-equal family name, given names that are neither nicknames, initials,"
+        " the middle name nor spelling variants of each other: a household member or a twin",
+    )
+    different_names: bool = Field(
+        default=True,
+        description="both records carry a given and a family name and share none of them (not the same,"
+        " a nickname, an initial, a spelling variant, nor one's given name the other's family name)",
     )
 
 
@@ -100,6 +106,8 @@ LevelKind = Literal[
     "nickname",
     "jaro_winkler",
     "levenshtein",
+    "damerau_levenshtein",
+    "email_typo",
     "initial",
     "transposed",
     "lone_name_is_family",
@@ -120,6 +128,8 @@ LEVEL_KINDS: dict[str, tuple[int | None, str | None, str]] = {
     "nickname": (2, None, "{label: nickname, kind: nickname, columns: [given_name_canonical, given_name_canonicals]}"),
     "jaro_winkler": (1, "min_similarity", "{label: jw_0.92, kind: jaro_winkler, min_similarity: 0.92}"),
     "levenshtein": (1, "max_distance", "{label: one_typo, kind: levenshtein, max_distance: 1}"),
+    "damerau_levenshtein": (1, "max_distance", "{label: one_typo, kind: damerau_levenshtein, max_distance: 1}"),
+    "email_typo": (1, "max_distance", "{label: one_or_two_typos, kind: email_typo, max_distance: 2}"),
     "initial": (1, None, "{label: initial, kind: initial}"),
     "transposed": (2, None, "{label: transposed, kind: transposed, columns: [given_name_key, family_name_key]}"),
     "lone_name_is_family": (

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import polars as pl
 
 from mdm.config.rules import Comparison, ComparisonLevel
-from mdm.match.similarity import Metric, pairwise
+from mdm.match.similarity import DISTANCES, Metric, pairwise
 
 LEVEL_DTYPE = pl.UInt8
 
@@ -49,6 +49,30 @@ def _jaro_winkler(cols: list[str], level: ComparisonLevel) -> pl.Expr:
 
 def _levenshtein(cols: list[str], level: ComparisonLevel) -> pl.Expr:
     return pl.col(similarity_column("levenshtein", cols[0])) <= level.max_distance
+
+
+def _damerau_levenshtein(cols: list[str], level: ComparisonLevel) -> pl.Expr:
+    """At most `max_distance` edits, a swap of two neighbours counting as one (3559862 / 3559682)."""
+    return pl.col(similarity_column("damerau_levenshtein", cols[0])) <= level.max_distance
+
+
+NAME_PLUS_NUMBER = r"^\p{L}[\p{L}._-]*\d+$"
+"""A mailbox made of a name and a number (annlee8, ann.lee84): people with one name make such
+mailboxes near-equal to each other (annlee8 / ganlee4), so two of them a typo apart are no evidence."""
+
+
+def _email_typo(cols: list[str], level: ComparisonLevel) -> pl.Expr:
+    """At most `max_distance` edits apart (iprice@car.com / iprice@carr.com), but not when a
+    differing character is a digit (ann1@ / ann2@: a number picked by each person) nor when both
+    mailboxes differ and are each a name and a number (annlee8@ / ganlee4@: made from one name)."""
+    a, b = left(cols[0]), right(cols[0])
+    close = pl.col(similarity_column("levenshtein", cols[0])) <= level.max_distance
+    same_digits = a.str.replace_all(r"\D", "") == b.str.replace_all(r"\D", "")
+    mailbox_a, mailbox_b = a.str.extract(r"^(.+)@", 1), b.str.extract(r"^(.+)@", 1)
+    made_from_names = (
+        (mailbox_a != mailbox_b) & mailbox_a.str.contains(NAME_PLUS_NUMBER) & mailbox_b.str.contains(NAME_PLUS_NUMBER)
+    ).fill_null(False)
+    return close & same_digits & ~made_from_names
 
 
 def _initial(cols: list[str], level: ComparisonLevel) -> pl.Expr:
@@ -112,6 +136,8 @@ LEVEL_TESTS: dict[str, Callable[[list[str], ComparisonLevel], pl.Expr]] = {
     "nickname": _nickname,
     "jaro_winkler": _jaro_winkler,
     "levenshtein": _levenshtein,
+    "damerau_levenshtein": _damerau_levenshtein,
+    "email_typo": _email_typo,
     "initial": _initial,
     "transposed": _transposed,
     "lone_name_is_family": _lone_name_is_family,
@@ -121,6 +147,17 @@ LEVEL_TESTS: dict[str, Callable[[list[str], ComparisonLevel], pl.Expr]] = {
     "last_chars_equal": _last_chars_equal,
     "email_local_part_equal": _email_local_part_equal,
 }
+
+
+LEVEL_METRICS: dict[str, Metric] = {
+    "jaro_winkler": "jaro_winkler",
+    "levenshtein": "levenshtein",
+    "damerau_levenshtein": "damerau_levenshtein",
+    "email_typo": "levenshtein",
+}
+"""Level kinds whose test reads a string similarity (computed in bulk first), and which one."""
+SIMILARITY_ONLY = ("jaro_winkler", "levenshtein", "damerau_levenshtein")
+"""Level kinds whose test reads the similarity alone, never the strings."""
 
 
 def level_test(comparison: Comparison, level: ComparisonLevel) -> pl.Expr:
@@ -188,7 +225,7 @@ def _with_similarity(undecided: pl.DataFrame, comparison: Comparison, index: int
     `max_distance` of the comparison's levels on it (the length gap is a lower bound of the
     distance). Elsewhere it is null, which no level test passes."""
     level = comparison.levels[index]
-    metric: Metric = level.kind  # type: ignore[assignment]
+    metric = LEVEL_METRICS[level.kind]
     column = level.columns_or(comparison.column)[0]
     name = similarity_column(metric, column)
     if name in undecided.columns:
@@ -199,11 +236,11 @@ def _with_similarity(undecided: pl.DataFrame, comparison: Comparison, index: int
         .filter(pl.col(a).is_not_null() & pl.col(b).is_not_null())
         .select("_sim_at", pl.col(a, b).cast(pl.String))
     )
-    if metric == "levenshtein":
+    if metric in DISTANCES:
         bound = max(
             later.max_distance or 0
             for later in comparison.levels[index:]
-            if later.kind == "levenshtein" and later.columns_or(comparison.column)[0] == column
+            if LEVEL_METRICS.get(later.kind) == metric and later.columns_or(comparison.column)[0] == column
         )
         gap = pl.col(a).str.len_chars().cast(pl.Int64) - pl.col(b).str.len_chars().cast(pl.Int64)
         rows = rows.filter(gap.abs() <= bound)
@@ -234,9 +271,9 @@ def _first_levels(rows: pl.DataFrame, comparison: Comparison, indices: Sequence[
         if undecided.height == 0:
             break
         level = comparison.levels[index]
-        if level.kind in ("jaro_winkler", "levenshtein"):  # their tests read the similarity only
+        if level.kind in LEVEL_METRICS:
             undecided = _with_similarity(undecided, comparison, index)
-        elif level.kind not in CODE_KINDS:
+        if level.kind not in CODE_KINDS and level.kind not in SIMILARITY_ONLY:
             undecided = _as_strings(undecided, level.columns_or(comparison.column))
         hit = undecided.select(level_test(comparison, level)).to_series()
         taken = undecided["_at"].filter(hit)
@@ -309,6 +346,6 @@ def _similarities(comparisons: Sequence[Comparison]) -> list[tuple[Metric, str]]
     needed: dict[tuple[Metric, str], None] = {}
     for comparison in comparisons:
         for level in comparison.levels:
-            if level.kind in ("jaro_winkler", "levenshtein"):
-                needed[(level.kind, level.columns_or(comparison.column)[0])] = None
+            if level.kind in LEVEL_METRICS:
+                needed[(LEVEL_METRICS[level.kind], level.columns_or(comparison.column)[0])] = None
     return list(needed)

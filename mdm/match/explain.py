@@ -174,7 +174,7 @@ def explain_golden(master: Path, golden_id: str) -> str:
         f"  {attribute:<14} {value}  from {origin}, {rule}" + (f" (over {runner})" if runner else "")
         for attribute, value, origin, rule, runner in values
     ]
-    joined = [link for link in links if link[3] == "merged" or link[3] == "same cluster"]
+    joined = [link for link in links if link[3].startswith("merged") or link[3] == "same cluster"]
     refused = [link for link in links if link not in joined and link[3] != "non_match"]
     lines.append("linked by:" if joined else "linked by: nothing (a record of its own)")
     lines += [

@@ -15,11 +15,15 @@ from typing import Literal
 import duckdb
 import polars as pl
 
-Metric = Literal["jaro_winkler", "levenshtein"]
+Metric = Literal["jaro_winkler", "levenshtein", "damerau_levenshtein"]
 _SQL: dict[str, tuple[str, pl.DataType]] = {
     "jaro_winkler": ("jaro_winkler_similarity(a, b)::FLOAT", pl.Float32()),
     "levenshtein": ("levenshtein(a, b)::INTEGER", pl.Int32()),
+    # a transposition of two neighbours (3559862 / 3559682) is one edit, not two
+    "damerau_levenshtein": ("damerau_levenshtein(a, b)::INTEGER", pl.Int32()),
 }
+DISTANCES: tuple[Metric, ...] = ("levenshtein", "damerau_levenshtein")
+"""Metrics that count edits (lower is closer): the length gap bounds them from below."""
 
 
 def pairwise(metric: Metric, left: pl.Series, right: pl.Series) -> pl.Series:
