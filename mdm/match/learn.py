@@ -25,6 +25,8 @@ THRESHOLD_PRIOR_SD = 1.0
 """Prior standard deviation (natural log odds) of the calibration shift the thresholds move by:
 before any label the model is taken as calibrated, and a shift of e (a factor 2.7 in the odds)
 is one standard deviation away."""
+MOVED = 1e-6
+"""An m probability that moved less than this (renormalising moves every level a little) is not reported."""
 NEW_LABEL_SCHEMA: dict[str, Any] = {"decision_id": pl.Int64, "comparisons": pl.String, "levels": pl.String}
 LEARNING_SCHEMA: dict[str, Any] = {
     "parameter": pl.String,
@@ -95,7 +97,9 @@ def _logit(p: float) -> float:
 
 
 @dataclass(frozen=True)
-class _Label:
+class Label:
+    """One steward answer with its comparison levels."""
+
     decision_id: int
     same: bool
     levels: tuple[int, ...]
@@ -108,7 +112,7 @@ def label_levels(
     labels: Sequence[Mapping[str, Any]],
     records: pl.DataFrame,
     keys: pl.DataFrame,
-) -> tuple[list[_Label], pl.DataFrame, int]:
+) -> tuple[list[Label], pl.DataFrame, int]:
     """Each label's comparison levels: stored ones when they are of the model's comparisons, else
     computed from this run's records (`records`: rid and the compared columns; `keys`: rid,
     source, source_record_id). Returns the labels, the levels to store (computed now) and how
@@ -151,7 +155,7 @@ def label_levels(
                 text = json.dumps({c.name: c.levels[j].label for c, j in zip(comparisons, index, strict=True)})
                 computed.append((decision_id, sig, text))
     out = [
-        _Label(row["decision_id"], row["decision"] == "same", found[row["decision_id"]], row["first_run"] is None)
+        Label(row["decision_id"], row["decision"] == "same", found[row["decision_id"]], row["first_run"] is None)
         for row in labels
         if row["decision_id"] in found
     ]
@@ -163,13 +167,13 @@ def _weights(model: MatchModel) -> list[list[float]]:
     return [[level.match_weight for level in t.levels] for t in model.comparisons]
 
 
-def _probability(model: MatchModel, label: _Label, prior_bits: float) -> float:
+def _probability(model: MatchModel, label: Label, prior_bits: float) -> float:
     weights = _weights(model)
     z = prior_bits + sum(w[i] for w, i in zip(weights, label.levels, strict=True))
     return _sigmoid(z * math.log(2))
 
 
-def blend_m(model: MatchModel, labels: Sequence[_Label], prior_bits: float, em_weight: float) -> MatchModel:
+def blend_m(model: MatchModel, labels: Sequence[Label], prior_bits: float, em_weight: float) -> MatchModel:
     """m moved by the labels' surprise: for each comparison,
 
         m'[l] = (K m[l] + sum_i (y_i - p_i) [level_i = l]) / (K + sum_i (y_i - p_i) [level_i not null])
@@ -232,8 +236,8 @@ def _move(threshold: float, shift: float, low: float, high: float) -> float:
 
 
 def in_band(
-    model: MatchModel, labels: Sequence[_Label], prior_bits: float, match_t: float, review_t: float
-) -> list[_Label]:
+    model: MatchModel, labels: Sequence[Label], prior_bits: float, match_t: float, review_t: float
+) -> list[Label]:
     """The labels whose pair the (trained) model puts between the thresholds."""
     return [lab for lab in labels if review_t <= _probability(model, lab, prior_bits) < match_t]
 
@@ -241,7 +245,7 @@ def in_band(
 def learned_thresholds(
     trained: MatchModel,
     learned: MatchModel,
-    labels: Sequence[_Label],
+    labels: Sequence[Label],
     prior_bits: float,
     match_t: float,
     review_t: float,
@@ -263,7 +267,7 @@ def learned_thresholds(
 def learn(
     model: MatchModel,
     rules: MatchRules,
-    labels: Sequence[_Label],
+    labels: Sequence[Label],
     n_records: int,
     new_labels: pl.DataFrame | None = None,
     unusable: int = 0,
@@ -279,7 +283,7 @@ def learn(
     prior_bits = model.prior_weight_for(n_records)
     earlier = [lab for lab in labels if not lab.new]
 
-    def apply(some: Sequence[_Label]) -> tuple[MatchModel, float, float, int]:
+    def apply(some: Sequence[Label]) -> tuple[MatchModel, float, float, int]:
         learned = blend_m(model, some, prior_bits, settings.em_weight)
         return (learned, *learned_thresholds(model, learned, some, prior_bits, match_t, review_t))
 
@@ -292,7 +296,7 @@ def learn(
         for level, level_now, level_before in zip(t.levels[1:], t_now.levels[1:], t_before.levels[1:], strict=True):
             estimate = level.m_probability or 0.0
             value, previous = level_now.m_probability or 0.0, level_before.m_probability or 0.0
-            if abs(value - estimate) > 1e-12 or abs(value - previous) > 1e-12:
+            if abs(value - estimate) >= MOVED or abs(value - previous) >= MOVED:
                 rows.append(
                     (
                         "m_probability",
@@ -329,7 +333,7 @@ def learn(
         not_same=sum(not lab.same for lab in labels),
         new=sum(lab.new for lab in labels),
         unusable=unusable,
-        parameters_moved=int((moved["change"].abs() > 1e-12).sum()),
+        parameters_moved=int((moved["change"].abs() >= MOVED).sum()),
         largest_move=largest,
         threshold_match_probability=new_match,
         threshold_review_probability=new_review,
