@@ -16,6 +16,7 @@ from mdm.cluster.review import (
     REVIEW_REASON,
     bits,
     review_items,
+    size_shares,
     source_bits,
     todays_queue,
 )
@@ -71,6 +72,13 @@ RECORDS = records(
 )
 
 
+def size(a: int, b: int) -> float:
+    """The evidence of two customers' record counts in RECORDS: 8 customers of 1 record, 2 of 2, no
+    customer of 3 or more (half a customer)."""
+    share = {1: 0.8, 2: 0.2}
+    return min(0.0, math.log2(share.get(a + b, 0.05) / (share[a] * share[b])))
+
+
 def items(rows: list[dict[str, object]], **kwargs: object) -> pl.DataFrame:
     return review_items(
         pl.DataFrame(rows).lazy(),
@@ -87,7 +95,7 @@ def test_an_item_is_a_pair_of_golden_customers_with_every_record_pair_as_evidenc
             pair("C1", "W1", "GA", "GB", 0.90, "review"),
             pair("C1", "S1", "GA", "GB", 0.30, "non_match"),
             pair("C1", "W1", "GA", "GA", 0.97, "merged"),  # within one customer: never an item
-            pair("C2", "W2", "GC", "GD", 0.60, "review"),
+            pair("C2", "W2", "GC", "GD", 0.80, "review"),
         ]
     )
     assert queue.schema == pl.Schema(ITEM_COLUMNS)
@@ -104,13 +112,14 @@ def test_an_item_is_a_pair_of_golden_customers_with_every_record_pair_as_evidenc
 
 
 def test_priority_is_the_records_of_both_customers_times_the_closeness_to_the_match_threshold() -> None:
-    queue = items([pair("C1", "W1", "GA", "GB", 0.90, "review"), pair("C2", "W2", "GC", "GD", 0.94, "review")])
+    assert size_shares(RECORDS) == {1: 0.8, 2: 0.2}
+    queue = items([pair("C1", "W1", "GA", "GB", 0.98, "review"), pair("C2", "W2", "GC", "GD", 0.94, "review")])
     by_left = {r["left_record_id"]: r["priority"] for r in queue.iter_rows(named=True)}
-    closeness = 1 / (1 + 2 ** -(bits(0.90) - bits(0.95)))
+    # GA and GB hold 1 and 2 records: one person of 3 records is rarer than one of 1 and one of 2
+    closeness = 1 / (1 + 2 ** -(bits(0.98) + size(1, 2) - bits(0.95)))
     assert by_left["C1"] == pytest.approx(3 * closeness)
-    assert by_left["C2"] == pytest.approx(2 / (1 + 2 ** -(bits(0.94) - bits(0.95))))
-    # three records at 0.90 change more than two at 0.94
-    assert queue["left_record_id"].to_list() == ["C1", "C2"]
+    assert by_left["C2"] == pytest.approx(2 / (1 + 2 ** -(bits(0.94) + size(1, 1) - bits(0.95))))
+    assert queue["left_record_id"].to_list() == sorted(by_left, key=lambda k: -by_left[k])
 
 
 def test_a_conflict_counts_as_conflict_bits_against_so_only_strong_blocked_pairs_enter() -> None:
@@ -121,7 +130,7 @@ def test_a_conflict_counts_as_conflict_bits_against_so_only_strong_blocked_pairs
     queue = items(rows, conflict_bits=28)
     assert queue["left_record_id"].to_list() == ["C3"]
     assert queue["reason"].to_list() == ["blocked: different birth dates"]
-    assert queue["priority"][0] == pytest.approx(2 / (1 + 2 ** -(40 - 28 - bits(0.95))))
+    assert queue["priority"][0] == pytest.approx(2 / (1 + 2 ** -(40 - 28 + size(1, 1) - bits(0.95))))
     assert items(rows, conflict_bits=10)["left_record_id"].to_list() == ["C3", "C2"]
     # a steward's "not the same" is never queued again
     settled = [pair("C3", "W3", "GE", "GF", 0.999999, "blocked: steward: not the same", weight=40.0)]
@@ -137,14 +146,14 @@ def test_sources_both_customers_hold_are_evidence_against() -> None:
     rows = [pair("C4", "C5", "GG", "GH", 0.94, "review"), pair("S6", "W6", "GI", "GJ", 0.94, "review")]
     queue = items(rows)
     assert queue.select("left_record_id", "shared_sources").rows() == [("S6", []), ("C4", ["crm"])]
-    evidence = bits(0.94) + per_source["crm"]
+    evidence = bits(0.94) + per_source["crm"] + size(2, 1)
     assert queue["priority"][1] == pytest.approx(3 / (1 + 2 ** -(evidence - bits(0.95))))
     # weaker evidence and a shared source: below the review threshold, not queued
     assert items([pair("C4", "C5", "GG", "GH", 0.7, "review")]).height == 0
 
 
 def test_settled_pairs_of_golden_customers_are_left_out() -> None:
-    rows = [pair("C1", "W1", "GA", "GB", 0.9, "review"), pair("C2", "W2", "GC", "GD", 0.6, "review")]
+    rows = [pair("C1", "W1", "GA", "GB", 0.9, "review"), pair("C2", "W2", "GC", "GD", 0.8, "review")]
     queue = review_items(
         pl.DataFrame(rows).lazy(),
         RECORDS,

@@ -83,6 +83,28 @@ def source_bits(records: pl.DataFrame) -> dict[str, float]:
     return out
 
 
+def size_shares(records: pl.DataFrame) -> dict[int, float]:
+    """Share of golden customers holding n records, per n (`records`: golden_id of every record)."""
+    counts = records.group_by("golden_id").len().group_by("len").agg(pl.len().alias("customers"))
+    total = max(int(counts["customers"].sum()), 1)
+    return {int(n): c / total for n, c in counts.iter_rows()}
+
+
+def size_bits(shares: dict[int, float], customers: int) -> pl.Expr:
+    """The evidence (bits, never above 0) of the two customers' record counts a and b: one person
+    holding a + b records is as common as golden customers of a + b records are, two people
+    holding a and b as common as those of a times those of b; log2 of the ratio. (A count no
+    customer has counts as half a customer.)"""
+    floor = 0.5 / max(customers, 1)
+
+    def share(column: pl.Expr) -> pl.Expr:
+        return column.replace_strict(list(shares), list(shares.values()), default=floor, return_dtype=pl.Float64)
+
+    a, b = pl.col("left_records"), pl.col("right_records")
+    ratio = share(a + b) / (share(a) * share(b))
+    return pl.min_horizontal(ratio.log(2), pl.lit(0.0))
+
+
 def decided_golden_pairs(
     decided: Iterable[tuple[tuple[str, str], tuple[str, str], str]], records: pl.DataFrame
 ) -> set[GoldenPair]:
@@ -131,7 +153,8 @@ def review_items(
     An item is a pair of golden customers with at least one record pair between the thresholds
     or one a hard conflict blocked. Its evidence is its strongest pair's match weight, less
     `conflict_bits` when a conflict blocked that pair, plus the evidence of the sources both
-    customers already hold (`source_bits`); it is queued when that reaches the review threshold.
+    customers already hold (`source_bits`) and of their record counts (`size_bits`); it is
+    queued when that reaches the review threshold.
     Its priority is what answering it changes: closeness x (records of both customers), where
     closeness = 1 / (1 + 2^-(evidence - match threshold's weight)).
     """
@@ -178,6 +201,8 @@ def review_items(
         .agg(pl.len().cast(pl.Int64).alias("records"), pl.col("source").unique().sort().alias("sources"))
     )
     per_source = source_bits(records.select("golden_id", "source"))
+    shares = size_shares(records.select("golden_id"))
+    customers = records["golden_id"].n_unique()
     shared_bits = (
         pl.col("shared_sources")
         .list.eval(pl.element().replace_strict(list(per_source), list(per_source.values()), default=0.0))
@@ -198,7 +223,9 @@ def review_items(
             how="left",
         )
         .with_columns(pl.col("_ls").list.set_intersection("_rs").list.sort().alias("shared_sources"))
-        .with_columns((pl.col("_evidence") + shared_bits.fill_null(0.0)).alias("_item_evidence"))
+        .with_columns(
+            (pl.col("_evidence") + shared_bits.fill_null(0.0) + size_bits(shares, customers)).alias("_item_evidence")
+        )
         .filter(pl.col("_item_evidence") >= w_review)
         .with_columns(
             (

@@ -174,7 +174,9 @@ MASTER_TABLES: list[Table] = [
         " again. Ranked by what a decision changes: `priority` = (`left_records` + `right_records`) x closeness,"
         " closeness = 1 / (1 + 2^-(evidence - the match threshold's weight)), where the evidence is the"
         " representative's match weight, less `conflict_bits` when a conflict blocked it, plus the (negative)"
-        " evidence of each source both customers already hold. Decisions whose records changed since come first.",
+        " evidence of each source both customers already hold and of their record counts (one person of"
+        " left + right records against two people of left and right records, as common as this run's golden"
+        " customers of those sizes). Decisions whose records changed since come first.",
         [
             ("review_rank", "BIGINT", "1 = review first"),
             ("left_source", "VARCHAR", "source of the representative pair's first record"),
