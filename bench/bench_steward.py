@@ -59,7 +59,7 @@ print(json.dumps({"stage_seconds": times, "seconds": summary.seconds, "records":
 STEWARD = User("bench", "steward")
 
 
-def project(data: Path, work: Path, capacity: int) -> Path:
+def project(data: Path, work: Path, capacity: int, learning: bool = True) -> Path:
     """work/src: the set's sources (linked) and sources.yaml, with a rules directory of our own."""
     src = work / "src"
     src.mkdir(parents=True, exist_ok=True)
@@ -70,7 +70,11 @@ def project(data: Path, work: Path, capacity: int) -> Path:
     rules.mkdir(exist_ok=True)
     text = (DEFAULT_RULES_DIR / "match.yaml").read_text()
     assert "daily_capacity: 1000" in text
-    (rules / "match.yaml").write_text(text.replace("daily_capacity: 1000", f"daily_capacity: {capacity}"))
+    text = text.replace("daily_capacity: 1000", f"daily_capacity: {capacity}")
+    if not learning:
+        assert "  enabled: true" in text
+        text = text.replace("  enabled: true", "  enabled: false")
+    (rules / "match.yaml").write_text(text)
     (src / "sources.yaml").write_text((data / "sources.yaml").read_text() + "\nrules: rules\n")
     return src / "sources.yaml"
 
@@ -190,9 +194,13 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/mdm-bench-steward"))
     parser.add_argument("--answers", default="100,500,2000", help="comma-separated N")
     parser.add_argument("--reuse-base", action="store_true", help="keep work/base if it is there")
+    parser.add_argument(
+        "--no-learning", action="store_true", help="reruns with learning.enabled: false (the answers' links only)"
+    )
     args = parser.parse_args()
     answers = [int(n) for n in args.answers.split(",")]
-    sources = project(args.data, args.work, max(answers))
+    sources = project(args.data, args.work, max(answers), learning=not args.no_learning)
+    suffix = "_no_learning" if args.no_learning else ""
     truth_csv = args.data / "truth.csv"
     truth = truth_of(truth_csv)
     base_dir = args.work / "base"
@@ -213,7 +221,7 @@ def main() -> None:
     }
     print(json.dumps(report, indent=2), flush=True)
     for n in answers:
-        master = copy_run(base_dir, args.work / f"answers_{n}")
+        master = copy_run(base_dir, args.work / f"answers_{n}{suffix}")
         answered = items[:n]
         verdicts = answer(master, master.parent / "state", answered, truth)
         rerun = run(sources, master)
@@ -232,7 +240,7 @@ def main() -> None:
         }
         report[f"answers_{n}"] = result
         print(json.dumps({f"answers_{n}": result}, indent=2), flush=True)
-    (args.work / "report.json").write_text(json.dumps(report, indent=2))
+    (args.work / f"report{suffix}.json").write_text(json.dumps(report, indent=2))
     before = report["base_accuracy"]
     print(f"\nbase: F1 {before['f1']} (P {before['precision']} / R {before['recall']})")
     for n in answers:
