@@ -76,8 +76,25 @@ class WorkFiles:
 
     @property
     def model_trained(self) -> Path:
-        """Present when this run trained the model (-> publish stores it in the durable store)."""
+        """Present when this run trained the model: the model as trained, before the stewards'
+        labels moved it (-> publish stores it in the durable store)."""
         return self.dir / "model.trained"
+
+    @property
+    def thresholds(self) -> Path:
+        """The match and review thresholds this run classified with: the rules', moved by the
+        stewards' labels (-> publish: match_model, review_queue)."""
+        return self.dir / "thresholds.json"
+
+    @property
+    def learning(self) -> Path:
+        """What the stewards' labels changed in the model and the thresholds (-> publish: match_learning)."""
+        return self.dir / "match_learning.parquet"
+
+    @property
+    def new_labels(self) -> Path:
+        """The comparison levels of labels this run saw first (-> publish stores them)."""
+        return self.dir / "new_labels.parquet"
 
     @property
     def giant_blocks(self) -> Path:

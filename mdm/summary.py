@@ -70,6 +70,7 @@ def format_summary(summary: RunSummary) -> str:
         f" (records merged into another record's golden customer)"
     )
     lines += _match_lines(summary.match, summary.cluster, summary.publish.tables)
+    lines += _review_lines(summary)
     lines += _stale_lines(summary.stale)
     lines += _tag_lines(summary.tags)
     reasons = summary.ingest.quarantine_reasons
@@ -99,8 +100,31 @@ def _match_lines(match: MatchReport, cluster: ClusterReport, tables: dict[str, i
         lines.append("blocking rules skipped: " + ", ".join(skipped))
     lines += [f"  blocked {n}: {reason.removeprefix('blocked: ')}" for reason, n in cluster.blocked_by_reason.items()]
     lines += [f"  {reason.replace('merged', f'merged {n}', 1)}" for reason, n in cluster.outweighed_by_reason.items()]
-    if "review_queue" in tables:
-        lines.append(f"review queue: {tables['review_queue']} pairs for a steward (table review_queue)")
+    return lines
+
+
+def _review_lines(summary: RunSummary) -> list[str]:
+    """The review queue (items, what waits) and what the stewards' labels moved."""
+    review, learning = summary.publish.review, summary.match.learning
+    records = summary.standardize.records
+    share = f"{review.waiting / records:.2%} of the records" if records else "no records"
+    lines = [
+        f"review queue: {review.items} items for the stewards (table review_queue, one per pair of golden"
+        f" customers); {review.waiting} waiting in all ({share}) over {review.record_pairs} record pairs"
+    ]
+    if review.changed:
+        lines.append(f"  decisions back in the queue because their records changed: {review.changed}")
+    if learning.labels or learning.unusable:
+        moved = f", most {learning.largest_move}" if learning.largest_move else ""
+        lines.append(
+            f"labels: {learning.labels} steward answers ({learning.same} same, {learning.not_same} not the same;"
+            f" {learning.new} new this run): {learning.parameters_moved} m probabilities moved{moved};"
+            f" thresholds match {learning.threshold_match_probability:.4f}, review"
+            f" {learning.threshold_review_probability:.4f} from {learning.band_labels} labels between them"
+            f" (table match_learning)"
+        )
+    if learning.unusable:
+        lines.append(f"  labels not usable this run (records gone, levels of other comparisons): {learning.unusable}")
     return lines
 
 

@@ -6,10 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
-import polars as pl
 import pytest
 
-from mdm.cluster.review import review_queue
 from mdm.pipeline import run_pipeline
 from mdm.state import StateStore
 from tests.conftest import AS_OF, REPO
@@ -93,42 +91,6 @@ def test_household_members_are_neither_merged_nor_queued(tiny: Path, tmp_path: P
         master, "SELECT outcome FROM match_pairs WHERE left_record_id = 'C2' AND right_record_id = 'W1'"
     )
     assert robert_and_mary == [("blocked: different birth dates",)]
-
-
-def queue_pair(left: str, right: str, probability: float, outcome: str, given: float = 3.0) -> dict[str, object]:
-    return {
-        "left_source": "crm",
-        "left_record_id": left,
-        "left_golden_id": "G1",
-        "right_source": "web",
-        "right_record_id": right,
-        "right_golden_id": "G2",
-        "match_probability": probability,
-        "outcome": outcome,
-        "given_name_level": "exact" if given > 0 else "else",
-        "given_name_weight": given,
-        "family_name_level": "exact",
-        "family_name_weight": 4.0,
-    }
-
-
-def test_review_queue_order_reasons_and_steward_decisions() -> None:
-    pairs = pl.DataFrame(
-        [
-            queue_pair("C1", "W1", 0.70, "review"),
-            queue_pair("C2", "W2", 0.99, "blocked: different birth dates"),  # names agree: a typed date?
-            queue_pair("C3", "W3", 0.99, "blocked: different given names, same family name", given=-4.0),
-            queue_pair("C4", "W4", 0.80, "review"),
-            queue_pair("C5", "W5", 0.999, "merged"),
-        ]
-    )
-    decided = [(("web", "W4"), ("crm", "C4"), "not_same")]  # either order
-    queue = review_queue(pairs, decided)
-    assert queue.select("review_rank", "left_record_id", "reason").rows() == [
-        (1, "C2", "blocked: different birth dates"),
-        (2, "C1", "score between the review and match thresholds"),
-    ]
-    assert queue["evidence"][0] == "given_name: exact, family_name: exact"
 
 
 def test_explain_a_pair_and_a_golden_customer(tiny: Path, tmp_path: Path) -> None:

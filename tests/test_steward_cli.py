@@ -52,26 +52,31 @@ def test_users_add_list_and_set_role(master: Path) -> None:
 
 def test_review_decides_skips_undoes_and_quits(master: Path) -> None:
     add(master, "ana", "steward")
-    # queue order (closest to the threshold, then master rank): C3~W3, C5~W5, C8~W8, then C4~W4, whose
-    # birth dates (1975-11-12 / 1976-02-22) are within a year: a little more likely, so further from it
+    # queue order (the master's rank, what a decision changes): C4~W4 first, whose birth dates
+    # (1975-11-12 / 1976-02-22) are within a year, a little more evidence; then C3~W3, C5~W5, C8~W8
     keys = "correct horse\ns typo in the year\nn\nu\nk\nx\nq\n"
     result = CliRunner().invoke(main, ["review", "--master", str(master), "--user", "ana"], input=keys)
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "[1/4] crm:C3 ~ web:W3" in out and "given_name" in out and "evidence: given_name exact" in out
-    assert "pair:crm:C3|web:W3: same person" in out
-    assert "pair:crm:C5|web:W5: not the same" in out and "undone: #" in out
-    assert "skipped pair:crm:C5|web:W5" in out  # after the undo the same pair is asked again
+    assert "[1/4] crm:C4 ~ web:W4" in out and "given_name" in out and "evidence: given_name exact" in out
+    assert "pair:crm:C4|web:W4: same person" in out
+    assert "pair:crm:C3|web:W3: not the same" in out and "undone: #" in out
+    assert "skipped pair:crm:C3|web:W3" in out  # after the undo the same pair is asked again
     assert "unknown key 'x'" in out
     with StateStore(master.parent / "state") as store:
         live = store.query("SELECT left_record_id, decision, reason FROM steward_decisions WHERE revoked_at IS NULL")
         actions = [a for (a,) in store.query("SELECT action FROM audit_log WHERE actor = 'ana' ORDER BY audit_id")]
-    assert live == [("C3", "same", "typo in the year")]
+    assert live == [("C4", "same", "typo in the year")]
     assert actions == ["sign_in", "same", "not_same", "undo", "skip"]  # signing in at the terminal is audited too
     # the next run applies it
     run_pipeline(master.parent.parent / "src" / "sources.yaml", master, as_of=AS_OF)
-    gids = q(master, "SELECT count(DISTINCT golden_id) FROM customer_xref WHERE source_record_id IN ('C3', 'W3')")
+    gids = q(master, "SELECT count(DISTINCT golden_id) FROM customer_xref WHERE source_record_id IN ('C4', 'W4')")
     assert gids == [(1,)]
+    # --order threshold: closest to the merge threshold first (C3, C5, C8 tie; the master's rank breaks it)
+    ordered = CliRunner().invoke(
+        main, ["review", "--master", str(master), "--user", "ana", "--order", "threshold"], input="correct horse\nq\n"
+    )
+    assert "[1/3] crm:C3 ~ web:W3" in ordered.output
 
 
 def test_review_refuses_a_wrong_password_and_a_viewer(master: Path) -> None:

@@ -153,7 +153,13 @@ def users_set_role(name: str, role: str, master: Path, state: Path | None) -> No
 @click.option("--max-probability", type=float, default=None)
 @click.option("--min-age-days", type=int, default=None, help="Only pairs whose newer record is at least this old.")
 @click.option("--max-age-days", type=int, default=None)
-@click.option("--order", type=click.Choice(["threshold", "cluster", "value"]), default="threshold", show_default=True)
+@click.option(
+    "--order",
+    type=click.Choice(["rank", "threshold", "cluster", "value"]),
+    default="rank",
+    show_default=True,
+    help="rank: the master's review_rank (what a decision changes)",
+)
 def review(
     master: Path,
     state: Path | None,

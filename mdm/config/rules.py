@@ -225,6 +225,42 @@ class TrainingSettings(BaseModel):
     )
 
 
+# ---- the steward review queue and what its answers teach ----------------------------------------
+
+
+class ReviewSettings(BaseModel):
+    """The review queue (mdm/cluster/review.py): one item per pair of golden customers, ranked by
+    what a decision changes; `daily_capacity` items a run."""
+
+    model_config = ConfigDict(extra="forbid")
+    daily_capacity: int = Field(
+        default=1000,
+        ge=1,
+        description="items the review_queue holds after a run (the best ranked); the rest wait for the next runs",
+    )
+    conflict_bits: float = Field(
+        default=28.0,
+        ge=0,
+        description="how many bits of evidence against a hard conflict counts for: a pair a conflict blocked"
+        " enters the queue only when its match weight less these bits still reaches the review threshold",
+    )
+
+
+class LearningSettings(BaseModel):
+    """Steward answers as labels (mdm/match/learn.py): they re-estimate m and the thresholds."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = Field(
+        default=True,
+        description="re-estimate m and the thresholds from the stewards' same / not-same answers on every run",
+    )
+    em_weight: float = Field(
+        default=10_000,
+        gt=0,
+        description="how many labels the m probabilities as trained count for when the answers are blended in",
+    )
+
+
 # ---- the file ---------------------------------------------------------------------------------
 
 
@@ -238,6 +274,8 @@ class MatchRules(BaseModel):
     threshold_match_probability: float = Field(default=0.95, gt=0, lt=1)
     threshold_review_probability: float = Field(default=0.5, gt=0, lt=1)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
+    learning: LearningSettings = Field(default_factory=LearningSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -3,6 +3,7 @@ thresholds of rules/match.yaml."""
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,8 @@ from mdm.context import PAIR_FILE_COMPRESSION, RunContext
 from mdm.match.blocking import block_pairs
 from mdm.match.choose import ModelOrigin, choose_model
 from mdm.match.comparisons import usable_comparisons
-from mdm.match.model import save_model
+from mdm.match.learn import Learned, LearningReport, label_levels, learn
+from mdm.match.model import MatchModel, save_model
 from mdm.match.score import compare_for_scoring, score_pairs
 from mdm.state import StateStore
 
@@ -30,6 +32,8 @@ class MatchReport:
     blocking: list[dict[str, Any]]
     """Per blocking rule: `rule`, `pairs`, `new_pairs` (not found by an earlier rule), or `skipped` and why."""
     giant_blocks: int
+    learning: LearningReport
+    """What the stewards' labels moved (mdm/match/learn.py)."""
 
 
 def match_stage(ctx: RunContext) -> MatchReport:
@@ -41,26 +45,36 @@ def match_stage(ctx: RunContext) -> MatchReport:
     blocked = block_pairs(records, rules.blocking, rules.max_block_size)
     with StateStore(ctx.state_dir) as store:
         stored = store.current_model()
+        labels = store.labels() if rules.learning.enabled else []
     # the levels are compared once, for training (when this run trains) and scoring alike
     compared = compare_for_scoring(records, blocked.pairs, usable_comparisons(records.columns, rules.comparisons))
     model, origin = choose_model(records, blocked, rules, ctx.config.rules_dir, stored, ctx.retrain, compared)
+    # the stewards' answers move m and the thresholds on top of the model as trained (mdm/match/learn.py)
+    learned = _learn(ctx, model, records, labels)
     scored = score_pairs(
         records,
         blocked.pairs,
-        model,
-        threshold_match_probability=rules.threshold_match_probability,
-        threshold_review_probability=rules.threshold_review_probability,
+        learned.model,
+        threshold_match_probability=learned.threshold_match_probability,
+        threshold_review_probability=learned.threshold_review_probability,
         compared=compared,
     )
     scored.write_parquet(files.scored, compression=PAIR_FILE_COMPRESSION)
-    save_model(model, files.model)
+    save_model(learned.model, files.model)
     if origin == "trained":
-        files.model_trained.touch()
+        save_model(model, files.model_trained)
+    files.thresholds.write_text(
+        json.dumps({"match": learned.threshold_match_probability, "review": learned.threshold_review_probability})
+    )
+    learned.table.write_parquet(files.learning)
+    learned.new_labels.write_parquet(files.new_labels)
     blocked.giant_blocks.write_parquet(files.giant_blocks)
     classes = dict(
         scored.group_by("match_class").len().select(pl.col("match_class").cast(pl.String), "len").iter_rows()
     )
-    log.info("match: %d candidate pairs, %s; model %s", scored.height, classes, origin)
+    log.info(
+        "match: %d candidate pairs, %s; model %s; %d labels", scored.height, classes, origin, learned.report.labels
+    )
     return MatchReport(
         candidate_pairs=scored.height,
         pairs_by_class={c: classes.get(c, 0) for c in ("match", "review", "non_match")},
@@ -68,4 +82,14 @@ def match_stage(ctx: RunContext) -> MatchReport:
         model_trained_at=model.trained_at.isoformat(),
         blocking=[{k: v for k, v in r.items() if k != "largest_skipped"} for r in blocked.rules],
         giant_blocks=blocked.giant_blocks.height,
+        learning=learned.report,
     )
+
+
+def _learn(ctx: RunContext, model: MatchModel, records: pl.DataFrame, labels: list[dict[str, Any]]) -> Learned:
+    """The model and thresholds with the stewards' labels applied (the model as is when there are none)."""
+    if not labels:
+        return learn(model, ctx.config.match_rules, [], records.height)
+    keys = pl.read_parquet(ctx.files.standardized, columns=["rid", "source", "source_record_id"])
+    placed, new_levels, unusable = label_levels(model, labels, records, keys)
+    return learn(model, ctx.config.match_rules, placed, records.height, new_levels, unusable)

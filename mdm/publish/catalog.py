@@ -161,19 +161,53 @@ MASTER_TABLES: list[Table] = [
     ),
     table(
         "review_queue",
-        "pair a steward should decide",
-        "Likeliest duplicates first, with the reason it was not decided automatically and the evidence.",
+        "item a steward should decide: a pair of golden customers",
+        "Today's items, the best ranked first, up to `review.daily_capacity` in rules/match.yaml (the rest wait"
+        " for later runs; the run summary counts them). An item is a pair of golden customers with at least one"
+        " record pair between the review and match thresholds, or one a hard conflict blocked whose evidence"
+        " stays strong (its match weight less `review.conflict_bits` reaches the review threshold); every record"
+        " pair between the two customers is its evidence (`record_pairs`, `best_probability`, `mean_probability`,"
+        " `reasons`). The row names one representative record pair, the strongest: a steward decides the item on"
+        " it, and the answer settles the whole item. 'Same' joins the two golden customers (a must-link from the"
+        " representative's record to every other record of both); 'not the same' keeps every record of one apart"
+        " from every record of the other (a cannot-link per record pair), and no pair between them is queued"
+        " again. Ranked by what a decision changes: `priority` = (`left_records` + `right_records`) x closeness,"
+        " closeness = 1 / (1 + 2^-(evidence - the match threshold's weight)), where the evidence is the"
+        " representative's match weight, less `conflict_bits` when a conflict blocked it, plus the (negative)"
+        " evidence of each source both customers already hold and of their record counts (one person of"
+        " left + right records against two people of left and right records, as common as this run's golden"
+        " customers of those sizes). Decisions whose records changed since come first.",
         [
             ("review_rank", "BIGINT", "1 = review first"),
-            ("left_source", "VARCHAR", "source of the first record"),
-            ("left_record_id", "VARCHAR", "id of the first record"),
-            ("left_golden_id", "VARCHAR", "its golden customer"),
-            ("right_source", "VARCHAR", "source of the second record"),
-            ("right_record_id", "VARCHAR", "id of the second record"),
-            ("right_golden_id", "VARCHAR", "its golden customer"),
-            ("match_probability", "DOUBLE", "the model's probability"),
-            ("reason", "VARCHAR", "why a steward is asked (review band, blocked by a conflict)"),
-            ("evidence", "VARCHAR", "the comparisons that speak for and against"),
+            ("left_source", "VARCHAR", "source of the representative pair's first record"),
+            ("left_record_id", "VARCHAR", "id of that record"),
+            ("left_golden_id", "VARCHAR", "its golden customer: one side of the item"),
+            ("right_source", "VARCHAR", "source of the representative pair's second record"),
+            ("right_record_id", "VARCHAR", "id of that record"),
+            ("right_golden_id", "VARCHAR", "its golden customer: the other side of the item"),
+            ("match_probability", "DOUBLE", "the model's probability of the representative pair"),
+            (
+                "reason",
+                "VARCHAR",
+                "why a steward is asked about the representative pair (review band, blocked by a conflict)",
+            ),
+            ("evidence", "VARCHAR", "the representative pair's comparison levels"),
+            ("record_pairs", "BIGINT", "candidate record pairs between the two golden customers (the item's pairs)"),
+            ("best_probability", "DOUBLE", "the highest probability among them"),
+            ("mean_probability", "DOUBLE", "their mean probability"),
+            (
+                "reasons",
+                "VARCHAR",
+                "what the run did with them, e.g. `2 × blocked: different birth dates; 1 × non_match`",
+            ),
+            ("left_records", "BIGINT", "records of the left golden customer"),
+            ("right_records", "BIGINT", "records of the right golden customer"),
+            (
+                "shared_sources",
+                "VARCHAR[]",
+                "sources both golden customers already hold a record of (evidence against)",
+            ),
+            ("priority", "DOUBLE", "what answering it changes: records of both customers x closeness (the ranking)"),
             (
                 "changed_since_decision",
                 "BOOLEAN",
@@ -202,7 +236,8 @@ MASTER_TABLES: list[Table] = [
     table(
         "match_model",
         "comparison level of the model the run scored with",
-        "The Fellegi-Sunter parameters (the model itself is `<master>.model.json` beside the master).",
+        "The Fellegi-Sunter parameters the run scored with: the model as trained, m moved by the stewards'"
+        " labels (match_learning; the model itself is `<master>.model.json` beside the master).",
         [
             ("comparison", "VARCHAR", "comparison name (rules/match.yaml)"),
             ("level", "VARCHAR", "level label"),
@@ -211,8 +246,43 @@ MASTER_TABLES: list[Table] = [
             ("match_weight", "DOUBLE", "log2(m / u)"),
             ("trained_at", "VARCHAR", "when the model was trained (ISO time)"),
             ("trained_this_run", "BOOLEAN", "this run trained it (else reused or bundled)"),
-            ("threshold_match_probability", "DOUBLE", "merge at or above"),
-            ("threshold_review_probability", "DOUBLE", "review at or above (below the merge threshold)"),
+            (
+                "threshold_match_probability",
+                "DOUBLE",
+                "merge at or above (the rules', moved by labels: match_learning)",
+            ),
+            (
+                "threshold_review_probability",
+                "DOUBLE",
+                "review at or above, below the merge threshold (the rules', moved by labels: match_learning)",
+            ),
+            RUN_ID,
+        ],
+        section=MATCHING,
+    ),
+    table(
+        "match_learning",
+        "model parameter or threshold the stewards' answers moved",
+        "Stewards' same / not-same answers are labels (the pair a steward answered, kept in the durable store"
+        " with its comparison levels, so a label outlives its records). Each run moves m (each label by its"
+        " surprise, y - p, blended with the m as trained) and the two thresholds (the calibration shift of the"
+        " labels between them), on top of the model as trained: no labels, no rows and the model as trained."
+        " See docs/architecture.md, mdm/match/learn.py.",
+        [
+            ("parameter", "VARCHAR", "m_probability, threshold_match_probability or threshold_review_probability"),
+            ("comparison", "VARCHAR", "the comparison of an m probability (null for a threshold)"),
+            ("level", "VARCHAR", "its level (null for a threshold)"),
+            ("estimate", "DOUBLE", "without labels: the m as trained, the threshold of rules/match.yaml"),
+            ("previous", "DOUBLE", "with the labels earlier runs saw only"),
+            ("value", "DOUBLE", "with every label: what this run scored and classified with"),
+            ("change", "DOUBLE", "value - estimate: what all labels moved"),
+            ("change_this_run", "DOUBLE", "value - previous: what the labels new to this run moved"),
+            (
+                "labels",
+                "BIGINT",
+                "labels that informed it (a known level of the comparison; for thresholds those between them)",
+            ),
+            ("new_labels", "BIGINT", "of which first seen by this run"),
             RUN_ID,
         ],
         section=MATCHING,

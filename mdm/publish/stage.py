@@ -12,11 +12,13 @@ from typing import Any
 
 import polars as pl
 
+from mdm.cluster.review import QueueReport
 from mdm.context import RunContext
 from mdm.golden.history import prepare_history
 from mdm.golden.ids import id_event_history
 from mdm.golden.stage import RunIds
 from mdm.ingest.stage import IngestReport
+from mdm.match.learn import read_new_labels
 from mdm.match.model import load_model
 from mdm.publish.atomic import publish_master
 from mdm.publish.pairs import parquet_sql
@@ -26,6 +28,7 @@ from mdm.publish.tables import (
     customer_xref_table,
     event_tables,
     golden_customers_table,
+    match_learning_table,
     match_model_table,
     match_pairs,
     per_run,
@@ -52,6 +55,8 @@ class PublishReport:
     golden_versions_closed: int
     master_version: str
     """How the published master was kept among the versions (mdm/publish/versions.py)."""
+    review: QueueReport
+    """The review queue: items today, items waiting, record pairs between their customers."""
 
 
 def publish_stage(ctx: RunContext) -> PublishReport:
@@ -62,7 +67,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     ingested = IngestReport.from_json(files.ingest_report.read_text())
     match_pairs(ctx)
     model = load_model(files.model)
-    queue = review_queue_table(ctx, records)
+    queue, review = review_queue_table(ctx, records)
     xref = customer_xref_table(ctx, records)
     with StateStore(ctx.state_dir) as store:
         tables: dict[str, pl.DataFrame | str] = {
@@ -73,6 +78,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
             "match_pairs": parquet_sql(files.match_pairs, order="match_probability DESC, left_source, left_record_id"),
             "review_queue": queue,
             "match_model": match_model_table(ctx, model),
+            "match_learning": match_learning_table(ctx),
             "blocking_giant_blocks": per_run(ctx, pl.read_parquet(files.giant_blocks)),
             "steward_links": steward_links_table(ctx, records),
             "quarantine": per_run(ctx, pl.read_parquet(files.quarantine)),
@@ -89,7 +95,13 @@ def publish_stage(ctx: RunContext) -> PublishReport:
         tables[QUALITY_TABLE] = quality_table(store.quality_metrics(), quality)
         views, macros = crm_views(ctx.as_of)
         assignments = list(records.select("source", "source_record_id", "golden_id").iter_rows())
-        trained = (model.trained_at.isoformat(), model.model_dump_json()) if files.model_trained.exists() else None
+        # the model as trained (before the stewards' labels moved it): later runs reuse it and apply the labels again
+        trained = (
+            (model.trained_at.isoformat(), load_model(files.model_trained).model_dump_json())
+            if files.model_trained.exists()
+            else None
+        )
+        labels = read_new_labels(files.new_labels)
         counts = publish_master(
             ctx.master_path,
             ctx.run_id,
@@ -105,6 +117,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
                 events=ids.events,
                 versions=versions.changes,
                 quality=quality.drop("run_id").iter_rows(),
+                labels=labels,
             ),
         )
     # the model beside the master, for `mdm explain` and for reading (the master holds its parameters too)
@@ -116,7 +129,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     frames = {name: frame for name, frame in tables.items() if isinstance(frame, pl.DataFrame)}
     write_snapshot(ctx.master_path, ctx.run_id, frames)
     log.info("publish: %s (%d golden customers), kept as %s", ctx.master_path, counts["golden_customers"], kept)
-    return PublishReport(counts, versions.opened, versions.closed, kept)
+    return PublishReport(counts, versions.opened, versions.closed, kept, review)
 
 
 def _run_counts(ingested: IngestReport, ids: RunIds) -> dict[str, Any]:

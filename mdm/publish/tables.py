@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from mdm.cluster.review import UNDECIDED, review_queue
+from mdm.cluster.review import QueueReport, decided_golden_pairs, queue_report, review_items, todays_queue
 from mdm.context import RunContext, WorkFiles
 from mdm.ingest.stage import IngestReport
 from mdm.match.model import MatchModel
@@ -83,30 +83,49 @@ def match_pairs(ctx: RunContext) -> None:
     explained_pairs(files.scored, files.pair_outcomes, files.records).sink_parquet(files.match_pairs)
 
 
-def review_queue_table(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
-    """Undecided review pairs, ranked, with the pairs of steward decisions whose records changed
-    since the decision on top. Needs the work file match_pairs."""
-    files = ctx.files
+def run_thresholds(files: WorkFiles) -> tuple[float, float]:
+    """The (match, review) thresholds the run classified with (the rules', moved by labels)."""
+    found = json.loads(files.thresholds.read_text())
+    return float(found["match"]), float(found["review"])
+
+
+def review_queue_table(ctx: RunContext, records: pl.DataFrame) -> tuple[pl.DataFrame, QueueReport]:
+    """Today's review items (mdm/cluster/review.py), the pairs of steward decisions whose records
+    changed since the decision on top, up to the daily capacity; and the queue's counts. Needs
+    the work file match_pairs."""
+    files, settings = ctx.files, ctx.config.match_rules.review
     decided = [(tuple(a), tuple(b), d) for a, b, d in json.loads(files.steward_applied.read_text())]
     pairs = pl.scan_parquet(files.match_pairs)
-    return requeue_changed(
-        review_queue(pairs.filter(UNDECIDED).collect(), decided),
-        pl.read_parquet(files.steward_changed),
+    match_t, review_t = run_thresholds(files)
+    items = review_items(
         pairs,
-        records,
+        records.select("source", "source_record_id", "golden_id"),
+        settings,
+        threshold_match_probability=match_t,
+        threshold_review_probability=review_t,
+        settled=decided_golden_pairs(decided, records),
     )
+    waiting = requeue_changed(items, pl.read_parquet(files.steward_changed), pairs, records)
+    today = todays_queue(waiting, settings.daily_capacity)
+    return today, queue_report(waiting, today)
 
 
 def match_model_table(ctx: RunContext, model: MatchModel) -> pl.DataFrame:
-    """The model's parameters with its thresholds and whether this run trained it."""
-    rules = ctx.config.match_rules
+    """The parameters the run scored with (the stewards' labels applied), the thresholds it
+    classified with and whether this run trained the model."""
+    match_t, review_t = run_thresholds(ctx.files)
     return model.parameters().with_columns(
         pl.lit(model.trained_at.isoformat()).alias("trained_at"),
         pl.lit(ctx.files.model_trained.exists()).alias("trained_this_run"),
-        pl.lit(rules.threshold_match_probability).alias("threshold_match_probability"),
-        pl.lit(rules.threshold_review_probability).alias("threshold_review_probability"),
+        pl.lit(match_t).alias("threshold_match_probability"),
+        pl.lit(review_t).alias("threshold_review_probability"),
         ctx.run_column(),
     )
+
+
+def match_learning_table(ctx: RunContext) -> pl.DataFrame:
+    """What the stewards' labels moved: each m probability and threshold, by how much, from how many labels."""
+    return per_run(ctx, pl.read_parquet(ctx.files.learning))
 
 
 def steward_links_table(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:

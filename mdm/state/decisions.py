@@ -113,7 +113,9 @@ def requeue_changed(
 ) -> pl.DataFrame:
     """The review queue with the held-back decisions' pairs on top, marked `changed_since_decision`
     (their score and evidence from this run's match_pairs when blocking made them a candidate pair;
-    their golden ids from this run). Every row gets the column; review_rank is renumbered."""
+    their golden ids from this run). One per pair of golden customers: a requeued pair replaces
+    the item of its two customers (and other requeued pairs between them). Every row gets the
+    column; review_rank is renumbered."""
     queue = queue.with_columns(pl.lit(False).alias("changed_since_decision"))
     if changed.height == 0:
         return queue
@@ -164,13 +166,27 @@ def requeue_changed(
             pl.lit("").alias("evidence"),
             pl.lit(True).alias("changed_since_decision"),
         )
+        .with_columns(
+            pl.min_horizontal("left_golden_id", "right_golden_id").alias("_g1"),
+            pl.max_horizontal("left_golden_id", "right_golden_id").alias("_g2"),
+        )
+        .unique(subset=["_g1", "_g2"], keep="first", maintain_order=True)
     )
 
     def pair(ls: str, lr: str, rs: str, rr: str) -> tuple[tuple[str, str], ...]:
         return tuple(sorted(((ls, lr), (rs, rr))))
 
     done = {pair(*r) for r in back.select(keys).iter_rows()}
-    rest = queue.filter(pl.Series([pair(*r) not in done for r in queue.select(keys).iter_rows()], dtype=pl.Boolean))
+    golden = {(a, b) for a, b in back.select("_g1", "_g2").iter_rows() if a is not None and b != a}
+    keep = [
+        pair(*r[:4]) not in done and tuple(sorted((r[4] or "", r[5] or ""))) not in golden
+        for r in queue.select(*keys, "left_golden_id", "right_golden_id").iter_rows()
+    ]
+    rest = queue.filter(pl.Series(keep, dtype=pl.Boolean))
+    back = back.drop("_g1", "_g2")
+    back = back.with_columns(
+        [pl.lit(None, dtype=dtype).alias(name) for name, dtype in queue.schema.items() if name not in back.columns]
+    ).select(queue.columns)
     merged = pl.concat([back.cast(queue.schema), rest], how="vertical")
     return merged.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("review_rank"))
 

@@ -80,6 +80,9 @@ CREATE INDEX IF NOT EXISTS audit_log_item ON audit_log (item_key);
 CREATE TABLE IF NOT EXISTS steward_items (
     item_key TEXT PRIMARY KEY, version INTEGER NOT NULL, last_audit_id INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS steward_labels (
+    decision_id INTEGER PRIMARY KEY, comparisons TEXT NOT NULL, levels TEXT NOT NULL, first_run TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS manual_tag_log (
     log_id INTEGER PRIMARY KEY, golden_id TEXT NOT NULL, tag TEXT NOT NULL,
     action TEXT NOT NULL CHECK (action IN ('set', 'removed')), value TEXT, origin TEXT NOT NULL,
@@ -112,6 +115,7 @@ _ADDED_COLUMNS = [
     ("steward_decisions", "audit_id", "INTEGER"),
     ("steward_decisions", "fingerprint", "TEXT"),
     ("steward_decisions", "revoked_by", "TEXT"),
+    ("steward_decisions", "label", "INTEGER"),
     ("manual_tags", "origin", "TEXT NOT NULL DEFAULT 'manual' CHECK (origin IN ('manual', 'survey'))"),
 ]
 ID_PREFIX = "G"
@@ -307,12 +311,15 @@ class StateStore:
         events: Iterable[Mapping[str, str | None]] = (),
         versions: VersionChanges | None = None,
         quality: Iterable[tuple[str, str | None, str | None, int, int]] = (),
+        labels: Iterable[tuple[int, str, str]] = (),
     ) -> None:
         """Record this run's golden ids in one transaction: new ids, record -> id, the id counter,
         the match model this run trained (trained_at, JSON), which later runs reuse, the id events
         (a merged or retired id gets retired_run, and merged_into for a merge), the run's publish
-        time, its golden versions and its quality metrics ((metric, source, field, numerator,
-        denominator) rows). Records absent from this run keep their registry rows."""
+        time, its golden versions, its quality metrics ((metric, source, field, numerator,
+        denominator) rows) and the comparison levels of labels it saw first ((decision_id,
+        comparisons signature, levels JSON) rows, mdm/match/learn.py). Records absent from this run
+        keep their registry rows."""
         with self.transaction() as con:
             if trained_model is not None:
                 con.execute("INSERT INTO match_models VALUES (?, ?, ?)", (run_id, *trained_model))
@@ -358,6 +365,11 @@ class StateStore:
                 "INSERT INTO quality_metrics (run_id, metric, source, field, numerator, denominator)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 ((run_id, *row) for row in quality),
+            )
+            con.executemany(
+                "INSERT INTO steward_labels (decision_id, comparisons, levels, first_run) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (decision_id) DO UPDATE SET comparisons = excluded.comparisons, levels = excluded.levels",
+                ((decision_id, signature, levels, run_id) for decision_id, signature, levels in labels),
             )
 
     @staticmethod
@@ -468,6 +480,29 @@ class StateStore:
             " WHERE revoked_at IS NULL ORDER BY decision_id"
         )
         return [((a, b), (c, d), e) for a, b, c, d, e in rows]
+
+    def labels(self) -> list[dict[str, Any]]:
+        """The stewards' live answers that are labels (the pair a steward answered, not the links
+        the answer implied; decisions older than the `label` column count), oldest first, each with
+        the comparison levels a run stored for it (None until a run has seen it)."""
+        names = [
+            "decision_id",
+            "left_source",
+            "left_record_id",
+            "right_source",
+            "right_record_id",
+            "decision",
+            "comparisons",
+            "levels",
+            "first_run",
+        ]
+        rows = self._con.execute(
+            "SELECT d.decision_id, d.left_source, d.left_record_id, d.right_source, d.right_record_id, d.decision,"
+            " l.comparisons, l.levels, l.first_run FROM steward_decisions d"
+            " LEFT JOIN steward_labels l USING (decision_id)"
+            " WHERE d.revoked_at IS NULL AND coalesce(d.label, 1) = 1 ORDER BY d.decision_id"
+        )
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     # ---- manual and survey tags ----------------------------------------------------------------
     def golden_id_exists(self, golden_id: str) -> bool:

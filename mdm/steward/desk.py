@@ -136,10 +136,20 @@ class StewardDesk:
         expected_version: int | None,
         reason: str | None = None,
     ) -> ActionResult:
-        prints = views.fingerprints(self.master, [left, right]) if verdict != "skip" else {}
+        item = views.item_members(self.master, left, right) if verdict != "skip" else None
+        records = [left, right, *(item[0] if item else ()), *(item[1] if item else ())]
+        prints = views.fingerprints(self.master, list(dict.fromkeys(records))) if verdict != "skip" else {}
         with self.store() as store:
             return service.decide(
-                store, user, left, right, verdict, expected_version=expected_version, fingerprints=prints, reason=reason
+                store,
+                user,
+                left,
+                right,
+                verdict,
+                expected_version=expected_version,
+                fingerprints=prints,
+                reason=reason,
+                item=item,
             )
 
     def merge(

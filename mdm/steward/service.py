@@ -161,18 +161,47 @@ def _insert_decisions(
     reason: str | None,
     audit_id: int,
     fingerprints: dict[str, Fingerprint],
+    labels: int = 0,
 ) -> list[int]:
+    """Insert one decision per link; the first `labels` of them are labels (the pair the steward
+    answered: mdm/match/learn.py learns from them), the rest links the answer implies."""
     at = now_utc()
     ids = []
-    for a, b in links:
+    for n, (a, b) in enumerate(links):
         seen = {k: fingerprints[k] for k in (record_label(*a), record_label(*b)) if k in fingerprints}
         cur = con.execute(
             "INSERT INTO steward_decisions (left_source, left_record_id, right_source, right_record_id, decision,"
-            " reason, decided_by, decided_at, audit_id, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*a, *b, decision, reason, by, at, audit_id, dumps(seen) if seen else None),
+            " reason, decided_by, decided_at, audit_id, fingerprint, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*a, *b, decision, reason, by, at, audit_id, dumps(seen) if seen else None, int(n < labels)),
         )
         ids.append(int(cur.lastrowid or 0))
     return ids
+
+
+def item_links(
+    left: Record, right: Record, verdict: str, item: tuple[Sequence[Record], Sequence[Record]] | None
+) -> list[tuple[Record, Record]]:
+    """The links an answer on a review item writes, the answered pair first. `item` holds the
+    records of the two golden customers the pair joins (left's, right's), None when the pair is
+    within one customer. "same": the pair, then a must-link from `left` to every other record of
+    both customers (they are one person: nothing the data says may split them again). "not the
+    same": a cannot-link for every record pair across the two customers (the smallest set that
+    keeps them apart whatever order the run takes links in, as for a split)."""
+    links = [(left, right)]
+    if item is None:
+        return links
+    ours, theirs = list(dict.fromkeys(item[0])), list(dict.fromkeys(item[1]))
+    if set(ours) & set(theirs):
+        return links
+    if verdict == "same":
+        return links + [(left, r) for r in [*ours, *theirs] if r not in (left, right)]
+    across = [(a, b) for a in ours for b in theirs if (a, b) != (left, right) and (b, a) != (left, right)]
+    if len(across) + 1 > MAX_SPLIT_LINKS:
+        raise StewardError(
+            f"customers of {len(ours)} and {len(theirs)} records are too large to keep apart"
+            f" ({MAX_SPLIT_LINKS} links at most)"
+        )
+    return links + across
 
 
 def _revoke(con: sqlite3.Connection, decision_ids: Iterable[int], by: str) -> None:
@@ -205,8 +234,11 @@ def decide(
     expected_version: int | None,
     fingerprints: dict[str, Fingerprint],
     reason: str | None = None,
+    item: tuple[Sequence[Record], Sequence[Record]] | None = None,
 ) -> ActionResult:
-    """Record a steward's verdict on a pair. same / not_same replace any earlier decision on it."""
+    """Record a steward's verdict on a pair. same / not_same replace any earlier decision on it.
+    With `item` (the records of the two golden customers the pair stands between, left's then
+    right's) the answer settles the whole review item (`item_links`); the answered pair is the label."""
     _require(user, "steward", "deciding")
     if verdict not in ("same", "not_same", "skip"):
         raise StewardError(f"verdict must be same, not_same or skip, not {verdict!r}")
@@ -216,17 +248,30 @@ def decide(
     reason = (reason or "").strip() or None
     with store.transaction() as con:
         version = _check_version(con, key, expected_version)
-        before = _active_on(con, [(left, right)])
         if verdict == "skip":
             audit_id = write_audit(con, user.username, "skip", key, reason, None, None)
             return ActionResult(audit_id, version, f"skipped {key}")
-        audit_id = write_audit(con, user.username, verdict, key, reason, {"decisions": before}, None)
-        revoked = [d["decision_id"] for d in before]
+        links = item_links(left, right, verdict, item)
+        replaced = _active_on(con, links)
+        audit_id = write_audit(con, user.username, verdict, key, reason, {"decisions": replaced}, None)
+        revoked = [d["decision_id"] for d in replaced]
         _revoke(con, revoked, user.username)
         new = _insert_decisions(
-            con, [(left, right)], verdict, by=user.username, reason=reason, audit_id=audit_id, fingerprints=fingerprints
+            con,
+            links,
+            verdict,
+            by=user.username,
+            reason=reason,
+            audit_id=audit_id,
+            fingerprints=fingerprints,
+            labels=1,
         )
-        after = {"decisions": _active_on(con, [(left, right)]), "decision_ids": new, "revoked_decision_ids": revoked}
+        after = {
+            "decisions": _active_on(con, [(left, right)]),
+            "decision_ids": new,
+            "revoked_decision_ids": revoked,
+            "links": len(links),
+        }
         con.execute("UPDATE audit_log SET after = ? WHERE audit_id = ?", (json.dumps(after, sort_keys=True), audit_id))
         _bump(con, key, audit_id)
     return ActionResult(audit_id, version + 1, f"{key}: {_ACTION_WORDS[verdict]}")
@@ -260,7 +305,7 @@ def merge(
         revoked = [d["decision_id"] for d in _active_on(con, [link])]
         _revoke(con, revoked, user.username)
         new = _insert_decisions(
-            con, [link], "same", by=user.username, reason=reason, audit_id=audit_id, fingerprints=fingerprints
+            con, [link], "same", by=user.username, reason=reason, audit_id=audit_id, fingerprints=fingerprints, labels=1
         )
         after = {
             "must_link": [record_label(*link[0]), record_label(*link[1])],

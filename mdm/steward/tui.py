@@ -36,6 +36,8 @@ def show_item(desk: StewardDesk, item: QueueItem, position: int, total: int, ech
     echo("")
     echo(f"[{position}/{total}] {record_label(*item.left)} ~ {record_label(*item.right)}   p={p}{flag}")
     echo(f"  why: {item.reason}")
+    if item.record_pairs > 1:
+        echo(f"  item: {item.record_pairs} record pairs between these customers ({item.reasons})")
     echo(f"  cluster effect {item.cluster_effect} records · value {item.value} · version {item.version}")
     width = max(16, *(len(a) + 2 for _, a, _ in view.fields))
     echo(f"  {'':<16}{record_label(*item.left):<{width}}{record_label(*item.right)}")

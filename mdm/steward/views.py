@@ -6,7 +6,11 @@ stopped, decisions held back because their records changed) corrected by what st
 since that run started: pairs decided since are gone at once; pairs whose decision was undone
 since come back ("decision undone"); skipped pairs sink to the end.
 
+Each row is an item: a pair of golden customers, shown by its representative record pair (its
+strongest); an answer on it settles the item (mdm/steward/service.py `item_links`).
+
 Ordering (QueueFilter.order):
+- `rank` (the default): the master's review_rank, what a decision changes (mdm/cluster/review.py);
 - `threshold`: closest to the merge threshold first, by |logit(p) - logit(threshold)|;
 - `cluster`: largest cluster effect first (records of both golden customers the decision joins
   or keeps apart);
@@ -35,8 +39,8 @@ from mdm.state.fingerprint import FINGERPRINT_COLUMNS, Fingerprint, fingerprint_
 from mdm.steward.audit import audit_entries
 from mdm.steward.service import Record, golden_key, item_version, pair_key
 
-Order = Literal["threshold", "cluster", "value"]
-ORDERS: tuple[Order, ...] = ("threshold", "cluster", "value")
+Order = Literal["rank", "threshold", "cluster", "value"]
+ORDERS: tuple[Order, ...] = ("rank", "threshold", "cluster", "value")
 
 
 class MasterMissing(MdmError, LookupError):
@@ -50,7 +54,7 @@ class QueueFilter:
     max_probability: float | None = None
     min_age_days: int | None = None
     max_age_days: int | None = None
-    order: Order = "threshold"
+    order: Order = "rank"
 
 
 @dataclass
@@ -70,6 +74,12 @@ class QueueItem:
     skipped_by: str | None = None
     left_name: str = ""
     right_name: str = ""
+    rank: int | None = None
+    """The master's review_rank (None for a pair back since the run: an undone decision)."""
+    record_pairs: int = 1
+    """Record pairs between the two golden customers: the item's evidence."""
+    reasons: str = ""
+    """What the run did with them (`2 × blocked: different birth dates; 1 × non_match`)."""
 
     @property
     def key(self) -> str:
@@ -153,11 +163,13 @@ a AS (SELECT source, source_record_id, source_updated_at, concat_ws(' ', given_n
 
 
 def _queue_rows(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    changed = "q.changed_since_decision" if "changed_since_decision" in _columns(con, "review_queue") else "false"
+    have = _columns(con, "review_queue")
+    changed = "q.changed_since_decision" if "changed_since_decision" in have else "false"
+    item = "q.record_pairs, q.reasons" if {"record_pairs", "reasons"} <= have else "1 AS record_pairs, '' AS reasons"
     return _rows(
         con,
         _GOLDEN_SIZES
-        + f"""SELECT q.review_rank, q.left_source, q.left_record_id, q.left_golden_id, q.right_source,
+        + f"""SELECT q.review_rank, {item}, q.left_source, q.left_record_id, q.left_golden_id, q.right_source,
                q.right_record_id,
                q.right_golden_id, q.match_probability, q.reason, q.evidence, {changed} AS changed_since_decision,
                coalesce(lg.n, 0) AS ln, coalesce(lg.s, 0) AS ls, coalesce(rg.n, 0) AS rn, coalesce(rg.s, 0) AS rs,
@@ -267,6 +279,9 @@ def review_queue(
             skipped_by=skips.get(key),
             left_name=r["left_name"] or "",
             right_name=r["right_name"] or "",
+            rank=r.get("review_rank"),
+            record_pairs=int(r.get("record_pairs") or 1),
+            reasons=r.get("reasons") or "",
         )
         if _keep(item, flt):
             items.append(item)
@@ -274,6 +289,7 @@ def review_queue(
     def order(item: QueueItem) -> tuple[Any, ...]:
         p = item.match_probability
         primary: float = {
+            "rank": item.rank if item.rank is not None else math.inf,
             "threshold": abs(_logit(p) - _logit(match_t)) if p is not None else math.inf,
             "cluster": -item.cluster_effect,
             "value": -item.value,
@@ -363,6 +379,23 @@ def golden_members(master: Path, golden_ids: list[str]) -> dict[str, list[Record
         return {g: [(m["source"], m["source_record_id"]) for m in _members(con, g)] for g in golden_ids}
     finally:
         con.close()
+
+
+def item_members(master: Path, left: Record, right: Record) -> tuple[list[Record], list[Record]] | None:
+    """The records of the two golden customers a pair stands between (left's, right's), as the
+    master holds them: what an answer on the pair settles. None when both are one customer's."""
+    con = connect(master)
+    try:
+        found = _record_rows(con, [left, right])
+        if left not in found or right not in found:
+            return None
+        a, b = found[left]["golden_id"], found[right]["golden_id"]
+        if a is None or b is None or a == b:
+            return None
+        ours, theirs = _members(con, a), _members(con, b)
+    finally:
+        con.close()
+    return [(m["source"], m["source_record_id"]) for m in ours], [(m["source"], m["source_record_id"]) for m in theirs]
 
 
 def pair_view(master: Path, store: StateStore, left: Record, right: Record) -> PairView:

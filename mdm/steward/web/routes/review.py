@@ -23,14 +23,14 @@ def _float_or_none(text: str | None) -> float | None:
 @router.get("/", response_class=HTMLResponse)
 async def queue(request: Request, user: Viewer, site: SiteObjects) -> Response:
     p = request.query_params
-    order = p.get("order") or "threshold"
+    order = p.get("order") or "rank"
     flt = QueueFilter(
         source=p.get("source") or None,
         min_probability=_float_or_none(p.get("min_p")),
         max_probability=_float_or_none(p.get("max_p")),
         min_age_days=int_or_none(p.get("min_age")),
         max_age_days=int_or_none(p.get("max_age")),
-        order=order if order in ORDERS else "threshold",
+        order=order if order in ORDERS else "rank",
     )
     items = await run_in_threadpool(site.desk.queue, flt)
     sources = await run_in_threadpool(site.desk.sources)
