@@ -21,7 +21,6 @@ PROFILE_COLUMNS = ["birth_date_key", "given_name_key", "given_name_canonicals", 
 SIMILAR_NAMES = 0.85
 """Jaro-Winkler at or above this is a spelling variant (Jon / John, Katharine / Katherine, Smith /
 Smyth), not another name."""
-SIMILAR_GIVEN_NAMES = SIMILAR_NAMES
 
 BIRTH_DATES = "different birth dates"
 GIVEN_NAMES = "different given names, same family name"
