@@ -152,7 +152,11 @@ MASTER_TABLES: list[Table] = [
             ("match_probability", "DOUBLE", "probability that both records are one person"),
             ("match_weight", "DOUBLE", "log2 Bayes factor: the prior plus every comparison's weight"),
             ("match_class", "VARCHAR", "match, review or non_match by the thresholds (see match_model)"),
-            ("outcome", "VARCHAR", "merged, blocked: <reason>, review, non_match..."),
+            (
+                "outcome",
+                "VARCHAR",
+                "merged; merged (the same <strong id> outweighs: <conflict>); blocked: <reason>; review; non_match",
+            ),
             ("<comparison>_level", "VARCHAR", "the comparison's level for this pair (exact, typo, missing, ...)"),
             ("<comparison>_weight", "DOUBLE", "that level's weight (log2 m/u)"),
             ("prior_weight", "DOUBLE", "the weight of the prior probability of a match"),
