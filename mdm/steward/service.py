@@ -14,6 +14,12 @@ Rules, and why:
   must never make another steward's decision fail.
 - **One live decision per pair.** Deciding a pair again revokes its earlier decisions in the same
   transaction; undo restores exactly what the action revoked.
+- **An answer settles its review item.** A review item is a pair of golden customers; deciding
+  its pair with the records of both customers (`item`) writes `item_links`: "same" a must-link
+  from the pair's first record to every other record of both (they are one person), "not the
+  same" a cannot-link for every record pair across them (as for a split, the smallest set that
+  keeps them apart whatever order the run takes its links in). The answered pair is the label
+  (`label` 1) mdm/match/learn.py learns from; the implied links are not.
 - **Merge** of two golden customers is one "same" decision between a representative record of
   each (highest trust, then source and record id): a must-link joins the two clusters whatever
   their data conflicts say.
