@@ -15,6 +15,7 @@ from typing import Literal
 import polars as pl
 
 from mdm.config.project import ProjectConfig
+from mdm.sensitive import FieldCipher
 
 TagTable = Literal["customer_tags", "tag_definitions", "tag_errors", "tag_reviews"]
 PAIR_FILE_COMPRESSION: Literal["lz4"] = "lz4"
@@ -174,6 +175,12 @@ class WorkFiles:
         """Scored pairs explained by source record ids (publish's intermediate)."""
         return self.dir / "match_pairs.parquet"
 
+    @property
+    def published_records(self) -> Path:
+        """records with the sensitive fields' values as tokens: what source_records publishes
+        (publish's intermediate; mdm/publish/protect.py)."""
+        return self.dir / "published_records.parquet"
+
 
 @dataclass
 class RunContext:
@@ -188,6 +195,8 @@ class RunContext:
     retrain: bool = False
     allow_shrink: frozenset[str] = frozenset()
     """Sources whose rows may fall by more than their max_shrink in this run (`--allow-shrink`)."""
+    cipher: FieldCipher | None = None
+    """Encrypts the sensitive fields' values the run publishes; None when no source maps one."""
 
     @property
     def files(self) -> WorkFiles:

@@ -34,6 +34,7 @@ from mdm.ingest.stage import IngestReport, ingest_stage
 from mdm.match.stage import match_stage
 from mdm.publish.stage import publish_stage
 from mdm.report import write_report
+from mdm.sensitive import run_cipher
 from mdm.stale.stage import stale_stage
 from mdm.standardize.stage import StandardizeReport, standardize_stage
 from mdm.state import StateStore
@@ -113,11 +114,14 @@ def run_pipeline(
     unknown = sorted(set(allow_shrink) - {s.name for s in config.sources.sources})
     if unknown:
         raise ConfigError(config.sources_path, [f"--allow-shrink {name}: no such source" for name in unknown])
+    cipher = run_cipher(config.sensitive_columns, [state_dir, master.parent])
     with private_files(), run_lock(state_dir, master, run_id):
         state_dir.chmod(0o700)
         work_root = master.parent / WORK_DIRNAME
         _remove_leftovers(work_root)
-        ctx = RunContext(run_id, master, state_dir, as_of, work_root / run_id, config, retrain, frozenset(allow_shrink))
+        ctx = RunContext(
+            run_id, master, state_dir, as_of, work_root / run_id, config, retrain, frozenset(allow_shrink), cipher
+        )
         ctx.work_dir.mkdir(parents=True)
         try:
             summary = _run_stages(ctx, call, started, started_by)
@@ -136,6 +140,8 @@ def _run_stages(ctx: RunContext, call: StageCaller, started: float, started_by: 
     """Record the run in the store, call every stage in order, record how it ended."""
     run_id, config = ctx.run_id, ctx.config
     with StateStore(ctx.state_dir) as store:
+        if ctx.cipher is not None:
+            store.remember_data_key(ctx.cipher.key_id)
         for abandoned in store.close_abandoned_runs(run_id):
             log.warning("run %s had ended without finishing; recorded as failed", abandoned)
         store.start_run(

@@ -137,6 +137,7 @@ def check(sources: Path, master: Path | None, config_only: bool) -> None:
     from mdm.check import SAMPLE_ROWS, check_sources
     from mdm.config.errors import ConfigError
     from mdm.config.project import ProjectConfig
+    from mdm.sensitive import run_cipher
     from mdm.tags.commands import check_tags
 
     config = ProjectConfig(sources).validate()
@@ -144,6 +145,8 @@ def check(sources: Path, master: Path | None, config_only: bool) -> None:
     problems = check_tags(config.tags_config, master, set(events))
     if problems:
         raise ConfigError(config.tags_path, problems)
+    # a run would refuse to start without the data key: say so now (mdm/sensitive.py)
+    cipher = run_cipher(config.sensitive_columns, [master.parent] if master else [])
     checked = [] if config_only else check_sources(config, dt.date.today())
     names = [s.name for s in config.sources.sources]
     click.echo(
@@ -151,6 +154,9 @@ def check(sources: Path, master: Path | None, config_only: bool) -> None:
         f" {len(config.dictionary.fields)} dictionary fields, {len(config.tags_config.tags)} tags"
         + (" (SQL checked on the master)" if master else "")
     )
+    if cipher is not None:
+        mapped = ", ".join(f"{source} ({', '.join(cols)})" for source, cols in config.sensitive_columns.items())
+        click.echo(f"sensitive fields encrypted with data key {cipher.key_id} ({cipher.key.origin}): {mapped}")
     if checked:
         click.echo(f"sources opened (clean shares and dates on up to {SAMPLE_ROWS} accepted rows each):")
         click.echo("\n".join(c.line() for c in checked))

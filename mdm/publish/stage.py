@@ -22,6 +22,7 @@ from mdm.match.learn import read_new_labels
 from mdm.match.model import load_model
 from mdm.publish.atomic import publish_master
 from mdm.publish.pairs import parquet_sql
+from mdm.publish.protect import protect_golden, protect_lineage, protect_quarantine, protect_records
 from mdm.publish.quality import QUALITY_TABLE, quality_table, run_quality
 from mdm.publish.snapshot import write_snapshot
 from mdm.publish.tables import (
@@ -62,7 +63,8 @@ class PublishReport:
 def publish_stage(ctx: RunContext) -> PublishReport:
     files = ctx.files
     records = published_records(files)
-    customers = golden_customers_table(ctx)
+    sensitive, cipher = ctx.config.dictionary.sensitive_fields, ctx.cipher
+    customers = protect_golden(golden_customers_table(ctx), sensitive, cipher)
     ids = RunIds.read(files.ids)
     ingested = IngestReport.from_json(files.ingest_report.read_text())
     match_pairs(ctx)
@@ -73,15 +75,19 @@ def publish_stage(ctx: RunContext) -> PublishReport:
         tables: dict[str, pl.DataFrame | str] = {
             "golden_customers": customers,
             "customer_xref": xref,
-            "source_records": parquet_sql(files.records, exclude=["rid"]),
-            "golden_attribute_lineage": pl.read_parquet(files.lineage),
+            "source_records": parquet_sql(
+                protect_records(files.records, files.published_records, sensitive, cipher), exclude=["rid"]
+            ),
+            "golden_attribute_lineage": protect_lineage(pl.read_parquet(files.lineage), sensitive, cipher),
             "match_pairs": parquet_sql(files.match_pairs, order="match_probability DESC, left_source, left_record_id"),
             "review_queue": queue,
             "match_model": match_model_table(ctx, model),
             "match_learning": match_learning_table(ctx),
             "blocking_giant_blocks": per_run(ctx, pl.read_parquet(files.giant_blocks)),
             "steward_links": steward_links_table(ctx, records),
-            "quarantine": per_run(ctx, pl.read_parquet(files.quarantine)),
+            "quarantine": per_run(
+                ctx, protect_quarantine(pl.read_parquet(files.quarantine), ctx.config.sensitive_columns, cipher)
+            ),
             "id_events": id_event_history(store.id_events(), ctx.run_id, ids.events),
             "run_log": run_log_table(ctx, store, _run_counts(ingested, ids)),
             "run_source_counts": run_source_counts_table(ctx, ingested),

@@ -50,6 +50,8 @@ NEEDS_COUNTRY = {
     "postal_code": standardize_postal_code,
     "address_line": standardize_address_line,
 }
+HIDDEN = "(hidden: a sensitive field)"
+"""What a flag of a sensitive field says where others quote the value."""
 RECORD_COLUMNS = ["source", "source_record_id", "row_number", "trust", "source_updated_at", "updated_at_flags"]
 
 
@@ -105,6 +107,8 @@ def standardize_source(
             if definition.name == "family_name":
                 result.extra["suffix"] = result.extra["suffix"].fill_null(parsed.suffix)
                 flags = merge_flags(flags, flags_from(parsed.flag))
+        if definition.sensitive:  # a flag quotes the value it is about: not this one (mdm/sensitive.py)
+            flags = flags.cast(FLAGS).list.eval(pl.element().str.replace_all(r"'[^']*'", HIDDEN))
         columns += [
             value.alias(f"{definition.name}_raw"),
             result.clean.alias(definition.name),
