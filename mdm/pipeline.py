@@ -29,6 +29,7 @@ from mdm.context import RunContext
 from mdm.errors import MdmError
 from mdm.files import private_files
 from mdm.golden.stage import golden_stage
+from mdm.incremental.carry import config_fingerprint, load_carry
 from mdm.ingest.source import AccountingError
 from mdm.ingest.stage import IngestReport, ingest_stage
 from mdm.match.stage import match_stage
@@ -97,13 +98,18 @@ def run_pipeline(
     retrain: bool = False,
     allow_shrink: Collection[str] = (),
     started_by: str | None = None,
+    full: bool = False,
 ) -> RunSummary:
     """Run every stage and publish the master. On any failure the previous master and the
     durable store are left as they were, the run is recorded as failed, and PipelineError is raised.
 
     One run at a time per store and per master (RunLocked at once otherwise); the files it creates
     are its owner's only; its work directory is removed when it ends, however it ends. The audit log
-    says who started it (`started_by`, StateStore.start_run) and how it ended."""
+    says who started it (`started_by`, StateStore.start_run) and how it ended.
+
+    Incremental when the store holds the last published run's records under the same
+    configuration and code (mdm/incremental/): only new and changed rows are standardized.
+    `full` (and `retrain`) standardize every row; the master is the same either way."""
     started = time.monotonic()
     master = Path(master).resolve()
     state_dir = Path(state).resolve() if state else master.parent / STATE_DIRNAME
@@ -119,8 +125,25 @@ def run_pipeline(
         state_dir.chmod(0o700)
         work_root = master.parent / WORK_DIRNAME
         _remove_leftovers(work_root)
+        fingerprint = config_fingerprint(config, code_version())
+        carry = None
+        if not (full or retrain):
+            with StateStore(state_dir) as store:
+                runs = store.published_runs()["run_id"]
+            last = runs[-1] if len(runs) else None
+            carry = load_carry(state_dir, last, fingerprint, config.dictionary.sensitive_fields)
         ctx = RunContext(
-            run_id, master, state_dir, as_of, work_root / run_id, config, retrain, frozenset(allow_shrink), cipher
+            run_id,
+            master,
+            state_dir,
+            as_of,
+            work_root / run_id,
+            config,
+            retrain,
+            frozenset(allow_shrink),
+            cipher,
+            carry,
+            fingerprint,
         )
         ctx.work_dir.mkdir(parents=True)
         try:

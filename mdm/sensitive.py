@@ -52,6 +52,8 @@ KEY_ENV = "MDM_DATA_KEY"
 TOKEN_PREFIX = "enc:v1:"
 MASK_KEEP = 4
 """Characters a masked value shows (the last ones)."""
+RECORD_SUFFIXES = ("", "_raw", "_key")
+"""The columns of a standardized record that hold a field's value: clean, as read, matching key."""
 _AAD = b"mdm sensitive field v1"
 _NONCE_BYTES = 12
 

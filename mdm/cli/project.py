@@ -53,6 +53,12 @@ def _prefect_env(state_dir: Path) -> None:
     help="Train the match model on this run's records instead of reusing the last run's model.",
 )
 @click.option(
+    "--full",
+    is_flag=True,
+    default=False,
+    help="Standardize every record again instead of only the new and changed ones (same master either way).",
+)
+@click.option(
     "--allow-shrink",
     "allow_shrink",
     multiple=True,
@@ -67,18 +73,22 @@ def run(
     as_of: dt.datetime | None,
     orchestrator: str,
     retrain: bool,
+    full: bool,
     allow_shrink: tuple[str, ...],
 ) -> None:
     """Run the nightly job and publish the master.
 
     The match model trained by the first run is reused by later runs (scores and golden ids
-    stay stable) until the comparisons in match.yaml change or --retrain is given.
+    stay stable) until the comparisons in match.yaml change or --retrain is given. A run after
+    one of the same configuration is incremental: only new and changed records are standardized
+    (--full: all of them; the master is the same).
 
     \b
     Example:
       mdm run --sources data/sample/sources.yaml --master data/out/master.duckdb
       mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --state /srv/mdm/state --orchestrator local
       mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --retrain
+      mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --full
       mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --allow-shrink crm
     """
     from mdm.pipeline import run_pipeline
@@ -99,10 +109,19 @@ def run(
             retrain=retrain,
             allow_shrink=list(allow_shrink),
             started_by=by,
+            full=full,
         )
     else:
         summary = run_pipeline(
-            sources, master, state, day, retrain=retrain, allow_shrink=allow_shrink, started_by=by, call=_progress
+            sources,
+            master,
+            state,
+            day,
+            retrain=retrain,
+            allow_shrink=allow_shrink,
+            started_by=by,
+            call=_progress,
+            full=full,
         )
     click.echo(format_summary(summary))
 

@@ -13,10 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from mdm.sensitive import FieldCipher, mask_series
-
-RECORD_SUFFIXES = ("", "_raw", "_key")
-"""The columns of source_records that hold a field's value: clean, as read, matching key."""
+from mdm.sensitive import RECORD_SUFFIXES, FieldCipher, mask_series
 
 
 def _cipher(cipher: FieldCipher | None, values: pl.Series) -> FieldCipher | None:

@@ -4,10 +4,12 @@ history and quality metrics just before the swap (mdm/publish/atomic.py)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -17,6 +19,7 @@ from mdm.context import RunContext
 from mdm.golden.history import prepare_history
 from mdm.golden.ids import id_event_history
 from mdm.golden.stage import RunIds
+from mdm.incremental.carry import save_carry
 from mdm.ingest.stage import IngestReport
 from mdm.match.learn import read_new_labels
 from mdm.match.model import load_model
@@ -89,7 +92,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
                 ctx, protect_quarantine(pl.read_parquet(files.quarantine), ctx.config.sensitive_columns, cipher)
             ),
             "id_events": id_event_history(store.id_events(), ctx.run_id, ids.events),
-            "run_log": run_log_table(ctx, store, _run_counts(ingested, ids)),
+            "run_log": run_log_table(ctx, store, _run_counts(ingested, ids, files.changes)),
             "run_source_counts": run_source_counts_table(ctx, ingested),
             "field_profile": per_run(ctx, pl.read_parquet(files.field_profile)),
         }
@@ -108,6 +111,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
             else None
         )
         labels = read_new_labels(files.new_labels)
+        _leave_records(ctx)  # for the next run, before the store says this run is published
         counts = publish_master(
             ctx.master_path,
             ctx.run_id,
@@ -138,7 +142,26 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     return PublishReport(counts, versions.opened, versions.closed, kept, review)
 
 
-def _run_counts(ingested: IngestReport, ids: RunIds) -> dict[str, Any]:
-    """The counts run_log shows for this run."""
+def _leave_records(ctx: RunContext) -> None:
+    """This run's standardized records with their row hashes, protected, for the next run to carry
+    over (mdm/incremental/carry.py)."""
+    files = ctx.files
+    joined = files.dir / "carried_clear.parquet"
+    (
+        pl.scan_parquet(files.standardized)
+        .join(pl.scan_parquet(files.record_hashes), on="rid", how="inner", maintain_order="left")
+        .drop("rid")
+        .sink_parquet(joined)
+    )
+    protected = protect_records(joined, files.carried_records, ctx.config.dictionary.sensitive_fields, ctx.cipher)
+    formats = {s.name: json.loads(files.formats(s.name).read_text()) for s in ctx.config.sources.sources}
+    save_carry(ctx.state_dir, ctx.run_id, ctx.fingerprint, formats, protected)
+    joined.unlink(missing_ok=True)
+
+
+def _run_counts(ingested: IngestReport, ids: RunIds, changes: Path) -> dict[str, Any]:
+    """The counts run_log shows for this run: rows, new golden ids, and whether it was incremental
+    with each source's new / changed / unchanged / deleted records."""
     keys = ("rows_read", "rows_accepted", "rows_quarantined")
-    return {key: ingested.total(key) for key in keys} | {"new_golden_ids": len(ids.new_ids)}
+    mode: dict[str, Any] = json.loads(changes.read_text())
+    return {key: ingested.total(key) for key in keys} | {"new_golden_ids": len(ids.new_ids)} | mode
