@@ -4,6 +4,7 @@ history and quality metrics just before the swap (mdm/publish/atomic.py)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -25,6 +26,8 @@ from mdm.publish.pairs import parquet_sql
 from mdm.publish.quality import QUALITY_TABLE, quality_table, run_quality
 from mdm.publish.snapshot import write_snapshot
 from mdm.publish.tables import (
+    archive_events_table,
+    archived_customers_table,
     customer_xref_table,
     event_tables,
     golden_customers_table,
@@ -43,6 +46,7 @@ from mdm.publish.versions import keep_version, model_path
 from mdm.publish.views import crm_views
 from mdm.stale.flags import reverify_view_sql
 from mdm.state import StateStore
+from mdm.state.archive import ArchiveChanges, archive_events
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +73,11 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     model = load_model(files.model)
     queue, review = review_queue_table(ctx, records)
     xref = customer_xref_table(ctx, records)
+    archive = ArchiveChanges.from_dict(json.loads(files.archive_changes.read_text()))
     with StateStore(ctx.state_dir) as store:
         tables: dict[str, pl.DataFrame | str] = {
             "golden_customers": customers,
+            "archived_customers": archived_customers_table(ctx),
             "customer_xref": xref,
             "source_records": parquet_sql(files.records, exclude=["rid"]),
             "golden_attribute_lineage": pl.read_parquet(files.lineage),
@@ -83,7 +89,8 @@ def publish_stage(ctx: RunContext) -> PublishReport:
             "steward_links": steward_links_table(ctx, records),
             "quarantine": per_run(ctx, pl.read_parquet(files.quarantine)),
             "id_events": id_event_history(store.id_events(), ctx.run_id, ids.events),
-            "run_log": run_log_table(ctx, store, _run_counts(ingested, ids)),
+            "archive_events": archive_events_table(ctx, archive_events(store)),
+            "run_log": run_log_table(ctx, store, _run_counts(ingested, ids, archive)),
             "run_source_counts": run_source_counts_table(ctx, ingested),
             "field_profile": per_run(ctx, pl.read_parquet(files.field_profile)),
         }
@@ -118,6 +125,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
                 versions=versions.changes,
                 quality=quality.drop("run_id").iter_rows(),
                 labels=labels,
+                archive=archive,
             ),
         )
     # the model beside the master, for `mdm explain` and for reading (the master holds its parameters too)
@@ -132,7 +140,12 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     return PublishReport(counts, versions.opened, versions.closed, kept, review)
 
 
-def _run_counts(ingested: IngestReport, ids: RunIds) -> dict[str, Any]:
+def _run_counts(ingested: IngestReport, ids: RunIds, archive: ArchiveChanges) -> dict[str, Any]:
     """The counts run_log shows for this run."""
     keys = ("rows_read", "rows_accepted", "rows_quarantined")
-    return {key: ingested.total(key) for key in keys} | {"new_golden_ids": len(ids.new_ids)}
+    kinds = [e.kind for e in archive.events]
+    return {key: ingested.total(key) for key in keys} | {
+        "new_golden_ids": len(ids.new_ids),
+        "archived": kinds.count("archived"),
+        "unarchived": kinds.count("unarchived"),
+    }
