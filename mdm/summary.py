@@ -160,7 +160,7 @@ def _archive_lines(archive: ArchiveReport) -> list[str]:
         else "off (archive.inactive_years: null)"
     )
     return [
-        f"archive: {archive.archived_customers} customers archived (table archived_customers; {policy});"
+        f"archive: {archive.archived_customers} in archived_customers ({policy});"
         f" this run archived {archive.archived}, brought back {archive.unarchived} (table archive_events)",
         f"  customers without any date (never archived): {archive.undated_customers}",
     ]

@@ -2,7 +2,7 @@
 
 Commands by what they work on: `run`, `check`, `init`, `sample`, `docs` (mdm/cli/project.py); `explain`,
 `query`, `export`, `rollback`, `backup`, `restore` (mdm/cli/master.py); `tags` (mdm/cli/tags.py);
-`users`, `review`, `serve` (mdm/cli/steward.py); `audit` (mdm/cli/audit.py).
+`users`, `review`, `serve` (mdm/cli/steward.py); `audit` (mdm/cli/audit.py); `archive` (mdm/cli/archive.py).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from mdm.cli import audit, master, project, steward, tags
+    from mdm.cli import archive, audit, master, project, steward, tags
 
     for command in (
         project.run,
@@ -56,6 +56,7 @@ def _register() -> None:
         steward.review,
         steward.serve,
         audit.audit,
+        archive.archive,
     ):
         main.add_command(command)
 
