@@ -159,6 +159,9 @@ class StalenessRules(BaseModel):
 # ---- archive (mdm.archive reads it) -----------------------------------------------------
 
 
+MAX_INACTIVE_YEARS = 150
+
+
 class ArchiveRules(BaseModel):
     """The `archive:` section: when a golden customer leaves golden_customers for archived_customers.
 
@@ -172,8 +175,6 @@ class ArchiveRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
     inactive_years: int | None = Field(
         default=None,
-        ge=1,
-        le=100,
         description="whole years without a record update or an event before a customer is archived;"
         " null: never archive",
     )
@@ -183,6 +184,8 @@ class ArchiveRules(BaseModel):
     def _whole_years(cls, value: Any) -> Any:
         if isinstance(value, bool) or (isinstance(value, float | str) and not str(value).strip().isdigit()):
             raise ValueError(f"{value!r} is not a whole number of years")
+        if value is not None and not 1 <= int(value) <= MAX_INACTIVE_YEARS:
+            raise ValueError(f"{value} years: give 1 to {MAX_INACTIVE_YEARS} years, or null to never archive")
         return value
 
     @property
