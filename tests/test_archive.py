@@ -30,6 +30,7 @@ from mdm.pipeline import run_pipeline
 from mdm.state import StateStore
 from mdm.state.archive import RestoreRefused, archive_restores, archived_ids, restore_archived
 from mdm.state.audit import audit_entries
+from mdm.summary import format_summary
 from tests.conftest import query
 
 AS_OF = dt.date(2031, 6, 2)
@@ -252,6 +253,11 @@ def test_inactive_customers_leave_golden_customers_every_crm_view_and_the_tags(a
     ]
     [(counts,)] = query(master, f"SELECT counts FROM run_log WHERE run_id = '{summary.run_id}'")
     assert '"archived": 2' in counts and '"unarchived": 0' in counts
+    assert "archive: 2 in archived_customers (no record updated and no event since 2026-06-02 (5 years));" in (
+        format_summary(summary)
+    )
+    report = (master.parent / "master.report.html").read_text()
+    assert "<td class=n>5</td><td>2026-06-02</td><td class=n>2</td><td class=n>2</td><td class=n>0</td>" in report
 
 
 def test_a_recent_event_keeps_a_customer_out_of_the_archive(archiving: Path) -> None:
