@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mdm.archive.policy import ACTIVITY_SCHEMA, decide, years_before
+from mdm.archive.policy import ACTIVITY_SCHEMA, DECIDED_SCHEMA, archive_changes, decide, years_before
 from mdm.cli import main
 from mdm.config.errors import ConfigError
 from mdm.config.rules import DEFAULT_RULES_DIR
@@ -31,6 +31,7 @@ from mdm.state import StateStore
 from mdm.state.archive import RestoreRefused, archive_restores, archived_ids, restore_archived
 from mdm.state.audit import audit_entries
 from mdm.summary import format_summary
+from mdm.types import GoldenId
 from tests.conftest import query
 
 AS_OF = dt.date(2031, 6, 2)
@@ -175,6 +176,38 @@ def test_decide_depends_on_the_activity_not_on_its_order(order: list[int], years
     assert expected.filter(pl.col("golden_id") == "G1")["last_activity"].to_list() == ["billing 7 updated"]
 
 
+def test_archive_changes_say_what_changed_and_why() -> None:
+    """G1 archived before, merged into G2 by this run; G2 archived before, an event since; G3 still
+    archived; G4 archived now."""
+    decided = pl.DataFrame(
+        [
+            ("G2", dt.date(2030, 1, 1), "visits event V1", False),
+            ("G3", dt.date(2020, 1, 1), "crm C3 updated", True),
+            ("G4", dt.date(2021, 2, 3), "crm C4 updated", True),
+        ],
+        schema=DECIDED_SCHEMA,
+        orient="row",
+    )
+    retired = {GoldenId("G1"): GoldenId("G2")}
+    events = archive_changes(decided, {"G1", "G2", "G3"}, retired, AS_OF, FIVE_YEARS)
+    assert [(e.golden_id, e.kind, e.last_activity_on, e.reason) for e in events] == [
+        ("G1", "unarchived", None, "its golden id was merged into G2"),
+        (
+            "G2",
+            "unarchived",
+            "2030-01-01",
+            "active again: visits event V1 on 2030-01-01, within 5 years before 2031-06-02",
+        ),
+        (
+            "G4",
+            "archived",
+            "2021-02-03",
+            "no record updated and no event since 2026-06-02 (5 years before 2031-06-02);"
+            " last activity 2021-02-03: crm C4 updated",
+        ),
+    ]
+
+
 # ---- runs ------------------------------------------------------------------------------------
 
 
@@ -283,7 +316,7 @@ def test_new_activity_brings_a_customer_back_with_the_same_id(archiving: Path) -
     assert ids(master, "archived_customers") == [ROBERT]
     assert query(master, "SELECT given_name FROM golden_customers WHERE golden_id = 'G000000003'") == [("Ann",)]
     assert (second.archive.archived, second.archive.unarchived) == (0, 1)
-    assert query(master, "SELECT run_id, kind, golden_id FROM archive_events ORDER BY run_id, golden_id") == [
+    assert query(master, "SELECT run_id, kind, golden_id FROM archive_events ORDER BY rowid") == [
         (first.run_id, "archived", ROBERT),
         (first.run_id, "archived", ANN),
         (second.run_id, "unarchived", ANN),
@@ -325,7 +358,7 @@ def test_an_explicit_restore_is_audited_and_holds_until_inactive_again(archiving
     for as_of in (dt.date(2031, 6, 10), dt.date(2036, 6, 3)):  # later runs, the last on the restore's 5th year
         run(archiving, as_of)  # Mary and Jane go too: their last activity is days after Ann's first cutoff
         assert ids(master, "golden_customers") == [ANN], as_of
-    assert query(master, "SELECT kind, reason FROM archive_events WHERE golden_id = 'G000000003' ORDER BY run_id")[
+    assert query(master, "SELECT kind, reason FROM archive_events WHERE golden_id = 'G000000003' ORDER BY rowid")[
         1:
     ] == [("unarchived", "restored by cli:ana at 2031-06-03T09:30:00.000+00:00")]
     # five years and a day after the restore without activity: archived again, with the same id
@@ -336,6 +369,22 @@ def test_an_explicit_restore_is_audited_and_holds_until_inactive_again(archiving
     ]
     with StateStore(state) as store:
         assert archive_restores(store)["golden_id"].to_list() == [ANN]
+
+
+def test_a_stored_tag_waits_in_the_store_while_its_customer_is_archived(tiny: Path) -> None:
+    with_policy(tiny, None)
+    run(tiny)
+    with StateStore(tiny.parent.parent / "out" / "state") as store:
+        store.set_tag(ANN, "vip", None, origin="manual", set_by="ana")
+    with_policy(tiny, 5)
+    archived = run(tiny)
+    assert archived.tags.not_published == {
+        "set on an archived customer (published again when the customer comes back)": 1
+    }
+    set_crm_updated_at(tiny, "C6", "2031-05-01")
+    back = run(tiny)
+    assert back.tags.not_published == {}
+    assert query(master_of(tiny), "SELECT golden_id FROM customer_tags WHERE tag = 'vip'") == [(ANN,)]
 
 
 def test_turning_the_policy_off_brings_everyone_back(archiving: Path) -> None:
