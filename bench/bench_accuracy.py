@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,7 @@ from evaluate_master import evaluate  # noqa: E402
 from memory import PeakTreeRss  # noqa: E402
 
 from mdm.evaluate import pairwise_scores  # noqa: E402
+from mdm.sensitive import KEY_ENV, KEY_FILE_ENV, new_key_text  # noqa: E402
 
 # Splink 5.0.0 on DuckDB, Splink's own example configuration per data set, pairwise precision /
 # recall / F1 of its clusters: copied from ../shared/benchmarks/README.md ("Peer figures measured
@@ -102,9 +104,11 @@ def run_dataset(name: str, work: Path, data: Path | None, as_of: str) -> dict[st
     ]
     print(f"{name}: {' '.join(command)}", file=sys.stderr, flush=True)
     started = time.perf_counter()
+    # FEBRL maps soc_sec_id to national_id, a sensitive field: a throwaway data key for this master
+    env = os.environ | ({} if os.environ.get(KEY_FILE_ENV) or os.environ.get(KEY_ENV) else {KEY_ENV: new_key_text()})
     with (
         log.open("w") as out,
-        subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT) as child,
+        subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env) as child,
         PeakTreeRss(child.pid) as tree,
     ):
         child.wait()

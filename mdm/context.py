@@ -15,6 +15,8 @@ from typing import Literal
 import polars as pl
 
 from mdm.config.project import ProjectConfig
+from mdm.incremental.carry import CarryOver
+from mdm.sensitive import FieldCipher
 
 TagTable = Literal["customer_tags", "tag_definitions", "tag_errors", "tag_reviews"]
 PAIR_FILE_COMPRESSION: Literal["lz4"] = "lz4"
@@ -186,6 +188,29 @@ class WorkFiles:
         """Scored pairs explained by source record ids (publish's intermediate)."""
         return self.dir / "match_pairs.parquet"
 
+    @property
+    def changes(self) -> Path:
+        """full or incremental, and each source's new / changed / unchanged / deleted records
+        (standardize -> publish: run_log)."""
+        return self.dir / "changes.json"
+
+    @property
+    def record_hashes(self) -> Path:
+        """Each standardized record's source-row hash, by rid (standardize -> publish: the records
+        carried over to the next run, mdm/incremental/carry.py)."""
+        return self.dir / "record_hashes.parquet"
+
+    @property
+    def carried_records(self) -> Path:
+        """The standardized records with their hashes, as the next run will read them (publish's)."""
+        return self.dir / "carried_records.parquet"
+
+    @property
+    def published_records(self) -> Path:
+        """records with the sensitive fields' values as tokens: what source_records publishes
+        (publish's intermediate; mdm/publish/protect.py)."""
+        return self.dir / "published_records.parquet"
+
 
 @dataclass
 class RunContext:
@@ -200,6 +225,12 @@ class RunContext:
     retrain: bool = False
     allow_shrink: frozenset[str] = frozenset()
     """Sources whose rows may fall by more than their max_shrink in this run (`--allow-shrink`)."""
+    cipher: FieldCipher | None = None
+    """Encrypts the sensitive fields' values the run publishes; None when no source maps one."""
+    carry: CarryOver | None = None
+    """The last published run's standardized records, when this run is incremental (mdm/incremental/)."""
+    fingerprint: str = ""
+    """What the standardized records depend on besides the records (mdm/incremental/carry.py)."""
 
     @property
     def files(self) -> WorkFiles:

@@ -12,14 +12,15 @@ def dictionary_markdown(dictionary: Dictionary) -> str:
         "",
         "Generated from `dictionary/fields.yaml` by `mdm docs`; do not edit by hand.",
         "",
-        "| field | type | kind | identity | strong id | published | description |",
-        "|---|---|---|---|---|---|---|",
+        "| field | type | kind | identity | strong id | sensitive | published | description |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for f in dictionary.fields:
         description = " ".join(f.description.split()).replace("|", "\\|")
         out.append(
             f"| `{f.name}` | {f.type} | {f.kind} | {'yes' if f.identity else 'no'} | "
-            f"{'yes' if f.unique_per_person else 'no'} | {'no (input only)' if f.input_only else 'yes'} "
+            f"{'yes' if f.unique_per_person else 'no'} | {'yes' if f.sensitive else 'no'} "
+            f"| {'no (input only)' if f.input_only else 'yes'} "
             f"| {description} |"
         )
     out += [
@@ -29,6 +30,10 @@ def dictionary_markdown(dictionary: Dictionary) -> str:
         "A strong id (`unique_per_person: true`) is one person's value, never another's: two records holding",
         "the same one (an identifier also one typo apart) are exempt from the birth-date and name conflicts",
         "of `cannot_link` in rules/match.yaml. Different values are no conflict, only evidence against a match.",
+        "",
+        "A sensitive field (`sensitive: true`; identifier and text fields) is encrypted wherever the master and",
+        "the durable store keep it, and masked for analysts (`<field>_masked`: the last 4 characters). Runs that",
+        "read one need the data key (`MDM_DATA_KEY_FILE`; `mdm key create FILE`): docs/security.md.",
         "",
     ]
     for f in dictionary.fields:

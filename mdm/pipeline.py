@@ -30,11 +30,13 @@ from mdm.context import RunContext
 from mdm.errors import MdmError
 from mdm.files import private_files
 from mdm.golden.stage import golden_stage
+from mdm.incremental.carry import config_fingerprint, load_carry
 from mdm.ingest.source import AccountingError
 from mdm.ingest.stage import IngestReport, ingest_stage
 from mdm.match.stage import match_stage
 from mdm.publish.stage import publish_stage
 from mdm.report import write_report
+from mdm.sensitive import run_cipher
 from mdm.stale.stage import stale_stage
 from mdm.standardize.stage import StandardizeReport, standardize_stage
 from mdm.state import StateStore
@@ -97,13 +99,18 @@ def run_pipeline(
     retrain: bool = False,
     allow_shrink: Collection[str] = (),
     started_by: str | None = None,
+    full: bool = False,
 ) -> RunSummary:
     """Run every stage and publish the master. On any failure the previous master and the
     durable store are left as they were, the run is recorded as failed, and PipelineError is raised.
 
     One run at a time per store and per master (RunLocked at once otherwise); the files it creates
     are its owner's only; its work directory is removed when it ends, however it ends. The audit log
-    says who started it (`started_by`, StateStore.start_run) and how it ended."""
+    says who started it (`started_by`, StateStore.start_run) and how it ended.
+
+    Incremental when the store holds the last published run's records under the same
+    configuration and code (mdm/incremental/): only new and changed rows are standardized.
+    `full` (and `retrain`) standardize every row; the master is the same either way."""
     started = time.monotonic()
     master = Path(master).resolve()
     state_dir = Path(state).resolve() if state else master.parent / STATE_DIRNAME
@@ -114,11 +121,31 @@ def run_pipeline(
     unknown = sorted(set(allow_shrink) - {s.name for s in config.sources.sources})
     if unknown:
         raise ConfigError(config.sources_path, [f"--allow-shrink {name}: no such source" for name in unknown])
+    cipher = run_cipher(config.sensitive_columns, [state_dir, master.parent])
     with private_files(), run_lock(state_dir, master, run_id):
         state_dir.chmod(0o700)
         work_root = master.parent / WORK_DIRNAME
         _remove_leftovers(work_root)
-        ctx = RunContext(run_id, master, state_dir, as_of, work_root / run_id, config, retrain, frozenset(allow_shrink))
+        fingerprint = config_fingerprint(config, code_version())
+        carry = None
+        if not (full or retrain):
+            with StateStore(state_dir) as store:
+                runs = store.published_runs()["run_id"]
+            last = runs[-1] if len(runs) else None
+            carry = load_carry(state_dir, last, fingerprint, config.dictionary.sensitive_fields)
+        ctx = RunContext(
+            run_id,
+            master,
+            state_dir,
+            as_of,
+            work_root / run_id,
+            config,
+            retrain,
+            frozenset(allow_shrink),
+            cipher,
+            carry,
+            fingerprint,
+        )
         ctx.work_dir.mkdir(parents=True)
         try:
             summary = _run_stages(ctx, call, started, started_by)
@@ -137,6 +164,8 @@ def _run_stages(ctx: RunContext, call: StageCaller, started: float, started_by: 
     """Record the run in the store, call every stage in order, record how it ended."""
     run_id, config = ctx.run_id, ctx.config
     with StateStore(ctx.state_dir) as store:
+        if ctx.cipher is not None:
+            store.remember_data_key(ctx.cipher.key_id)
         for abandoned in store.close_abandoned_runs(run_id):
             log.warning("run %s had ended without finishing; recorded as failed", abandoned)
         store.start_run(

@@ -49,10 +49,27 @@ class RunSummary:
             "unarchived": self.archive.unarchived,
             "seconds": self.seconds,
             "sources": {s.source: s.rows_accepted for s in self.sources},
+            "mode": self.standardize.mode,
+            "changes": self.standardize.total_changes(),
         }
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _change_lines(summary: RunSummary) -> list[str]:
+    """Full or incremental, and what changed since the last published run."""
+    report = summary.standardize
+    if report.mode != "incremental":
+        return ["full run: every record standardized (mdm run is incremental after a run of the same configuration)"]
+    total = report.total_changes()
+    per_source = "; ".join(
+        f"{name} {c.new}/{c.changed}/{c.unchanged}/{c.deleted}" for name, c in report.changes.items()
+    )
+    return [
+        f"incremental run: {total['new']} new, {total['changed']} changed, {total['unchanged']} unchanged (carried"
+        f" over), {total['deleted']} deleted records; per source new/changed/unchanged/deleted: {per_source}"
+    ]
 
 
 def format_summary(summary: RunSummary) -> str:
@@ -70,6 +87,7 @@ def format_summary(summary: RunSummary) -> str:
         counts = f"{e.rows_read:>8}{e.rows_accepted:>10}{e.rows_quarantined:>13}"
         lines.append(f"{e.source:<12}{e.kind:<9}{counts}  (events, table events_{e.source})")
     lines.append("")
+    lines += _change_lines(summary)
     lines.append(
         f"golden customers: {summary.golden.golden_customers}   duplicates found: {summary.golden.duplicates_found}"
         f" (records merged into another record's golden customer)"

@@ -86,6 +86,7 @@ def nightly(
     retrain: bool = False,
     allow_shrink: list[str] | None = None,
     started_by: str | None = None,
+    full: bool = False,
 ) -> RunSummary:
     """Ingest, standardize, match, cluster, build golden records and publish the master.
 
@@ -103,6 +104,7 @@ def nightly(
         retrain=retrain,
         allow_shrink=allow_shrink or (),
         started_by=started_by or _deployment_actor(),
+        full=full,
     )
     create_markdown_artifact(
         key="mdm-run-report",

@@ -25,6 +25,17 @@ def tiny(tmp_path: Path) -> Path:
     return target / "sources.yaml"
 
 
+@pytest.fixture
+def data_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh data key in MDM_DATA_KEY, for runs whose sources map a sensitive field (national_id)."""
+    from mdm.sensitive import KEY_ENV, KEY_FILE_ENV, new_key_text
+
+    key = new_key_text()
+    monkeypatch.delenv(KEY_FILE_ENV, raising=False)
+    monkeypatch.setenv(KEY_ENV, key)
+    return key
+
+
 def query(master: Path, sql: str) -> list[tuple]:
     """Rows of a SQL query on a published master, opened read-only as an analyst would."""
     con = duckdb.connect(str(master), read_only=True)

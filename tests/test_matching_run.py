@@ -151,6 +151,7 @@ B2,Mia,Jones,1975-08-21,mia.jones@gmail.com,(212) 736-5000,518203947
 """
 
 
+@pytest.mark.usefixtures("data_key")  # its sources map national_id, kept encrypted
 def test_every_merge_holding_a_golden_customer_is_explained(tmp_path: Path) -> None:
     """Issue 14, class 5 end to end: the chain Ann Lee - (no names) - Bo Chen never makes one
     golden customer, and every link that holds a golden customer together is a pair `mdm explain`

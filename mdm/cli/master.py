@@ -13,6 +13,11 @@ from mdm.cli.options import master_option, state_beside, state_option
 from mdm.errors import MdmError
 
 _audit_state = state_option("Durable store whose audit log records this. Default: state/ beside the master.")
+_reveal = click.option(
+    "--reveal",
+    is_flag=True,
+    help="Decrypt sensitive values (national_id, ...) in the result; needs the data key (MDM_DATA_KEY_FILE). Audited.",
+)
 
 
 def _item(master: Path) -> str:
@@ -48,7 +53,8 @@ def explain(master: Path, what: tuple[str, ...]) -> None:
 @_audit_state
 @click.option("--format", "output", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--max-rows", type=int, default=100, show_default=True, help="Rows shown by the table format.")
-def query(sql: str, master: Path, state: Path | None, output: str, max_rows: int) -> None:
+@_reveal
+def query(sql: str, master: Path, state: Path | None, output: str, max_rows: int, reveal: bool) -> None:
     """Run one read-only SQL query on the master (tables: docs/schema.md).
 
     Audited: who, the SQL's first 200 characters and hash, the row count (never the result); the
@@ -60,12 +66,14 @@ def query(sql: str, master: Path, state: Path | None, output: str, max_rows: int
       mdm query "SELECT * FROM quality_metrics WHERE metric = 'duplicate_rate'" --format csv
     """
     from mdm.publish.query import OutputFormat, run_query
+    from mdm.sensitive import reader_cipher
     from mdm.state.audit import os_actor, record, sql_summary
 
-    details: dict[str, object] = {**sql_summary(sql), "format": output}
+    details: dict[str, object] = {**sql_summary(sql), "format": output} | ({"reveal": True} if reveal else {})
     where = state_beside(master, state)
     try:
-        result = run_query(master, sql, cast(OutputFormat, output), max_rows)
+        cipher = reader_cipher() if reveal else None
+        result = run_query(master, sql, cast(OutputFormat, output), max_rows, cipher)
     except MdmError as exc:
         if master.exists():  # a refused or failed query on a real master; its message may quote values
             record(where, os_actor("cli"), "query", _item(master), after=details | {"failed": type(exc).__name__})
@@ -136,7 +144,8 @@ def rollback(master: Path, state: Path | None, to_run_id: str | None, list_only:
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "xlsx"]), default="csv", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The file to write.")
 @_audit_state
-def export(master: Path, table: str, fmt: str, output: Path, state: Path | None) -> None:
+@_reveal
+def export(master: Path, table: str, fmt: str, output: Path, state: Path | None, reveal: bool) -> None:
     """Export a table or view of the master to CSV, Parquet or Excel, safe to open in a spreadsheet
     (text a spreadsheet would run as a formula is neutralised; Excel cells keep text as text).
     Audited: who, which table, the file and the row count.
@@ -147,10 +156,12 @@ def export(master: Path, table: str, fmt: str, output: Path, state: Path | None)
       mdm export --table contactable_customers --output contactable.csv
     """
     from mdm.publish.export import ExportFormat, export_table
+    from mdm.sensitive import reader_cipher
     from mdm.state.audit import os_actor, record
 
-    rows = export_table(master, table, cast(ExportFormat, fmt), output)
+    rows = export_table(master, table, cast(ExportFormat, fmt), output, reader_cipher() if reveal else None)
     details = {"table": table, "format": fmt, "output": str(output.resolve()), "rows": rows}
+    details |= {"reveal": True} if reveal else {}
     record(state_beside(master, state), os_actor("cli"), "export", _item(master), after=details)
     click.echo(f"exported {rows} rows of {table} to {output} ({fmt})")
 

@@ -53,6 +53,12 @@ def _prefect_env(state_dir: Path) -> None:
     help="Train the match model on this run's records instead of reusing the last run's model.",
 )
 @click.option(
+    "--full",
+    is_flag=True,
+    default=False,
+    help="Standardize every record again instead of only the new and changed ones (same master either way).",
+)
+@click.option(
     "--allow-shrink",
     "allow_shrink",
     multiple=True,
@@ -67,18 +73,22 @@ def run(
     as_of: dt.datetime | None,
     orchestrator: str,
     retrain: bool,
+    full: bool,
     allow_shrink: tuple[str, ...],
 ) -> None:
     """Run the nightly job and publish the master.
 
     The match model trained by the first run is reused by later runs (scores and golden ids
-    stay stable) until the comparisons in match.yaml change or --retrain is given.
+    stay stable) until the comparisons in match.yaml change or --retrain is given. A run after
+    one of the same configuration is incremental: only new and changed records are standardized
+    (--full: all of them; the master is the same).
 
     \b
     Example:
       mdm run --sources data/sample/sources.yaml --master data/out/master.duckdb
       mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --state /srv/mdm/state --orchestrator local
       mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --retrain
+      mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --full
       mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --allow-shrink crm
     """
     from mdm.pipeline import run_pipeline
@@ -99,10 +109,19 @@ def run(
             retrain=retrain,
             allow_shrink=list(allow_shrink),
             started_by=by,
+            full=full,
         )
     else:
         summary = run_pipeline(
-            sources, master, state, day, retrain=retrain, allow_shrink=allow_shrink, started_by=by, call=_progress
+            sources,
+            master,
+            state,
+            day,
+            retrain=retrain,
+            allow_shrink=allow_shrink,
+            started_by=by,
+            call=_progress,
+            full=full,
         )
     click.echo(format_summary(summary))
 
@@ -137,6 +156,7 @@ def check(sources: Path, master: Path | None, config_only: bool) -> None:
     from mdm.check import SAMPLE_ROWS, check_sources
     from mdm.config.errors import ConfigError
     from mdm.config.project import ProjectConfig
+    from mdm.sensitive import run_cipher
     from mdm.tags.commands import check_tags
 
     config = ProjectConfig(sources).validate()
@@ -144,6 +164,8 @@ def check(sources: Path, master: Path | None, config_only: bool) -> None:
     problems = check_tags(config.tags_config, master, set(events))
     if problems:
         raise ConfigError(config.tags_path, problems)
+    # a run would refuse to start without the data key: say so now (mdm/sensitive.py)
+    cipher = run_cipher(config.sensitive_columns, [master.parent] if master else [])
     checked = [] if config_only else check_sources(config, dt.date.today())
     names = [s.name for s in config.sources.sources]
     click.echo(
@@ -151,6 +173,9 @@ def check(sources: Path, master: Path | None, config_only: bool) -> None:
         f" {len(config.dictionary.fields)} dictionary fields, {len(config.tags_config.tags)} tags"
         + (" (SQL checked on the master)" if master else "")
     )
+    if cipher is not None:
+        mapped = ", ".join(f"{source} ({', '.join(cols)})" for source, cols in config.sensitive_columns.items())
+        click.echo(f"sensitive fields encrypted with data key {cipher.key_id} ({cipher.key.origin}): {mapped}")
     if checked:
         click.echo(f"sources opened (clean shares and dates on up to {SAMPLE_ROWS} accepted rows each):")
         click.echo("\n".join(c.line() for c in checked))

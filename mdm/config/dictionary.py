@@ -15,6 +15,10 @@ from mdm.types import BadValuePolicy, FieldKind, FieldType
 DEFAULT_DICTIONARY = (Path(__file__).parents[1] / "bundled" / "dictionary" / "fields.yaml").resolve()
 
 
+SENSITIVE_KINDS = ("identifier", "text")
+"""Kinds a field marked `sensitive` may have: their standardized form has no parts besides the
+value and its key, so the whole field can be encrypted (mdm/sensitive.py)."""
+
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 
 
@@ -51,6 +55,11 @@ class FieldDef(BaseModel):
         " where every source verifies it per person). Records holding one (identifiers also one typo apart)"
         " are exempt from the birth-date and name conflicts (mdm/cluster/conflicts.py)",
     )
+    sensitive: bool = Field(
+        default=False,
+        description="encrypted wherever the master and the store keep it, masked for analysts (mdm/sensitive.py);"
+        " identifier and text fields only",
+    )
 
     @model_validator(mode="after")
     def _coded_needs_values(self) -> FieldDef:
@@ -60,6 +69,11 @@ class FieldDef(BaseModel):
             raise ValueError(
                 f"field {self.name!r}: unique_per_person marks an identifier, e-mail or phone"
                 " (e.g. national_id: kind identifier, unique_per_person: true)"
+            )
+        if self.sensitive and (self.type != "string" or self.kind not in SENSITIVE_KINDS):
+            raise ValueError(
+                f"field {self.name!r}: sensitive is supported on fields of kind {' or '.join(SENSITIVE_KINDS)}"
+                " (an e-mail, phone, address or date drives contact views and staleness, which need it in clear)"
             )
         return self
 
@@ -129,6 +143,11 @@ class Dictionary(BaseModel):
         """The key column of each field marked unique_per_person -> whether a typo is tolerated
         (identifiers: a digit typed wrong or two swapped; an e-mail or phone only when equal)."""
         return {f"{f.name}_key": f.kind == "identifier" for f in self.fields if f.unique_per_person}
+
+    @property
+    def sensitive_fields(self) -> list[str]:
+        """The published fields marked `sensitive`, encrypted at rest (mdm/sensitive.py)."""
+        return [f.name for f in self.published_fields if f.sensitive]
 
     def synonyms(self, name: str) -> dict[str, str]:
         """folded spelling -> code, for a coded field."""

@@ -45,6 +45,18 @@ class ProjectConfig:
         return [f.name for f in self.dictionary.published_fields]
 
     @cached_property
+    def sensitive_columns(self) -> dict[str, list[str]]:
+        """Each source that maps a sensitive dictionary field -> the source columns holding them
+        (their values are encrypted at rest: mdm/sensitive.py)."""
+        sensitive = set(self.dictionary.sensitive_fields)
+        out: dict[str, list[str]] = {}
+        for source in self.sources.sources:
+            columns = [c for name, spec in source.fields.items() if name in sensitive for c in spec.source_columns]
+            if columns:
+                out[source.name] = columns
+        return out
+
+    @cached_property
     def rules_dir(self) -> Path:
         return self.sources.relative(self.sources.rules) if self.sources.rules else DEFAULT_RULES_DIR
 

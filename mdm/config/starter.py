@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import re
 from pathlib import Path
 
 import yaml
 
+from mdm.config.dictionary import DEFAULT_DICTIONARY, load_dictionary
 from mdm.config.errors import ConfigError
 from mdm.config.rules import DEFAULT_RULES_DIR
 
@@ -110,6 +112,8 @@ def source_entry(csv_path: Path, base: Path) -> tuple[str, list[str]]:
             lines.append(f'      full_name: {{column: {column}, format: "{order}"}}   # check: the name order')
         elif field == "birth_date" and (fmt := _date_format(values[column])):
             lines.append(f'      birth_date: {{column: {column}, format: "{fmt}"}}   # check: the date format')
+        elif field in _sensitive_fields():
+            lines.append(f"      {field}: {column}   # sensitive: encrypted at rest, needs MDM_DATA_KEY_FILE")
         else:
             lines.append(f"      {field}: {column}")
     unmapped = [c for c in header if c not in used]
@@ -117,7 +121,19 @@ def source_entry(csv_path: Path, base: Path) -> tuple[str, list[str]]:
     notes = notes if unmapped else []
     if not fields:
         notes.append(f"{csv_path.name}: no column matched a dictionary field; map them by hand")
+    notes += [
+        f"{csv_path.name}: {column} is mapped to {field}, which is kept encrypted: runs need a data key"
+        " (`mdm key create ~/.config/mdm/data.key`, then export MDM_DATA_KEY_FILE=~/.config/mdm/data.key)"
+        for field, column in fields.items()
+        if field in _sensitive_fields()
+    ]
     return "\n".join(lines), notes
+
+
+@functools.cache
+def _sensitive_fields() -> frozenset[str]:
+    """The bundled dictionary's sensitive fields: a source mapping one needs the data key."""
+    return frozenset(load_dictionary(DEFAULT_DICTIONARY).sensitive_fields)
 
 
 HEADER = """\

@@ -17,6 +17,7 @@ import polars as pl
 from mdm.errors import MdmError
 from mdm.match.model import MatchModel, load_model
 from mdm.match.score import score_pairs
+from mdm.sensitive import KEY_FILE_ENV, TOKEN_PREFIX, FieldCipher, is_token, load_data_key, mask, reveal_frame
 from mdm.types import ALL_VALUES_RULE
 
 SHOWN_FIELDS = ["given_name", "family_name", "birth_date", "email", "phone", "address_line1", "postal_code"]
@@ -100,6 +101,12 @@ def explain_pair(master: Path, left: RecordRef, right: RecordRef) -> str:
         ).fetchall()
     finally:
         con.close()
+    cipher = _cipher()
+    encrypted = [
+        c for c, t in records.schema.items() if t == pl.String and records[c].str.starts_with(TOKEN_PREFIX).any()
+    ]
+    if cipher is not None:  # scored on the clear values, as the run did (typo levels of a national id too)
+        records = reveal_frame(records, cipher)
     rids = []
     for ref in (left, right):
         found = records.filter((pl.col("source") == ref.source) & (pl.col("source_record_id") == ref.record_id))
@@ -135,7 +142,24 @@ def explain_pair(master: Path, left: RecordRef, right: RecordRef) -> str:
         lines.append("in the last run: not a candidate pair (no blocking rule put them together)")
     if a["golden_id"] == b["golden_id"]:
         lines.append(f"both belong to {a['golden_id']}")
+    if encrypted and cipher is None:
+        lines.append(
+            f"note: {', '.join(encrypted)} compared as encrypted tokens (equal or not, no typo levels):"
+            f" set {KEY_FILE_ENV} to score them as the run did"
+        )
     return "\n".join(lines)
+
+
+def _cipher() -> FieldCipher | None:
+    key = load_data_key()
+    return FieldCipher(key) if key is not None else None
+
+
+def _masked(value: object, cipher: FieldCipher | None) -> str:
+    """A sensitive value masked (`*****6789`) when the key is at hand, else said to be encrypted."""
+    if not is_token(value):
+        return str(value)
+    return mask(cipher.decrypt(str(value))) if cipher is not None else "(encrypted)"
 
 
 def explain_golden(master: Path, golden_id: str) -> str:
@@ -170,8 +194,10 @@ def explain_golden(master: Path, golden_id: str) -> str:
     lines = [f"{golden_id}: {len(members)} record(s)"]
     lines += ["  " + "  ".join(_value(v) for v in (f"{m[0]}:{m[1]}", *m[2:])) for m in members]
     lines.append("golden values (rules/survivorship.yaml):")
+    cipher = _cipher()
     lines += [
-        f"  {attribute:<14} {value}  from {origin}, {rule}" + (f" (over {runner})" if runner else "")
+        f"  {attribute:<14} {_masked(value, cipher)}  from {origin}, {rule}"
+        + (f" (over {_masked(runner, cipher)})" if runner else "")
         for attribute, value, origin, rule, runner in values
     ]
     joined = [link for link in links if link[3].startswith("merged") or link[3] == "same cluster"]

@@ -41,7 +41,13 @@ CHANNELS = [
 # The value columns of a golden customer: golden_customers has them, and so does every version
 # in golden_customers_history.
 GOLDEN_VALUES: list[tuple[str, str, str]] = [
-    ("<field>", FIELD_TYPE, "the surviving clean value of the field (golden_attribute_lineage says where from)"),
+    (
+        "<field>",
+        FIELD_TYPE,
+        "the surviving clean value of the field (golden_attribute_lineage says where from); a sensitive field's"
+        " as its encrypted token `enc:v1:...` (equal values, equal tokens; `mdm query --reveal` decrypts)",
+    ),
+    ("<sensitive>_masked", "VARCHAR", "the sensitive field's value masked but for its last 4 characters: `*****6789`"),
     ("email_key", "VARCHAR", "the e-mail's matching key (lower case, provider rules applied)"),
     ("email_domain", "VARCHAR", "the e-mail's domain"),
     ("emails", "VARCHAR[]", "every valid e-mail of the customer's records, the surviving one first"),
@@ -136,14 +142,14 @@ MASTER_TABLES: list[Table] = [
         [
             ("golden_id", "VARCHAR", "the golden customer"),
             ("attribute", "VARCHAR", "the dictionary field, or `address` for the address taken whole"),
-            ("value", "VARCHAR", "the surviving value, as text"),
+            ("value", "VARCHAR", "the surviving value, as text (a sensitive field's: its token)"),
             ("source", "VARCHAR", "source of the record the value came from"),
             ("source_record_id", "VARCHAR", "id of that record"),
             ("rule", "VARCHAR", "the rule that decided (valid, most_trusted, most_recent, most_frequent, ...)"),
             ("source_updated_at", "TIMESTAMP", "that record's update time"),
             ("candidates", "UINTEGER", "records of the customer carrying a value of the attribute"),
             ("agreeing", "UINTEGER", "of those, records carrying the surviving value"),
-            ("runner_up", "VARCHAR", "the best other value, if any"),
+            ("runner_up", "VARCHAR", "the best other value, if any (a sensitive field's: its token)"),
         ],
         section=CUSTOMERS,
     ),
@@ -354,9 +360,13 @@ MASTER_TABLES: list[Table] = [
                 "VARCHAR",
                 "the raw value of an input-only field (e.g. a full name split into parts)",
             ),
-            ("<field>_raw", "VARCHAR", "the value as the source had it"),
-            ("<field>", FIELD_TYPE, "the clean value (NULL when it could not be made clean, see flags)"),
-            ("<field>_key", "VARCHAR", "the value's matching key"),
+            ("<field>_raw", "VARCHAR", "the value as the source had it (a sensitive field's: its token)"),
+            (
+                "<field>",
+                FIELD_TYPE,
+                "the clean value (NULL when it could not be made clean, see flags; a sensitive field's: its token)",
+            ),
+            ("<field>_key", "VARCHAR", "the value's matching key (a sensitive field's: its token)"),
             ("<field>_flags", "VARCHAR[]", "every reason the value is not clean (empty: clean or blank)"),
             ("<person_name>_honorific", "VARCHAR", "honorific taken off the name (Dr, Mrs, ...)"),
             ("<person_name>_suffix", "VARCHAR", "suffix taken off the name (Jr, III, ...)"),
@@ -391,7 +401,12 @@ MASTER_TABLES: list[Table] = [
             ("source", "VARCHAR", "source system"),
             ("row_number", "BIGINT", "the row in the source read"),
             ("source_record_id", "VARCHAR", "its record id, if it had one"),
-            ("raw", "VARCHAR", "the raw row, as JSON text"),
+            (
+                "raw",
+                "VARCHAR",
+                "the raw row, as JSON text; a sensitive field's column holds its token (a row that could not be"
+                " split into columns, of a source mapping a sensitive field: one token)",
+            ),
             ("reasons", "VARCHAR[]", "every reason it was rejected"),
             RUN_ID,
         ],

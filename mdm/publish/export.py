@@ -23,6 +23,7 @@ import polars as pl
 
 from mdm.errors import MdmError
 from mdm.files import private_files
+from mdm.sensitive import FieldCipher, reveal_frame
 
 ExportFormat = Literal["csv", "parquet", "xlsx"]
 FORMULA_START = r"^[=+\-@\t\r]"
@@ -104,9 +105,12 @@ def _cell(value: Any) -> Any:
     return str(value)
 
 
-def export_table(master: Path, table: str, fmt: ExportFormat, output: Path) -> int:
-    """Write one table or view of the master to `output` (replaced atomically); returns its rows."""
+def export_table(master: Path, table: str, fmt: ExportFormat, output: Path, reveal: FieldCipher | None = None) -> int:
+    """Write one table or view of the master to `output` (replaced atomically); returns its rows.
+    With `reveal`, sensitive values are written decrypted (else as their tokens)."""
     frame = read_relation(master, table)
+    if reveal is not None:
+        frame = reveal_frame(frame, reveal)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.tmp")
     with private_files():

@@ -21,6 +21,7 @@ import duckdb
 
 from mdm.errors import MdmError
 from mdm.publish.export import neutral_text
+from mdm.sensitive import FieldCipher, reveal_frame
 
 OutputFormat = Literal["table", "csv", "json"]
 QUERY_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
@@ -58,15 +59,22 @@ def query_master(master: Path, sql: str, output: OutputFormat = "table", max_row
     return run_query(master, sql, output, max_rows).text
 
 
-def run_query(master: Path, sql: str, output: OutputFormat = "table", max_rows: int = 100) -> QueryResult:
-    """`query_master`, with the result's row count."""
+def run_query(
+    master: Path, sql: str, output: OutputFormat = "table", max_rows: int = 100, reveal: FieldCipher | None = None
+) -> QueryResult:
+    """`query_master`, with the result's row count; with `reveal`, sensitive values decrypted."""
     if not master.exists():
         raise QueryError(f"no master at {master}; publish one with `mdm run`")
     con = duckdb.connect(str(master), read_only=True)
+    revealed: duckdb.DuckDBPyConnection | None = None
     try:
         check_is_query(con, sql)
         try:
             relation = con.sql(sql)
+            if reveal is not None and relation.columns:  # the result decrypted, shown as DuckDB shows a result
+                frame = reveal_frame(relation.pl(), reveal)
+                revealed = duckdb.connect()
+                relation = revealed.from_arrow(frame.to_arrow())
             if output == "table":
                 buffer = io.StringIO()
                 with contextlib.redirect_stdout(buffer):
@@ -77,6 +85,8 @@ def run_query(master: Path, sql: str, output: OutputFormat = "table", max_rows: 
             raise QueryError(str(exc)) from None
     finally:
         con.close()
+        if revealed is not None:
+            revealed.close()
     if output == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")

@@ -84,6 +84,7 @@ class SchemaContext:
     """every dictionary field (input-only too) -> its DuckDB type"""
     input_fields: list[str]
     comparisons: list[str]
+    sensitive: list[str] = field(default_factory=list)
     contact_attributes: list[str] = field(default_factory=lambda: list(STALE_ATTRIBUTES))
 
     @classmethod
@@ -93,6 +94,7 @@ class SchemaContext:
             field_types={f.name: DUCKDB_TYPES[f.type] for f in dictionary.fields},
             input_fields=[f.name for f in dictionary.fields if f.input_only],
             comparisons=[c.name for c in rules.comparisons],
+            sensitive=dictionary.sensitive_fields,
         )
 
     def of_kind(self, kind: str) -> list[str]:
@@ -112,6 +114,10 @@ PLACEHOLDERS: dict[str, Placeholder] = {
     ),
     "person_name": Placeholder("each dictionary field of kind person_name", lambda c: c.of_kind("person_name")),
     "address_line": Placeholder("each dictionary field of kind address_line", lambda c: c.of_kind("address_line")),
+    "sensitive": Placeholder(
+        "each published dictionary field marked `sensitive: true`, encrypted at rest (mdm/sensitive.py)",
+        lambda c: c.sensitive,
+    ),
     "comparison": Placeholder("each comparison of rules/match.yaml", lambda c: c.comparisons),
     "contact": Placeholder("each contact attribute whose staleness is tracked", lambda c: c.contact_attributes),
 }

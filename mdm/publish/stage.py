@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -18,11 +19,13 @@ from mdm.context import RunContext
 from mdm.golden.history import prepare_history
 from mdm.golden.ids import id_event_history
 from mdm.golden.stage import RunIds
+from mdm.incremental.carry import save_carry
 from mdm.ingest.stage import IngestReport
 from mdm.match.learn import read_new_labels
 from mdm.match.model import load_model
 from mdm.publish.atomic import publish_master
 from mdm.publish.pairs import parquet_sql
+from mdm.publish.protect import protect_golden, protect_lineage, protect_quarantine, protect_records
 from mdm.publish.quality import QUALITY_TABLE, quality_table, run_quality
 from mdm.publish.snapshot import write_snapshot
 from mdm.publish.tables import (
@@ -66,7 +69,8 @@ class PublishReport:
 def publish_stage(ctx: RunContext) -> PublishReport:
     files = ctx.files
     records = published_records(files)
-    customers = golden_customers_table(ctx)
+    sensitive, cipher = ctx.config.dictionary.sensitive_fields, ctx.cipher
+    customers = protect_golden(golden_customers_table(ctx), sensitive, cipher)
     ids = RunIds.read(files.ids)
     ingested = IngestReport.from_json(files.ingest_report.read_text())
     match_pairs(ctx)
@@ -77,20 +81,24 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     with StateStore(ctx.state_dir) as store:
         tables: dict[str, pl.DataFrame | str] = {
             "golden_customers": customers,
-            "archived_customers": archived_customers_table(ctx),
+            "archived_customers": protect_golden(archived_customers_table(ctx), sensitive, cipher),
             "customer_xref": xref,
-            "source_records": parquet_sql(files.records, exclude=["rid"]),
-            "golden_attribute_lineage": pl.read_parquet(files.lineage),
+            "source_records": parquet_sql(
+                protect_records(files.records, files.published_records, sensitive, cipher), exclude=["rid"]
+            ),
+            "golden_attribute_lineage": protect_lineage(pl.read_parquet(files.lineage), sensitive, cipher),
             "match_pairs": parquet_sql(files.match_pairs, order="match_probability DESC, left_source, left_record_id"),
             "review_queue": queue,
             "match_model": match_model_table(ctx, model),
             "match_learning": match_learning_table(ctx),
             "blocking_giant_blocks": per_run(ctx, pl.read_parquet(files.giant_blocks)),
             "steward_links": steward_links_table(ctx, records),
-            "quarantine": per_run(ctx, pl.read_parquet(files.quarantine)),
+            "quarantine": per_run(
+                ctx, protect_quarantine(pl.read_parquet(files.quarantine), ctx.config.sensitive_columns, cipher)
+            ),
             "id_events": id_event_history(store.id_events(), ctx.run_id, ids.events),
             "archive_events": archive_events_table(ctx, archive_events(store)),
-            "run_log": run_log_table(ctx, store, _run_counts(ingested, ids, archive)),
+            "run_log": run_log_table(ctx, store, _run_counts(ingested, ids, files.changes, archive)),
             "run_source_counts": run_source_counts_table(ctx, ingested),
             "field_profile": per_run(ctx, pl.read_parquet(files.field_profile)),
         }
@@ -109,6 +117,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
             else None
         )
         labels = read_new_labels(files.new_labels)
+        _leave_records(ctx)  # for the next run, before the store says this run is published
         counts = publish_master(
             ctx.master_path,
             ctx.run_id,
@@ -140,12 +149,29 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     return PublishReport(counts, versions.opened, versions.closed, kept, review)
 
 
-def _run_counts(ingested: IngestReport, ids: RunIds, archive: ArchiveChanges) -> dict[str, Any]:
-    """The counts run_log shows for this run."""
+def _leave_records(ctx: RunContext) -> None:
+    """This run's standardized records with their row hashes, protected, for the next run to carry
+    over (mdm/incremental/carry.py)."""
+    files = ctx.files
+    joined = files.dir / "carried_clear.parquet"
+    (
+        pl.scan_parquet(files.standardized)
+        .join(pl.scan_parquet(files.record_hashes), on="rid", how="inner", maintain_order="left")
+        .drop("rid")
+        .sink_parquet(joined)
+    )
+    protected = protect_records(joined, files.carried_records, ctx.config.dictionary.sensitive_fields, ctx.cipher)
+    formats = {s.name: json.loads(files.formats(s.name).read_text()) for s in ctx.config.sources.sources}
+    save_carry(ctx.state_dir, ctx.run_id, ctx.fingerprint, formats, protected)
+    joined.unlink(missing_ok=True)
+
+
+def _run_counts(ingested: IngestReport, ids: RunIds, changes: Path, archive: ArchiveChanges) -> dict[str, Any]:
+    """The counts run_log shows for this run: rows, new golden ids, whether it was incremental
+    with each source's new / changed / unchanged / deleted records, and the customers archived
+    and brought back."""
     keys = ("rows_read", "rows_accepted", "rows_quarantined")
+    mode: dict[str, Any] = json.loads(changes.read_text())
     kinds = [e.kind for e in archive.events]
-    return {key: ingested.total(key) for key in keys} | {
-        "new_golden_ids": len(ids.new_ids),
-        "archived": kinds.count("archived"),
-        "unarchived": kinds.count("unarchived"),
-    }
+    counts = {key: ingested.total(key) for key in keys} | {"new_golden_ids": len(ids.new_ids)} | mode
+    return counts | {"archived": kinds.count("archived"), "unarchived": kinds.count("unarchived")}

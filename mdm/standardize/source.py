@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pandera.polars as pa
 import polars as pl
 
-from mdm.config.dictionary import Dictionary
+from mdm.config.dictionary import Dictionary, FieldDef
 from mdm.config.sources import SourceConfig
 from mdm.ingest import IngestResult
 from mdm.standardize.address import (
@@ -50,6 +50,8 @@ NEEDS_COUNTRY = {
     "postal_code": standardize_postal_code,
     "address_line": standardize_address_line,
 }
+HIDDEN = "(hidden: a sensitive field)"
+"""What a flag of a sensitive field says where others quote the value."""
 RECORD_COLUMNS = ["source", "source_record_id", "row_number", "trust", "source_updated_at", "updated_at_flags"]
 
 
@@ -98,20 +100,13 @@ def standardize_source(
         else:
             result = BY_KIND[definition.kind](value, ctx)
         result = result.with_policy(value, ctx.policy)
-        flags = result.flags
         if parsed is not None:  # what parsing the whole name found goes with the parts it concerns
             if definition.name == "given_name":
                 result.extra["honorific"] = result.extra["honorific"].fill_null(parsed.honorific)
             if definition.name == "family_name":
                 result.extra["suffix"] = result.extra["suffix"].fill_null(parsed.suffix)
-                flags = merge_flags(flags, flags_from(parsed.flag))
-        columns += [
-            value.alias(f"{definition.name}_raw"),
-            result.clean.alias(definition.name),
-            result.key.cast(pl.String).alias(f"{definition.name}_key"),
-            flags.cast(FLAGS).alias(f"{definition.name}_flags"),
-            *[column.alias(f"{definition.name}_{suffix}") for suffix, column in result.extra.items()],
-        ]
+                result.flags = merge_flags(result.flags, flags_from(parsed.flag))
+        columns += _field_columns(definition, value, result)
     frame = pl.DataFrame(columns)
     if {"address_line1_key", "postal_code_key"} <= set(frame.columns):
         line2 = frame["address_line2_key"] if "address_line2_key" in frame.columns else None
@@ -119,6 +114,44 @@ def standardize_source(
             address_match_key(frame["address_line1_key"], frame["postal_code_key"], line2).alias("address_key")
         )
     return frame
+
+
+def _field_columns(definition: FieldDef, value: pl.Series, result: Standardized) -> list[pl.Series]:
+    """The columns one field adds to the standardized table (module docstring)."""
+    flags = result.flags
+    if definition.sensitive:  # a flag quotes the value it is about: not this one (mdm/sensitive.py)
+        flags = flags.cast(FLAGS).list.eval(pl.element().str.replace_all(r"'[^']*'", HIDDEN))
+    return [
+        value.alias(f"{definition.name}_raw"),
+        result.clean.alias(definition.name),
+        result.key.cast(pl.String).alias(f"{definition.name}_key"),
+        flags.cast(FLAGS).alias(f"{definition.name}_flags"),
+        *[column.alias(f"{definition.name}_{suffix}") for suffix, column in result.extra.items()],
+    ]
+
+
+def as_of_fields(dictionary: Dictionary) -> list[str]:
+    """The fields whose standardized form depends on the run's as-of day (dates: too far in the
+    future or past); every other field's depends on its raw value and the source only."""
+    return [f.name for f in dictionary.published_fields if f.kind == "date"]
+
+
+def restandardize_as_of(
+    frame: pl.DataFrame, source: SourceConfig, dictionary: Dictionary, formats: dict[str, str | None], as_of: dt.date
+) -> pl.DataFrame:
+    """Records standardized on an earlier day, as of `as_of`: each as-of field recomputed from its
+    raw value exactly as standardize_source would (mdm/incremental/)."""
+    columns: list[pl.Series] = []
+    for name in as_of_fields(dictionary):
+        definition = dictionary.field(name)
+        spec = source.fields.get(name)
+        ctx = FieldContext(
+            definition, dictionary, source.country, formats.get(name), as_of, spec.max_age_years if spec else None
+        )
+        value = frame[f"{name}_raw"].alias(name)
+        result = BY_KIND[definition.kind](value, ctx).with_policy(value, ctx.policy)
+        columns += _field_columns(definition, value, result)
+    return frame.with_columns(columns)
 
 
 def standardized_schema(dictionary: Dictionary) -> pa.DataFrameSchema:

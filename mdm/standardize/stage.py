@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
 from mdm.config.sources import SourceConfig
 from mdm.context import RunContext
 from mdm.errors import MdmError
+from mdm.incremental.carry import HASH_COLUMN, record_hashes
 from mdm.ingest import QUARANTINE_SCHEMA, IngestResult
 from mdm.standardize.base import distinct_values
 from mdm.standardize.date import ISO_8601
-from mdm.standardize.source import standardize_source, standardized_schema
+from mdm.standardize.source import restandardize_as_of, standardize_source, standardized_schema
 
 log = logging.getLogger(__name__)
 
@@ -29,26 +30,48 @@ class DatesUnparsed(MdmError):
 
 
 @dataclass(frozen=True)
+class SourceChanges:
+    """How one source's accepted rows compare with the last published run's (all `new` in a full run)."""
+
+    new: int
+    changed: int
+    unchanged: int
+    deleted: int
+    carried: bool
+    """True when the unchanged rows were carried over, not standardized again."""
+
+
+@dataclass(frozen=True)
 class StandardizeReport:
     records: int
     flagged_values: dict[str, int]
     """field -> values flagged (not clean) over all sources."""
     flagged_by_source: dict[str, dict[str, int]]
     """field -> source -> values flagged."""
+    mode: str = "full"
+    """`incremental` when the last published run's records were carried over, else `full`."""
+    changes: dict[str, SourceChanges] = field(default_factory=dict)
+    """source -> new / changed / unchanged / deleted records against the last published run."""
+
+    def total_changes(self) -> dict[str, int]:
+        keys = ("new", "changed", "unchanged", "deleted")
+        return {k: sum(int(getattr(c, k)) for c in self.changes.values()) for k in keys}
 
 
 def standardize_stage(ctx: RunContext) -> StandardizeReport:
     files, dictionary = ctx.files, ctx.config.dictionary
     date_fields = [f.name for f in dictionary.published_fields if f.kind == "date"]
-    frames, updated_profiles, problems = [], [], []
+    frames, hashes, updated_profiles, problems = [], [], [], []
+    changes: dict[str, SourceChanges] = {}
     with distinct_values():  # a phone or e-mail seen in several sources is parsed once
         for source in ctx.config.sources.sources:
             staged = pl.read_parquet(files.staged(source.name))
             formats = json.loads(files.formats(source.name).read_text())
-            result = IngestResult(source.name, staged.height, staged, pl.DataFrame(schema=QUARANTINE_SCHEMA), formats)
-            frame = standardize_source(result, source, dictionary, ctx.as_of)
+            carried = ctx.carry.source_records(source.name, formats, ctx.cipher) if ctx.carry else None
+            frame, row_hashes, changes[source.name] = _standardize(ctx, source, staged, formats, carried)
             problems += unparsed_dates(frame, staged, source, formats, date_fields)
             frames.append(frame)
+            hashes.append(row_hashes)
             updated_profiles.append(_updated_at_profile(frame, staged, source.name))
     if problems:
         raise DatesUnparsed("; ".join(problems) + ". Declare the right format for the field in sources.yaml")
@@ -56,6 +79,7 @@ def standardize_stage(ctx: RunContext) -> StandardizeReport:
     standardized_schema(dictionary).validate(records)
     records = records.with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
     records.write_parquet(files.standardized)
+    pl.DataFrame({"rid": records["rid"], HASH_COLUMN: pl.concat(hashes)}).write_parquet(files.record_hashes)
     profile = pl.concat([field_profile(records, ctx.config.published_fields), *updated_profiles]).sort(
         "source", "field"
     )
@@ -64,8 +88,55 @@ def standardize_stage(ctx: RunContext) -> StandardizeReport:
     by_source: dict[str, dict[str, int]] = {}
     for source_name, name, n in profile.filter(pl.col("flagged") > 0).select("source", "field", "flagged").iter_rows():
         by_source.setdefault(name, {})[source_name] = n
-    log.info("standardize: %d records, %d flagged values", records.height, profile["flagged"].sum())
-    return StandardizeReport(records.height, dict(sorted(flagged.iter_rows())), dict(sorted(by_source.items())))
+    mode = "incremental" if ctx.carry is not None else "full"
+    files.changes.write_text(json.dumps({"mode": mode, "changes": {k: asdict(v) for k, v in changes.items()}}))
+    log.info("standardize (%s): %d records, %d flagged values", mode, records.height, profile["flagged"].sum())
+    return StandardizeReport(
+        records.height, dict(sorted(flagged.iter_rows())), dict(sorted(by_source.items())), mode, changes
+    )
+
+
+def _standardize(
+    ctx: RunContext,
+    source: SourceConfig,
+    staged: pl.DataFrame,
+    formats: dict[str, str | None],
+    carried: pl.DataFrame | None,
+) -> tuple[pl.DataFrame, pl.Series, SourceChanges]:
+    """One source's standardized records in staged order, their row hashes, and what changed:
+    with `carried` (the last run's records of the source), only new and changed rows are
+    standardized, the unchanged ones taken from `carried` with their dates re-checked as of today."""
+    dictionary, as_of = ctx.config.dictionary, ctx.as_of
+    row_hashes = record_hashes(staged)
+
+    def standardized(rows: pl.DataFrame) -> pl.DataFrame:
+        result = IngestResult(source.name, rows.height, rows, pl.DataFrame(schema=QUARANTINE_SCHEMA), formats)
+        return standardize_source(result, source, dictionary, as_of)
+
+    if carried is None:
+        return standardized(staged), row_hashes, SourceChanges(staged.height, 0, 0, 0, carried=False)
+    before = carried.select("source_record_id", pl.col(HASH_COLUMN).alias("_before"))
+    compared = (
+        staged.select("source_record_id", "row_number")
+        .with_columns(row_hashes, pl.int_range(pl.len()).alias("_position"))
+        .join(before, on="source_record_id", how="left", maintain_order="left")
+    )
+    same = (compared["_before"] == compared[HASH_COLUMN]).fill_null(False)
+    new = int(compared["_before"].is_null().sum())
+    unchanged = int(same.sum())
+    deleted = carried.height - int(compared["_before"].is_not_null().sum())
+    fresh = standardized(staged.filter(~same))
+    kept_rows = compared.filter(same).select("source_record_id", "row_number", "_position")
+    kept = (
+        carried.drop("row_number", HASH_COLUMN)
+        .join(kept_rows, on="source_record_id", how="inner")
+        .select(*fresh.columns, "_position")
+    )
+    kept = restandardize_as_of(kept, source, dictionary, formats, as_of)
+    positions = compared.filter(~same)["_position"]
+    frame = pl.concat([fresh.with_columns(positions), kept], how="vertical").sort("_position").drop("_position")
+    changes = SourceChanges(new, staged.height - unchanged - new, unchanged, deleted, carried=True)
+    return frame, row_hashes, changes
 
 
 def unparsed_dates(

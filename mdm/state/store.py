@@ -17,6 +17,7 @@ from typing import Any
 
 import polars as pl
 
+from mdm.sensitive import KEY_FILE_ENV, DataKeyError
 from mdm.state.archive import ArchiveChanges, save_archive_changes
 from mdm.state.audit import AUDIT_RETENTION_DAYS, os_actor, write_audit
 from mdm.types import Decision, GoldenId
@@ -295,6 +296,25 @@ class StateStore:
         cur = self._con.execute("SELECT * FROM runs ORDER BY rowid")
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    # ---- the data key (mdm/sensitive.py) ---------------------------------------------------
+    def data_key_id(self) -> str | None:
+        """The id of the data key this store's and its master's sensitive values are encrypted with."""
+        found = self._con.execute("SELECT value FROM meta WHERE key = 'data_key_id'").fetchone()
+        return str(found[0]) if found else None
+
+    def remember_data_key(self, key_id: str) -> None:
+        """Record the data key on first use; a later run with another key is refused (its tokens
+        would not match the history's, and the old values could not be read)."""
+        with self.transaction() as con:
+            known = self.data_key_id()
+            if known is None:
+                con.execute("INSERT INTO meta VALUES ('data_key_id', ?)", (key_id,))
+            elif known != key_id:
+                raise DataKeyError(
+                    f"this store's sensitive values are encrypted with data key {known}, but the key given is"
+                    f" {key_id}: set {KEY_FILE_ENV} to the key the earlier runs used"
+                )
 
     # ---- golden id registry ----------------------------------------------------------------
     def registry(self) -> dict[tuple[str, str], GoldenId]:

@@ -468,6 +468,7 @@ def golden_view(master: Path, store: StateStore, golden_id: str) -> GoldenView:
         "gender",
         "email",
         "phone",
+        *[c for c in rows[0] if c.endswith("_masked")],  # sensitive fields: masked, never decrypted here
         "address_line1",
         "city",
         "region",

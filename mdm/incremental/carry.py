@@ -1,0 +1,125 @@
+"""The standardized records a published run leaves for the next one, and when they may be used.
+
+`state/records/standardized.parquet` holds the run's standardized records (sensitive fields as
+their tokens, mdm/sensitive.py) with `record_hash`, a hash of the accepted source row each came
+from; `state/records/carry.json` says which run wrote them, under which configuration fingerprint,
+and the date formats each source was read with. The next run uses them only when:
+
+- they were written by the store's last published run (a run that failed after writing them is
+  not that run, so its files are ignored);
+- the fingerprint is the same: sources.yaml, every file of the dictionary's directory (reference
+  tables included), the code version and the polars version (the row hash is polars'); any other
+  change rebuilds everything;
+- per source, ingest settled on the same date formats (else that source is standardized afresh).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from mdm.config.project import ProjectConfig
+from mdm.files import fsync_path
+from mdm.sensitive import RECORD_SUFFIXES, FieldCipher
+
+log = logging.getLogger(__name__)
+
+CARRY_DIRNAME = "records"
+RECORDS_FILE = "standardized.parquet"
+META_FILE = "carry.json"
+HASH_COLUMN = "record_hash"
+_HASH_SEED = 20261204
+
+
+def record_hashes(staged: pl.DataFrame) -> pl.Series:
+    """One hash per accepted row over every column but its row number (a row moved in the file is
+    not a changed record)."""
+    columns = sorted(c for c in staged.columns if c != "row_number")
+    return staged.select(pl.struct(columns).hash(_HASH_SEED).alias(HASH_COLUMN)).to_series()
+
+
+def config_fingerprint(config: ProjectConfig, code_version: str) -> str:
+    """What the standardized form of a record depends on besides the record: the configuration
+    files, the dictionary's reference tables and the code."""
+    digest = hashlib.sha256()
+    digest.update(f"{code_version}\npolars {pl.__version__}\n".encode())
+    digest.update(config.sources_path.read_bytes())
+    base = config.dictionary.base_dir
+    for path in sorted(p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(f"\n{path.relative_to(base)}\n".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class CarryOver:
+    """The last published run's standardized records, usable by this run."""
+
+    path: Path
+    run_id: str
+    formats: dict[str, dict[str, str | None]]
+    sensitive: list[str]
+
+    def source_records(
+        self, source: str, formats: dict[str, str | None], cipher: FieldCipher | None
+    ) -> pl.DataFrame | None:
+        """The source's carried records with their `record_hash` (sensitive values decrypted), or
+        None when the source was read with other date formats last time (or not at all)."""
+        if self.formats.get(source) != formats:
+            return None
+        records = pl.scan_parquet(self.path).filter(pl.col("source") == source).collect()
+        columns = [f"{f}{s}" for f in self.sensitive for s in RECORD_SUFFIXES if f"{f}{s}" in records.columns]
+        if columns and cipher is not None:
+            records = records.with_columns(cipher.decrypt_series(records[c]).alias(c) for c in columns)
+        return records
+
+
+def carry_dir(state_dir: Path) -> Path:
+    return state_dir / CARRY_DIRNAME
+
+
+def load_carry(state_dir: Path, last_published: str | None, fingerprint: str, sensitive: list[str]) -> CarryOver | None:
+    """The carried records when this run may use them (module docstring), else None (a full run)."""
+    directory = carry_dir(state_dir)
+    try:
+        meta = json.loads((directory / META_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if meta.get("run_id") != last_published or last_published is None:
+        log.info("incremental: the stored records are not the last published run's; a full run")
+        return None
+    if meta.get("fingerprint") != fingerprint:
+        log.info("incremental: the configuration, dictionary or code changed since the last run; a full run")
+        return None
+    path = directory / RECORDS_FILE
+    if not path.exists():
+        return None
+    return CarryOver(path, meta["run_id"], meta.get("formats", {}), sensitive)
+
+
+def save_carry(
+    state_dir: Path,
+    run_id: str,
+    fingerprint: str,
+    formats: dict[str, dict[str, str | None]],
+    records: Path,
+) -> None:
+    """Leave this run's standardized records (already protected, with record_hash) for the next
+    run; written beside and renamed into place, the metadata last."""
+    directory = carry_dir(state_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / f".{RECORDS_FILE}.tmp"
+    pl.scan_parquet(records).sink_parquet(tmp)
+    fsync_path(tmp)
+    meta_tmp = directory / f".{META_FILE}.tmp"
+    meta_tmp.write_text(json.dumps({"run_id": run_id, "fingerprint": fingerprint, "formats": formats}))
+    fsync_path(meta_tmp)
+    (directory / META_FILE).unlink(missing_ok=True)  # never a new file under an old run's metadata
+    os.replace(tmp, directory / RECORDS_FILE)
+    os.replace(meta_tmp, directory / META_FILE)

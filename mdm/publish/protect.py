@@ -1,0 +1,96 @@
+"""The sensitive fields' values as the master keeps them: tokens, never clear text (mdm/sensitive.py).
+
+The run works on clear values in its work files; these functions turn the tables built from them
+into what is published: golden_customers (and so its history, snapshot and exports), source_records,
+golden_attribute_lineage and the quarantined rows' raw text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import polars as pl
+
+from mdm.sensitive import RECORD_SUFFIXES, FieldCipher, mask_series
+
+
+def _cipher(cipher: FieldCipher | None, values: pl.Series) -> FieldCipher | None:
+    if cipher is None and values.null_count() < values.len():
+        # run_cipher requires a key whenever a source maps a sensitive field: values without one are a bug
+        raise RuntimeError(f"values of the sensitive field {values.name!r} and no data key to encrypt them")
+    return cipher
+
+
+def _encrypted(cipher: FieldCipher | None, values: pl.Series) -> pl.Series:
+    found = _cipher(cipher, values)
+    return values if found is None else found.encrypt_series(values).alias(values.name)
+
+
+def protect_golden(customers: pl.DataFrame, fields: list[str], cipher: FieldCipher | None) -> pl.DataFrame:
+    """Each sensitive field as its token, with `<field>_masked` (last 4 characters) right after it."""
+    out = customers
+    for name in fields:
+        values = out[name]
+        out = out.with_columns(_encrypted(cipher, values))
+        out.insert_column(out.get_column_index(name) + 1, mask_series(values).alias(f"{name}_masked"))
+    return out
+
+
+def protect_records(records: Path, out: Path, fields: list[str], cipher: FieldCipher | None) -> Path:
+    """source_records' file: `records` itself when no sensitive value is in it, else a copy at
+    `out` with each sensitive field's clean value, raw value and key as tokens."""
+    if cipher is None:
+        return records
+    present = set(pl.read_parquet_schema(records))
+    columns = [f"{name}{suffix}" for name in fields for suffix in RECORD_SUFFIXES if f"{name}{suffix}" in present]
+    (
+        pl.scan_parquet(records)
+        .with_columns(
+            pl.col(c).cast(pl.String).map_batches(cipher.encrypt_series, return_dtype=pl.String) for c in columns
+        )
+        .sink_parquet(out)
+    )
+    return out
+
+
+def protect_lineage(lineage: pl.DataFrame, fields: list[str], cipher: FieldCipher | None) -> pl.DataFrame:
+    """The chosen value and the runner-up of each sensitive attribute as tokens."""
+    sensitive = pl.col("attribute").is_in(fields)
+    out = lineage
+    for column in ("value", "runner_up"):
+        only = out.select(pl.when(sensitive).then(pl.col(column))).to_series().alias(column)
+        encrypted = _encrypted(cipher, only)
+        out = out.with_columns(pl.when(sensitive).then(encrypted).otherwise(pl.col(column)).alias(column))
+    return out
+
+
+def protect_quarantine(
+    quarantine: pl.DataFrame, sensitive_columns: Mapping[str, list[str]], cipher: FieldCipher | None
+) -> pl.DataFrame:
+    """A quarantined row of a source that maps a sensitive field: that column's value in its raw
+    JSON as a token; a raw line that could not be split into columns, as one token whole."""
+    if not sensitive_columns or quarantine.is_empty():
+        return quarantine
+    if cipher is None:
+        raise RuntimeError("sources map sensitive fields and there is no data key to encrypt them")
+    found = cipher
+
+    def protect(source: str, raw: str | None) -> str | None:
+        columns = sensitive_columns.get(source)
+        if raw is None or not columns:
+            return raw
+        try:
+            row = json.loads(raw)
+        except ValueError:
+            row = None
+        if not isinstance(row, dict):
+            return found.encrypt(raw)
+        for column in columns:
+            if isinstance(row.get(column), str | int | float) and not isinstance(row[column], bool):
+                row[column] = found.encrypt(str(row[column]))
+        return json.dumps(row, ensure_ascii=False)
+
+    raw = [protect(s, r) for s, r in zip(quarantine["source"], quarantine["raw"], strict=True)]
+    return quarantine.with_columns(pl.Series("raw", raw, dtype=pl.String))
