@@ -333,6 +333,19 @@ def test_new_activity_brings_a_customer_back_with_the_same_id(archiving: Path) -
     assert query(master, "SELECT count(*) FROM id_events WHERE kind <> 'created'") == [(0,)]
 
 
+def test_an_incremental_run_and_a_full_run_archive_alike(archiving: Path) -> None:
+    run(archiving)
+    set_crm_updated_at(archiving, "C6", "2031-05-01")  # Ann back; the other records carried over
+    incremental = run(archiving)
+    master = master_of(archiving)
+    seen = [query(master, f"SELECT * EXCLUDE (run_id) FROM {t} ORDER BY golden_id") for t in ("archived_customers",)]
+    full = run_pipeline(archiving, master, as_of=AS_OF, full=True)
+    assert [query(master, "SELECT * EXCLUDE (run_id) FROM archived_customers ORDER BY golden_id")] == seen
+    assert (incremental.standardize.mode, incremental.archive.archived_customers) == ("incremental", 1)
+    assert full.archive.archived_customers == 1
+    assert full.archive.archived == full.archive.unarchived == 0
+
+
 def test_an_explicit_restore_is_audited_and_holds_until_inactive_again(archiving: Path) -> None:
     run(archiving)
     state = archiving.parent.parent / "out" / "state"
