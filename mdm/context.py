@@ -40,7 +40,7 @@ class WorkFiles:
         return self.dir / f"formats_{source}.json"
 
     def events(self, source: str) -> Path:
-        """One event source's accepted rows (-> tags)."""
+        """One event source's accepted rows (-> archive, tags)."""
         return self.dir / f"events_{source}.parquet"
 
     @property
@@ -132,7 +132,7 @@ class WorkFiles:
     # golden ->
     @property
     def records(self) -> Path:
-        """Standardized records with their golden id (-> stale, tags, publish)."""
+        """Standardized records with their golden id (-> stale, archive, tags, publish)."""
         return self.dir / "records.parquet"
 
     @property
@@ -147,7 +147,7 @@ class WorkFiles:
 
     @property
     def ids(self) -> Path:
-        """New golden ids, the next free number and the id events of this run (-> tags, publish)."""
+        """New golden ids, the next free number and the id events of this run (-> archive, tags, publish)."""
         return self.dir / "ids.json"
 
     # stale ->
@@ -160,6 +160,18 @@ class WorkFiles:
     def stale_records(self) -> Path:
         """Stale flags of each record's values (-> tags, publish)."""
         return self.dir / "stale_records.parquet"
+
+    # archive ->
+    @property
+    def archived(self) -> Path:
+        """The golden customers archived after this run: golden_id, archived_run, archived_on,
+        last_activity_on, last_activity, archive_reason (-> tags, publish)."""
+        return self.dir / "archived.parquet"
+
+    @property
+    def archive_changes(self) -> Path:
+        """Customers this run archives and brings back, as the store saves them (-> publish)."""
+        return self.dir / "archive_changes.json"
 
     # tags ->
     def published_events(self, source: str) -> Path:

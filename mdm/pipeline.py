@@ -22,6 +22,7 @@ from typing import Protocol, TypeVar
 
 import duckdb
 
+from mdm.archive.stage import archive_stage
 from mdm.cluster.stage import cluster_stage
 from mdm.config.errors import ConfigError
 from mdm.config.project import ProjectConfig
@@ -50,7 +51,7 @@ WORK_DIRNAME = ".mdm-work"
 """Beside the master: one directory per run, removed when the run ends however it ends."""
 KEEP_WORK_ENV = "MDM_KEEP_WORK"
 """Set (to anything) to keep a run's work files for inspection; they hold personal data."""
-STAGE_NAMES = ("ingest", "standardize", "match", "cluster", "golden", "stale", "tags", "publish")
+STAGE_NAMES = ("ingest", "standardize", "match", "cluster", "golden", "stale", "archive", "tags", "publish")
 """The stages in the order `run_pipeline` calls them (the names a `StageCaller` is given)."""
 
 Report = TypeVar("Report")
@@ -185,6 +186,7 @@ def _run_stages(ctx: RunContext, call: StageCaller, started: float, started_by: 
         clustered = stages.run("cluster", cluster_stage)
         golden = stages.run("golden", golden_stage)
         stale = stages.run("stale", stale_stage)
+        archived = stages.run("archive", archive_stage)
         tagged = stages.run("tags", tags_stage)
         published = stages.run("publish", publish_stage)
     except BaseException as exc:
@@ -210,6 +212,7 @@ def _run_stages(ctx: RunContext, call: StageCaller, started: float, started_by: 
         clustered,
         golden,
         stale,
+        archived,
         tagged,
         published,
     )

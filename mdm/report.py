@@ -2,7 +2,7 @@
 the run's typed summary and the master it published; the Prefect flow also posts it as a markdown
 artifact. What a data team reads after a night: rows per source and quarantine reasons, flagged
 values per field and source, candidate pairs per blocking rule, the model's m and u per level,
-cluster sizes, the review queue, stale shares by age, and the trend of the last runs.
+cluster sizes, the review queue, stale shares by age, the archive, and the trend of the last runs.
 
 The page holds counts and model parameters only, never a customer's value, and needs no script.
 """
@@ -128,6 +128,22 @@ def render_report(summary: RunSummary) -> str:
         (
             "Stale shares by months since the record's update",
             _table(["months", "records", "stale", "address", "phone", "email", "1-0.98^m"], stale),
+        ),
+        (
+            "Archive (rules/survivorship.yaml archive.inactive_years)",
+            _table(
+                ["inactive years", "inactive since", "archived customers", "archived", "brought back", "undated"],
+                [
+                    (
+                        "off" if s.archive.inactive_years is None else s.archive.inactive_years,
+                        s.archive.inactive_since or "",
+                        s.archive.archived_customers,
+                        s.archive.archived,
+                        s.archive.unarchived,
+                        s.archive.undated_customers,
+                    )
+                ],
+            ),
         ),
         *_master_sections(Path(s.master)),
         ("The run summary as printed", f"<pre>{html.escape(format_summary(s))}</pre>"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from mdm.archive.stage import ArchiveReport
 from mdm.cluster.stage import ClusterReport
 from mdm.golden.stage import GoldenReport
 from mdm.ingest.stage import IngestReport, SourceCounts
@@ -27,6 +28,7 @@ class RunSummary:
     cluster: ClusterReport
     golden: GoldenReport
     stale: StaleReport
+    archive: ArchiveReport
     tags: TagsReport
     publish: PublishReport
 
@@ -42,6 +44,9 @@ class RunSummary:
             "rows_quarantined": self.ingest.total("rows_quarantined"),
             "golden_customers": self.golden.golden_customers,
             "duplicates_found": self.golden.duplicates_found,
+            "archived_customers": self.archive.archived_customers,
+            "archived": self.archive.archived,
+            "unarchived": self.archive.unarchived,
             "seconds": self.seconds,
             "sources": {s.source: s.rows_accepted for s in self.sources},
             "mode": self.standardize.mode,
@@ -90,6 +95,7 @@ def format_summary(summary: RunSummary) -> str:
     lines += _match_lines(summary.match, summary.cluster, summary.publish.tables)
     lines += _review_lines(summary)
     lines += _stale_lines(summary.stale)
+    lines += _archive_lines(summary.archive)
     lines += _tag_lines(summary.tags)
     reasons = summary.ingest.quarantine_reasons
     if reasons:
@@ -160,6 +166,22 @@ def _stale_lines(stale: StaleReport) -> list[str]:
         )
         lines.append(f"  {row['months']:<8}{row['records']:>8}{shares}")
     return lines
+
+
+def _archive_lines(archive: ArchiveReport) -> list[str]:
+    """How many customers are archived, and what this run changed."""
+    if archive.inactive_years is None and not archive.unarchived:
+        return ["archive: off (archive.inactive_years: null in survivorship.yaml)"]
+    policy = (
+        f"no record updated and no event since {archive.inactive_since} ({archive.inactive_years} years)"
+        if archive.inactive_years is not None
+        else "off (archive.inactive_years: null)"
+    )
+    return [
+        f"archive: {archive.archived_customers} in archived_customers ({policy});"
+        f" this run archived {archive.archived}, brought back {archive.unarchived} (table archive_events)",
+        f"  customers without any date (never archived): {archive.undated_customers}",
+    ]
 
 
 def _tag_lines(tags: TagsReport) -> list[str]:

@@ -74,5 +74,5 @@ def test_a_local_run_shows_its_progress_on_stderr(tiny: Path, tmp_path: Path) ->
     result = CliRunner().invoke(main, [*args, "--as-of", "2026-11-01"])
     assert result.exit_code == 0, result.output
     progress = [line for line in result.stderr.splitlines() if line.startswith("[")]
-    assert progress[0] == "[1/8] ingest ..." and progress[-1].startswith("[8/8] publish done in ")
-    assert len(progress) == 16 and "[1/8]" not in result.stdout
+    assert progress[0] == "[1/9] ingest ..." and progress[-1].startswith("[9/9] publish done in ")
+    assert len(progress) == 18 and "[1/9]" not in result.stdout

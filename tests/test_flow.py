@@ -52,7 +52,7 @@ def test_nightly_flow_publishes_the_master(harness: None, tiny: Path, tmp_path: 
     import asyncio
 
     assert asyncio.run(task_names()) == sorted(
-        ["ingest", "standardize", "match", "cluster", "golden", "stale", "tags", "publish"]
+        ["ingest", "standardize", "match", "cluster", "golden", "stale", "archive", "tags", "publish"]
     )
 
     async def report_artifact() -> str:

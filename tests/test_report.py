@@ -22,6 +22,7 @@ def test_each_run_writes_a_report_of_counts_never_customer_values(tiny: Path, tm
         "Candidate pairs per blocking rule",
         "Scored pairs and clusters",
         "Stale shares by months since the record&#x27;s update",
+        "Archive (rules/survivorship.yaml archive.inactive_years)",
         "Match model: m and u per comparison level",
         "Match weights of the scored pairs",
         "Golden customers by number of records",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mdm.state.archive import archive_events, archived_ids
 from mdm.state.store import SCHEMA_VERSION, StateStore, VersionChanges
 
 T0 = dt.datetime(2026, 11, 1, 2, 0, tzinfo=dt.UTC)
@@ -118,14 +119,16 @@ def test_a_schema_1_store_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path
     con = sqlite3.connect(tmp_path / StateStore.FILENAME)
     con.executescript(
         "DROP TABLE id_events; DROP TABLE published_runs; DROP TABLE golden_versions; DROP TABLE quality_metrics;"
+        " DROP TABLE archived_ids; DROP TABLE archive_events; DROP TABLE archive_restores;"
         " UPDATE meta SET value = '1' WHERE key = 'schema_version';"
     )
     con.close()
     with StateStore(tmp_path) as store:
-        assert store._one("SELECT value FROM meta WHERE key = 'schema_version'") == str(SCHEMA_VERSION) == "5"
+        assert store._one("SELECT value FROM meta WHERE key = 'schema_version'") == str(SCHEMA_VERSION) == "6"
         assert store.registry() == {("s", "a"): "G000000001"}
         assert store.id_events().height == 0 and store.golden_versions().height == 0
         assert store.quality_metrics().height == 0
+        assert archived_ids(store).height == 0 and archive_events(store).height == 0
 
 
 def test_a_store_newer_than_the_code_is_refused(tmp_path: Path) -> None:

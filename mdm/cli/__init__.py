@@ -2,7 +2,8 @@
 
 Commands by what they work on: `run`, `check`, `init`, `sample`, `docs` (mdm/cli/project.py); `explain`,
 `query`, `export`, `rollback`, `backup`, `restore` (mdm/cli/master.py); `tags` (mdm/cli/tags.py);
-`users`, `review`, `serve` (mdm/cli/steward.py); `audit` (mdm/cli/audit.py); `key` (mdm/cli/key.py).
+`users`, `review`, `serve` (mdm/cli/steward.py); `audit` (mdm/cli/audit.py); `key` (mdm/cli/key.py);
+`archive` (mdm/cli/archive.py).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from mdm.cli import audit, key, master, project, steward, tags
+    from mdm.cli import archive, audit, key, master, project, steward, tags
 
     for command in (
         project.run,
@@ -57,6 +58,7 @@ def _register() -> None:
         steward.serve,
         audit.audit,
         key.key,
+        archive.archive,
     ):
         main.add_command(command)
 

@@ -26,7 +26,7 @@ from mdm.cli.options import master_option, state_beside, state_option
     metavar="ACTION",
     help="Only this action (repeat for several): sign_in, sign_in_failed, sign_in_refused, lockout, unlock,"
     " sign_out, sessions_ended, query, rollback, run_started, run_published, run_failed, run_flow, same,"
-    " not_same, skip, merge, split, undo, user_add, user_role, user_password.",
+    " not_same, skip, merge, split, undo, user_add, user_role, user_password, archive_restore.",
 )
 @click.option("--user", default=None, help="Entries by this actor, or about this user (user:NAME).")
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True, help="The newest N entries.")

@@ -1,5 +1,5 @@
 """rules/survivorship.yaml, typed: per attribute, the ordered rules that choose the golden value,
-and the `staleness:` section.
+the `staleness:` section and the `archive:` policy.
 
 What each rule means and how ties are broken: docs/architecture.md, section "mdm/config/survivorship.py".
 """
@@ -156,9 +156,47 @@ class StalenessRules(BaseModel):
         return self.rule(attribute).column
 
 
+# ---- archive (mdm.archive reads it) -----------------------------------------------------
+
+
+MAX_INACTIVE_YEARS = 150
+
+
+class ArchiveRules(BaseModel):
+    """The `archive:` section: when a golden customer leaves golden_customers for archived_customers.
+
+    A customer is inactive when none of its source records was updated and none of its events
+    happened in the `inactive_years` before the run's --as-of (a steward's restore counts as
+    activity on its day). A longer period keeps more lapsed customers in the CRM views; a shorter
+    one hides people who merely come rarely. Null (the default) never archives: how long a patient
+    may stay away is the organisation's policy, and an upgrade must not hide anyone.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    inactive_years: int | None = Field(
+        default=None,
+        description="whole years without a record update or an event before a customer is archived;"
+        " null: never archive",
+    )
+
+    @field_validator("inactive_years", mode="before")
+    @classmethod
+    def _whole_years(cls, value: Any) -> Any:
+        if isinstance(value, bool) or (isinstance(value, float | str) and not str(value).strip().isdigit()):
+            raise ValueError(f"{value!r} is not a whole number of years")
+        if value is not None and not 1 <= int(value) <= MAX_INACTIVE_YEARS:
+            raise ValueError(f"{value} years: give 1 to {MAX_INACTIVE_YEARS} years, or null to never archive")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return self.inactive_years is not None
+
+
 STALENESS_HINTS = {
     "monthly_decay": "monthly_decay: 0.02  (a share between 0 and 1, not a percentage)",
     "stale_below_freshness": "stale_below_freshness: 0.80  (a freshness between 0 and 1)",
+    "inactive_years": "archive: {inactive_years: 5}  (whole years, at least 1; null: never archive)",
 }
 
 
@@ -169,8 +207,11 @@ class SurvivorshipRules(BaseModel):
     staleness: StalenessRules = Field(
         default_factory=StalenessRules, description="how fast contact data ages (mdm.stale)"
     )
+    archive: ArchiveRules = Field(
+        default_factory=ArchiveRules, description="when inactive customers move to archived_customers (mdm.archive)"
+    )
 
-    @field_validator("staleness", mode="before")
+    @field_validator("staleness", "archive", mode="before")
     @classmethod
     def _empty_section(cls, value: Any) -> Any:
         return {} if value is None else value

@@ -84,6 +84,34 @@ MASTER_TABLES: list[Table] = [
         section=CUSTOMERS,
     ),
     table(
+        "archived_customers",
+        "person (golden customer) archived by the archive policy",
+        "Golden customers none of whose records was updated and none of whose events happened in the"
+        " `archive.inactive_years` before the run's --as-of (rules/survivorship.yaml): out of"
+        " golden_customers, every CRM view and customer_tags, with the same columns, their golden id"
+        " kept. One comes back by itself on new activity, or after `mdm archive restore`.",
+        [
+            ("golden_id", "VARCHAR", "stable id of the person; reserved while archived, kept when it comes back"),
+            *GOLDEN_VALUES,
+            ("<contact>_last_confirmed", "TIMESTAMP", "as in golden_customers"),
+            ("<contact>_freshness", "DOUBLE", "as in golden_customers"),
+            ("<contact>_is_stale", "BOOLEAN", "as in golden_customers"),
+            ("<contact>_stale_reason", "VARCHAR", "as in golden_customers"),
+            RUN_ID,
+            ("archived_run", "VARCHAR", "the run that archived the customer (it stays archived since)"),
+            ("archived_on", "DATE", "the --as-of day of that run"),
+            ("last_activity_on", "DATE", "the day of the customer's last activity (record update, event or restore)"),
+            (
+                "last_activity",
+                "VARCHAR",
+                "what it was: `<source> <record id> updated`, `<event source> event <event id>` or"
+                " `restored by <who> at <time>`",
+            ),
+            ("archive_reason", "VARCHAR", "why, in words, as of this run"),
+        ],
+        section=CUSTOMERS,
+    ),
+    table(
         "customer_xref",
         "accepted source record",
         "Which golden customer each source record belongs to: the cross-reference CRM operations use"
@@ -98,6 +126,11 @@ MASTER_TABLES: list[Table] = [
             ("<contact>_is_stale", "BOOLEAN", "the record's value of the attribute is stale (NULL: no valid value)"),
             ("is_stale", "BOOLEAN", "any of the record's contact values is stale"),
             ("stale_reason", "VARCHAR", "why, for the stale values"),
+            (
+                "archived",
+                "BOOLEAN",
+                "the golden customer is archived: golden_id is in archived_customers, not golden_customers",
+            ),
             RUN_ID,
         ],
         section=CUSTOMERS,
@@ -402,7 +435,7 @@ MASTER_TABLES: list[Table] = [
         [
             ("golden_id", "VARCHAR", "the golden customer"),
             ("valid_from_run", "VARCHAR", "the run that published this version"),
-            ("valid_to_run", "VARCHAR", "the run that replaced or retired it (NULL: current)"),
+            ("valid_to_run", "VARCHAR", "the run that replaced, retired or archived it (NULL: current)"),
             ("valid_from", "TIMESTAMP", "publish time of valid_from_run (UTC)"),
             ("valid_to", "TIMESTAMP", "publish time of valid_to_run (UTC; NULL: current)"),
             *GOLDEN_VALUES,
@@ -434,6 +467,22 @@ MASTER_TABLES: list[Table] = [
             ),
             ("old_id", "VARCHAR", "the id retired, merged or split from (NULL for a plain creation)"),
             ("new_id", "VARCHAR", "the id created, or merged into"),
+            ("reason", "VARCHAR", "why, in words"),
+        ],
+        section=RUNS,
+    ),
+    table(
+        "archive_events",
+        "golden customer archived or brought back, every run in order",
+        "What the archive policy did, run by run: customers archived (inactive for"
+        " `archive.inactive_years`) and brought back (new activity, a restore, the policy changed,"
+        " their id merged or retired). Restores themselves are in the durable store's audit log.",
+        [
+            ("run_id", "VARCHAR", "the run of the event"),
+            ("as_of", "DATE", "that run's --as-of day"),
+            ("golden_id", "VARCHAR", "the golden customer"),
+            ("kind", "VARCHAR", "archived or unarchived"),
+            ("last_activity_on", "DATE", "the customer's last activity as of that run (NULL: none dated)"),
             ("reason", "VARCHAR", "why, in words"),
         ],
         section=RUNS,
@@ -477,7 +526,11 @@ MASTER_TABLES: list[Table] = [
             ("sources_path", "VARCHAR", "the sources.yaml read"),
             ("master_path", "VARCHAR", "the master published"),
             ("as_of", "VARCHAR", "the day dates were evaluated as of"),
-            ("counts", "VARCHAR", "JSON: rows read, accepted, quarantined, new golden ids"),
+            (
+                "counts",
+                "VARCHAR",
+                "JSON: rows read, accepted, quarantined, new golden ids, customers archived and brought back",
+            ),
             ("error", "VARCHAR", "why a failed run failed"),
         ],
         section=RUNS,

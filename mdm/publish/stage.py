@@ -29,6 +29,8 @@ from mdm.publish.protect import protect_golden, protect_lineage, protect_quarant
 from mdm.publish.quality import QUALITY_TABLE, quality_table, run_quality
 from mdm.publish.snapshot import write_snapshot
 from mdm.publish.tables import (
+    archive_events_table,
+    archived_customers_table,
     customer_xref_table,
     event_tables,
     golden_customers_table,
@@ -47,6 +49,7 @@ from mdm.publish.versions import keep_version, model_path
 from mdm.publish.views import crm_views
 from mdm.stale.flags import reverify_view_sql
 from mdm.state import StateStore
+from mdm.state.archive import ArchiveChanges, archive_events
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +77,11 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     model = load_model(files.model)
     queue, review = review_queue_table(ctx, records)
     xref = customer_xref_table(ctx, records)
+    archive = ArchiveChanges.from_dict(json.loads(files.archive_changes.read_text()))
     with StateStore(ctx.state_dir) as store:
         tables: dict[str, pl.DataFrame | str] = {
             "golden_customers": customers,
+            "archived_customers": protect_golden(archived_customers_table(ctx), sensitive, cipher),
             "customer_xref": xref,
             "source_records": parquet_sql(
                 protect_records(files.records, files.published_records, sensitive, cipher), exclude=["rid"]
@@ -92,7 +97,8 @@ def publish_stage(ctx: RunContext) -> PublishReport:
                 ctx, protect_quarantine(pl.read_parquet(files.quarantine), ctx.config.sensitive_columns, cipher)
             ),
             "id_events": id_event_history(store.id_events(), ctx.run_id, ids.events),
-            "run_log": run_log_table(ctx, store, _run_counts(ingested, ids, files.changes)),
+            "archive_events": archive_events_table(ctx, archive_events(store)),
+            "run_log": run_log_table(ctx, store, _run_counts(ingested, ids, files.changes, archive)),
             "run_source_counts": run_source_counts_table(ctx, ingested),
             "field_profile": per_run(ctx, pl.read_parquet(files.field_profile)),
         }
@@ -128,6 +134,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
                 versions=versions.changes,
                 quality=quality.drop("run_id").iter_rows(),
                 labels=labels,
+                archive=archive,
             ),
         )
     # the model beside the master, for `mdm explain` and for reading (the master holds its parameters too)
@@ -159,9 +166,12 @@ def _leave_records(ctx: RunContext) -> None:
     joined.unlink(missing_ok=True)
 
 
-def _run_counts(ingested: IngestReport, ids: RunIds, changes: Path) -> dict[str, Any]:
-    """The counts run_log shows for this run: rows, new golden ids, and whether it was incremental
-    with each source's new / changed / unchanged / deleted records."""
+def _run_counts(ingested: IngestReport, ids: RunIds, changes: Path, archive: ArchiveChanges) -> dict[str, Any]:
+    """The counts run_log shows for this run: rows, new golden ids, whether it was incremental
+    with each source's new / changed / unchanged / deleted records, and the customers archived
+    and brought back."""
     keys = ("rows_read", "rows_accepted", "rows_quarantined")
     mode: dict[str, Any] = json.loads(changes.read_text())
-    return {key: ingested.total(key) for key in keys} | {"new_golden_ids": len(ids.new_ids)} | mode
+    kinds = [e.kind for e in archive.events]
+    counts = {key: ingested.total(key) for key in keys} | {"new_golden_ids": len(ids.new_ids)} | mode
+    return counts | {"archived": kinds.count("archived"), "unarchived": kinds.count("unarchived")}

@@ -17,6 +17,8 @@ from mdm.ingest.stage import IngestReport
 from mdm.match.model import MatchModel
 from mdm.publish.pairs import explained_pairs, with_record_ids
 from mdm.stale.flags import RECORD_FLAG_COLUMNS
+from mdm.state.archive import EVENTS_SCHEMA as ARCHIVE_EVENTS_SCHEMA
+from mdm.state.archive import ArchiveChanges
 from mdm.state.decisions import changed_link_outcomes, requeue_changed
 from mdm.state.store import StateStore
 
@@ -47,8 +49,8 @@ def published_records(files: WorkFiles) -> pl.DataFrame:
     )
 
 
-def golden_customers_table(ctx: RunContext) -> pl.DataFrame:
-    """The master's golden_customers: each golden record with the stale flags of its chosen values."""
+def _golden_with_flags(ctx: RunContext) -> pl.DataFrame:
+    """Every golden record of the run with the stale flags of its chosen values and the run id."""
     files = ctx.files
     return (
         pl.read_parquet(files.golden)
@@ -57,8 +59,29 @@ def golden_customers_table(ctx: RunContext) -> pl.DataFrame:
     )
 
 
+def archived_golden_ids(files: WorkFiles) -> pl.Series:
+    """The golden ids the archive stage archived (as of this run)."""
+    return pl.read_parquet(files.archived, columns=["golden_id"])["golden_id"]
+
+
+def golden_customers_table(ctx: RunContext) -> pl.DataFrame:
+    """The master's golden_customers: each golden record that is not archived, with the stale flags
+    of its chosen values."""
+    archived = archived_golden_ids(ctx.files)
+    return _golden_with_flags(ctx).filter(pl.col("golden_id").is_in(archived.implode()).not_())
+
+
+def archived_customers_table(ctx: RunContext) -> pl.DataFrame:
+    """The master's archived_customers: the golden records the archive policy took out of
+    golden_customers (same columns), then when, and why."""
+    archived = pl.read_parquet(ctx.files.archived)
+    return _golden_with_flags(ctx).join(archived, on="golden_id", how="inner", maintain_order="left")
+
+
 def customer_xref_table(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
-    """The master's customer_xref: each source record's golden id, trust, update time and stale flags."""
+    """The master's customer_xref: each source record's golden id, trust, update time and stale
+    flags, and whether its golden customer is archived (in archived_customers, not golden_customers)."""
+    archived = archived_golden_ids(ctx.files)
     return records.select(
         "source",
         "source_record_id",
@@ -67,8 +90,20 @@ def customer_xref_table(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
         "trust",
         "source_updated_at",
         *RECORD_FLAG_COLUMNS,
+        pl.col("golden_id").is_in(archived.implode()).alias("archived"),
         ctx.run_column(),
     )
+
+
+def archive_events_table(ctx: RunContext, earlier: pl.DataFrame) -> pl.DataFrame:
+    """The master's archive_events: every earlier run's archive and unarchive events (from the
+    store, in order), then this run's."""
+    changes = ArchiveChanges.from_dict(json.loads(ctx.files.archive_changes.read_text()))
+    this_run = pl.DataFrame(
+        [{"run_id": ctx.run_id, "as_of": changes.as_of} | {k: v for k, v in vars(e).items()} for e in changes.events],
+        schema=ARCHIVE_EVENTS_SCHEMA,
+    )
+    return pl.concat([earlier, this_run]).with_columns(pl.col("as_of", "last_activity_on").str.to_date())
 
 
 def per_run(ctx: RunContext, frame: pl.DataFrame) -> pl.DataFrame:

@@ -18,10 +18,11 @@ from typing import Any
 import polars as pl
 
 from mdm.sensitive import KEY_FILE_ENV, DataKeyError
+from mdm.state.archive import ArchiveChanges, save_archive_changes
 from mdm.state.audit import AUDIT_RETENTION_DAYS, os_actor, write_audit
 from mdm.types import Decision, GoldenId
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -99,6 +100,19 @@ CREATE TABLE IF NOT EXISTS sign_in_throttle (
     key TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure_at TEXT NOT NULL,
     refused INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS archived_ids (
+    golden_id TEXT PRIMARY KEY REFERENCES golden_ids, archived_run TEXT NOT NULL, archived_at TEXT NOT NULL,
+    archived_as_of TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS archive_events (
+    event_id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, as_of TEXT NOT NULL, golden_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('archived', 'unarchived')), last_activity_on TEXT, reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS archive_restores (
+    restore_id INTEGER PRIMARY KEY, golden_id TEXT NOT NULL REFERENCES golden_ids, restored_at TEXT NOT NULL,
+    restored_by TEXT NOT NULL, reason TEXT NOT NULL, audit_id INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS archive_restores_golden_id ON archive_restores (golden_id);
 """
 # triggers hold ';' in their bodies: run whole, and made again when a store's differ (so a changed
 # rule reaches existing stores). The audit log keeps every entry AUDIT_RETENTION_DAYS whoever deletes,
@@ -332,14 +346,15 @@ class StateStore:
         versions: VersionChanges | None = None,
         quality: Iterable[tuple[str, str | None, str | None, int, int]] = (),
         labels: Iterable[tuple[int, str, str]] = (),
+        archive: ArchiveChanges | None = None,
     ) -> None:
         """Record this run's golden ids in one transaction: new ids, record -> id, the id counter,
         the match model this run trained (trained_at, JSON), which later runs reuse, the id events
         (a merged or retired id gets retired_run, and merged_into for a merge), the run's publish
         time, its golden versions, its quality metrics ((metric, source, field, numerator,
-        denominator) rows) and the comparison levels of labels it saw first ((decision_id,
-        comparisons signature, levels JSON) rows, mdm/match/learn.py). Records absent from this run
-        keep their registry rows."""
+        denominator) rows), the comparison levels of labels it saw first ((decision_id,
+        comparisons signature, levels JSON) rows, mdm/match/learn.py) and the customers it archived
+        and brought back (mdm/state/archive.py). Records absent from this run keep their registry rows."""
         with self.transaction() as con:
             if trained_model is not None:
                 con.execute("INSERT INTO match_models VALUES (?, ?, ?)", (run_id, *trained_model))
@@ -391,6 +406,8 @@ class StateStore:
                 " ON CONFLICT (decision_id) DO UPDATE SET comparisons = excluded.comparisons, levels = excluded.levels",
                 ((decision_id, signature, levels, run_id) for decision_id, signature, levels in labels),
             )
+            if archive is not None:
+                save_archive_changes(con, run_id, archive, published_at)
 
     @staticmethod
     def _retire(con: sqlite3.Connection, run_id: str, retirements: list[tuple[str | None, str | None]]) -> None:

@@ -41,8 +41,10 @@ def compute_tags(
     stored: pl.DataFrame,
     retired: Mapping[GoldenId, GoldenId | None],
     splits: list[Split],
+    archived: frozenset[str] = frozenset(),
 ) -> ComputedTags:
-    """tables: golden_customers, customer_xref and events_<name>, as the master will hold them."""
+    """tables: golden_customers, customer_xref and events_<name>, as the master will hold them
+    (golden_customers without the archived customers, whose ids are `archived`)."""
     started = time.perf_counter()
     con = duckdb.connect()
     try:
@@ -56,7 +58,7 @@ def compute_tags(
         con.close()
     definitions = config.by_name()
     active = set(tables["golden_customers"]["golden_id"].to_list())
-    placed = place_stored_tags(stored, definitions, active, retired, splits)
+    placed = place_stored_tags(stored, definitions, active, retired, splits, archived)
     overridden = computed.tags.join(placed.tags.select("golden_id", "tag"), on=["golden_id", "tag"], how="anti")
     customer_tags = pl.concat([overridden, placed.tags]).sort("tag", "golden_id")
     counts = dict(customer_tags.group_by("tag").len().iter_rows())

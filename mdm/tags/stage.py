@@ -1,6 +1,6 @@
 """The tags stage: resolve events to golden customers (tables events_<name>) and compute the tags
-of tags.yaml as of the run's day, with the manual and survey tags of the durable store; a broken
-tag is reported in tag_errors, never fails the run."""
+of tags.yaml as of the run's day, with the manual and survey tags of the durable store, for the
+customers not archived; a broken tag is reported in tag_errors, never fails the run."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import polars as pl
 
 from mdm.context import RunContext
 from mdm.golden.stage import RunIds
-from mdm.publish.tables import customer_xref_table, golden_customers_table, published_records
+from mdm.publish.tables import archived_golden_ids, customer_xref_table, golden_customers_table, published_records
 from mdm.state import StateStore
 from mdm.tags.compute import compute_tags
 from mdm.tags.stored import Split
@@ -75,6 +75,7 @@ def tags_stage(ctx: RunContext) -> TagsReport:
         stored=stored,
         retired=retired,
         splits=splits,
+        archived=frozenset(archived_golden_ids(files).to_list()),
     )
     result.customer_tags.write_parquet(files.tag_table("customer_tags"))
     result.definitions.write_parquet(files.tag_table("tag_definitions"))

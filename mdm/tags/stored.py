@@ -10,9 +10,9 @@ At each run:
   carrying a tag set *before* the split adds a `tag_reviews` row: does the tag belong to the
   split-off customer too? Setting the tag again (`mdm tags set`) after the split answers it, and
   the row goes away.
-- a tag on an id retired because its records are gone, or of a tag tags.yaml no longer
-  defines, stays in the store and is reported, not published (define the tag again, or bring
-  the records back, and it reappears).
+- a tag on an id retired because its records are gone, on an archived customer, or of a tag
+  tags.yaml no longer defines, stays in the store and is reported, not published (define the tag
+  again, bring the records back, or the customer back from the archive, and it reappears).
 """
 
 from __future__ import annotations
@@ -65,8 +65,10 @@ def place_stored_tags(
     active_ids: set[str],
     retired: Mapping[GoldenId, GoldenId | None],
     splits: list[Split],
+    archived: frozenset[str] = frozenset(),
 ) -> PlacedTags:
-    """stored: golden_id, tag, value, origin, set_by, set_at (StateStore.stored_tags)."""
+    """stored: golden_id, tag, value, origin, set_by, set_at (StateStore.stored_tags); archived:
+    the golden ids archived by this run (not in active_ids)."""
     placed: dict[tuple[GoldenId, str], list[dict[str, Any]]] = {}
     skipped: dict[str, int] = {}
     for row in stored.iter_rows(named=True):
@@ -76,6 +78,10 @@ def place_stored_tags(
             skipped[reason] = skipped.get(reason, 0) + 1
             continue
         resolved = resolve_retired(GoldenId(row["golden_id"]), retired)
+        if resolved is not None and resolved in archived:
+            reason = "set on an archived customer (published again when the customer comes back)"
+            skipped[reason] = skipped.get(reason, 0) + 1
+            continue
         if resolved is None or resolved not in active_ids:
             reason = "set on a golden customer whose records are gone"
             skipped[reason] = skipped.get(reason, 0) + 1

@@ -1,0 +1,95 @@
+"""The archive stage: each golden customer's last activity (a record updated, an event, a restore)
+and which customers are archived as of the run's day; publish moves them to archived_customers
+and the tags stage leaves them out. The store changes are committed by publish with the ids."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import polars as pl
+
+from mdm.archive.policy import (
+    archive_changes,
+    archive_reason_column,
+    decide,
+    event_activity,
+    inactive_since,
+    record_activity,
+    restore_activity,
+)
+from mdm.context import RunContext
+from mdm.golden.stage import RunIds
+from mdm.state import StateStore
+from mdm.state.archive import ArchiveChanges, archive_restores, archived_ids
+
+log = logging.getLogger(__name__)
+
+EVENT_COLUMNS = ["source", "event_id", "person_source", "person_record_id", "event_time"]
+
+
+@dataclass(frozen=True)
+class ArchiveReport:
+    inactive_years: int | None
+    """the policy (None: never archive)"""
+    inactive_since: str | None
+    """ISO day: a customer whose last activity is before it is archived"""
+    archived_customers: int
+    """in archived_customers after this run"""
+    archived: int
+    """archived by this run"""
+    unarchived: int
+    """archived before, not after this run: back in golden_customers (or their id merged or retired)"""
+    undated_customers: int
+    """customers none of whose records or events has a date: never archived"""
+
+
+def archive_stage(ctx: RunContext) -> ArchiveReport:
+    files, rules = ctx.files, ctx.config.survivorship_rules.archive
+    records = pl.read_parquet(files.records, columns=["golden_id", "source", "source_record_id", "source_updated_at"])
+    run_events = RunIds.read(files.ids).events
+    with StateStore(ctx.state_dir) as store:
+        previous, restores, retired = archived_ids(store), archive_restores(store), dict(store.retired_ids())
+    # this run's merges and retirements, as the store will hold them once the run is published
+    retired |= {e["old_id"]: e["new_id"] for e in run_events if e["kind"] in ("merged", "retired")}
+    for revived in (e["new_id"] for e in run_events if e["kind"] == "created" and e["old_id"] == e["new_id"]):
+        retired.pop(revived, None)
+    activity = [record_activity(records), restore_activity(restores, retired)]
+    for source in ctx.config.sources.events:
+        events = pl.read_parquet(files.events(source.name), columns=EVENT_COLUMNS)
+        activity.append(event_activity(events, records))
+    decided = decide(records["golden_id"], pl.concat(activity), ctx.as_of, rules)
+    changes = archive_changes(decided, set(previous["golden_id"].to_list()), retired, ctx.as_of, rules)
+    since = inactive_since(ctx.as_of, rules)
+    archived = (
+        decided.filter("archived")
+        .join(previous.select("golden_id", "archived_run", "archived_as_of"), on="golden_id", how="left")
+        .select(
+            "golden_id",
+            pl.col("archived_run").fill_null(ctx.run_id),
+            pl.col("archived_as_of").str.to_date().fill_null(ctx.as_of).alias("archived_on"),
+            "last_activity_on",
+            "last_activity",
+            archive_reason_column(ctx.as_of, rules),
+        )
+    )
+    archived.write_parquet(files.archived)
+    files.archive_changes.write_text(json.dumps(ArchiveChanges(ctx.as_of.isoformat(), changes).as_dict()))
+    report = ArchiveReport(
+        inactive_years=rules.inactive_years,
+        inactive_since=since.isoformat() if since else None,
+        archived_customers=archived.height,
+        archived=sum(e.kind == "archived" for e in changes),
+        unarchived=sum(e.kind == "unarchived" for e in changes),
+        undated_customers=decided.filter(pl.col("last_activity_on").is_null()).height,
+    )
+    log.info(
+        "archive: %d archived customers (%d archived, %d back this run), %d without any date; inactive since %s",
+        report.archived_customers,
+        report.archived,
+        report.unarchived,
+        report.undated_customers,
+        report.inactive_since or "never (archive.inactive_years: null)",
+    )
+    return report
