@@ -108,10 +108,15 @@ def run(
 
 
 def _progress(name: str, stage: Callable[[RunContext], Report], ctx: RunContext) -> Report:
-    """A StageCaller that says on stderr which stage runs and how long it took (Prefect's own log
-    does this for the prefect orchestrator)."""
+    """A StageCaller that says on stderr which stage runs and how long it took, and each source's
+    read inside ingest, indented (Prefect's own log does this for the prefect orchestrator)."""
     from mdm.pipeline import STAGE_NAMES
 
+    if name not in STAGE_NAMES:  # a step inside a stage: `ingest <source>`
+        started = time.monotonic()
+        report = stage(ctx)
+        click.echo(f"      {name} done in {time.monotonic() - started:.1f} s", err=True)
+        return report
     number = f"[{STAGE_NAMES.index(name) + 1}/{len(STAGE_NAMES)}]"
     click.echo(f"{number} {name} ...", err=True)
     started = time.monotonic()
