@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # the CLI imports the pipeline only when a command runs
     from mdm.pipeline import Report
 
 
-def _prefect_env(state_dir: Path) -> None:
+def prefect_env(state_dir: Path) -> None:
     """Prefect's local state goes under the durable store's directory (not wherever the command
     runs), with no telemetry; the library's own loggers show in Prefect's UI."""
     os.environ.setdefault("PREFECT_HOME", str(state_dir.resolve() / ".prefect"))
@@ -88,7 +88,7 @@ def run(
     day = as_of.date() if as_of else None
     by = os_actor("cli")  # the audit log's run_started / run_published / run_failed name who ran it
     if orchestrator == "prefect":
-        _prefect_env(state_beside(master, state))
+        prefect_env(state_beside(master, state))
         from pipelines.nightly import nightly
 
         summary = nightly(
