@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -16,21 +15,6 @@ from mdm.config.sources import SourceConfig, SourcesConfig
 from mdm.ingest.connectors import RawRead
 from mdm.pipeline import run_pipeline
 from tests.conftest import AS_OF, REPO, query
-
-
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    import os
-
-    os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect_home"))
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
-
-    with (
-        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
-        prefect_test_harness(server_startup_timeout=120),
-    ):
-        yield
 
 
 def task_runs(flow_run_id: UUID) -> dict[str, list[int]]:
