@@ -1,8 +1,9 @@
 """The nightly run: the stages in the order data moves, each a function of the run context.
 
 `run_pipeline` is the one code path. The CLI calls it directly; the Prefect flow calls it with
-`call` wrapping each stage in a task. Stages hand data on as files in the run's work directory
-(mdm/context.py `WorkFiles`) and return typed reports, which make the run's summary.
+`call` wrapping each stage, and each source's read inside ingest, in a task. Stages hand data on
+as files in the run's work directory (mdm/context.py `WorkFiles`) and return typed reports, which
+make the run's summary.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import traceback
 from collections.abc import Callable, Collection
 from importlib.metadata import version
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import duckdb
 
@@ -41,6 +42,7 @@ from mdm.stale.stage import stale_stage
 from mdm.standardize.stage import StandardizeReport, standardize_stage
 from mdm.state import StateStore
 from mdm.state.lock import run_lock
+from mdm.steps import StageCaller, call_directly
 from mdm.summary import RunSummary
 from mdm.tags.stage import tags_stage
 
@@ -52,19 +54,10 @@ WORK_DIRNAME = ".mdm-work"
 KEEP_WORK_ENV = "MDM_KEEP_WORK"
 """Set (to anything) to keep a run's work files for inspection; they hold personal data."""
 STAGE_NAMES = ("ingest", "standardize", "match", "cluster", "golden", "stale", "archive", "tags", "publish")
-"""The stages in the order `run_pipeline` calls them (the names a `StageCaller` is given)."""
+"""The stages in the order `run_pipeline` calls them (the names a `StageCaller` is given; inside
+ingest, each source's read is a step of its own, `ingest <source>`: mdm/steps.py)."""
 
 Report = TypeVar("Report")
-
-
-class StageCaller(Protocol):
-    """How a run calls each stage: directly, or wrapped (a Prefect task, a timer)."""
-
-    def __call__(self, name: str, stage: Callable[[RunContext], Report], ctx: RunContext) -> Report: ...
-
-
-def call_directly(name: str, stage: Callable[[RunContext], Report], ctx: RunContext) -> Report:
-    return stage(ctx)
 
 
 class PipelineError(MdmError):
@@ -179,7 +172,7 @@ def _run_stages(ctx: RunContext, call: StageCaller, started: float, started_by: 
     log.info("run %s: %s -> %s as of %s", run_id, config.sources_path, ctx.master_path, ctx.as_of)
     stages = _Stages(ctx, call)
     try:
-        ingested = stages.run("ingest", ingest_stage)
+        ingested = stages.run("ingest", lambda ctx: ingest_stage(ctx, call))  # one step per source in it
         standardized = stages.run("standardize", standardize_stage)
         check_accounting(ingested, standardized)
         matched = stages.run("match", match_stage)

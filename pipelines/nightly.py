@@ -1,8 +1,9 @@
-"""The nightly flow: one Prefect task per stage, each a thin call into the stage's function.
+"""The nightly flow: one Prefect task per stage, each a thin call into the stage's function, and
+inside the ingest task one task per source read (`ingest <source>`).
 
-Only source reads retry, and only on I/O failures: a problem with the data or the configuration
-(an MdmError: a refused source, a broken file) fails at once, since reading again gives the same
-answer. Each task returns its stage's typed report; data moves between stages as parquet files in
+Only source reads retry, each on its own, and only on I/O failures: a problem with the data or the
+configuration (an MdmError: a refused source, a broken file) fails at once, since reading again
+gives the same answer. Each task returns its stage's typed report; data moves between stages as parquet files in
 the run's work directory. On the console an MdmError is one line (its message), not a traceback:
 the traceback still goes to Prefect's API log for the UI.
 """
@@ -25,9 +26,12 @@ from mdm.context import RunContext
 from mdm.errors import MdmError
 from mdm.pipeline import Report, run_pipeline
 from mdm.report import report_path
+from mdm.steps import is_source_step
 from mdm.summary import RunSummary, format_summary
 
-RETRIES = {"ingest": 2}
+SOURCE_READ_RETRIES = 2
+"""How often a source's read (`ingest <source>`) is tried again after an I/O failure; no other step retries."""
+RETRY_DELAY_SECONDS = 10
 TIMEOUT_SECONDS = int(os.environ.get("MDM_STAGE_TIMEOUT_SECONDS", 4 * 3600))
 """A stage running longer than this fails the run (it is stuck: a 10M-record stage takes minutes)."""
 
@@ -69,8 +73,8 @@ def _as_task(name: str, stage: Callable[[RunContext], Report], ctx: RunContext) 
     wrapped = task(
         name=name,
         cache_policy=NO_CACHE,
-        retries=RETRIES.get(name, 0),
-        retry_delay_seconds=10,
+        retries=SOURCE_READ_RETRIES if is_source_step(name) else 0,
+        retry_delay_seconds=RETRY_DELAY_SECONDS,
         retry_condition_fn=_retry_on_io_only,
         timeout_seconds=TIMEOUT_SECONDS,
     )(stage)

@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
-from collections.abc import Iterator
 from pathlib import Path
+from uuid import UUID
 
 import duckdb
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from mdm.config.sources import SourceConfig, SourcesConfig
+from mdm.ingest.connectors import RawRead
+from mdm.pipeline import run_pipeline
+from tests.conftest import AS_OF, REPO, query
 
 
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    import os
+def task_runs(flow_run_id: UUID) -> dict[str, list[int]]:
+    """The task runs of one flow run: their name (Prefect's suffix cut off) -> the attempts of each."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect_home"))
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
+    async def read() -> dict[str, list[int]]:
+        async with get_client() as client:
+            runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        found: dict[str, list[int]] = {}
+        for r in runs:
+            found.setdefault(r.name.rsplit("-", 1)[0], []).append(r.run_count)
+        return found
 
-    with (
-        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
-        prefect_test_harness(server_startup_timeout=120),
-    ):
-        yield
+    return asyncio.run(read())
 
 
 @pytest.mark.prefect
@@ -41,19 +46,17 @@ def test_nightly_flow_publishes_the_master(harness: None, tiny: Path, tmp_path: 
     con = duckdb.connect(str(master), read_only=True)
     assert con.sql("SELECT count(*) FROM customer_xref").fetchall() == [(6,)]
     con.close()
-
-    async def task_names() -> list[str]:
-        async with get_client() as client:
-            from prefect.client.schemas.sorting import TaskRunSort
-
-            runs = await client.read_task_runs(limit=200, sort=TaskRunSort.EXPECTED_START_TIME_ASC)
-            return sorted({r.name.rsplit("-", 1)[0] for r in runs if r.flow_run_id == state.state_details.flow_run_id})
-
-    import asyncio
-
-    assert asyncio.run(task_names()) == sorted(
-        ["ingest", "standardize", "match", "cluster", "golden", "stale", "archive", "tags", "publish"]
-    )
+    # a task per stage, and in ingest a task per source, each run once
+    assert task_runs(state.state_details.flow_run_id) == {
+        name: [1]
+        for name in ("ingest", "ingest crm", "ingest web", "standardize", "match", "cluster", "golden", "stale")
+        + ("archive", "tags", "publish")
+    }
+    # the per-source tasks add up to what a local run reports and publishes
+    local = tmp_path / "local" / "master.duckdb"
+    assert summary.ingest == run_pipeline(tiny, local, as_of=AS_OF).ingest
+    for sql in ("SELECT * EXCLUDE (run_id) FROM quarantine ORDER BY ALL", "SELECT * FROM source_records ORDER BY ALL"):
+        assert query(master, sql) == query(local, sql), sql
 
     async def report_artifact() -> str:
         from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
@@ -78,20 +81,61 @@ def test_a_failing_flow_leaves_the_master(harness: None, tiny: Path, tmp_path: P
     state = nightly(sources=str(tiny), master=str(master), as_of="2026-11-01", return_state=True)
     assert state.is_failed()
     assert master.read_bytes() == before
-
-    async def ingest_attempts() -> list[int]:
-        from prefect.client.orchestration import get_client
-        from prefect.client.schemas.sorting import TaskRunSort
-
-        async with get_client() as client:
-            runs = await client.read_task_runs(limit=200, sort=TaskRunSort.EXPECTED_START_TIME_ASC)
-            flow_run = state.state_details.flow_run_id
-            return [r.run_count for r in runs if r.flow_run_id == flow_run and r.name.startswith("ingest")]
-
-    import asyncio
-
     # a missing file is an MdmError (SourceReadError): the same answer on every read, so no retry
-    assert asyncio.run(ingest_attempts()) == [1]
+    attempts = task_runs(state.state_details.flow_run_id)
+    assert (attempts["ingest"], attempts["ingest crm"], "ingest web" in attempts) == ([1], [1], False)
+
+
+@pytest.mark.prefect
+def test_a_source_read_failing_once_is_retried_alone(
+    harness: None, tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: one ingest task covered every source, so a retry re-read them all."""
+    from mdm.ingest import source as ingest_source
+    from pipelines import nightly as flow_module
+
+    real_read = ingest_source.read_source
+    failures = {"web": 1}
+
+    def flaky_read(config: SourcesConfig, source: SourceConfig) -> RawRead:
+        if failures.get(source.name, 0) > 0:
+            failures[source.name] -= 1
+            raise OSError(f"connection reset while reading {source.name}")
+        return real_read(config, source)
+
+    monkeypatch.setattr(ingest_source, "read_source", flaky_read)
+    monkeypatch.setattr(flow_module, "RETRY_DELAY_SECONDS", 0)
+    state = flow_module.nightly(
+        sources=str(tiny), master=str(tmp_path / "master.duckdb"), as_of="2026-11-01", return_state=True
+    )
+    assert state.is_completed() and state.result().golden.golden_customers == 4
+    attempts = task_runs(state.state_details.flow_run_id)
+    assert (attempts["ingest"], attempts["ingest crm"], attempts["ingest web"]) == ([1], [1], [2])
+    assert failures == {"web": 0}
+
+
+@pytest.mark.prefect
+def test_a_source_read_failing_on_its_data_is_not_retried(
+    harness: None, tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mdm.ingest import source as ingest_source
+    from mdm.ingest.connectors import SourceReadError
+    from pipelines import nightly as flow_module
+
+    real_read = ingest_source.read_source
+
+    def refused_read(config: SourcesConfig, source: SourceConfig) -> RawRead:
+        if source.name == "web":
+            raise SourceReadError("source 'web': not UTF-8 at byte 12")
+        return real_read(config, source)
+
+    monkeypatch.setattr(ingest_source, "read_source", refused_read)
+    monkeypatch.setattr(flow_module, "RETRY_DELAY_SECONDS", 0)
+    master = tmp_path / "master.duckdb"
+    state = flow_module.nightly(sources=str(tiny), master=str(master), as_of="2026-11-01", return_state=True)
+    assert state.is_failed() and not master.exists()
+    attempts = task_runs(state.state_details.flow_run_id)
+    assert (attempts["ingest"], attempts["ingest crm"], attempts["ingest web"]) == ([1], [1], [1])
 
 
 def test_an_mdm_error_is_logged_without_its_traceback() -> None:

@@ -251,3 +251,23 @@ def test_typed_parquet_dates_are_read_whatever_format_is_declared(tmp_path: Path
         ("B1", "Ann", "Smith", "1980-03-04", [], "2026-01-02 02:04:05"),
         ("B2", "Bo", "Lee", "None", [], "None"),
     ]
+
+
+def test_the_caller_calls_each_source_read_inside_ingest(tiny: Path, tmp_path: Path) -> None:
+    """Issue 16: a retry of the ingest stage re-read every source; each read is now a step of its own."""
+    called: list[str] = []
+
+    def recording(name: str, fn: Callable[[RunContext], Report], ctx: RunContext) -> Report:
+        called.append(name)
+        return fn(ctx)
+
+    summary = run_pipeline(tiny, tmp_path / "master.duckdb", as_of=AS_OF, call=recording)
+    sources, later = (
+        ["ingest crm", "ingest web"],
+        ["standardize", "match", "cluster", "golden", "stale", "tags", "publish"],
+    )
+    assert called == ["ingest", *sources, *later]
+    assert [(s.source, s.rows_read, s.rows_quarantined) for s in summary.ingest.sources] == [
+        ("crm", 7, 4),
+        ("web", 5, 2),
+    ]

@@ -29,6 +29,7 @@ from mdm.steward.users import add_user
 from mdm.steward.web import security
 from mdm.steward.web.app import HEADERS, create_app
 from mdm.steward.web.routes import ROUTERS
+from mdm.steward.web.runner import FlowRunner
 from mdm.steward.web.security import SECRET_FILE
 from tests.conftest import AS_OF, FIXTURES, REPO
 
@@ -309,7 +310,7 @@ def test_an_admin_runs_the_flow_one_run_at_a_time(site: Path) -> None:
         summary = run_pipeline(sources, site, as_of=AS_OF)
         return f"run {summary.run_id} published in {summary.seconds} s"
 
-    app = create_app(site, site.parent / "state", run=run, run_details={"sources": str(sources)})
+    app = create_app(site, site.parent / "state", runner=FlowRunner(run, {"sources": str(sources)}))
     c = TestClient(app, base_url="http://127.0.0.1")
     sign_in(c, "root")
     assert run_status(c) == "no run started from this page"
@@ -334,7 +335,8 @@ def test_an_admin_runs_the_flow_one_run_at_a_time(site: Path) -> None:
 def test_a_failed_run_shows_its_message_and_a_page_without_a_run_refuses_one(site: Path) -> None:
     sources = site.parent.parent / "src" / "sources.yaml"
     (sources.parent / "web.jsonl").unlink()
-    app = create_app(site, site.parent / "state", run=lambda by: str(run_pipeline(sources, site, as_of=AS_OF)))
+    runner = FlowRunner(lambda by: str(run_pipeline(sources, site, as_of=AS_OF)))
+    app = create_app(site, site.parent / "state", runner=runner)
     c = TestClient(app, base_url="http://127.0.0.1")
     sign_in(c, "root")
     assert start_run(c).status_code == 200

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # the CLI imports the pipeline only when a command runs
     from mdm.pipeline import Report
 
 
-def _prefect_env(state_dir: Path) -> None:
+def prefect_env(state_dir: Path) -> None:
     """Prefect's local state goes under the durable store's directory (not wherever the command
     runs), with no telemetry; the library's own loggers show in Prefect's UI."""
     os.environ.setdefault("PREFECT_HOME", str(state_dir.resolve() / ".prefect"))
@@ -98,7 +98,7 @@ def run(
     day = as_of.date() if as_of else None
     by = os_actor("cli")  # the audit log's run_started / run_published / run_failed name who ran it
     if orchestrator == "prefect":
-        _prefect_env(state_beside(master, state))
+        prefect_env(state_beside(master, state))
         from pipelines.nightly import nightly
 
         summary = nightly(
@@ -127,10 +127,15 @@ def run(
 
 
 def _progress(name: str, stage: Callable[[RunContext], Report], ctx: RunContext) -> Report:
-    """A StageCaller that says on stderr which stage runs and how long it took (Prefect's own log
-    does this for the prefect orchestrator)."""
+    """A StageCaller that says on stderr which stage runs and how long it took, and each source's
+    read inside ingest, indented (Prefect's own log does this for the prefect orchestrator)."""
     from mdm.pipeline import STAGE_NAMES
 
+    if name not in STAGE_NAMES:  # a step inside a stage: `ingest <source>`
+        started = time.monotonic()
+        report = stage(ctx)
+        click.echo(f"      {name} done in {time.monotonic() - started:.1f} s", err=True)
+        return report
     number = f"[{STAGE_NAMES.index(name) + 1}/{len(STAGE_NAMES)}]"
     click.echo(f"{number} {name} ...", err=True)
     started = time.monotonic()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mdm.cli.options import master_option, sources_option, state_beside, state_option
+
+if TYPE_CHECKING:
+    from mdm.steward.web.runner import Runner
 
 _master = master_option("The published master the steward reads.")
 _state = state_option("Durable store (decisions, users, audit). Default: state/ beside the master.")
@@ -197,7 +200,16 @@ def review(
 @_master
 @_state
 @click.option("--port", type=int, default=8765, show_default=True)
-@sources_option("sources.yaml: lets admins run the flow from the page (off without it).", required=False)
+@sources_option("sources.yaml: lets admins run the flow from the page, in the page's process.", required=False)
+@click.option(
+    "--deployment",
+    envvar="MDM_DEPLOYMENT",
+    metavar="FLOW/DEPLOYMENT",
+    default=None,
+    help="The Prefect deployment of the flow (as `prefect deployment ls` names it, e.g. nightly/nightly):"
+    " the page's run now creates a flow run of it on the server at PREFECT_API_URL instead of running"
+    " in its own process. Env: MDM_DEPLOYMENT.",
+)
 @click.option(
     "--behind-tls",
     is_flag=True,
@@ -205,7 +217,9 @@ def review(
     help="A TLS proxy on this machine serves the page: the session cookie is Secure, and the client"
     " address the proxy gives in X-Forwarded-For is trusted (from 127.0.0.1 only). Env: MDM_BEHIND_TLS=1.",
 )
-def serve(master: Path, state: Path | None, port: int, sources: Path | None, behind_tls: bool) -> None:
+def serve(
+    master: Path, state: Path | None, port: int, sources: Path | None, deployment: str | None, behind_tls: bool
+) -> None:
     """Serve the steward web page on 127.0.0.1 (sign in; viewer, steward and admin roles).
 
     \b
@@ -213,26 +227,14 @@ def serve(master: Path, state: Path | None, port: int, sources: Path | None, beh
       mdm users add ana --role admin
       mdm serve --master data/out/master.duckdb --port 8765
       mdm serve --master /srv/mdm/master.duckdb --behind-tls   # nginx on this machine serves https
+      PREFECT_API_URL=http://127.0.0.1:4200/api mdm serve --master /srv/mdm/master.duckdb --deployment nightly/nightly
     """
     import uvicorn
 
     from mdm.steward.web.app import create_app
 
     state_dir = state_beside(master, state)
-    run: Callable[[str], str] | None = None
-    if sources is not None:
-        flow_sources = sources
-
-        def run_flow(by: str) -> str:
-            from mdm.pipeline import run_pipeline  # here, not in the page: it never imports the pipeline
-
-            summary = run_pipeline(flow_sources, master, state_dir, started_by=by)
-            return f"run {summary.run_id} published in {summary.seconds} s"
-
-        run = run_flow
-    app = create_app(
-        master, state_dir, run=run, run_details={"sources": str(sources)} if sources else None, behind_tls=behind_tls
-    )
+    app = create_app(master, state_dir, runner=_runner(master, state_dir, sources, deployment), behind_tls=behind_tls)
     tls = "; behind TLS: Secure cookies, clients named by X-Forwarded-For" if behind_tls else ""
     click.echo(f"steward page on http://127.0.0.1:{port}/ (Ctrl-C stops{tls})")
     # the proxy's X-Forwarded-For / -Proto are believed only behind TLS, and only from 127.0.0.1
@@ -244,3 +246,36 @@ def serve(master: Path, state: Path | None, port: int, sources: Path | None, beh
         proxy_headers=behind_tls,
         forwarded_allow_ips="127.0.0.1",
     )
+
+
+def _runner(master: Path, state_dir: Path, sources: Path | None, deployment: str | None) -> Runner | None:
+    """What the page's run now calls: a flow run of the deployment, else the pipeline in the page's
+    process (with --sources), else nothing."""
+    from mdm.steward.web.runner import FlowRunner
+
+    if deployment is not None:
+        if sources is not None:
+            raise click.UsageError(
+                "give --sources (a run in the page's process) or --deployment / MDM_DEPLOYMENT (a flow run of"
+                " the Prefect deployment, with the deployment's sources), not both"
+            )
+        from mdm.cli.project import prefect_env
+
+        prefect_env(state_dir)
+        from pipelines.deployment import DeploymentRunner
+
+        try:
+            return DeploymentRunner(deployment)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--deployment") from None
+    if sources is None:
+        return None
+    flow_sources = sources
+
+    def run_flow(by: str) -> str:
+        from mdm.pipeline import run_pipeline  # here, not in the page: it never imports the pipeline
+
+        summary = run_pipeline(flow_sources, master, state_dir, started_by=by)
+        return f"run {summary.run_id} published in {summary.seconds} s"
+
+    return FlowRunner(run_flow, {"sources": str(sources)})

@@ -1,20 +1,23 @@
-"""The ingest stage: every person source, then every event source, to staged rows and quarantine."""
+"""The ingest stage: every person source, then every event source, to staged rows and quarantine;
+each source's read is a step of its own (mdm/steps.py)."""
 
 from __future__ import annotations
 
 import json
 import logging
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 import polars as pl
 
-from mdm.config.sources import SourceConfig
+from mdm.config.sources import EventSourceConfig, SourceConfig
 from mdm.context import RunContext
 from mdm.errors import MdmError
-from mdm.ingest.events import EventIngestResult, ingest_events, person_records
+from mdm.ingest.events import EventIngestResult, PersonRecords, ingest_events, person_records
 from mdm.ingest.source import IngestResult, ingest_source
 from mdm.state import StateStore
+from mdm.steps import StageCaller, call_directly, source_step
 
 log = logging.getLogger(__name__)
 
@@ -62,36 +65,60 @@ class IngestReport:
         )
 
 
-def ingest_stage(ctx: RunContext) -> IngestReport:
-    """Read every source; staged rows and quarantined rows to parquet; counts per source."""
+@dataclass(frozen=True)
+class SourceIngested:
+    """What one source's read hands back to the stage (its accepted rows are in its work file)."""
+
+    counts: SourceCounts
+    quarantine: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class PersonSourceIngested(SourceIngested):
+    records: PersonRecords
+    """Its accepted and quarantined record ids (its event sources name them)."""
+
+
+def ingest_stage(ctx: RunContext, call: StageCaller = call_directly) -> IngestReport:
+    """Read every source, each one a step of its own (`ingest <source>`, called through `call`, so
+    a retry re-reads that source alone); then check for shrunken sources and write the quarantine
+    and the report. Person sources come first: an event names a person record, which must be accepted."""
     sources, files = ctx.config.sources, ctx.files
-    counts = []
-    quarantine = []
-    persons = {}
-    for source in sources.sources:
-        result = ingest_source(sources, source, ctx.config.dictionary)
-        result.staged.write_parquet(files.staged(source.name))
-        files.formats(source.name).write_text(json.dumps(result.formats))
-        quarantine.append(result.quarantine)
-        persons[source.name] = person_records(result.staged, result.quarantine)
-        counts.append(SourceCounts.of(source.name, source.kind, result))
-        log.info("ingest %s: %d read, %d quarantined", source.name, result.rows_read, result.rows_quarantined)
-    # events after every person source: an event names a person record, which must be accepted
-    event_counts = []
-    for event_source in sources.events:
-        events = ingest_events(sources, event_source, persons[event_source.person.source])
-        events.events.write_parquet(files.events(event_source.name))
-        quarantine.append(events.quarantine)
-        event_counts.append(SourceCounts.of(event_source.name, event_source.kind, events))
-        log.info(
-            "ingest events %s: %d read, %d quarantined", event_source.name, events.rows_read, events.rows_quarantined
-        )
+    persons = [call(source_step(s.name), partial(ingest_person_source, source=s), ctx) for s in sources.sources]
+    records = {s.name: p.records for s, p in zip(sources.sources, persons, strict=True)}
+    events = [
+        call(source_step(e.name), partial(ingest_event_source, source=e, person=records[e.person.source]), ctx)
+        for e in sources.events
+    ]
+    counts = [p.counts for p in persons]
     _check_shrink(ctx, sources.sources, counts)
-    rejected = pl.concat(quarantine)
+    rejected = pl.concat([r.quarantine for r in (*persons, *events)])
     rejected.write_parquet(files.quarantine)
-    report = IngestReport(counts, event_counts, reason_counts(rejected))
+    report = IngestReport(counts, [e.counts for e in events], reason_counts(rejected))
     files.ingest_report.write_text(report.to_json())
     return report
+
+
+def ingest_person_source(ctx: RunContext, source: SourceConfig) -> PersonSourceIngested:
+    """Read one person source: its accepted rows and date formats to its work files."""
+    result = ingest_source(ctx.config.sources, source, ctx.config.dictionary)
+    result.staged.write_parquet(ctx.files.staged(source.name))
+    ctx.files.formats(source.name).write_text(json.dumps(result.formats))
+    log.info("ingest %s: %d read, %d quarantined", source.name, result.rows_read, result.rows_quarantined)
+    return PersonSourceIngested(
+        SourceCounts.of(source.name, source.kind, result),
+        result.quarantine,
+        person_records(result.staged, result.quarantine),
+    )
+
+
+def ingest_event_source(ctx: RunContext, source: EventSourceConfig, person: PersonRecords) -> SourceIngested:
+    """Read one event source (`person`: the records of the person source its events name): its
+    accepted events to its work file."""
+    events = ingest_events(ctx.config.sources, source, person)
+    events.events.write_parquet(ctx.files.events(source.name))
+    log.info("ingest events %s: %d read, %d quarantined", source.name, events.rows_read, events.rows_quarantined)
+    return SourceIngested(SourceCounts.of(source.name, source.kind, events), events.quarantine)
 
 
 def _check_shrink(ctx: RunContext, sources: list[SourceConfig], counts: list[SourceCounts]) -> None:

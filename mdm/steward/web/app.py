@@ -19,9 +19,8 @@ good at sign-out (mdm/steward/sessions.py). Every response forbids scripts and f
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
@@ -31,7 +30,7 @@ from mdm.state import StateStore
 from mdm.steward.desk import StewardDesk
 from mdm.steward.web.deps import ERROR_HANDLERS, Site, csrf_checked
 from mdm.steward.web.routes import ROUTERS
-from mdm.steward.web.runner import FlowRunner
+from mdm.steward.web.runner import Runner
 from mdm.steward.web.security import SignedSessions, load_secret, now
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -49,15 +48,14 @@ def create_app(
     master: Path | str,
     state_dir: Path | str,
     *,
-    run: Callable[[str], str] | None = None,
-    run_details: Mapping[str, Any] | None = None,
+    runner: Runner | None = None,
     behind_tls: bool = False,
     clock: Callable[[], float] = now,
 ) -> FastAPI:
-    """The page over `master` and the durable store in `state_dir`. With `run` (given the admin's
-    name; returns a one-line status, raises on failure) admins may start the flow; `run_details` go
-    into its audit entry. `behind_tls`: a TLS proxy serves the page (Secure cookies). `clock`:
-    seconds since the epoch, for sessions and sign-in waits (tests move it)."""
+    """The page over `master` and the durable store in `state_dir`. With a `runner` (runner.py: the
+    pipeline in a thread, or a Prefect deployment's flow run) admins may start the flow.
+    `behind_tls`: a TLS proxy serves the page (Secure cookies). `clock`: seconds since the epoch,
+    for sessions and sign-in waits (tests move it)."""
     desk = StewardDesk(master, state_dir)
     with StateStore(desk.state_dir):  # create or upgrade the store before the first request
         pass
@@ -65,7 +63,7 @@ def create_app(
     app.state.site = Site(
         desk=desk,
         templates=Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True),
-        runner=FlowRunner(run, run_details) if run is not None else None,
+        runner=runner,
         clock=clock,
     )
     for router in ROUTERS:

@@ -23,7 +23,7 @@ from mdm.steward.desk import StewardDesk
 from mdm.steward.service import Conflict, Forbidden, NotFound, StewardError
 from mdm.steward.users import User, UserError
 from mdm.steward.views import MasterMissing
-from mdm.steward.web.runner import FlowRunner
+from mdm.steward.web.runner import Runner
 from mdm.steward.web.security import csrf_ok, live_session, now
 from mdm.types import StewardRole
 
@@ -49,7 +49,7 @@ class Site:
 
     desk: StewardDesk
     templates: Environment
-    runner: FlowRunner | None
+    runner: Runner | None
     clock: Callable[[], float] = now
     """seconds since the epoch: sessions' ends and sign-in waits (tests move it instead of sleeping)"""
 

@@ -18,7 +18,7 @@ router = APIRouter()
 async def admin(request: Request, user: Admin, site: SiteObjects) -> Response:
     users = await run_in_threadpool(site.desk.users)
     sessions = await run_in_threadpool(site.desk.live_sessions, site.clock())
-    run_status = site.runner.status if site.runner else None
+    run_status = await run_in_threadpool(site.runner.status) if site.runner else None  # may ask Prefect
     return site.page(request, "admin.html", users=users, roles=ROLES, run_status=run_status, sessions=sessions)
 
 
@@ -48,13 +48,14 @@ async def end_sessions(request: Request, user: Admin, site: SiteObjects, form: P
 async def run_flow(request: Request, user: Admin, site: SiteObjects) -> Response:
     runner = site.runner
     if runner is None:
-        raise StewardError("running the flow from the page is off (start `mdm serve --sources ...`)")
+        raise StewardError(
+            "running the flow from the page is off (start `mdm serve --sources ...` or `mdm serve --deployment ...`)"
+        )
 
     def start() -> str:
-        if not runner.start(user.username):
-            raise StewardError("a run is already going; wait for it to finish")
+        started = runner.start(user.username)  # RunRefused: a run is still going, or Prefect cannot be reached
         with site.desk.store() as store, store.transaction() as con:
-            write_audit(con, user.username, "run_flow", None, None, None, runner.details)
-        return "the flow is running; the queue shows its result when it is published"
+            write_audit(con, user.username, "run_flow", None, None, None, started.audit)
+        return started.message
 
     return await act(request, start, "/admin")
