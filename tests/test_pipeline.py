@@ -264,7 +264,7 @@ def test_the_caller_calls_each_source_read_inside_ingest(tiny: Path, tmp_path: P
     summary = run_pipeline(tiny, tmp_path / "master.duckdb", as_of=AS_OF, call=recording)
     sources, later = (
         ["ingest crm", "ingest web"],
-        ["standardize", "match", "cluster", "golden", "stale", "tags", "publish"],
+        ["standardize", "match", "cluster", "golden", "stale", "archive", "tags", "publish"],
     )
     assert called == ["ingest", *sources, *later]
     assert [(s.source, s.rows_read, s.rows_quarantined) for s in summary.ingest.sources] == [
