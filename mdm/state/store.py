@@ -21,7 +21,7 @@ from mdm.sensitive import KEY_FILE_ENV, DataKeyError
 from mdm.state.audit import AUDIT_RETENTION_DAYS, os_actor, write_audit
 from mdm.types import Decision, GoldenId
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -98,6 +98,10 @@ CREATE INDEX IF NOT EXISTS web_sessions_user ON web_sessions (username);
 CREATE TABLE IF NOT EXISTS sign_in_throttle (
     key TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure_at TEXT NOT NULL,
     refused INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    token_hash TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, roles TEXT NOT NULL,
+    created_at TEXT NOT NULL, created_by TEXT NOT NULL, revoked_at TEXT, revoked_by TEXT
 );
 """
 # triggers hold ';' in their bodies: run whole, and made again when a store's differ (so a changed
