@@ -206,7 +206,8 @@ def review(
     " address the proxy gives in X-Forwarded-For is trusted (from 127.0.0.1 only). Env: MDM_BEHIND_TLS=1.",
 )
 def serve(master: Path, state: Path | None, port: int, sources: Path | None, behind_tls: bool) -> None:
-    """Serve the steward web page on 127.0.0.1 (sign in; viewer, steward and admin roles).
+    """Serve the steward web page on 127.0.0.1 (sign in; viewer, steward and admin roles), and the
+    JSON API under /api/v1 (bearer tokens from `mdm tokens create`; docs/api.md).
 
     \b
     Example:
@@ -231,7 +232,13 @@ def serve(master: Path, state: Path | None, port: int, sources: Path | None, beh
 
         run = run_flow
     app = create_app(
-        master, state_dir, run=run, run_details={"sources": str(sources)} if sources else None, behind_tls=behind_tls
+        master,
+        state_dir,
+        run=run,
+        run_details={"sources": str(sources)} if sources else None,
+        behind_tls=behind_tls,
+        sources=sources,
+        warm_api=True,
     )
     tls = "; behind TLS: Secure cookies, clients named by X-Forwarded-For" if behind_tls else ""
     click.echo(f"steward page on http://127.0.0.1:{port}/ (Ctrl-C stops{tls})")
