@@ -57,7 +57,9 @@ def tokens_create(name: str, roles: tuple[str, ...], master: Path, state: Path |
     with StateStore(state_beside(master, state)) as store:
         token = create_token(store, name, roles, by=_actor())
     click.echo(token)
-    click.echo(f"token {name} ({', '.join(roles)}): shown this once; send it as 'Authorization: Bearer <token>'", err=True)
+    click.echo(
+        f"token {name} ({', '.join(roles)}): shown this once; send it as 'Authorization: Bearer <token>'", err=True
+    )
 
 
 @tokens.command("list")

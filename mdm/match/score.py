@@ -58,7 +58,9 @@ def _weight(
     for index, column in _tf_levels(comparison):
         m = trained.levels[index].m_probability or 0.0
         known = frequencies.get(column) if frequencies is not None else None
-        tf = (known if known is not None else term_frequencies(records, column)).rename({"value": f"{column}_l", "term_frequency": f"_tf_{column}"})
+        tf = (known if known is not None else term_frequencies(records, column)).rename(
+            {"value": f"{column}_l", "term_frequency": f"_tf_{column}"}
+        )
         # the carried values are categorical codes (compare_pairs): join code to code
         tf = tf.with_columns(pl.col(f"{column}_l").cast(scored.schema[f"{column}_l"]))
         scored = scored.join(tf, on=f"{column}_l", how="left", maintain_order="left")

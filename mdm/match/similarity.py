@@ -10,9 +10,8 @@ is the one place to switch to cpdist.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import threading
+from typing import Literal
 
 import duckdb
 import polars as pl

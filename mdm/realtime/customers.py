@@ -52,7 +52,8 @@ def golden_customer(
                     record[field] = record.pop(f"{field}_masked")
             records = _rows(
                 con,
-                "SELECT * EXCLUDE (golden_id) FROM source_records WHERE golden_id = ? ORDER BY source, source_record_id",
+                "SELECT * EXCLUDE (golden_id) FROM source_records WHERE golden_id = ?"
+                " ORDER BY source, source_record_id",
                 golden_id,
                 cipher,
             )
@@ -76,8 +77,9 @@ def golden_customer(
         retired = store.retired_ids()
         if golden_id not in retired:
             return None
-    into, seen = retired[golden_id], {golden_id}  # type: ignore[index]
-    while into is not None and into in retired and into not in seen:  # merged, then merged again
+    chain: dict[str, str | None] = {str(k): v for k, v in retired.items()}
+    into, seen = chain[golden_id], {golden_id}
+    while into is not None and into in chain and into not in seen:  # merged, then merged again
         seen.add(into)
-        into = retired[into]  # type: ignore[index]
+        into = chain[into]
     return Retired(golden_id, into)

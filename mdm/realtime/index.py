@@ -123,9 +123,7 @@ class ResolverIndex:
         return int(ids.search_sorted(golden_id, side="left")), int(ids.search_sorted(golden_id, side="right"))
 
     @classmethod
-    def load(
-        cls, master: Path, rules: MatchRules, dictionary: Dictionary, cipher: FieldCipher | None
-    ) -> ResolverIndex:
+    def load(cls, master: Path, rules: MatchRules, dictionary: Dictionary, cipher: FieldCipher | None) -> ResolverIndex:
         started = time.perf_counter()
         stamp = MasterStamp.of(master)
         model_file = model_path(master)
@@ -180,16 +178,21 @@ class ResolverIndex:
             stamp=stamp,
             run_id=str(row[5]),
             model=model,
-            threshold_match_probability=float(row[3]),
-            threshold_review_probability=float(row[4]),
+            threshold_match_probability=float(str(row[3])),
+            threshold_review_probability=float(str(row[4])),
             records=records,
             rules=indexed,
             frequencies=frequencies,
             encrypted=encrypted,
             loaded_seconds=round(time.perf_counter() - started, 3),
         )
-        log.info("resolver: %s (run %s, %d records) loaded in %.1f s", master, index.run_id, records.height,
-                 index.loaded_seconds)
+        log.info(
+            "resolver: %s (run %s, %d records) loaded in %.1f s",
+            master,
+            index.run_id,
+            records.height,
+            index.loaded_seconds,
+        )
         return index
 
 
@@ -197,8 +200,10 @@ def _check_model(model: MatchModel, parameters: list[tuple[object, ...]], path: 
     """The model file is the one the master was scored with (publish writes it just after the master)."""
     published = {(str(c), str(level)): m for c, level, m, *_ in parameters}
     mine = {(t.comparison.name, lv.label): lv.m_probability for t in model.comparisons for lv in t.levels}
-    if not parameters or published.keys() != mine.keys() or any(
-        abs(float(m or 0) - float(mine[k] or 0)) > 1e-9 for k, m in published.items()
+    if (
+        not parameters
+        or published.keys() != mine.keys()
+        or any(abs(float(str(m or 0)) - float(mine[k] or 0)) > 1e-9 for k, m in published.items())
     ):
         raise MasterUnavailable(f"{path} is not the model of the master beside it (a publish under way?)")
 
@@ -248,4 +253,3 @@ class LiveIndex:
         """Block until a reload under way has finished (tests, benchmarks)."""
         if self._loading.acquire(timeout=timeout):
             self._loading.release()
-

@@ -19,7 +19,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, create_model
 
 from mdm.config.dictionary import Dictionary
-from mdm.config.sources import SourceConfig
+from mdm.config.sources import ColumnSpec, SourceConfig
 from mdm.ingest import IngestResult
 from mdm.ingest.validate import row_failures
 from mdm.sensitive import mask
@@ -45,7 +45,7 @@ class RecordOptions(BaseModel):
     )
     formats: dict[StrictStr, StrictStr] = Field(
         default_factory=dict,
-        description=f'per field: a date field\'s strptime format (default "{DATE_FORMAT}"), or full_name\'s'
+        description=f"per field: a date field's strptime format (default \"{DATE_FORMAT}\"), or full_name's"
         f' order (default "{FULL_NAME_FORMAT}"), e.g. {{"birth_date": "%m/%d/%Y"}}',
     )
 
@@ -56,9 +56,7 @@ def record_model(dictionary: Dictionary) -> type[BaseModel]:
         f.name: (StrictStr | None, Field(default=None, description=f.description, max_length=10_000))
         for f in dictionary.fields
     }
-    return create_model(  # type: ignore[call-overload, no-any-return]
-        "Record", __config__=ConfigDict(extra="forbid", title="Record"), **fields
-    )
+    return create_model("Record", __config__=ConfigDict(extra="forbid", title="Record"), **fields)
 
 
 class RecordProblem(ValueError):
@@ -102,7 +100,7 @@ class RecordStandardizer:
 
     def _inputs(self, values: Mapping[str, str | None], options: RecordOptions) -> tuple[IngestResult, SourceConfig]:
         formats: dict[str, str | None] = {}
-        specs: dict[str, dict[str, str]] = {}
+        specs: dict[str, ColumnSpec] = {}
         unknown = sorted(set(options.formats) - set(values))
         if unknown:
             raise RecordProblem(f"formats given for field(s) the record does not carry: {', '.join(unknown)}")
@@ -121,7 +119,7 @@ class RecordStandardizer:
                 raise RecordProblem(f"{name} takes no format (only date fields and full_name do)")
             else:
                 formats[name] = None
-            specs[name] = {"column": name} | ({"format": formats[name]} if formats[name] else {})  # type: ignore[dict-item]
+            specs[name] = ColumnSpec(column=name, format=formats[name])
         staged = pl.DataFrame(
             {
                 "source": [API_SOURCE],
@@ -136,7 +134,9 @@ class RecordStandardizer:
         )
         return IngestResult(API_SOURCE, 1, staged, pl.DataFrame(), formats), source
 
-    def standardize(self, record: BaseModel, options: RecordOptions, as_of: dt.date | None = None) -> StandardizedRecord:
+    def standardize(
+        self, record: BaseModel, options: RecordOptions, as_of: dt.date | None = None
+    ) -> StandardizedRecord:
         values = {k: v for k, v in record.model_dump().items() if v is not None}
         if not values:
             raise RecordProblem("the record carries no field: give at least one dictionary field")

@@ -86,12 +86,14 @@ def resolve_record(
     rows = sorted(found)
     members = index.records[rows]
     columns = [c for c in members.columns if c in record.columns]
-    incoming = record.select(
-        [pl.col(c).cast(members.schema[c]) for c in columns]
-    ).with_columns(pl.lit(None, pl.String).alias("golden_id"))
+    incoming = record.select([pl.col(c).cast(members.schema[c]) for c in columns]).with_columns(
+        pl.lit(None, pl.String).alias("golden_id")
+    )
     frame = pl.concat([incoming, members.select(*columns, "golden_id")], how="vertical_relaxed").with_row_index("rid")
     frame = frame.with_columns(pl.col("rid").cast(pl.Int64))
-    pairs = pl.DataFrame({"left": [0] * len(rows), "right": list(range(1, len(rows) + 1))}, schema={"left": pl.Int64, "right": pl.Int64})
+    pairs = pl.DataFrame(
+        {"left": [0] * len(rows), "right": list(range(1, len(rows) + 1))}, schema={"left": pl.Int64, "right": pl.Int64}
+    )
     scored = score_pairs(
         frame,
         pairs,
@@ -101,9 +103,9 @@ def resolve_record(
         frequencies=index.frequencies,
         record_count=index.record_count + 1,
     )
-    scored = scored.with_columns(
-        pl.Series("golden_id", members["golden_id"]), pl.Series("row", rows)
-    ).sort(["match_probability", "row"], descending=[True, False])
+    scored = scored.with_columns(pl.Series("golden_id", members["golden_id"]), pl.Series("row", rows)).sort(
+        ["match_probability", "row"], descending=[True, False]
+    )
     best = scored.unique(subset="golden_id", keep="first", maintain_order=True).head(limit)
     compared = dict(scored.group_by("golden_id").len().iter_rows())
     names = [t.comparison.name for t in index.model.comparisons if f"{t.comparison.name}_level" in scored.columns]

@@ -55,8 +55,14 @@ def token_hash(token: str) -> str:
 def _roles(roles: Sequence[str]) -> tuple[ApiRole, ...]:
     wrong = [r for r in roles if r not in API_ROLES]
     if wrong or not roles:
-        raise TokenError(f"roles are {' and '.join(API_ROLES)} (e.g. --role resolve --role read), not {wrong or 'none'}")
+        raise TokenError(
+            f"roles are {' and '.join(API_ROLES)} (e.g. --role resolve --role read), not {wrong or 'none'}"
+        )
     return tuple(r for r in API_ROLES if r in roles)
+
+
+def _stored_roles(text: str) -> tuple[ApiRole, ...]:
+    return tuple(r for r in API_ROLES if r in text.split(","))
 
 
 def create_token(store: StateStore, name: str, roles: Sequence[str], *, by: str) -> str:
@@ -94,7 +100,7 @@ def list_tokens(store: StateStore) -> list[ApiToken]:
     rows = store.query(
         "SELECT name, roles, created_at, created_by, revoked_at, revoked_by FROM api_tokens ORDER BY created_at, name"
     )
-    return [ApiToken(n, tuple(r.split(",")), c, b, ra, rb) for n, r, c, b, ra, rb in rows]  # type: ignore[arg-type]
+    return [ApiToken(n, _stored_roles(r), c, b, ra, rb) for n, r, c, b, ra, rb in rows]
 
 
 def token_of(store: StateStore, token: str) -> ApiToken | None:
@@ -108,4 +114,4 @@ def token_of(store: StateStore, token: str) -> ApiToken | None:
     if not rows:
         return None
     name, roles, created_at, created_by = rows[0]
-    return ApiToken(name, tuple(roles.split(",")), created_at, created_by)  # type: ignore[arg-type]
+    return ApiToken(name, _stored_roles(roles), created_at, created_by)

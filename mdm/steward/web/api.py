@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,11 +67,14 @@ class ApiSite:
         return store
 
 
-def error(status: int, message: str, problems: list[dict[str, str]] | None = None, **headers: str) -> JSONResponse:
+def error(
+    status: int, message: str, problems: list[dict[str, str]] | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """An API error: {"error": what is wrong and how to fix it, "problems": [{"at", "problem"}...]}."""
     body: dict[str, Any] = {"error": message}
     if problems:
         body["problems"] = problems
-    return JSONResponse(body, status_code=status, headers=headers or None)
+    return JSONResponse(body, status_code=status, headers=dict(headers) if headers else None)
 
 
 class ApiGate:
@@ -121,7 +124,7 @@ class ApiGate:
         client = scope.get("client")
         address = client[0] if client else "unknown"
         actor = state.get("api_actor") or f"api:{address}"
-        endpoint = f"{scope['method']} {printable(scope.get('root_path', '') + scope['path'], 200)}"
+        endpoint = f"{scope['method']} {printable(scope['path'], 200)}"  # the whole path, /api/v1 included
         try:
             with site.store().transaction() as con:
                 write_audit(con, actor, "api_call", endpoint, None, None, {"status": status, "client": address})
@@ -237,7 +240,7 @@ def create_api(
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
-        return error(exc.status_code, str(exc.detail), **(exc.headers or {}))
+        return error(exc.status_code, str(exc.detail), headers=exc.headers)
 
     api.add_exception_handler(RequestValidationError, validation_failed)
     api.add_exception_handler(HTTPException, http_error)

@@ -59,11 +59,11 @@ def create_app(
     warm_api: bool = False,
 ) -> FastAPI:
     """The page over `master` and the durable store in `state_dir`. With `run` (given the admin's
-    name; returns a one-line status, raises on failure) admins may start the flow; `run_details` go
-    into its audit entry. `behind_tls`: a TLS proxy serves the page (Secure cookies). `clock`:
-    seconds since the epoch, for sessions and sign-in waits (tests move it). The JSON API is mounted
-at /api/v1 (./api.py): `sources` names the project whose dictionary and rules it uses (else the
-bundled ones); `warm_api` loads its resolver at once, not at the first call."""
+        name; returns a one-line status, raises on failure) admins may start the flow; `run_details` go
+        into its audit entry. `behind_tls`: a TLS proxy serves the page (Secure cookies). `clock`:
+        seconds since the epoch, for sessions and sign-in waits (tests move it). The JSON API is mounted
+    at /api/v1 (./api.py): `sources` names the project whose dictionary and rules it uses (else the
+    bundled ones); `warm_api` loads its resolver at once, not at the first call."""
     desk = StewardDesk(master, state_dir)
     with StateStore(desk.state_dir):  # create or upgrade the store before the first request
         pass

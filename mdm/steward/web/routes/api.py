@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, Field, create_model
 
 from mdm.errors import MdmError
 from mdm.realtime.customers import Retired, golden_customer
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from mdm.steward.web.api import ApiSite
 
 MAX_CANDIDATES = 20
+
+
+class ResolveOptions(RecordOptions):
+    limit: int = Field(default=5, ge=1, le=MAX_CANDIDATES, description="most candidates returned")
 
 
 class FieldResult(BaseModel):
@@ -85,7 +89,9 @@ def _bearer(site: "ApiSite", role: ApiRole | None) -> Callable[[Request], ApiTok
         scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
         challenge = {"WWW-Authenticate": "Bearer"}
         if scheme.lower() != "bearer" or not token.strip():
-            raise HTTPException(401, "send an API token: 'Authorization: Bearer <token>' (`mdm tokens create`)", challenge)
+            raise HTTPException(
+                401, "send an API token: 'Authorization: Bearer <token>' (`mdm tokens create`)", challenge
+            )
         found = token_of(site.store(), token.strip())
         if found is None:
             raise HTTPException(401, "the API token is unknown or revoked", challenge)
@@ -100,23 +106,8 @@ def _bearer(site: "ApiSite", role: ApiRole | None) -> Callable[[Request], ApiTok
 def api_router(site: "ApiSite") -> APIRouter:
     """The routes over `site`; the request bodies carry its dictionary's fields."""
     record = site.standardizer.model
-    options = RecordOptions.model_fields
-    body_config = ConfigDict(extra="forbid")
-    standardize_body: Any = create_model(
-        "StandardizeRequest",
-        __config__=body_config,
-        record=(record, ...),
-        country=(options["country"].annotation, options["country"]),
-        formats=(options["formats"].annotation, options["formats"]),
-    )
-    resolve_body: Any = create_model(
-        "ResolveRequest",
-        __config__=body_config,
-        record=(record, ...),
-        country=(options["country"].annotation, options["country"]),
-        formats=(options["formats"].annotation, options["formats"]),
-        limit=(int, Field(default=5, ge=1, le=MAX_CANDIDATES, description="most candidates returned")),
-    )
+    standardize_body: Any = create_model("StandardizeRequest", __base__=RecordOptions, record=(record, ...))
+    resolve_body: Any = create_model("ResolveRequest", __base__=ResolveOptions, record=(record, ...))
     router = APIRouter()
     resolver = Annotated[ApiToken, Depends(_bearer(site, "resolve"))]
     reader = Annotated[ApiToken, Depends(_bearer(site, "read"))]
@@ -131,7 +122,7 @@ def api_router(site: "ApiSite") -> APIRouter:
             raise HTTPException(422, str(exc)) from None
 
     @router.post("/standardize", response_model=StandardizeResponse)
-    def standardize(body: standardize_body, token: resolver) -> StandardizeResponse:  # type: ignore[valid-type]
+    def standardize(body: standardize_body, token: resolver) -> StandardizeResponse:
         """One record standardized exactly as the nightly run standardizes a source row: values,
         keys, every flag with its reason, and whether the run would quarantine it."""
         result = standardized(body)
@@ -143,13 +134,17 @@ def api_router(site: "ApiSite") -> APIRouter:
             address_key=address_key,
         )
 
-    @router.post("/resolve", response_model=ResolveResponse, responses={503: {"description": "no master to resolve against"}})
-    def resolve(body: resolve_body, token: resolver) -> ResolveResponse:  # type: ignore[valid-type]
+    @router.post(
+        "/resolve", response_model=ResolveResponse, responses={503: {"description": "no master to resolve against"}}
+    )
+    def resolve(body: resolve_body, token: resolver) -> ResolveResponse:
         """The golden customers the record may be, most probable first, each with the comparison-
         by-comparison evidence and the decision the nightly rules would take. Writes nothing."""
         result = standardized(body)
         if result.quarantine_reasons:
-            raise HTTPException(422, "the nightly run would quarantine this record: " + "; ".join(result.quarantine_reasons))
+            raise HTTPException(
+                422, "the nightly run would quarantine this record: " + "; ".join(result.quarantine_reasons)
+            )
         index = _index(site)
         candidates, scored, notes = resolve_record(index, result.frame, site.rules, site.dictionary, body.limit)
         return ResolveResponse(
@@ -217,4 +212,3 @@ def _index(site: "ApiSite") -> ResolverIndex:
         return site.index.current()
     except (MdmError, OSError) as exc:
         raise HTTPException(503, f"cannot resolve yet: {exc}") from None
-
