@@ -49,23 +49,24 @@ class Candidate:
 
 def candidate_rows(index: ResolverIndex, record: pl.DataFrame) -> dict[int, list[str]]:
     """Row of the master's records -> the blocking rules that make it a candidate of `record`."""
-    found: dict[int, list[str]] = {}
+    sides = []  # (rule, its limit, the record's key, the master's side it is looked up in)
     for ri in index.rules:
-        rule = ri.rule
-        sides = [(rule.key, ri.others if ri.others is not None else ri.keys)]
-        if rule.other_key is not None:
-            sides.append((rule.other_key, ri.keys))
-        for parts, against in sides:
-            value = record.select(key_hash(parts)).item()
-            if value is None:
-                continue
-            rows = against.lookup(int(value))
-            if len(rows) + 1 > ri.limit:  # a giant block: the run skips it, so does the resolver
-                continue
-            for row in rows:
-                names = found.setdefault(row, [])
-                if rule.name not in names:
-                    names.append(rule.name)
+        sides.append((ri, ri.rule.key, ri.others if ri.others is not None else ri.keys))
+        if ri.rule.other_key is not None:
+            sides.append((ri, ri.rule.other_key, ri.keys))
+    # every key of the record in one select: a select per key costs more than all the look-ups
+    keys = record.select(key_hash(parts).alias(str(i)) for i, (_, parts, _) in enumerate(sides)).row(0)
+    found: dict[int, list[str]] = {}
+    for (ri, _, against), value in zip(sides, keys, strict=True):
+        if value is None:
+            continue
+        rows = against.lookup(int(value))
+        if len(rows) + 1 > ri.limit:  # a giant block: the run skips it, so does the resolver
+            continue
+        for row in rows:
+            names = found.setdefault(row, [])
+            if ri.rule.name not in names:
+                names.append(ri.rule.name)
     return found
 
 
