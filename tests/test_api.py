@@ -442,3 +442,54 @@ def test_a_new_master_is_loaded_without_dropping_requests(master: Path) -> None:
     after = client.post("/resolve", json=body, headers=bearer(tokens["resolve"])).json()
     assert after["candidates"][0]["golden_id"] == first["candidates"][0]["golden_id"] == row["golden_id"]
     assert dt.datetime.now(dt.UTC)  # (the master's run id is the same: the content did not change)
+
+
+# ---- sensitive fields ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def encrypted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """tests/test_sensitive.py's two sources (national ids, one a typo of another), published
+    with a data key (MDM_DATA_KEY_FILE stays set); returns the master."""
+    from mdm.sensitive import KEY_ENV, KEY_FILE_ENV, create_key_file
+    from tests.test_sensitive import _project
+
+    key = tmp_path / "keys" / "data.key"
+    create_key_file(key)
+    monkeypatch.setenv(KEY_FILE_ENV, str(key))
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    master = tmp_path / "out" / "master.duckdb"
+    run_pipeline(_project(tmp_path / "src"), master, as_of=AS_OF)
+    return master
+
+
+def _resolve_mary(master: Path) -> Any:
+    with StateStore(master.parent / "state") as store:
+        token = create_token(store, "desk", ["resolve", "read"], by="test")
+    client = TestClient(create_app(master, master.parent / "state"), base_url="http://127.0.0.1")
+    record = {"given_name": "Mary", "family_name": "Jones", "birth_date": "1975-01-02", "national_id": "731-44-1089"}
+    response = client.post("/api/v1/resolve", json={"record": record}, headers=bearer(token))
+    assert response.status_code == 200, response.text
+    assert "731-44" not in response.text and "73144" not in response.text
+    golden_id = response.json()["candidates"][0]["golden_id"]
+    customer = client.get(f"/api/v1/customers/{golden_id}", headers=bearer(token))
+    assert customer.status_code == 200 and "731441" not in customer.text and "enc:v1:" not in customer.text
+    return response.json()
+
+
+def test_with_the_data_key_a_national_id_is_compared_as_in_the_run(encrypted: Path) -> None:
+    got = _resolve_mary(encrypted)
+    levels = {c["comparison"]: c["level"] for c in got["candidates"][0]["comparisons"]}
+    assert levels["national_id"] in ("exact", "one_typo") and got["notes"] == []
+
+
+def test_without_the_data_key_a_national_id_is_skipped_and_the_answer_says_so(
+    encrypted: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mdm.sensitive import KEY_FILE_ENV
+
+    monkeypatch.delenv(KEY_FILE_ENV)
+    got = _resolve_mary(encrypted)
+    levels = {c["comparison"]: c["level"] for c in got["candidates"][0]["comparisons"]}
+    assert levels["national_id"] == "skipped: encrypted in the master and no data key"
+    assert got["notes"] and "no data key" in got["notes"][0]
