@@ -59,10 +59,13 @@ class KeyIndex:
         )
         return cls(keyed["h"], keyed["row"])
 
-    def lookup(self, value: int) -> list[int]:
-        """The rows whose key hashes to `value` (two binary searches)."""
+    def lookup(self, value: int, limit: int) -> list[int] | None:
+        """The rows whose key hashes to `value` (two binary searches); None when they are more than
+        `limit` - 1 (with the record looked up, a block the run skips as too big)."""
         start = int(self.hashes.search_sorted(value, side="left"))
         end = int(self.hashes.search_sorted(value, side="right"))
+        if end - start + 1 > limit:
+            return None
         return self.rows.slice(start, end - start).to_list() if end > start else []
 
 

@@ -60,8 +60,8 @@ def candidate_rows(index: ResolverIndex, record: pl.DataFrame) -> dict[int, list
     for (ri, _, against), value in zip(sides, keys, strict=True):
         if value is None:
             continue
-        rows = against.lookup(int(value))
-        if len(rows) + 1 > ri.limit:  # a giant block: the run skips it, so does the resolver
+        rows = against.lookup(int(value), ri.limit)
+        if rows is None:  # a giant block: the run skips it, so does the resolver
             continue
         for row in rows:
             names = found.setdefault(row, [])
