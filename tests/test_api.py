@@ -493,3 +493,15 @@ def test_without_the_data_key_a_national_id_is_skipped_and_the_answer_says_so(
     levels = {c["comparison"]: c["level"] for c in got["candidates"][0]["comparisons"]}
     assert levels["national_id"] == "skipped: encrypted in the master and no data key"
     assert got["notes"] and "no data key" in got["notes"][0]
+
+
+def test_a_schema_5_store_gains_the_token_table(tmp_path: Path) -> None:
+    with StateStore(tmp_path) as store:
+        create_token(store, "desk", ["read"], by="test")
+    con = sqlite3.connect(tmp_path / StateStore.FILENAME)
+    con.executescript("DROP TABLE api_tokens; UPDATE meta SET value = '5' WHERE key = 'schema_version';")
+    con.close()
+    with StateStore(tmp_path) as store:
+        assert store.query("SELECT value FROM meta WHERE key = 'schema_version'") == [("6",)]
+        assert list_tokens(store) == []
+        create_token(store, "desk", ["read"], by="test")
