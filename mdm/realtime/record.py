@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, create_model
 
 from mdm.config.dictionary import Dictionary
 from mdm.config.sources import ColumnSpec, SourceConfig
+from mdm.errors import MdmError
 from mdm.ingest import IngestResult
 from mdm.ingest.validate import row_failures
 from mdm.sensitive import mask
@@ -59,7 +60,7 @@ def record_model(dictionary: Dictionary) -> type[BaseModel]:
     return create_model("Record", __config__=ConfigDict(extra="forbid", title="Record"), **fields)
 
 
-class RecordProblem(ValueError):
+class RecordProblem(MdmError, ValueError):
     """Options that cannot apply to the record (a format for a field it lacks, a bad order)."""
 
 
