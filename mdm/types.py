@@ -44,6 +44,11 @@ Verdict = Literal["same", "not_same", "skip"]
 StewardRole = Literal["viewer", "steward", "admin"]
 """viewer reads; steward also decides, merges, splits and undoes; admin also manages users and rolls back."""
 
+ApiRole = Literal["resolve", "read"]
+"""What an API token may call: `resolve` POST /api/v1/standardize and /api/v1/resolve (a record in,
+standardized values or candidate ids out); `read` GET /api/v1/customers/{id} (a golden customer's
+values, records and lineage). A token holds one or both."""
+
 RunStatus = Literal["running", "published", "failed"]
 
 PairClass = Literal["match", "review", "non_match"]

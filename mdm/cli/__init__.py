@@ -2,8 +2,8 @@
 
 Commands by what they work on: `run`, `check`, `init`, `sample`, `docs` (mdm/cli/project.py); `explain`,
 `query`, `export`, `rollback`, `backup`, `restore` (mdm/cli/master.py); `tags` (mdm/cli/tags.py);
-`users`, `review`, `serve` (mdm/cli/steward.py); `audit` (mdm/cli/audit.py); `key` (mdm/cli/key.py);
-`archive` (mdm/cli/archive.py).
+`users`, `review`, `serve` (mdm/cli/steward.py); `tokens` (mdm/cli/tokens.py); `audit` (mdm/cli/audit.py);
+`key` (mdm/cli/key.py); `archive` (mdm/cli/archive.py).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from mdm.cli import archive, audit, key, master, project, steward, tags
+    from mdm.cli import archive, audit, key, master, project, steward, tags, tokens
 
     for command in (
         project.run,
@@ -56,6 +56,7 @@ def _register() -> None:
         steward.users,
         steward.review,
         steward.serve,
+        tokens.tokens,
         audit.audit,
         key.key,
         archive.archive,

@@ -220,7 +220,8 @@ def review(
 def serve(
     master: Path, state: Path | None, port: int, sources: Path | None, deployment: str | None, behind_tls: bool
 ) -> None:
-    """Serve the steward web page on 127.0.0.1 (sign in; viewer, steward and admin roles).
+    """Serve the steward web page on 127.0.0.1 (sign in; viewer, steward and admin roles), and the
+    JSON API under /api/v1 (bearer tokens from `mdm tokens create`; docs/api.md).
 
     \b
     Example:
@@ -234,7 +235,14 @@ def serve(
     from mdm.steward.web.app import create_app
 
     state_dir = state_beside(master, state)
-    app = create_app(master, state_dir, runner=_runner(master, state_dir, sources, deployment), behind_tls=behind_tls)
+    app = create_app(
+        master,
+        state_dir,
+        runner=_runner(master, state_dir, sources, deployment),
+        behind_tls=behind_tls,
+        sources=sources,
+        warm_api=True,
+    )
     tls = "; behind TLS: Secure cookies, clients named by X-Forwarded-For" if behind_tls else ""
     click.echo(f"steward page on http://127.0.0.1:{port}/ (Ctrl-C stops{tls})")
     # the proxy's X-Forwarded-For / -Proto are believed only behind TLS, and only from 127.0.0.1

@@ -11,6 +11,7 @@ records agreeing on a rare surname weigh more than two agreeing on "smith" (as S
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import get_args
 
 import polars as pl
@@ -29,6 +30,11 @@ def term_frequencies(records: pl.DataFrame, column: str) -> pl.DataFrame:
     return values.group_by("value").agg((pl.len() / max(values.height, 1)).alias("term_frequency"))
 
 
+def tf_columns(comparisons: list[Comparison]) -> list[str]:
+    """The columns whose term frequencies scoring reads (term-frequency adjusted levels)."""
+    return sorted({column for comparison in comparisons for _, column in _tf_levels(comparison)})
+
+
 def _tf_levels(comparison: Comparison) -> list[tuple[int, str]]:
     return [
         (index, level.columns_or(comparison.column)[0])
@@ -37,7 +43,12 @@ def _tf_levels(comparison: Comparison) -> list[tuple[int, str]]:
     ]
 
 
-def _weight(records: pl.DataFrame, scored: pl.DataFrame, trained: TrainedComparison) -> pl.DataFrame:
+def _weight(
+    records: pl.DataFrame,
+    scored: pl.DataFrame,
+    trained: TrainedComparison,
+    frequencies: Mapping[str, pl.DataFrame] | None = None,
+) -> pl.DataFrame:
     comparison = trained.comparison
     name = comparison.name
     indices = list(range(len(trained.levels)))
@@ -46,7 +57,10 @@ def _weight(records: pl.DataFrame, scored: pl.DataFrame, trained: TrainedCompari
     )
     for index, column in _tf_levels(comparison):
         m = trained.levels[index].m_probability or 0.0
-        tf = term_frequencies(records, column).rename({"value": f"{column}_l", "term_frequency": f"_tf_{column}"})
+        known = frequencies.get(column) if frequencies is not None else None
+        tf = (known if known is not None else term_frequencies(records, column)).rename(
+            {"value": f"{column}_l", "term_frequency": f"_tf_{column}"}
+        )
         # the carried values are categorical codes (compare_pairs): join code to code
         tf = tf.with_columns(pl.col(f"{column}_l").cast(scored.schema[f"{column}_l"]))
         scored = scored.join(tf, on=f"{column}_l", how="left", maintain_order="left")
@@ -87,6 +101,8 @@ def score_pairs(
     threshold_match_probability: float,
     threshold_review_probability: float,
     compared: pl.DataFrame | None = None,
+    frequencies: Mapping[str, pl.DataFrame] | None = None,
+    record_count: int | None = None,
 ) -> pl.DataFrame:
     """Score candidate pairs (`left`, `right` rids of `records`; `rule` kept if present).
 
@@ -94,7 +110,10 @@ def score_pairs(
     `prior_weight`, `match_weight`, `match_probability` and `match_class` (match / review /
     non_match). A comparison whose columns are absent from `records` is skipped with a warning
     and contributes nothing. `compared` is `compare_for_scoring(records, pairs, ...)` when
-    already computed (training compares the same pairs). Lowering the thresholds sends more pairs to merge or review
+    already computed (training compares the same pairs). `frequencies` (column -> its
+    `term_frequencies`) and `record_count` stand for what `records` would give when `records` holds
+    only the pairs' records of a larger set (the API scores a few candidates against the whole
+    master's frequencies and prior). Lowering the thresholds sends more pairs to merge or review
     (recall); raising them keeps only surer pairs (precision).
     """
     usable = usable_comparisons(records.columns, [t.comparison for t in model.comparisons])
@@ -102,9 +121,9 @@ def score_pairs(
     keep = [c for c in ("rule",) if c in pairs.columns]
     scored = compared if compared is not None else compare_for_scoring(records, pairs, usable)
     for t in trained:
-        scored = _weight(records, scored, t)
+        scored = _weight(records, scored, t, frequencies)
     weights = [f"{t.comparison.name}_weight" for t in trained]
-    prior_weight = model.prior_weight_for(records.height)
+    prior_weight = model.prior_weight_for(record_count if record_count is not None else records.height)
     scored = scored.with_columns(pl.lit(prior_weight, dtype=pl.Float64).alias("prior_weight"))
     scored = scored.with_columns(pl.sum_horizontal("prior_weight", *weights).alias("match_weight"))
     probability = 1.0 / (1.0 + pl.lit(2.0, dtype=pl.Float64).pow(-pl.col("match_weight")))

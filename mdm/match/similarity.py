@@ -10,6 +10,7 @@ is the one place to switch to cpdist.
 
 from __future__ import annotations
 
+import threading
 from typing import Literal
 
 import duckdb
@@ -32,11 +33,23 @@ def pairwise(metric: Metric, left: pl.Series, right: pl.Series) -> pl.Series:
     frame = pl.DataFrame({"a": left.cast(pl.String), "b": right.cast(pl.String)})
     if frame.height == 0:
         return pl.Series(metric, [], dtype=dtype)
-    con = duckdb.connect()
+    con = _connection()
     try:
         con.register("pairs", frame.to_arrow())
         # DuckDB keeps insertion order for a plain projection (preserve_insertion_order is on by default)
         out: pl.Series = con.sql(f"SELECT {sql} AS v FROM pairs").pl()["v"]
     finally:
-        con.close()
+        con.unregister("pairs")
     return out.cast(dtype).alias(metric)
+
+
+_local = threading.local()
+
+
+def _connection() -> duckdb.DuckDBPyConnection:
+    """This thread's in-memory DuckDB, opened once: opening one costs ~15 ms, which a call scoring a
+    few pairs (the API's resolver) would pay every time; computing costs microseconds."""
+    con: duckdb.DuckDBPyConnection | None = getattr(_local, "con", None)
+    if con is None:
+        con = _local.con = duckdb.connect()
+    return con

@@ -9,6 +9,7 @@ Routes (role needed), one router each in routes/:
     POST /golden/{id}/split, POST /golden/{id}/merge                                  (steward)
     GET  /audit, POST /audit/{n}/undo                                   (viewer / steward)
     GET  /admin, POST /admin/users, POST /admin/role, POST /admin/sessions, POST /admin/run  (admin)
+    /api/v1/...            the JSON API, bearer tokens instead of sessions (./api.py, docs/api.md)
 
 Every POST needs the session's CSRF token (else 403); not signed in, a page redirects to /login.
 Signing in is throttled and audited (mdm/steward/signin.py); sessions are server-side and end for
@@ -28,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader
 
 from mdm.state import StateStore
 from mdm.steward.desk import StewardDesk
+from mdm.steward.web.api import API_PREFIX, create_api
 from mdm.steward.web.deps import ERROR_HANDLERS, Site, csrf_checked
 from mdm.steward.web.routes import ROUTERS
 from mdm.steward.web.runner import Runner
@@ -51,11 +53,15 @@ def create_app(
     runner: Runner | None = None,
     behind_tls: bool = False,
     clock: Callable[[], float] = now,
+    sources: Path | str | None = None,
+    warm_api: bool = False,
 ) -> FastAPI:
     """The page over `master` and the durable store in `state_dir`. With a `runner` (runner.py: the
     pipeline in a thread, or a Prefect deployment's flow run) admins may start the flow.
     `behind_tls`: a TLS proxy serves the page (Secure cookies). `clock`: seconds since the epoch,
-    for sessions and sign-in waits (tests move it)."""
+    for sessions and sign-in waits (tests move it). The JSON API is mounted at /api/v1 (./api.py):
+    `sources` names the project whose dictionary and rules it uses (else the bundled ones);
+    `warm_api` loads its resolver at once, not at the first call."""
     desk = StewardDesk(master, state_dir)
     with StateStore(desk.state_dir):  # create or upgrade the store before the first request
         pass
@@ -68,6 +74,11 @@ def create_app(
     )
     for router in ROUTERS:
         app.include_router(router)
+    # mounted, not included: the page's session and CSRF dependency never apply to bearer-token calls
+    api = create_api(
+        Path(master), desk.state_dir, sources=Path(sources) if sources is not None else None, warm=warm_api
+    )
+    app.mount(API_PREFIX, api)
     for kind, handler in ERROR_HANDLERS.items():
         app.add_exception_handler(kind, handler)
 
