@@ -72,6 +72,12 @@ class WorkFiles:
         return self.dir / "scored.parquet"
 
     @property
+    def compared(self) -> Path:
+        """Every candidate pair's comparison levels (match -> publish: left for the next run,
+        mdm/match/delta.py)."""
+        return self.dir / "compared.parquet"
+
+    @property
     def model(self) -> Path:
         """The match model this run scored with (-> publish, copied beside the master)."""
         return self.dir / "model.json"

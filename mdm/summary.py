@@ -51,6 +51,8 @@ class RunSummary:
             "sources": {s.source: s.rows_accepted for s in self.sources},
             "mode": self.standardize.mode,
             "changes": self.standardize.total_changes(),
+            "candidate_pairs": self.match.candidate_pairs,
+            "compared_pairs": self.match.compared_pairs,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -112,8 +114,10 @@ def _match_lines(match: MatchReport, cluster: ClusterReport, tables: dict[str, i
     by_rule = ", ".join(f"{r['rule']} {r['new_pairs']}" for r in match.blocking if "new_pairs" in r)
     skipped = [f"{r['rule']} ({r['skipped']})" for r in match.blocking if "skipped" in r]
     classes = match.pairs_by_class
+    carried = match.candidate_pairs - match.compared_pairs
+    compared = f"{match.compared_pairs} compared in this run, {carried} carried over; " if carried > 0 else ""
     lines = [
-        f"candidate pairs: {match.candidate_pairs} (new pairs per blocking rule: {by_rule})",
+        f"candidate pairs: {match.candidate_pairs} ({compared}new pairs per blocking rule: {by_rule})",
         f"match model: {match.model} (trained {match.model_trained_at})",
         f"scored: match {classes['match']} (merged {cluster.merged_pairs}, blocked by conflicts"
         f" {cluster.blocked_pairs}), review {classes['review']}, non-match {classes['non_match']}",

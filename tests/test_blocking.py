@@ -138,3 +138,21 @@ def test_a_rule_with_other_key_pairs_names_written_in_the_other_order() -> None:
 def test_other_key_needs_as_many_parts_as_key() -> None:
     with pytest.raises(ValueError, match="other_key needs as many parts as key"):
         BlockingRule(name="x", key=["given_name_key", "family_name_key"], other_key=["family_name_key"])
+
+
+@pytest.mark.parametrize("touching", [[0], [2, 5], [3], [0, 1, 2, 3, 4, 5], []])
+def test_pairs_touching_some_records_are_the_full_pairs_with_one_of_them(touching: list[int]) -> None:
+    """An incremental run blocks only its new and changed records (mdm/match/delta.py): the pairs,
+    rules and masks are exactly the full blocking's pairs that have one of them, under every kind
+    of rule (plain, prefix, other_key), and the giant blocks are those of all records."""
+    swapped = TINY.with_columns(given_name_key=pl.Series(["kim", None, "lee", "lee", None, "ng"]))
+    crossed = BlockingRule.model_validate(
+        {"name": "crossed", "key": ["given_name_key"], "other_key": ["family_name_key"]}
+    )
+    rules = [EMAIL, FAMILY_YEAR, crossed, PHONE]
+    full = block_pairs(swapped, rules, max_block_size=3)
+    some = block_pairs(swapped, rules, max_block_size=3, touching=pl.Series(touching, dtype=pl.Int64))
+    expected = full.pairs.filter(pl.col("left").is_in(touching) | pl.col("right").is_in(touching))
+    assert some.pairs.rows() == expected.rows()
+    assert some.giant_blocks.rows() == full.giant_blocks.rows() and full.giant_blocks.height == 1
+    assert full.pairs.height > expected.height or len(touching) == 6

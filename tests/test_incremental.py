@@ -156,10 +156,13 @@ def test_incremental_nights_publish_the_full_runs_master(tmp_path: Path, seed: i
         # the same store and master, twice: once incremental (the live one), once --full
         twin = tmp_path / f"full{night}" / "master.duckdb"
         shutil.copytree(live.parent, twin.parent)
-        run_pipeline(sources, live, as_of=as_of)
-        run_pipeline(sources, twin, as_of=as_of, full=True)
+        night_run = run_pipeline(sources, live, as_of=as_of)
+        full_run = run_pipeline(sources, twin, as_of=as_of, full=True)
         incremental, full = _mode(live), _mode(twin)
         assert (incremental["mode"], full["mode"]) == ("incremental", "full")
+        # only the pairs touching a new or changed record were compared; the full run compared all
+        assert 0 < night_run.match.compared_pairs < night_run.match.candidate_pairs / 2
+        assert full_run.match.compared_pairs == full_run.match.candidate_pairs == night_run.match.candidate_pairs
         changed = {name: c for name, c in incremental["changes"].items() if c["new"] + c["changed"] + c["deleted"]}
         assert set(changed) == {"crm", "billing", "web", "clinic"}, incremental["changes"]
         assert all(c["unchanged"] > 0 for c in incremental["changes"].values())

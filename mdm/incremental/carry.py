@@ -11,6 +11,11 @@ and the date formats each source was read with. The next run uses them only when
   tables included), the code version and the polars version (the row hash is polars'); any other
   change rebuilds everything;
 - per source, ingest settled on the same date formats (else that source is standardized afresh).
+
+Beside them the run leaves its compared candidate pairs (`pairs.parquet`: the comparison levels of
+every pair, by the rids of that run, which are the row numbers of `standardized.parquet`) and its
+giant blocks, with a fingerprint of the matching rules: the next run compares only the pairs that
+touch a new or changed record (mdm/match/delta.py).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +38,13 @@ log = logging.getLogger(__name__)
 
 CARRY_DIRNAME = "records"
 RECORDS_FILE = "standardized.parquet"
+PAIRS_FILE = "pairs.parquet"
+GIANT_BLOCKS_FILE = "giant_blocks.parquet"
 META_FILE = "carry.json"
 HASH_COLUMN = "record_hash"
+PREVIOUS_RID = "previous_rid"
+"""A carried record's rid in the last run (its row in `standardized.parquet`), null for a record
+standardized afresh or whose as-of fields changed: its pairs are compared again."""
 _HASH_SEED = 20261204
 
 
@@ -65,15 +76,32 @@ class CarryOver:
     run_id: str
     formats: dict[str, dict[str, str | None]]
     sensitive: list[str]
+    match_fingerprint: str | None = None
+    """The matching rules the carried pairs were compared under (None: no pairs were left)."""
+
+    @property
+    def pairs(self) -> Path:
+        return self.path.parent / PAIRS_FILE
+
+    @property
+    def giant_blocks(self) -> Path:
+        return self.path.parent / GIANT_BLOCKS_FILE
 
     def source_records(
         self, source: str, formats: dict[str, str | None], cipher: FieldCipher | None
     ) -> pl.DataFrame | None:
-        """The source's carried records with their `record_hash` (sensitive values decrypted), or
-        None when the source was read with other date formats last time (or not at all)."""
+        """The source's carried records with their `record_hash` and `previous_rid` (sensitive
+        values decrypted), or None when the source was read with other date formats last time (or
+        not at all)."""
         if self.formats.get(source) != formats:
             return None
-        records = pl.scan_parquet(self.path).filter(pl.col("source") == source).collect()
+        records = (
+            pl.scan_parquet(self.path)
+            .with_row_index(PREVIOUS_RID)
+            .with_columns(pl.col(PREVIOUS_RID).cast(pl.Int64))
+            .filter(pl.col("source") == source)
+            .collect()
+        )
         columns = [f"{f}{s}" for f in self.sensitive for s in RECORD_SUFFIXES if f"{f}{s}" in records.columns]
         if columns and cipher is not None:
             records = records.with_columns(cipher.decrypt_series(records[c]).alias(c) for c in columns)
@@ -100,7 +128,16 @@ def load_carry(state_dir: Path, last_published: str | None, fingerprint: str, se
     path = directory / RECORDS_FILE
     if not path.exists():
         return None
-    return CarryOver(path, meta["run_id"], meta.get("formats", {}), sensitive)
+    return CarryOver(path, meta["run_id"], meta.get("formats", {}), sensitive, meta.get("match_fingerprint"))
+
+
+@dataclass(frozen=True)
+class LeftPairs:
+    """What the match stage leaves for the next run (mdm/match/delta.py)."""
+
+    compared: Path
+    giant_blocks: Path
+    match_fingerprint: str
 
 
 def save_carry(
@@ -109,17 +146,32 @@ def save_carry(
     fingerprint: str,
     formats: dict[str, dict[str, str | None]],
     records: Path,
+    pairs: LeftPairs | None = None,
 ) -> None:
-    """Leave this run's standardized records (already protected, with record_hash) for the next
-    run; written beside and renamed into place, the metadata last."""
+    """Leave this run's standardized records (already protected, with record_hash) and compared
+    pairs for the next run; written beside and renamed into place, the metadata last."""
     directory = carry_dir(state_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / f".{RECORDS_FILE}.tmp"
-    pl.scan_parquet(records).sink_parquet(tmp)
-    fsync_path(tmp)
+    meta: dict[str, object] = {"run_id": run_id, "fingerprint": fingerprint, "formats": formats}
+    placed = [_written(records, directory / RECORDS_FILE)]
+    if pairs is not None:
+        placed.append(_written(pairs.compared, directory / PAIRS_FILE))
+        placed.append(_written(pairs.giant_blocks, directory / GIANT_BLOCKS_FILE))
+        meta["match_fingerprint"] = pairs.match_fingerprint
     meta_tmp = directory / f".{META_FILE}.tmp"
-    meta_tmp.write_text(json.dumps({"run_id": run_id, "fingerprint": fingerprint, "formats": formats}))
+    meta_tmp.write_text(json.dumps(meta))
     fsync_path(meta_tmp)
-    (directory / META_FILE).unlink(missing_ok=True)  # never a new file under an old run's metadata
-    os.replace(tmp, directory / RECORDS_FILE)
+    (directory / META_FILE).unlink(missing_ok=True)  # never new files under an old run's metadata
+    for name in (PAIRS_FILE, GIANT_BLOCKS_FILE):
+        (directory / name).unlink(missing_ok=True)
+    for tmp, final in placed:
+        os.replace(tmp, final)
     os.replace(meta_tmp, directory / META_FILE)
+
+
+def _written(source: Path, final: Path) -> tuple[Path, Path]:
+    """`source` copied to a temporary file beside `final`, on disk; (that file, final)."""
+    tmp = final.with_name(f".{final.name}.tmp")
+    shutil.copyfile(source, tmp)
+    fsync_path(tmp)
+    return tmp, final

@@ -50,8 +50,12 @@ def missing_columns(rule: BlockingRule, columns: Sequence[str]) -> list[str]:
     return [c for c in rule.columns if c not in columns]
 
 
-def rule_pairs(records: pl.DataFrame, rule: BlockingRule, max_block_size: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(pairs left < right of one rule, its giant blocks). `records` needs `rid` and the key columns."""
+def rule_pairs(
+    records: pl.DataFrame, rule: BlockingRule, max_block_size: int, touching: pl.Series | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(pairs left < right of one rule, its giant blocks). `records` needs `rid` and the key columns.
+    With `touching` (rids), only the pairs with at least one record among them; the block sizes,
+    and so the giant blocks, are those of every record either way."""
     limit = rule.max_block_size or max_block_size
     parts = [key_part(p) for p in rule.key]
     names = [p.meta.output_name() for p in parts]
@@ -60,24 +64,31 @@ def rule_pairs(records: pl.DataFrame, rule: BlockingRule, max_block_size: int) -
     giant = sizes.filter(pl.col("size") > limit)
     if giant.height:
         keyed = keyed.join(giant.select(names), on=names, how="anti")
-    if rule.other_key is None:
+    if rule.other_key is None and touching is None:
         pairs = (
             keyed.join(keyed, on=names, suffix="_r")
             .filter(pl.col("rid") < pl.col("rid_r"))
             .select(pl.col("rid").alias("left"), pl.col("rid_r").alias("right"))
         )
+    elif rule.other_key is None:
+        pairs = _ordered(_touching(keyed, touching).join(keyed, on=names, suffix="_r"))
     else:  # one record's key against the other's other_key (names written in the other order)
         others = records.select(
             "rid", *[key_part(p).alias(n) for p, n in zip(rule.other_key, names, strict=True)]
         ).drop_nulls(names)
         if giant.height:
             others = others.join(giant.select(names), on=names, how="anti")
-        pairs = (
-            keyed.join(others, on=names, suffix="_r")
-            .filter(pl.col("rid") != pl.col("rid_r"))
-            .select(pl.min_horizontal("rid", "rid_r").alias("left"), pl.max_horizontal("rid", "rid_r").alias("right"))
-            .unique()
-        )
+        if touching is None:
+            pairs = _ordered(keyed.join(others, on=names, suffix="_r"))
+        else:
+            pairs = _ordered(
+                pl.concat(
+                    [
+                        _touching(keyed, touching).join(others, on=names, suffix="_r"),
+                        keyed.join(_touching(others, touching), on=names, suffix="_r"),
+                    ]
+                )
+            )
     described = giant.sort("size", descending=True).select(
         pl.lit(rule.name).alias("rule"),
         pl.lit(" + ".join(_describe(p) for p in rule.key)).alias("key"),
@@ -87,12 +98,29 @@ def rule_pairs(records: pl.DataFrame, rule: BlockingRule, max_block_size: int) -
     return pairs, described
 
 
+def _touching(keyed: pl.DataFrame, rids: pl.Series | None) -> pl.DataFrame:
+    return keyed if rids is None else keyed.filter(pl.col("rid").is_in(rids.implode()))
+
+
+def _ordered(joined: pl.DataFrame) -> pl.DataFrame:
+    """Distinct pairs left < right of a join of records (`rid`) with records (`rid_r`)."""
+    return (
+        joined.filter(pl.col("rid") != pl.col("rid_r"))
+        .select(pl.min_horizontal("rid", "rid_r").alias("left"), pl.max_horizontal("rid", "rid_r").alias("right"))
+        .unique()
+    )
+
+
 def _describe(part: KeyPart) -> str:
     return part.column if part.prefix_chars is None else f"{part.column}[:{part.prefix_chars}]"
 
 
-def block_pairs(records: pl.DataFrame, rules: Sequence[BlockingRule], max_block_size: int) -> Blocked:
-    """Candidate pairs of `records` (a standardized frame with `rid`) under every blocking rule.
+def block_pairs(
+    records: pl.DataFrame, rules: Sequence[BlockingRule], max_block_size: int, touching: pl.Series | None = None
+) -> Blocked:
+    """Candidate pairs of `records` (a standardized frame with `rid`) under every blocking rule;
+    with `touching` (rids), only the pairs with a record among them (an incremental run's new and
+    changed records, mdm/match/delta.py), the report then counting those pairs only.
 
     A rule naming a column the frame lacks is skipped with a warning and a report entry.
     Raising `max_block_size` finds pairs inside big blocks (recall) at a quadratic cost in pairs.
@@ -108,7 +136,7 @@ def block_pairs(records: pl.DataFrame, rules: Sequence[BlockingRule], max_block_
             warnings.warn(f"blocking rule {rule.name!r} skipped: column(s) {absent} absent", stacklevel=2)
             report.append({"rule": rule.name, "pairs": 0, "new_pairs": 0, "skipped": f"column(s) {absent} absent"})
             continue
-        pairs, giant = rule_pairs(records, rule, max_block_size)
+        pairs, giant = rule_pairs(records, rule, max_block_size, touching)
         found.append(
             pairs.with_columns(
                 pl.lit(index, dtype=pl.UInt8).alias("_rule"), pl.lit(1 << index, dtype=pl.UInt64).alias("_bit")
@@ -135,12 +163,25 @@ def block_pairs(records: pl.DataFrame, rules: Sequence[BlockingRule], max_block_
         .alias("rule"),
         pl.col("rule_mask").cast(pl.UInt64),
     )
-    first = union.group_by("rule").len()
-    new = dict(first.iter_rows())
+    return Blocked(union, list(rules), count_by_rule(union, rules, report), pl.concat(giants))
+
+
+def count_by_rule(
+    union: pl.DataFrame, rules: Sequence[BlockingRule], report: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """`report` with each rule's `pairs` (the pairs of `union` it found, by `rule_mask`) and
+    `new_pairs` (those no earlier rule found, by `rule`)."""
+    found = union.select(
+        (pl.col("rule_mask") & pl.lit(1 << index, dtype=pl.UInt64) > 0).sum().alias(rule.name)
+        for index, rule in enumerate(rules)
+    ).row(0, named=True)
+    first = dict(union.group_by("rule").len().iter_rows())
+    counted = []
     for entry in report:
         if "skipped" not in entry:
-            entry["new_pairs"] = int(new.get(entry["rule"], 0))
-    return Blocked(union, list(rules), report, pl.concat(giants))
+            entry = entry | {"pairs": int(found[entry["rule"]]), "new_pairs": int(first.get(entry["rule"], 0))}
+        counted.append(entry)
+    return counted
 
 
 PAIR_KEY_BASE = 1 << 32

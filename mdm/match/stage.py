@@ -10,13 +10,16 @@ from typing import Any
 
 import polars as pl
 
+from mdm.config.rules import Comparison
 from mdm.context import PAIR_FILE_COMPRESSION, RunContext
+from mdm.incremental.carry import PREVIOUS_RID
 from mdm.match.blocking import block_pairs
 from mdm.match.choose import ModelOrigin, choose_model
 from mdm.match.comparisons import usable_comparisons
+from mdm.match.delta import DeltaCompared, compare_delta, left_pairs, match_fingerprint
 from mdm.match.learn import Learned, LearningReport, label_levels, learn
 from mdm.match.model import MatchModel, save_model
-from mdm.match.score import compare_for_scoring, score_pairs
+from mdm.match.score import compare_for_scoring, score_pairs, tf_columns
 from mdm.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,9 @@ class MatchReport:
     giant_blocks: int
     learning: LearningReport
     """What the stewards' labels moved (mdm/match/learn.py)."""
+    compared_pairs: int = 0
+    """Pairs compared in this run: every candidate pair in a full run; in an incremental run those
+    with a new or changed record, the others' levels carried over (mdm/match/delta.py)."""
 
 
 def match_stage(ctx: RunContext) -> MatchReport:
@@ -42,12 +48,18 @@ def match_stage(ctx: RunContext) -> MatchReport:
     wanted |= {c for comparison in rules.comparisons for c in comparison.required_columns}
     available = pl.read_parquet_schema(files.standardized)
     records = pl.read_parquet(files.standardized, columns=[c for c in available if c in wanted])
-    blocked = block_pairs(records, rules.blocking, rules.max_block_size)
     with StateStore(ctx.state_dir) as store:
         stored = store.current_model()
         labels = store.labels() if rules.learning.enabled else []
-    # the levels are compared once, for training (when this run trains) and scoring alike
-    compared = compare_for_scoring(records, blocked.pairs, usable_comparisons(records.columns, rules.comparisons))
+    comparisons = usable_comparisons(records.columns, rules.comparisons)
+    delta = _compare_delta(ctx, records, comparisons)
+    if delta is None:
+        blocked = block_pairs(records, rules.blocking, rules.max_block_size)
+        # the levels are compared once, for training (when this run trains) and scoring alike
+        compared = compare_for_scoring(records, blocked.pairs, comparisons)
+    else:
+        blocked, compared = delta.blocked, delta.compared
+    left_pairs(compared, comparisons).write_parquet(files.compared, compression=PAIR_FILE_COMPRESSION)
     model, origin = choose_model(records, blocked, rules, ctx.config.rules_dir, stored, ctx.retrain, compared)
     # the stewards' answers move m and the thresholds on top of the model as trained (mdm/match/learn.py)
     learned = _learn(ctx, model, records, labels)
@@ -83,7 +95,21 @@ def match_stage(ctx: RunContext) -> MatchReport:
         blocking=[{k: v for k, v in r.items() if k != "largest_skipped"} for r in blocked.rules],
         giant_blocks=blocked.giant_blocks.height,
         learning=learned.report,
+        compared_pairs=scored.height if delta is None else delta.recompared,
     )
+
+
+def _compare_delta(ctx: RunContext, records: pl.DataFrame, comparisons: list[Comparison]) -> DeltaCompared | None:
+    """The candidate pairs and their levels from the last run's and the new or changed records'
+    (mdm/match/delta.py), or None when this run compares every pair."""
+    rules, carry = ctx.config.match_rules, ctx.carry
+    if carry is None:
+        return None
+    if carry.match_fingerprint != match_fingerprint(rules) or not carry.pairs.exists():
+        log.info("incremental: the matching rules changed since the last run; every pair is compared")
+        return None
+    previous = pl.read_parquet(ctx.files.record_hashes, columns=["rid", PREVIOUS_RID])
+    return compare_delta(records, previous, rules, comparisons, carry, tf_columns(comparisons))
 
 
 def _learn(ctx: RunContext, model: MatchModel, records: pl.DataFrame, labels: list[dict[str, Any]]) -> Learned:

@@ -19,8 +19,9 @@ from mdm.context import RunContext
 from mdm.golden.history import prepare_history
 from mdm.golden.ids import id_event_history
 from mdm.golden.stage import RunIds
-from mdm.incremental.carry import save_carry
+from mdm.incremental.carry import PREVIOUS_RID, LeftPairs, save_carry
 from mdm.ingest.stage import IngestReport
+from mdm.match.delta import match_fingerprint
 from mdm.match.learn import read_new_labels
 from mdm.match.model import load_model
 from mdm.publish.atomic import publish_master
@@ -156,13 +157,14 @@ def _leave_records(ctx: RunContext) -> None:
     joined = files.dir / "carried_clear.parquet"
     (
         pl.scan_parquet(files.standardized)
-        .join(pl.scan_parquet(files.record_hashes), on="rid", how="inner", maintain_order="left")
+        .join(pl.scan_parquet(files.record_hashes).drop(PREVIOUS_RID), on="rid", how="inner", maintain_order="left")
         .drop("rid")
         .sink_parquet(joined)
     )
     protected = protect_records(joined, files.carried_records, ctx.config.dictionary.sensitive_fields, ctx.cipher)
     formats = {s.name: json.loads(files.formats(s.name).read_text()) for s in ctx.config.sources.sources}
-    save_carry(ctx.state_dir, ctx.run_id, ctx.fingerprint, formats, protected)
+    pairs = LeftPairs(files.compared, files.giant_blocks, match_fingerprint(ctx.config.match_rules))
+    save_carry(ctx.state_dir, ctx.run_id, ctx.fingerprint, formats, protected, pairs)
     joined.unlink(missing_ok=True)
 
 

@@ -12,11 +12,11 @@ import polars as pl
 from mdm.config.sources import SourceConfig
 from mdm.context import RunContext
 from mdm.errors import MdmError
-from mdm.incremental.carry import HASH_COLUMN, record_hashes
+from mdm.incremental.carry import HASH_COLUMN, PREVIOUS_RID, record_hashes
 from mdm.ingest import QUARANTINE_SCHEMA, IngestResult
 from mdm.standardize.base import distinct_values
 from mdm.standardize.date import ISO_8601
-from mdm.standardize.source import restandardize_as_of, standardize_source, standardized_schema
+from mdm.standardize.source import as_of_fields, restandardize_as_of, standardize_source, standardized_schema
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class StandardizeReport:
 def standardize_stage(ctx: RunContext) -> StandardizeReport:
     files, dictionary = ctx.files, ctx.config.dictionary
     date_fields = [f.name for f in dictionary.published_fields if f.kind == "date"]
-    frames, hashes, updated_profiles, problems = [], [], [], []
+    frames, hashes, previous, updated_profiles, problems = [], [], [], [], []
     changes: dict[str, SourceChanges] = {}
     with distinct_values():  # a phone or e-mail seen in several sources is parsed once
         for source in ctx.config.sources.sources:
@@ -70,8 +70,9 @@ def standardize_stage(ctx: RunContext) -> StandardizeReport:
             carried = ctx.carry.source_records(source.name, formats, ctx.cipher) if ctx.carry else None
             frame, row_hashes, changes[source.name] = _standardize(ctx, source, staged, formats, carried)
             problems += unparsed_dates(frame, staged, source, formats, date_fields)
-            frames.append(frame)
+            frames.append(frame.drop(PREVIOUS_RID))
             hashes.append(row_hashes)
+            previous.append(frame[PREVIOUS_RID])
             updated_profiles.append(_updated_at_profile(frame, staged, source.name))
     if problems:
         raise DatesUnparsed("; ".join(problems) + ". Declare the right format for the field in sources.yaml")
@@ -79,7 +80,8 @@ def standardize_stage(ctx: RunContext) -> StandardizeReport:
     standardized_schema(dictionary).validate(records)
     records = records.with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
     records.write_parquet(files.standardized)
-    pl.DataFrame({"rid": records["rid"], HASH_COLUMN: pl.concat(hashes)}).write_parquet(files.record_hashes)
+    kept = {"rid": records["rid"], HASH_COLUMN: pl.concat(hashes), PREVIOUS_RID: pl.concat(previous)}
+    pl.DataFrame(kept).write_parquet(files.record_hashes)
     profile = pl.concat([field_profile(records, ctx.config.published_fields), *updated_profiles]).sort(
         "source", "field"
     )
@@ -103,9 +105,11 @@ def _standardize(
     formats: dict[str, str | None],
     carried: pl.DataFrame | None,
 ) -> tuple[pl.DataFrame, pl.Series, SourceChanges]:
-    """One source's standardized records in staged order, their row hashes, and what changed:
-    with `carried` (the last run's records of the source), only new and changed rows are
-    standardized, the unchanged ones taken from `carried` with their dates re-checked as of today."""
+    """One source's standardized records in staged order (with `previous_rid`), their row hashes,
+    and what changed: with `carried` (the last run's records of the source), only new and changed
+    rows are standardized, the unchanged ones taken from `carried` with their dates re-checked as of
+    today. `previous_rid` is a carried record's rid in the last run, null where the record was
+    standardized afresh or a date of it reads otherwise today (its pairs are compared again)."""
     dictionary, as_of = ctx.config.dictionary, ctx.as_of
     row_hashes = record_hashes(staged)
 
@@ -114,7 +118,8 @@ def _standardize(
         return standardize_source(result, source, dictionary, as_of)
 
     if carried is None:
-        return standardized(staged), row_hashes, SourceChanges(staged.height, 0, 0, 0, carried=False)
+        frame = standardized(staged).with_columns(pl.lit(None, dtype=pl.Int64).alias(PREVIOUS_RID))
+        return frame, row_hashes, SourceChanges(staged.height, 0, 0, 0, carried=False)
     before = carried.select("source_record_id", pl.col(HASH_COLUMN).alias("_before"))
     compared = (
         staged.select("source_record_id", "row_number")
@@ -125,14 +130,19 @@ def _standardize(
     new = int(compared["_before"].is_null().sum())
     unchanged = int(same.sum())
     deleted = carried.height - int(compared["_before"].is_not_null().sum())
-    fresh = standardized(staged.filter(~same))
+    fresh = standardized(staged.filter(~same)).with_columns(pl.lit(None, dtype=pl.Int64).alias(PREVIOUS_RID))
     kept_rows = compared.filter(same).select("source_record_id", "row_number", "_position")
     kept = (
         carried.drop("row_number", HASH_COLUMN)
         .join(kept_rows, on="source_record_id", how="inner")
         .select(*fresh.columns, "_position")
     )
-    kept = restandardize_as_of(kept, source, dictionary, formats, as_of)
+    redone = restandardize_as_of(kept, source, dictionary, formats, as_of)
+    dated = [c for name in as_of_fields(dictionary) for c in (name, f"{name}_flags")]
+    if dated:
+        same_dates = pl.DataFrame([kept[c].eq_missing(redone[c]) for c in dated]).select(pl.all_horizontal(pl.all()))
+        redone = redone.with_columns(pl.when(same_dates.to_series()).then(pl.col(PREVIOUS_RID)).alias(PREVIOUS_RID))
+    kept = redone
     positions = compared.filter(~same)["_position"]
     frame = pl.concat([fresh.with_columns(positions), kept], how="vertical").sort("_position").drop("_position")
     changes = SourceChanges(new, staged.height - unchanged - new, unchanged, deleted, carried=True)

@@ -1,0 +1,117 @@
+"""Matching only what changed: an incremental run compares the candidate pairs that touch a new or
+changed record and carries every other pair's comparison levels over from the last run.
+
+A pair of two records that are both unchanged since the last run (same source row, same dates as
+of today: `previous_rid` in the standardize stage) has the same blocking keys and the same values,
+so the same rules find it and its comparisons give the same levels: they are read from the pairs
+the last run left (mdm/incremental/carry.py), renumbered to this run's rids. Every pair with a new
+or changed record is found by blocking those records against all records, and compared. Scoring
+then runs on every pair as in a full run, so term frequencies and the prior are those of all
+of today's records; the scored pairs are the full run's, row for row.
+
+The pairs and levels are the full run's, so a model trained on them is too. A full match instead
+when the carried pairs cannot stand for the full run's: the matching rules changed
+(`match_fingerprint`), or a block crossed `max_block_size` either way since the last run (its
+unchanged records' pairs would appear or vanish). A `--full` or `--retrain` run carries nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+
+import polars as pl
+
+from mdm.config.rules import Comparison, MatchRules
+from mdm.incremental.carry import PREVIOUS_RID, CarryOver
+from mdm.match.blocking import Blocked, block_pairs, count_by_rule
+from mdm.match.comparisons import compare_pairs
+
+log = logging.getLogger(__name__)
+
+PAIR_COLUMNS = ("left", "right", "rule", "rule_mask")
+
+
+def match_fingerprint(rules: MatchRules) -> str:
+    """What the carried pairs depend on besides the records: blocking, block size, comparisons."""
+    payload = {
+        "blocking": [rule.model_dump(mode="json") for rule in rules.blocking],
+        "max_block_size": rules.max_block_size,
+        "comparisons": [comparison.model_dump(mode="json") for comparison in rules.comparisons],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def left_pairs(compared: pl.DataFrame, comparisons: list[Comparison]) -> pl.DataFrame:
+    """What a run leaves of its compared pairs for the next one: the pairs and their levels."""
+    return compared.select(*PAIR_COLUMNS, *(c.name for c in comparisons))
+
+
+@dataclass(frozen=True)
+class DeltaCompared:
+    """Every candidate pair of the run and its comparison levels, as a full run would have them."""
+
+    blocked: Blocked
+    compared: pl.DataFrame
+    """left, right, rule, rule_mask, each comparison's level, the left values of `tf_columns`."""
+    recompared: int
+    """Pairs compared in this run (those with a new or changed record, or renumbered out of order)."""
+    carried: int
+    """Pairs whose levels were carried over from the last run."""
+
+
+def compare_delta(
+    records: pl.DataFrame,
+    previous: pl.DataFrame,
+    rules: MatchRules,
+    comparisons: list[Comparison],
+    carry: CarryOver,
+    tf_columns: list[str],
+) -> DeltaCompared | None:
+    """The run's candidate pairs and levels from the carried ones and those touching a new or changed
+    record; None when a block changed size class since the last run (compare everything then).
+
+    `records`: the run's standardized records (`rid` and the matching columns); `previous`: `rid`,
+    `previous_rid` of every record (null: new or changed)."""
+    clean = previous.filter(pl.col(PREVIOUS_RID).is_not_null()).select("rid", PREVIOUS_RID)
+    dirty = previous.filter(pl.col(PREVIOUS_RID).is_null())["rid"]
+    blocked = block_pairs(records, rules.blocking, rules.max_block_size, touching=dirty)
+    before = pl.read_parquet(carry.giant_blocks)
+    if not _same_rows(blocked.giant_blocks, before):
+        log.info("incremental: a block crossed max_block_size since the last run; every pair is compared")
+        return None
+    names = [c.name for c in comparisons]
+    carried = pl.read_parquet(carry.pairs, columns=[*PAIR_COLUMNS, *names])
+    renumbered = (
+        carried.join(clean.rename({PREVIOUS_RID: "left", "rid": "_left"}), on="left", how="inner")
+        .join(clean.rename({PREVIOUS_RID: "right", "rid": "_right"}), on="right", how="inner")
+        .drop("left", "right")
+        .rename({"_left": "left", "_right": "right"})
+    )
+    # two unchanged records keep their order unless a source reordered its rows: those few pairs
+    # are compared again (a level may read its left and right values differently)
+    in_order = pl.col("left") < pl.col("right")
+    reordered = renumbered.filter(~in_order).select(
+        pl.col("right").alias("left"), pl.col("left").alias("right"), "rule", "rule_mask"
+    )
+    kept = renumbered.filter(in_order).select(*PAIR_COLUMNS, *names)
+    fresh_pairs = pl.concat([blocked.pairs.select(PAIR_COLUMNS), reordered])
+    fresh = compare_pairs(records, fresh_pairs, comparisons, keep=["rule", "rule_mask"])
+    compared = pl.concat([kept, fresh.select(kept.columns)]).sort("left", "right")
+    union = compared.select(PAIR_COLUMNS)
+    if tf_columns:  # the left values term-frequency adjusted levels read (compare_for_scoring)
+        values = records.select(pl.col("rid").alias("left"), *(pl.col(c).alias(f"{c}_l") for c in tf_columns))
+        compared = compared.join(values, on="left", how="left", maintain_order="left")
+    report = count_by_rule(union, rules.blocking, blocked.rules)
+    log.info("incremental match: %d pairs compared, %d carried over", fresh.height, kept.height)
+    return DeltaCompared(
+        Blocked(union, blocked.blocking, report, blocked.giant_blocks), compared, fresh.height, kept.height
+    )
+
+
+def _same_rows(a: pl.DataFrame, b: pl.DataFrame) -> bool:
+    if a.columns != b.columns or a.height != b.height:
+        return False
+    return a.sort(a.columns).equals(b.sort(b.columns))
