@@ -184,6 +184,21 @@ def count_by_rule(
     return counted
 
 
+def records_in_blocks(records: pl.DataFrame, rules: Sequence[BlockingRule], blocks: pl.DataFrame) -> pl.Series:
+    """The rids of the records whose key (or other_key) under a rule is one of `blocks` (`rule`,
+    `value` as in the giant blocks' report)."""
+    found = [pl.Series("rid", [], dtype=pl.Int64)]
+    for rule in rules:
+        values = blocks.filter(pl.col("rule") == rule.name)["value"]
+        if values.is_empty() or missing_columns(rule, records.columns):
+            continue
+        for key in (rule.key, rule.other_key):
+            if key is not None:
+                value = pl.concat_str([key_part(p) for p in key], separator=KEY_SEPARATOR)
+                found.append(records.filter(value.is_in(values.implode()))["rid"].cast(pl.Int64))
+    return pl.concat(found).unique().sort()
+
+
 PAIR_KEY_BASE = 1 << 32
 """A pair of rids below 2**32 is one UInt64 key (left * 2**32 + right): grouping and sorting one
 integer column is about twice as fast as two."""

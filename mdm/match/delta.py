@@ -9,10 +9,10 @@ or changed record is found by blocking those records against all records, and co
 then runs on every pair as in a full run, so term frequencies and the prior are those of all
 of today's records; the scored pairs are the full run's, row for row.
 
-The pairs and levels are the full run's, so a model trained on them is too. A full match instead
-when the carried pairs cannot stand for the full run's: the matching rules changed
-(`match_fingerprint`), or a block crossed `max_block_size` either way since the last run (its
-unchanged records' pairs would appear or vanish). A `--full` or `--retrain` run carries nothing.
+A block that crossed `max_block_size` either way since the last run makes or drops pairs of
+unchanged records: its records count as changed. The pairs and levels are the full run's, so a
+model trained on them is too. A full match instead when the matching rules changed
+(`match_fingerprint`); a `--full` or `--retrain` run carries nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import polars as pl
 
 from mdm.config.rules import Comparison, MatchRules
 from mdm.incremental.carry import PREVIOUS_RID, CarryOver
-from mdm.match.blocking import Blocked, block_pairs, count_by_rule
+from mdm.match.blocking import Blocked, block_pairs, count_by_rule, records_in_blocks
 from mdm.match.comparisons import compare_pairs
 
 log = logging.getLogger(__name__)
@@ -69,19 +69,28 @@ def compare_delta(
     comparisons: list[Comparison],
     carry: CarryOver,
     tf_columns: list[str],
-) -> DeltaCompared | None:
-    """The run's candidate pairs and levels from the carried ones and those touching a new or changed
-    record; None when a block changed size class since the last run (compare everything then).
+) -> DeltaCompared:
+    """The run's candidate pairs and levels: those touching a new or changed record, or a record of a
+    block that crossed `max_block_size` since the last run, compared; the others carried over.
 
     `records`: the run's standardized records (`rid` and the matching columns); `previous`: `rid`,
     `previous_rid` of every record (null: new or changed)."""
-    clean = previous.filter(pl.col(PREVIOUS_RID).is_not_null()).select("rid", PREVIOUS_RID)
     dirty = previous.filter(pl.col(PREVIOUS_RID).is_null())["rid"]
     blocked = block_pairs(records, rules.blocking, rules.max_block_size, touching=dirty)
-    before = pl.read_parquet(carry.giant_blocks)
-    if not _same_rows(blocked.giant_blocks, before):
-        log.info("incremental: a block crossed max_block_size since the last run; every pair is compared")
-        return None
+    crossed = _crossed(blocked.giant_blocks, pl.read_parquet(carry.giant_blocks))
+    if crossed.height:
+        # a block that crossed max_block_size either way finds other pairs of its unchanged records
+        # too: all of its records' pairs are found and compared again
+        moved = records_in_blocks(records, rules.blocking, crossed)
+        log.info(
+            "incremental: %d blocks crossed max_block_size; their %d records are matched again",
+            crossed.height,
+            moved.len(),
+        )
+        dirty = pl.concat([dirty, moved]).unique()
+        blocked = block_pairs(records, rules.blocking, rules.max_block_size, touching=dirty)
+    clean = previous.filter(pl.col(PREVIOUS_RID).is_not_null() & ~pl.col("rid").is_in(dirty.implode()))
+    clean = clean.select("rid", PREVIOUS_RID)
     names = [c.name for c in comparisons]
     carried = pl.read_parquet(carry.pairs, columns=[*PAIR_COLUMNS, *names])
     renumbered = (
@@ -104,6 +113,9 @@ def compare_delta(
     if tf_columns:  # the left values term-frequency adjusted levels read (compare_for_scoring)
         values = records.select(pl.col("rid").alias("left"), *(pl.col(c).alias(f"{c}_l") for c in tf_columns))
         compared = compared.join(values, on="left", how="left", maintain_order="left")
+        compared = compared.select(
+            *PAIR_COLUMNS, *(f"{c}_l" for c in tf_columns), *names
+        )  # as compare_pairs orders them
     report = count_by_rule(union, rules.blocking, blocked.rules)
     log.info("incremental match: %d pairs compared, %d carried over", fresh.height, kept.height)
     return DeltaCompared(
@@ -111,7 +123,8 @@ def compare_delta(
     )
 
 
-def _same_rows(a: pl.DataFrame, b: pl.DataFrame) -> bool:
-    if a.columns != b.columns or a.height != b.height:
-        return False
-    return a.sort(a.columns).equals(b.sort(b.columns))
+def _crossed(now: pl.DataFrame, before: pl.DataFrame) -> pl.DataFrame:
+    """The blocks (`rule`, `value`) giant in one run and not in the other."""
+    keys = ["rule", "value"]
+    a, b = now.select(keys).unique(), before.select(keys).unique()
+    return pl.concat([a.join(b, on=keys, how="anti"), b.join(a, on=keys, how="anti")])
