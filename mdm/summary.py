@@ -53,6 +53,7 @@ class RunSummary:
             "changes": self.standardize.total_changes(),
             "candidate_pairs": self.match.candidate_pairs,
             "compared_pairs": self.match.compared_pairs,
+            "golden_built": self.golden.built,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -68,9 +69,11 @@ def _change_lines(summary: RunSummary) -> list[str]:
     per_source = "; ".join(
         f"{name} {c.new}/{c.changed}/{c.unchanged}/{c.deleted}" for name, c in report.changes.items()
     )
+    golden = summary.golden
     return [
         f"incremental run: {total['new']} new, {total['changed']} changed, {total['unchanged']} unchanged (carried"
-        f" over), {total['deleted']} deleted records; per source new/changed/unchanged/deleted: {per_source}"
+        f" over), {total['deleted']} deleted records; per source new/changed/unchanged/deleted: {per_source}",
+        f"  golden records built: {golden.built} of {golden.golden_customers} (the others' records did not change)",
     ]
 
 

@@ -101,7 +101,7 @@ def test_a_night_compares_only_what_changed_and_ends_with_the_full_pairs(tmp_pat
     block_pairs(last, RULES.blocking, RULES.max_block_size).giant_blocks.write_parquet(
         tmp_path / "giant_blocks.parquet"
     )
-    carry = CarryOver(tmp_path / "standardized.parquet", "run", {}, [], "fingerprint")
+    carry = CarryOver(tmp_path / "standardized.parquet", "run", {}, [])
     changed = {"n", "f"}
     previous = tonight.join(
         last.select("source_record_id", pl.col("rid").alias(PREVIOUS_RID)), on="source_record_id", how="left"

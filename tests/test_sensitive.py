@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import stat
 from pathlib import Path
@@ -311,3 +312,28 @@ def test_check_says_which_key_a_run_will_use_and_init_says_one_is_needed(
     assert started.exit_code == 0, started.output
     assert "ssn is mapped to national_id, which is kept encrypted" in started.output
     assert "national_id: ssn   # sensitive" in (tmp_path / "new" / "sources.yaml").read_text()
+
+
+def test_an_incremental_night_carries_golden_records_over_as_a_full_run_builds_them(
+    tmp_path: Path, key_file: Path
+) -> None:
+    """The golden records and lineage an incremental run carries over are left as tokens and read
+    back decrypted: the night publishes what a --full run does, national ids included."""
+    sources = _project(tmp_path / "project")
+    live = tmp_path / "live" / "master.duckdb"
+    _run(sources, live)
+    crm = sources.parent / "crm.csv"
+    crm.write_text(crm.read_text().replace("mary.jones@gmail.com", "mary.j@gmail.com"))
+    twin = tmp_path / "twin" / "master.duckdb"
+    shutil.copytree(live.parent, twin.parent)
+    night = run_pipeline(sources, live, as_of=AS_OF)
+    run_pipeline(sources, twin, as_of=AS_OF, full=True)
+    assert night.standardize.mode == "incremental"
+    assert 0 < night.golden.built < night.golden.golden_customers
+    for sql in (
+        "SELECT * EXCLUDE (run_id) FROM golden_customers ORDER BY ALL",
+        "SELECT * FROM golden_attribute_lineage ORDER BY ALL",
+    ):
+        assert query(live, sql) == query(twin, sql)
+    assert query(live, "SELECT count(*) FROM golden_customers WHERE national_id LIKE 'enc:v1:%'")[0][0] >= 2
+    assert _leaks(tmp_path / "live") == []

@@ -15,7 +15,9 @@ and the date formats each source was read with. The next run uses them only when
 Beside them the run leaves its compared candidate pairs (`pairs.parquet`: the comparison levels of
 every pair, by the rids of that run, which are the row numbers of `standardized.parquet`) and its
 giant blocks, with a fingerprint of the matching rules: the next run compares only the pairs that
-touch a new or changed record (mdm/match/delta.py).
+touch a new or changed record (mdm/match/delta.py). And its golden records and their lineage
+(sensitive values as tokens), with a fingerprint of the survivorship rules: the next run builds
+only the golden records whose records changed (mdm/golden/delta.py).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import json
 import logging
 import os
 import shutil
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -40,6 +43,11 @@ CARRY_DIRNAME = "records"
 RECORDS_FILE = "standardized.parquet"
 PAIRS_FILE = "pairs.parquet"
 GIANT_BLOCKS_FILE = "giant_blocks.parquet"
+GOLDEN_FILE = "golden.parquet"
+LINEAGE_FILE = "lineage.parquet"
+LEFT_FILES = (PAIRS_FILE, GIANT_BLOCKS_FILE, GOLDEN_FILE, LINEAGE_FILE)
+MATCH_FINGERPRINT = "match_fingerprint"
+GOLDEN_FINGERPRINT = "golden_fingerprint"
 META_FILE = "carry.json"
 HASH_COLUMN = "record_hash"
 PREVIOUS_RID = "previous_rid"
@@ -76,16 +84,17 @@ class CarryOver:
     run_id: str
     formats: dict[str, dict[str, str | None]]
     sensitive: list[str]
-    match_fingerprint: str | None = None
-    """The matching rules the carried pairs were compared under (None: no pairs were left)."""
+    fingerprints: Mapping[str, str] = field(default_factory=dict)
+    """What the other left files were made under: MATCH_FINGERPRINT (the matching rules of the
+    pairs), GOLDEN_FINGERPRINT (the survivorship rules of the golden records)."""
 
-    @property
-    def pairs(self) -> Path:
-        return self.path.parent / PAIRS_FILE
+    def left(self, name: str) -> Path:
+        """One of the LEFT_FILES."""
+        return self.path.parent / name
 
-    @property
-    def giant_blocks(self) -> Path:
-        return self.path.parent / GIANT_BLOCKS_FILE
+    def usable(self, fingerprint: str, value: str, files: Sequence[str]) -> bool:
+        """True when the files were left under this value of the fingerprint."""
+        return self.fingerprints.get(fingerprint) == value and all(self.left(name).exists() for name in files)
 
     def source_records(
         self, source: str, formats: dict[str, str | None], cipher: FieldCipher | None
@@ -128,16 +137,8 @@ def load_carry(state_dir: Path, last_published: str | None, fingerprint: str, se
     path = directory / RECORDS_FILE
     if not path.exists():
         return None
-    return CarryOver(path, meta["run_id"], meta.get("formats", {}), sensitive, meta.get("match_fingerprint"))
-
-
-@dataclass(frozen=True)
-class LeftPairs:
-    """What the match stage leaves for the next run (mdm/match/delta.py)."""
-
-    compared: Path
-    giant_blocks: Path
-    match_fingerprint: str
+    fingerprints = {k: meta[k] for k in (MATCH_FINGERPRINT, GOLDEN_FINGERPRINT) if isinstance(meta.get(k), str)}
+    return CarryOver(path, meta["run_id"], meta.get("formats", {}), sensitive, fingerprints)
 
 
 def save_carry(
@@ -146,23 +147,23 @@ def save_carry(
     fingerprint: str,
     formats: dict[str, dict[str, str | None]],
     records: Path,
-    pairs: LeftPairs | None = None,
+    left: Mapping[str, Path] | None = None,
+    fingerprints: Mapping[str, str] | None = None,
 ) -> None:
-    """Leave this run's standardized records (already protected, with record_hash) and compared
-    pairs for the next run; written beside and renamed into place, the metadata last."""
+    """Leave this run's standardized records (already protected, with record_hash and golden_id)
+    for the next run, with the other files of `left` (file name -> this run's file: PAIRS_FILE,
+    GIANT_BLOCKS_FILE, GOLDEN_FILE, LINEAGE_FILE) and the `fingerprints` they were made under;
+    written beside and renamed into place, the metadata last."""
     directory = carry_dir(state_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    meta: dict[str, object] = {"run_id": run_id, "fingerprint": fingerprint, "formats": formats}
+    meta = {"run_id": run_id, "fingerprint": fingerprint, "formats": formats, **(fingerprints or {})}
     placed = [_written(records, directory / RECORDS_FILE)]
-    if pairs is not None:
-        placed.append(_written(pairs.compared, directory / PAIRS_FILE))
-        placed.append(_written(pairs.giant_blocks, directory / GIANT_BLOCKS_FILE))
-        meta["match_fingerprint"] = pairs.match_fingerprint
+    placed += [_written(path, directory / name) for name, path in (left or {}).items()]
     meta_tmp = directory / f".{META_FILE}.tmp"
     meta_tmp.write_text(json.dumps(meta))
     fsync_path(meta_tmp)
     (directory / META_FILE).unlink(missing_ok=True)  # never new files under an old run's metadata
-    for name in (PAIRS_FILE, GIANT_BLOCKS_FILE):
+    for name in LEFT_FILES:
         (directory / name).unlink(missing_ok=True)
     for tmp, final in placed:
         os.replace(tmp, final)

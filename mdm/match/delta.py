@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from mdm.config.rules import Comparison, MatchRules
-from mdm.incremental.carry import PREVIOUS_RID, CarryOver
+from mdm.incremental.carry import GIANT_BLOCKS_FILE, PAIRS_FILE, PREVIOUS_RID, CarryOver
 from mdm.match.blocking import Blocked, block_pairs, count_by_rule, records_in_blocks
 from mdm.match.comparisons import compare_pairs
 
@@ -77,7 +77,7 @@ def compare_delta(
     `previous_rid` of every record (null: new or changed)."""
     dirty = previous.filter(pl.col(PREVIOUS_RID).is_null())["rid"]
     blocked = block_pairs(records, rules.blocking, rules.max_block_size, touching=dirty)
-    crossed = _crossed(blocked.giant_blocks, pl.read_parquet(carry.giant_blocks))
+    crossed = _crossed(blocked.giant_blocks, pl.read_parquet(carry.left(GIANT_BLOCKS_FILE)))
     if crossed.height:
         # a block that crossed max_block_size either way finds other pairs of its unchanged records
         # too: all of its records' pairs are found and compared again
@@ -92,7 +92,7 @@ def compare_delta(
     clean = previous.filter(pl.col(PREVIOUS_RID).is_not_null() & ~pl.col("rid").is_in(dirty.implode()))
     clean = clean.select("rid", PREVIOUS_RID)
     names = [c.name for c in comparisons]
-    carried = pl.read_parquet(carry.pairs, columns=[*PAIR_COLUMNS, *names])
+    carried = pl.read_parquet(carry.left(PAIRS_FILE), columns=[*PAIR_COLUMNS, *names])
     renumbered = (
         carried.join(clean.rename({PREVIOUS_RID: "left", "rid": "_left"}), on="left", how="inner")
         .join(clean.rename({PREVIOUS_RID: "right", "rid": "_right"}), on="right", how="inner")

@@ -12,7 +12,7 @@ import polars as pl
 
 from mdm.config.rules import Comparison
 from mdm.context import PAIR_FILE_COMPRESSION, RunContext
-from mdm.incremental.carry import PREVIOUS_RID
+from mdm.incremental.carry import GIANT_BLOCKS_FILE, MATCH_FINGERPRINT, PAIRS_FILE, PREVIOUS_RID
 from mdm.match.blocking import block_pairs
 from mdm.match.choose import ModelOrigin, choose_model
 from mdm.match.comparisons import usable_comparisons
@@ -105,7 +105,7 @@ def _compare_delta(ctx: RunContext, records: pl.DataFrame, comparisons: list[Com
     rules, carry = ctx.config.match_rules, ctx.carry
     if carry is None:
         return None
-    if carry.match_fingerprint != match_fingerprint(rules) or not carry.pairs.exists():
+    if not carry.usable(MATCH_FINGERPRINT, match_fingerprint(rules), [PAIRS_FILE, GIANT_BLOCKS_FILE]):
         log.info("incremental: the matching rules changed since the last run; every pair is compared")
         return None
     previous = pl.read_parquet(ctx.files.record_hashes, columns=["rid", PREVIOUS_RID])

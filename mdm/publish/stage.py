@@ -16,17 +16,33 @@ import polars as pl
 
 from mdm.cluster.review import QueueReport
 from mdm.context import RunContext
+from mdm.golden.delta import golden_fingerprint
 from mdm.golden.history import prepare_history
 from mdm.golden.ids import id_event_history
 from mdm.golden.stage import RunIds
-from mdm.incremental.carry import PREVIOUS_RID, LeftPairs, save_carry
+from mdm.incremental.carry import (
+    GIANT_BLOCKS_FILE,
+    GOLDEN_FILE,
+    GOLDEN_FINGERPRINT,
+    LINEAGE_FILE,
+    MATCH_FINGERPRINT,
+    PAIRS_FILE,
+    PREVIOUS_RID,
+    save_carry,
+)
 from mdm.ingest.stage import IngestReport
 from mdm.match.delta import match_fingerprint
 from mdm.match.learn import read_new_labels
 from mdm.match.model import load_model
 from mdm.publish.atomic import publish_master
 from mdm.publish.pairs import parquet_sql
-from mdm.publish.protect import protect_golden, protect_lineage, protect_quarantine, protect_records
+from mdm.publish.protect import (
+    protect_columns,
+    protect_golden,
+    protect_lineage,
+    protect_quarantine,
+    protect_records,
+)
 from mdm.publish.quality import QUALITY_TABLE, quality_table, run_quality
 from mdm.publish.snapshot import write_snapshot
 from mdm.publish.tables import (
@@ -72,6 +88,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     records = published_records(files)
     sensitive, cipher = ctx.config.dictionary.sensitive_fields, ctx.cipher
     customers = protect_golden(golden_customers_table(ctx), sensitive, cipher)
+    lineage = protect_lineage(pl.read_parquet(files.lineage), sensitive, cipher)
     ids = RunIds.read(files.ids)
     ingested = IngestReport.from_json(files.ingest_report.read_text())
     match_pairs(ctx)
@@ -87,7 +104,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
             "source_records": parquet_sql(
                 protect_records(files.records, files.published_records, sensitive, cipher), exclude=["rid"]
             ),
-            "golden_attribute_lineage": protect_lineage(pl.read_parquet(files.lineage), sensitive, cipher),
+            "golden_attribute_lineage": lineage,
             "match_pairs": parquet_sql(files.match_pairs, order="match_probability DESC, left_source, left_record_id"),
             "review_queue": queue,
             "match_model": match_model_table(ctx, model),
@@ -118,7 +135,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
             else None
         )
         labels = read_new_labels(files.new_labels)
-        _leave_records(ctx)  # for the next run, before the store says this run is published
+        _leave_records(ctx, lineage)  # for the next run, before the store says this run is published
         counts = publish_master(
             ctx.master_path,
             ctx.run_id,
@@ -150,22 +167,38 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     return PublishReport(counts, versions.opened, versions.closed, kept, review)
 
 
-def _leave_records(ctx: RunContext) -> None:
-    """This run's standardized records with their row hashes, protected, for the next run to carry
-    over (mdm/incremental/carry.py)."""
-    files = ctx.files
+def _leave_records(ctx: RunContext, lineage: pl.DataFrame) -> None:
+    """What the next run carries over (mdm/incremental/carry.py): this run's standardized records
+    with their row hashes and golden ids, its compared pairs and its golden records and lineage
+    (`lineage` as published), sensitive values as tokens."""
+    files, sensitive = ctx.files, ctx.config.dictionary.sensitive_fields
     joined = files.dir / "carried_clear.parquet"
     (
         pl.scan_parquet(files.standardized)
         .join(pl.scan_parquet(files.record_hashes).drop(PREVIOUS_RID), on="rid", how="inner", maintain_order="left")
+        .join(pl.scan_parquet(files.records).select("rid", "golden_id"), on="rid", how="left", maintain_order="left")
         .drop("rid")
         .sink_parquet(joined)
     )
-    protected = protect_records(joined, files.carried_records, ctx.config.dictionary.sensitive_fields, ctx.cipher)
+    protected = protect_records(joined, files.carried_records, sensitive, ctx.cipher)
+    golden, left_lineage = files.dir / "carried_golden.parquet", files.dir / "carried_lineage.parquet"
+    protect_columns(pl.read_parquet(files.golden), sensitive, ctx.cipher).write_parquet(golden)
+    lineage.write_parquet(left_lineage)
     formats = {s.name: json.loads(files.formats(s.name).read_text()) for s in ctx.config.sources.sources}
-    pairs = LeftPairs(files.compared, files.giant_blocks, match_fingerprint(ctx.config.match_rules))
-    save_carry(ctx.state_dir, ctx.run_id, ctx.fingerprint, formats, protected, pairs)
-    joined.unlink(missing_ok=True)
+    rules, fields = ctx.config.match_rules, ctx.config.published_fields
+    left = {
+        PAIRS_FILE: files.compared,
+        GIANT_BLOCKS_FILE: files.giant_blocks,
+        GOLDEN_FILE: golden,
+        LINEAGE_FILE: left_lineage,
+    }
+    fingerprints = {
+        MATCH_FINGERPRINT: match_fingerprint(rules),
+        GOLDEN_FINGERPRINT: golden_fingerprint(ctx.config.survivorship_rules, fields),
+    }
+    save_carry(ctx.state_dir, ctx.run_id, ctx.fingerprint, formats, protected, left, fingerprints)
+    for path in (joined, golden, left_lineage):
+        path.unlink(missing_ok=True)
 
 
 def _run_counts(ingested: IngestReport, ids: RunIds, changes: Path, archive: ArchiveChanges) -> dict[str, Any]:
