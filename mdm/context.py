@@ -8,13 +8,14 @@ once in `WorkFiles` with the stage that writes it and the stages that read it.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import polars as pl
 
 from mdm.config.project import ProjectConfig
+from mdm.executor import LocalPartitions, Partitions
 from mdm.incremental.carry import CarryOver
 from mdm.sensitive import FieldCipher
 
@@ -237,6 +238,8 @@ class RunContext:
     """The last published run's standardized records, when this run is incremental (mdm/incremental/)."""
     fingerprint: str = ""
     """What the standardized records depend on besides the records (mdm/incremental/carry.py)."""
+    partitions: Partitions = field(default_factory=LocalPartitions)
+    """Where the standardize batches and the pairs' comparison slices run (mdm/executor.py)."""
 
     @property
     def files(self) -> WorkFiles:

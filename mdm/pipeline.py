@@ -29,6 +29,7 @@ from mdm.config.errors import ConfigError
 from mdm.config.project import ProjectConfig
 from mdm.context import RunContext
 from mdm.errors import MdmError
+from mdm.executor import ExecutorSettings, open_partitions
 from mdm.files import private_files
 from mdm.golden.stage import golden_stage
 from mdm.incremental.carry import config_fingerprint, load_carry
@@ -93,6 +94,7 @@ def run_pipeline(
     allow_shrink: Collection[str] = (),
     started_by: str | None = None,
     full: bool = False,
+    executor: ExecutorSettings | None = None,
 ) -> RunSummary:
     """Run every stage and publish the master. On any failure the previous master and the
     durable store are left as they were, the run is recorded as failed, and PipelineError is raised.
@@ -103,7 +105,9 @@ def run_pipeline(
 
     Incremental when the store holds the last published run's records under the same
     configuration and code (mdm/incremental/): only new and changed rows are standardized.
-    `full` (and `retrain`) standardize every row; the master is the same either way."""
+    `full` (and `retrain`) standardize every row; the master is the same either way.
+    `executor` says where the standardize batches and the comparison slices run (mdm/executor.py:
+    here by default, or on a Dask cluster); the master is the same either way."""
     started = time.monotonic()
     master = Path(master).resolve()
     state_dir = Path(state).resolve() if state else master.parent / STATE_DIRNAME
@@ -141,7 +145,9 @@ def run_pipeline(
         )
         ctx.work_dir.mkdir(parents=True)
         try:
-            summary = _run_stages(ctx, call, started, started_by)
+            with open_partitions(executor or ExecutorSettings()) as partitions:
+                ctx.partitions = partitions
+                summary = _run_stages(ctx, call, started, started_by)
         finally:
             if not os.environ.get(KEEP_WORK_ENV):
                 shutil.rmtree(ctx.work_dir, ignore_errors=True)

@@ -24,6 +24,7 @@ from prefect.logging.handlers import PrefectConsoleHandler
 
 from mdm.context import RunContext
 from mdm.errors import MdmError
+from mdm.executor import ExecutorSettings
 from mdm.pipeline import Report, run_pipeline
 from mdm.report import report_path
 from mdm.steps import is_source_step
@@ -91,8 +92,13 @@ def nightly(
     allow_shrink: list[str] | None = None,
     started_by: str | None = None,
     full: bool = False,
+    executor: str = "local",
+    dask_address: str | None = None,
 ) -> RunSummary:
     """Ingest, standardize, match, cluster, build golden records and publish the master.
+
+    `executor` "dask" sends the standardize batches and comparison slices to the Dask cluster at
+    `dask_address` (a local one without it; mdm/executor.py): the same master either way.
 
     `started_by` names who started the run in the audit log (`mdm run` passes `cli:<os user>`);
     left out, a deployment's run is `schedule:<deployment>` (prefect.yaml's nightly)."""
@@ -109,6 +115,7 @@ def nightly(
         allow_shrink=allow_shrink or (),
         started_by=started_by or _deployment_actor(),
         full=full,
+        executor=ExecutorSettings(executor, dask_address),  # type: ignore[arg-type]  # checked by ExecutorSettings,
     )
     create_markdown_artifact(
         key="mdm-run-report",

@@ -59,6 +59,20 @@ def prefect_env(state_dir: Path) -> None:
     help="Standardize every record again instead of only the new and changed ones (same master either way).",
 )
 @click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where the standardize batches and the comparison slices run: here, or on a Dask cluster"
+    " (the same master either way; docs/scaling.md).",
+)
+@click.option(
+    "--dask-address",
+    metavar="tcp://HOST:PORT",
+    default=None,
+    help="The Dask scheduler for --executor dask; without it a local cluster of one worker per core.",
+)
+@click.option(
     "--allow-shrink",
     "allow_shrink",
     multiple=True,
@@ -74,6 +88,8 @@ def run(
     orchestrator: str,
     retrain: bool,
     full: bool,
+    executor: str,
+    dask_address: str | None,
     allow_shrink: tuple[str, ...],
 ) -> None:
     """Run the nightly job and publish the master.
@@ -90,12 +106,15 @@ def run(
       mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --retrain
       mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --full
       mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --allow-shrink crm
+      mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --executor dask --dask-address tcp://10.0.0.5:8786
     """
+    from mdm.executor import ExecutorSettings
     from mdm.pipeline import run_pipeline
     from mdm.state.audit import os_actor
     from mdm.summary import format_summary
 
     day = as_of.date() if as_of else None
+    settings = ExecutorSettings(executor, dask_address)  # type: ignore[arg-type]  # checked by ExecutorSettings
     by = os_actor("cli")  # the audit log's run_started / run_published / run_failed name who ran it
     if orchestrator == "prefect":
         prefect_env(state_beside(master, state))
@@ -110,6 +129,8 @@ def run(
             allow_shrink=list(allow_shrink),
             started_by=by,
             full=full,
+            executor=executor,
+            dask_address=dask_address,
         )
     else:
         summary = run_pipeline(
@@ -122,6 +143,7 @@ def run(
             started_by=by,
             call=_progress,
             full=full,
+            executor=settings,
         )
     click.echo(format_summary(summary))
 

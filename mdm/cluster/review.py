@@ -186,7 +186,8 @@ def review_items(
     stats = between.group_by("g1", "g2").agg(
         pl.len().cast(pl.Int64).alias("record_pairs"),
         pl.col("match_probability").max().alias("best_probability"),
-        pl.col("match_probability").mean().alias("mean_probability"),
+        # summed exactly (18 decimals): a float sum depends on the order and chunks the join gives
+        pl.col("match_probability").cast(pl.Decimal(38, 18)).mean().cast(pl.Float64).alias("mean_probability"),
     )
     reasons = (
         between.group_by("g1", "g2", "outcome")

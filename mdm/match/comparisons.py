@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
 from mdm.config.rules import Comparison, ComparisonLevel
+from mdm.executor import Partitions
 from mdm.match.similarity import DISTANCES, Metric, pairwise
 
 LEVEL_DTYPE = pl.UInt8
@@ -304,19 +306,19 @@ def compare_pairs(
     comparisons: Sequence[Comparison],
     keep: Sequence[str] = (),
     carry_left: Sequence[str] = (),
+    partitions: Partitions | None = None,
 ) -> pl.DataFrame:
     """Per pair (`left`, `right` rids), one UInt8 level index column per comparison.
 
     `comparisons` must be usable on `records` (see `usable_comparisons`); `keep` names
     extra columns of `pairs` to carry through (e.g. `rule`); `carry_left` names record
     columns whose left-hand value (`<column>_l`) is kept too (a string column as Categorical when
-    the strings were coded, see `CODED_PAIRS_PER_RECORD`).
+    the strings were coded, see `CODED_PAIRS_PER_RECORD`). The pairs are compared in slices of
+    PAIRS_PER_SLICE, on `partitions` (mdm/executor.py) when given, else here one after the other.
     """
     columns = list(
         dict.fromkeys([*(c for comparison in comparisons for c in comparison.required_columns), *carry_left])
     )
-    carried = [f"{c}_l" for c in carry_left]
-    parts = []
     # Many pairs per record (blocked pairs): strings as categorical codes (one dictionary for the
     # process), so a pair frame gathers 4-byte codes instead of strings, and levels found level
     # by level (`levels_of`), the missing and exact levels, which take most such pairs, on codes.
@@ -324,22 +326,42 @@ def compare_pairs(
     # similarity is computed on the whole slice at once and `level_index` picks the level.
     many = pairs.height >= CODED_PAIRS_PER_RECORD * records.height
     side = records.select("rid", *columns)
-    if many:
+    if many and (partitions is None or not partitions.distributed):
         side = side.with_columns(pl.col(pl.String).cast(pl.Categorical))
     # in slices: both records' values of every compared column, for millions of pairs at once,
     # would hold gigabytes of strings; a slice's levels are a few bytes a pair
-    for start in range(0, max(pairs.height, 1), PAIRS_PER_SLICE):
-        frame = pair_frame(side, pairs.slice(start, PAIRS_PER_SLICE).select("left", "right", *keep), columns)
-        if many:
-            parts.append(
-                frame.select("left", "right", *keep, *carried).with_columns(levels_of(frame, c) for c in comparisons)
-            )
-            continue
-        for metric, column in _similarities(comparisons):
-            values = pairwise(metric, frame[f"{column}_l"], frame[f"{column}_r"])
-            frame = frame.with_columns(values.alias(similarity_column(metric, column)))
-        parts.append(frame.select("left", "right", *keep, *carried, *[level_index(c) for c in comparisons]))
-    return pl.concat(parts)
+    slices = [
+        pairs.slice(start, PAIRS_PER_SLICE).select("left", "right", *keep)
+        for start in range(0, max(pairs.height, 1), PAIRS_PER_SLICE)
+    ]
+    settings = _SliceSettings(list(comparisons), columns, list(keep), [f"{c}_l" for c in carry_left], many)
+    if partitions is None or not partitions.distributed:
+        return pl.concat([_compare_slice(part, side, settings) for part in slices])
+    # on a cluster each worker codes its copy of the records' strings (categories are per process)
+    return pl.concat(partitions.map(_compare_slice, slices, side=partitions.share(side), settings=settings))
+
+
+@dataclass(frozen=True)
+class _SliceSettings:
+    comparisons: list[Comparison]
+    columns: list[str]
+    keep: list[str]
+    carried: list[str]
+    many: bool
+
+
+def _compare_slice(pairs: pl.DataFrame, side: pl.DataFrame, settings: _SliceSettings) -> pl.DataFrame:
+    """The levels of one slice of pairs (compare_pairs)."""
+    comparisons, columns, keep, carried = settings.comparisons, settings.columns, settings.keep, settings.carried
+    if settings.many and pl.String in side.schema.dtypes():
+        side = side.with_columns(pl.col(pl.String).cast(pl.Categorical))
+    frame = pair_frame(side, pairs, columns)
+    if settings.many:
+        return frame.select("left", "right", *keep, *carried).with_columns(levels_of(frame, c) for c in comparisons)
+    for metric, column in _similarities(comparisons):
+        values = pairwise(metric, frame[f"{column}_l"], frame[f"{column}_r"])
+        frame = frame.with_columns(values.alias(similarity_column(metric, column)))
+    return frame.select("left", "right", *keep, *carried, *[level_index(c) for c in comparisons])
 
 
 def _similarities(comparisons: Sequence[Comparison]) -> list[tuple[Metric, str]]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from mdm.config.rules import Comparison, MatchRules
+from mdm.executor import Partitions
 from mdm.incremental.carry import GIANT_BLOCKS_FILE, PAIRS_FILE, PREVIOUS_RID, CarryOver
 from mdm.match.blocking import Blocked, block_pairs, count_by_rule, records_in_blocks
 from mdm.match.comparisons import compare_pairs
@@ -69,6 +70,7 @@ def compare_delta(
     comparisons: list[Comparison],
     carry: CarryOver,
     tf_columns: list[str],
+    partitions: Partitions | None = None,
 ) -> DeltaCompared:
     """The run's candidate pairs and levels: those touching a new or changed record, or a record of a
     block that crossed `max_block_size` since the last run, compared; the others carried over.
@@ -107,7 +109,7 @@ def compare_delta(
     )
     kept = renumbered.filter(in_order).select(*PAIR_COLUMNS, *names)
     fresh_pairs = pl.concat([blocked.pairs.select(PAIR_COLUMNS), reordered])
-    fresh = compare_pairs(records, fresh_pairs, comparisons, keep=["rule", "rule_mask"])
+    fresh = compare_pairs(records, fresh_pairs, comparisons, keep=["rule", "rule_mask"], partitions=partitions)
     compared = pl.concat([kept, fresh.select(kept.columns)]).sort("left", "right")
     union = compared.select(PAIR_COLUMNS)
     if tf_columns:  # the left values term-frequency adjusted levels read (compare_for_scoring)

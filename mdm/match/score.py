@@ -17,6 +17,7 @@ from typing import get_args
 import polars as pl
 
 from mdm.config.rules import Comparison
+from mdm.executor import Partitions
 from mdm.match.comparisons import compare_pairs, usable_comparisons
 from mdm.match.model import MatchModel, TrainedComparison
 from mdm.types import PairClass
@@ -73,12 +74,15 @@ def _weight(
     )
 
 
-def compare_for_scoring(records: pl.DataFrame, pairs: pl.DataFrame, comparisons: list[Comparison]) -> pl.DataFrame:
+def compare_for_scoring(
+    records: pl.DataFrame, pairs: pl.DataFrame, comparisons: list[Comparison], partitions: Partitions | None = None
+) -> pl.DataFrame:
     """The level of every comparison per pair, with what scoring and training need beside it:
-    the pairs' `rule` and `rule_mask` and the left values of term-frequency adjusted columns."""
+    the pairs' `rule` and `rule_mask` and the left values of term-frequency adjusted columns
+    (compared on `partitions` when given, mdm/executor.py)."""
     keep = [c for c in ("rule", "rule_mask") if c in pairs.columns]
     tf_columns = sorted({column for comparison in comparisons for _, column in _tf_levels(comparison)})
-    return compare_pairs(records, pairs, comparisons, keep=keep, carry_left=tf_columns)
+    return compare_pairs(records, pairs, comparisons, keep=keep, carry_left=tf_columns, partitions=partitions)
 
 
 def classify(probability: pl.Expr, threshold_match_probability: float, threshold_review_probability: float) -> pl.Expr:

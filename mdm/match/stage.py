@@ -56,7 +56,7 @@ def match_stage(ctx: RunContext) -> MatchReport:
     if delta is None:
         blocked = block_pairs(records, rules.blocking, rules.max_block_size)
         # the levels are compared once, for training (when this run trains) and scoring alike
-        compared = compare_for_scoring(records, blocked.pairs, comparisons)
+        compared = compare_for_scoring(records, blocked.pairs, comparisons, ctx.partitions)
     else:
         blocked, compared = delta.blocked, delta.compared
     left_pairs(compared, comparisons).write_parquet(files.compared, compression=PAIR_FILE_COMPRESSION)
@@ -109,7 +109,7 @@ def _compare_delta(ctx: RunContext, records: pl.DataFrame, comparisons: list[Com
         log.info("incremental: the matching rules changed since the last run; every pair is compared")
         return None
     previous = pl.read_parquet(ctx.files.record_hashes, columns=["rid", PREVIOUS_RID])
-    return compare_delta(records, previous, rules, comparisons, carry, tf_columns(comparisons))
+    return compare_delta(records, previous, rules, comparisons, carry, tf_columns(comparisons), ctx.partitions)
 
 
 def _learn(ctx: RunContext, model: MatchModel, records: pl.DataFrame, labels: list[dict[str, Any]]) -> Learned:

@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from mdm.config.dictionary import Dictionary, FieldDef
+from mdm.executor import Partitions
 from mdm.types import BadValuePolicy
 
 FLAGS = pl.List(pl.String)
@@ -162,6 +163,8 @@ class _DistinctRun:
 
     workers: int
     min_parallel_values: int
+    partitions: Partitions | None = None
+    """A cluster the batches go to instead of the worker pool (mdm/executor.py)."""
     memo: dict[Any, pl.DataFrame] = field(default_factory=dict)
     pool: ProcessPoolExecutor | None = None
     parallel_batches: int = 0
@@ -182,30 +185,39 @@ class _DistinctRun:
         self, fn: Callable[..., tuple[Any, ...]], pairs: pl.DataFrame, dtypes: list[Any], with_extra: bool
     ) -> pl.DataFrame:
         values, extras = pairs["v"].to_list(), pairs["x"].to_list()
-        if self.workers < 2 or len(values) < self.min_parallel_values or not _importable(fn):
+        cluster = self.partitions is not None and self.partitions.distributed
+        # a cluster's workers are running already: a batch costs milliseconds there, not a process start
+        least = min(self.min_parallel_values, MIN_CLUSTER_VALUES) if cluster else self.min_parallel_values
+        if (not cluster and self.workers < 2) or len(values) < least or not _importable(fn):
             return _results_frame(fn, values, extras, with_extra, dtypes)
-        if self.pool is None:
-            # spawn, not fork: the parent holds polars' and Prefect's threads, which a fork would copy mid-lock
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
         size = -(-len(values) // (self.workers * 4))
         starts = range(0, len(values), size)
-        self.parallel_batches += 1
-        parts = self.pool.map(
-            _results_frame,
+        batches = (
             [fn] * len(starts),
             [values[i : i + size] for i in starts],
             [extras[i : i + size] for i in starts],
             [with_extra] * len(starts),
             [dtypes] * len(starts),
         )
-        return pl.concat(list(parts))
+        self.parallel_batches += 1
+        if self.partitions is not None and cluster:
+            return pl.concat(self.partitions.map(_results_frame, *batches))
+        if self.pool is None:
+            # spawn, not fork: the parent holds polars' and Prefect's threads, which a fork would copy mid-lock
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return pl.concat(list(self.pool.map(_results_frame, *batches)))
 
+
+MIN_CLUSTER_VALUES = 1_000
+"""Distinct values from which a batch goes to a Dask cluster's workers (mdm/executor.py)."""
 
 _RUN: ContextVar[_DistinctRun | None] = ContextVar("mdm_distinct_run", default=None)
 
 
 @contextmanager
-def distinct_values(workers: int | None = None, min_parallel_values: int = 50_000) -> Iterator[_DistinctRun]:
+def distinct_values(
+    workers: int | None = None, min_parallel_values: int = 50_000, partitions: Partitions | None = None
+) -> Iterator[_DistinctRun]:
     """Share per-value work across the sources of one stage and spread big batches over processes.
 
     Each distinct value is analysed once per stage, not once per source (the same phone or
@@ -217,9 +229,10 @@ def distinct_values(workers: int | None = None, min_parallel_values: int = 50_00
 
     Workers are spawned, so a script that runs the pipeline on large data must guard its entry
     point with `if __name__ == "__main__":`, as multiprocessing requires (the `mdm` command and
-    the Prefect flow do).
+    the Prefect flow do). With `partitions` on a cluster (mdm/executor.py), the batches go to its
+    workers instead (as many batches as with the pool).
     """
-    run = _DistinctRun(workers if workers is not None else (os.cpu_count() or 1), min_parallel_values)
+    run = _DistinctRun(workers if workers is not None else (os.cpu_count() or 1), min_parallel_values, partitions)
     token = _RUN.set(run)
     try:
         yield run

@@ -63,7 +63,7 @@ def standardize_stage(ctx: RunContext) -> StandardizeReport:
     date_fields = [f.name for f in dictionary.published_fields if f.kind == "date"]
     frames, hashes, previous, updated_profiles, problems = [], [], [], [], []
     changes: dict[str, SourceChanges] = {}
-    with distinct_values():  # a phone or e-mail seen in several sources is parsed once
+    with distinct_values(partitions=ctx.partitions):  # a phone or e-mail seen in several sources is parsed once
         for source in ctx.config.sources.sources:
             staged = pl.read_parquet(files.staged(source.name))
             formats = json.loads(files.formats(source.name).read_text())
