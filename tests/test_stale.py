@@ -387,7 +387,7 @@ def test_an_outcome_naming_an_unknown_event_source_or_column_is_a_config_error(t
     )
     tiny.write_text(tiny.read_text().replace("version: 1\n", "version: 1\nrules: rules\n", 1))
     with pytest.raises(ConfigError, match=r"staleness.outcomes\[0\]: no event source 'mailings'"):
-        ProjectConfig(tiny).survivorship_rules
+        _ = ProjectConfig(tiny).survivorship_rules
 
 
 # ---- configuration ----------------------------------------------------------------------------

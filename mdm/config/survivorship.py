@@ -126,12 +126,31 @@ class AttributeRule(BaseModel):
         " newer record with it confirms it, their newer different value supersedes it; 0: ignore them",
     )
 
+    partial_column: str | None = Field(
+        default=None,
+        description="a coarser standardized column (address: postal_code) read on records that lack the"
+        " comparable value: a newer such record showing another one supersedes, the same one confirms"
+        " (each weighted by partial_weight); null: not used",
+    )
+    partial_weight: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="how far a newer record showing only the coarser value speaks for the full value: the"
+        " same postcode may hide a move within it, another postcode may be a typo; 0: ignore them",
+    )
+
 
 class StaleAttributes(BaseModel):
     model_config = ConfigDict(extra="forbid")
     address: AttributeRule = Field(
         default_factory=lambda: AttributeRule(
-            column="address_key", typo_edits=2, superseded_reliability=0.95, household_weight=0.9
+            column="address_key",
+            typo_edits=2,
+            superseded_reliability=0.95,
+            household_weight=0.9,
+            partial_column="postal_code",
+            partial_weight=0.9,
         ),
         description="number|street|unit|postcode (null when unusable); a street typo is not a move",
     )

@@ -100,8 +100,11 @@ def value_evidence(
     rule = rules.rule(attribute)
     typed = attribute == "phone" and rules.phone_type_column is not None and rules.phone_type_column in records
     kind = pl.col(rules.phone_type_column) if typed and rules.phone_type_column else pl.lit(None, pl.String)
+    partial = rule.partial_column if rule.partial_weight > 0 and rule.partial_column in records.columns else None
+    coarse = pl.col(partial) if partial else pl.lit(None, pl.String)
     present = dated(records, as_of).filter(pl.col(rule.column).is_not_null())
     present = present.select(
+        coarse.alias("partial"),
         "golden_id",
         pl.col(rule.column).alias("value"),
         "confirmed_at",
@@ -118,7 +121,7 @@ def value_evidence(
             ),
         ]
     )
-    values = present.group_by("golden_id", "value").agg(pl.col("kind").first())
+    values = present.group_by("golden_id", "value").agg(pl.col("kind").first(), pl.col("partial").drop_nulls().first())
     same = _same_values(values, rule.typo_edits)
     # a typo of a value confirms it: each value is confirmed by its own rows and its typos' rows
     confirming = pl.concat(
@@ -145,6 +148,18 @@ def value_evidence(
             pl.lit(None, pl.Datetime("us")).alias("household_superseded_at"),
             pl.lit(None, pl.String).alias("household_superseded_by"),
         )
+    if partial:
+        values = values.join(
+            _partial(records, values, rule.column, partial, as_of), on=["golden_id", "value"], how="left"
+        )
+    else:
+        values = values.with_columns(
+            pl.lit(None, pl.Datetime("us")).alias(f"partial_{kind}_{what}")
+            if what == "at"
+            else pl.lit(None, pl.String).alias(f"partial_{kind}_{what}")
+            for kind in ("confirmed", "superseded")
+            for what in ("at", "by")
+        )
     failed = (
         tried.filter(pl.col("outcome") == "failed")
         .join(values.select("golden_id", "value", "confirmed_at"), on=["golden_id", "value"])
@@ -157,7 +172,7 @@ def value_evidence(
             pl.col("reliability").first().alias("failed_reliability"),
         )
     )
-    return values.join(failed, on=["golden_id", "value"], how="left").drop("kind")
+    return values.join(failed, on=["golden_id", "value"], how="left").drop("kind", "partial")
 
 
 def _attempts(present: pl.DataFrame, attribute: ContactAttribute, outcomes: pl.DataFrame | None) -> pl.DataFrame:
@@ -172,7 +187,7 @@ def _attempts(present: pl.DataFrame, attribute: ContactAttribute, outcomes: pl.D
 
 def _superseding(values: pl.DataFrame, present: pl.DataFrame, same: pl.DataFrame, values_at_once: int) -> pl.DataFrame:
     """(golden_id, value, superseded_at, superseded_by): the newest record of the customer carrying
-    another value (not a typo of it, not a phone of another known type) confirmed after the value's
+    another value (not a typo of it, not a phone of another known type) first seen after the value's
     last confirmation, once `values_at_once` such other values were seen."""
     newer = present.filter(pl.col("confirmed_at").is_not_null()).select(
         "golden_id",
@@ -180,6 +195,7 @@ def _superseding(values: pl.DataFrame, present: pl.DataFrame, same: pl.DataFrame
         pl.col("kind").alias("newer_kind"),
         pl.col("confirmed_at").alias("newer_at"),
         pl.col("record").alias("newer_record"),
+        pl.col("confirmed_at").min().over("golden_id", "value").alias("other_first_seen"),
     )
     both_kinds_known = (
         pl.col("kind").is_in(_DISTINCT_PHONE_TYPES) & pl.col("newer_kind").is_in(_DISTINCT_PHONE_TYPES)
@@ -190,6 +206,9 @@ def _superseding(values: pl.DataFrame, present: pl.DataFrame, same: pl.DataFrame
             pl.col("other") != pl.col("value"),
             pl.col("confirmed_at").is_null() | (pl.col("newer_at") > pl.col("confirmed_at")),
             ~(both_kinds_known & (pl.col("kind") != pl.col("newer_kind"))),
+            # the other value is new since: two values seen in turn are held at once (a mobile and
+            # a landline), or one source lags behind; neither supersedes the other
+            pl.col("confirmed_at").is_null() | (pl.col("other_first_seen") > pl.col("confirmed_at")),
         )
         .join(same, on=["golden_id", "value", "other"], how="anti")
         .sort("newer_at", "newer_record", descending=[True, False])
@@ -238,3 +257,32 @@ def _household(values: pl.DataFrame) -> pl.DataFrame:
         "household_superseded",
     )
     return confirmed.join(moved, on=["golden_id", "value"], how="full", coalesce=True)
+
+
+def _partial(records: pl.DataFrame, values: pl.DataFrame, column: str, partial: str, as_of: dt.date) -> pl.DataFrame:
+    """What the customer's newer records that lack the value but carry its coarser form (a web
+    sign-up's postcode) say: the latest showing the value's own postcode (confirms it, partly) and
+    the latest showing another (supersedes it, partly)."""
+    coarse = (
+        dated(records, as_of)
+        .filter(pl.col(column).is_null(), pl.col(partial).is_not_null(), pl.col("confirmed_at").is_not_null())
+        .select(
+            "golden_id",
+            pl.col(partial).alias("seen"),
+            pl.col("confirmed_at").alias("seen_at"),
+            (pl.col("source") + ":" + pl.col("source_record_id")).alias("seen_by"),
+        )
+    )
+    pairs = (
+        values.filter(pl.col("partial").is_not_null())
+        .select("golden_id", "value", "partial", "confirmed_at")
+        .join(coarse, on="golden_id")
+        .filter(pl.col("confirmed_at").is_null() | (pl.col("seen_at") > pl.col("confirmed_at")))
+    )
+    keys = ["golden_id", "value"]
+    same = _latest(pairs.filter(pl.col("seen") == pl.col("partial")), "seen_at", "seen_by", keys, "partial_confirmed")
+    other = pairs.filter(pl.col("seen") != pl.col("partial")).with_columns(
+        _ref(pl.col("seen_by"), pl.col("seen_at")).alias("seen_by")
+    )
+    moved = _latest(other, "seen_at", "seen_by", keys, "partial_superseded")
+    return same.join(moved, on=keys, how="full", coalesce=True)

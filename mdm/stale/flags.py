@@ -185,6 +185,7 @@ def stale_inputs(records: pl.DataFrame | pl.LazyFrame, rules: StalenessRules) ->
     """The columns flag_stale reads; a comparable column the dictionary lacks is all null."""
     columns = records.collect_schema().names()
     wanted = [rules.column(a) for a in ATTRIBUTES]
+    wanted += [c for a in ATTRIBUTES if (c := rules.rule(a).partial_column)]
     if rules.phone_type_column:
         wanted.append(rules.phone_type_column)
     keys = ["golden_id", *RECORD_KEY, "source_updated_at"]

@@ -39,11 +39,18 @@ def with_probability(
     decay = rules.decay(attribute)
     h = rule.household_weight
     prior = _prior(pl.col("confirmed_at"), as_of, decay)
+    w = rule.partial_weight
     household_prior = _prior(pl.col("household_confirmed_at"), as_of, decay)
-    base = (
+    household = (
         pl.when(pl.col("household_confirmed_at").is_not_null())
         .then(h * household_prior + (1 - h) * prior)
         .otherwise(prior)
+    )
+    partial_prior = _prior(pl.col("partial_confirmed_at"), as_of, decay)
+    base = (
+        pl.when(pl.col("partial_confirmed_at").is_not_null())
+        .then(w * partial_prior + (1 - w) * pl.col("_household"))
+        .otherwise(pl.col("_household"))
     )
     # each stale evidence: the share of the remaining chance of being current it removes
     strengths = [
@@ -53,14 +60,16 @@ def with_probability(
             pl.col("household_superseded_by").is_not_null(),
             pl.lit(h * rule.superseded_reliability),
         ),
+        (
+            "partial_superseded",
+            pl.col("partial_superseded_by").is_not_null(),
+            pl.lit(w * rule.superseded_reliability),
+        ),
         ("failed", pl.col("failed_by").is_not_null(), pl.col("failed_reliability")),
     ]
     months = months_since(pl.col("confirmed_at"), as_of)
-    frame = evidence.with_columns(
-        months.alias("months"),
-        (1 - prior).alias("freshness"),
-        base.alias("_p0"),
-    )
+    frame = evidence.with_columns(months.alias("months"), (1 - prior).alias("freshness"), household.alias("_household"))
+    frame = frame.with_columns(base.alias("_p0"))
     current = 1 - pl.col("_p0").fill_null(0.0)
     steps = []
     for name, present, strength in strengths:
@@ -73,6 +82,7 @@ def with_probability(
     texts = {
         "superseded": pl.lit("superseded by ") + pl.col("superseded_by"),
         "household_superseded": pl.lit("household moved: superseded by ") + pl.col("household_superseded_by"),
+        "partial_superseded": pl.lit("another postcode on ") + pl.col("partial_superseded_by"),
         "failed": pl.lit("failed: ") + pl.col("failed_by"),
     }
     start = pl.when(pl.col("confirmed_at").is_not_null()).then(
@@ -86,17 +96,27 @@ def with_probability(
             prior,
         )
     )
-    household = pl.when(pl.col("household_confirmed_at").is_not_null()).then(
+    household_step = pl.when(pl.col("household_confirmed_at").is_not_null()).then(
         _step(
             pl.format(
                 "household confirmed by {} ({})",
                 pl.col("household_confirmed_by"),
                 pl.col("household_confirmed_at").dt.date().cast(pl.String),
             ),
+            pl.col("_household"),
+        )
+    )
+    partly = pl.when(pl.col("partial_confirmed_at").is_not_null()).then(
+        _step(
+            pl.format(
+                "same postcode on {} ({})",
+                pl.col("partial_confirmed_by"),
+                pl.col("partial_confirmed_at").dt.date().cast(pl.String),
+            ),
             pl.col("_p0"),
         )
     )
-    parts = [start, household, *(pl.when(p).then(_step(texts[n], value)) for n, p, value in steps)]
+    parts = [start, household_step, partly, *(pl.when(p).then(_step(texts[n], value)) for n, p, value in steps)]
     threshold = rules.threshold_stale_probability
     return (
         frame.with_columns(
