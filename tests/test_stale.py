@@ -232,6 +232,45 @@ def test_phones_of_known_different_types_do_not_supersede_each_other() -> None:
     assert by_record(flags, "phone_is_stale") == {"crm:C1": True, "web:W1": False}
 
 
+def test_values_seen_in_turn_are_held_at_once_and_supersede_neither() -> None:
+    # a mobile, then a landline, then the mobile again: two numbers in use, not a change of number
+    records = frames(
+        [
+            ("G1", "crm:C1", T(2025, 1, 1), None, "+14155550101", None),
+            ("G1", "billing:B1", T(2025, 6, 1), None, "+14155550199", None),
+            ("G1", "clinic:P1", T(2026, 1, 1), None, "+14155550101", None),
+        ]
+    )
+    _, flags, _ = flag_stale(records, golden_of(records, G1={"phone": "+14155550101"}), AS_OF, RULES)
+    reasons = by_record(flags, "stale_reason")
+    assert reasons["billing:B1"] is None or "superseded" not in reasons["billing:B1"]
+    assert by_record(flags, "phone_stale_probability")["billing:B1"] == pytest.approx(prior(518, 0.01))
+
+
+def with_postcodes(records: pl.DataFrame, postcodes: list[str | None]) -> pl.DataFrame:
+    return records.with_columns(pl.Series("postal_code", postcodes, dtype=pl.String))
+
+
+def test_a_newer_record_with_only_a_postcode_supersedes_or_confirms_an_address() -> None:
+    old = ("G1", "crm:C1", T(2025, 11, 1), "1|oakst||94110", None, None)
+    signup = ("G1", "web:W1", T(2026, 10, 1), None, None, None)  # a ZIP, no street
+    golden = golden_of(frames([old]), G1={"address_key": "1|oakst||94110"})
+    moved = with_postcodes(frames([old, signup]), ["94110", "10001"])
+    _, flags, _ = flag_stale(moved, golden, AS_OF, RULES)
+    assert by_record(flags, "address_stale_probability")["crm:C1"] == pytest.approx(
+        1 - (1 - prior(365, 0.02)) * (1 - 0.9 * 0.95)
+    )
+    assert "another postcode on web:W1 (2026-10-01)" in by_record(flags, "stale_reason")["crm:C1"]
+    stayed = with_postcodes(frames([old, signup]), ["94110", "94110"])
+    _, flags, _ = flag_stale(stayed, golden, AS_OF, RULES)
+    assert by_record(flags, "address_stale_probability")["crm:C1"] == pytest.approx(
+        0.9 * prior(31, 0.02) + 0.1 * prior(365, 0.02)
+    )
+    # without a postal_code column (or with partial_weight 0) the sign-up says nothing
+    _, flags, _ = flag_stale(frames([old, signup]), golden, AS_OF, RULES)
+    assert by_record(flags, "address_stale_probability")["crm:C1"] == pytest.approx(prior(365, 0.02))
+
+
 # G1 and G2 live at 1|oakst; G2 was seen there again in September, then at 9|elmst in October.
 HOUSEHOLD = frames(
     [
