@@ -85,8 +85,8 @@ MASTER_TABLES: list[Table] = [
             (
                 "<contact>_stale_probability",
                 "DOUBLE",
-                "probability that the value is out of date: the decay prior moved by the evidence (superseded, postcode,"
-                " household, contact outcomes); NULL: no value, or undated with no evidence",
+                "probability that the value is out of date: the decay prior moved by the evidence (superseded,"
+                " postcode, household, contact outcomes); NULL: no value, or undated with no evidence",
             ),
             (
                 "<contact>_is_stale",
