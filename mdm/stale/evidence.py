@@ -121,7 +121,12 @@ def value_evidence(
             ),
         ]
     )
-    values = present.group_by("golden_id", "value").agg(pl.col("kind").first(), pl.col("partial").drop_nulls().first())
+    # the kind and postcode of the value's latest record: not of whichever row comes first, which an
+    # incremental run may order differently from a --full one
+    values = present.group_by("golden_id", "value").agg(
+        pl.col(c).sort_by(["confirmed_at", "record"], descending=[True, False], nulls_last=True).drop_nulls().first()
+        for c in ("kind", "partial")
+    )
     same = _same_values(values, rule.typo_edits)
     # a typo of a value confirms it: each value is confirmed by its own rows and its typos' rows
     confirming = pl.concat(
