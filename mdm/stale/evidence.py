@@ -121,11 +121,13 @@ def value_evidence(
             ),
         ]
     )
-    # the kind and postcode of the value's latest record: not of whichever row comes first, which an
-    # incremental run may order differently from a --full one
-    values = present.group_by("golden_id", "value").agg(
-        pl.col(c).sort_by(["confirmed_at", "record"], descending=[True, False], nulls_last=True).drop_nulls().first()
-        for c in ("kind", "partial")
+    # the kind and postcode of the value's latest record that has one, not of whichever row comes
+    # first (an incremental run may order rows differently from a --full one); rows keep their
+    # order within a group, so one sort serves every group
+    values = (
+        present.sort("confirmed_at", "record", descending=[True, False], nulls_last=True)
+        .group_by("golden_id", "value")
+        .agg(pl.col("kind").drop_nulls().first(), pl.col("partial").drop_nulls().first())
     )
     same = _same_values(values, rule.typo_edits)
     # a typo of a value confirms it: each value is confirmed by its own rows and its typos' rows
