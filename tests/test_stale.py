@@ -382,6 +382,33 @@ def test_master_carries_probabilities_and_flags_and_a_far_as_of_ages_everything(
     )
 
 
+def test_a_source_with_iso_timestamps_and_no_declared_format_stays_in_staleness(tiny: Path, tmp_path: Path) -> None:
+    """Issue 20: `updated_at` of ISO-8601 timestamps declared without a format was parsed with
+    %Y-%m-%d, every record lost its date and the source dropped out of staleness."""
+    tiny.write_text(
+        tiny.read_text().replace(
+            'updated_at: {column: created_at, format: "%Y-%m-%dT%H:%M:%SZ"}', "updated_at: created_at"
+        )
+    )
+    web = tiny.parent / "web.jsonl"
+    web.write_text(web.read_text().replace("2026-06-01T10:00:00Z", "2025-08-12T16:03:00Z"))
+    master = tmp_path / "master.duckdb"
+    summary = run_pipeline(tiny, master, as_of=AS_OF)
+    rows = q(
+        master,
+        "SELECT source_record_id, source_updated_at, phone_stale_probability FROM customer_xref"
+        " WHERE source = 'web' ORDER BY 1",
+    )
+    assert [(r[0], r[1]) for r in rows] == [
+        ("W1", T(2025, 8, 12, 16, 3)),
+        ("W2", T(2026, 6, 2, 11, 30)),
+        ("W5", T(2026, 6, 3, 8, 0)),
+    ]
+    # W1 (Robert Smith) carries the phone of crm:C1, his record updated on 2026-01-05: 300 days
+    assert rows[0][2] == pytest.approx(prior(300, 0.01))
+    assert "updated_at" not in summary.standardize.flagged_by_source
+
+
 def test_returned_mail_from_an_event_source_reaches_the_master(tiny: Path, tmp_path: Path) -> None:
     (tiny.parent / "mailings.csv").write_text("mailing_id,customer_no,sent,outcome\nM1,C6,2026-06-01,Returned\n")
     tiny.write_text(
