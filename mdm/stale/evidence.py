@@ -1,6 +1,6 @@
 """The evidence the master holds about each contact value of each golden customer: when it was last
-confirmed, whether a newer different value superseded it, what the customer's household says, and
-contact outcomes (returned mail, bounces) from event sources.
+confirmed, whether a newer different value superseded it, what the customer's household and their
+postcode-only records say, and contact outcomes (returned mail, bounces) from event sources.
 
 Pure functions over polars frames; mdm/stale/probability.py turns the evidence into a probability.
 Definitions and the measured choices: docs/architecture.md, section "mdm/stale/".
@@ -91,9 +91,11 @@ def value_evidence(
     - confirmed_at / confirmed_by: the latest record carrying it (or a typo of it), or the latest
       `confirmed` outcome of an attempt that used it; null when no record is dated;
     - superseded_at / superseded_by: the newest record of the customer carrying another value
-      confirmed after it (once `values_at_once` other values were);
+      first seen after it was last confirmed (once `values_at_once` other values were);
     - household_confirmed_at / _by and household_superseded_at / _by: the same, seen on other
       customers holding the value (only when the attribute's `household_weight` is above 0);
+    - partial_confirmed_at / _by and partial_superseded_at / _by: the customer's newer records
+      lacking the value but showing the same or another `partial_column` value (a postcode);
     - failed_at / failed_by / failed_reliability: the latest failed contact attempt after it was
       confirmed (returned mail, a bounce).
     """
@@ -161,11 +163,10 @@ def value_evidence(
         )
     else:
         values = values.with_columns(
-            pl.lit(None, pl.Datetime("us")).alias(f"partial_{kind}_{what}")
-            if what == "at"
-            else pl.lit(None, pl.String).alias(f"partial_{kind}_{what}")
-            for kind in ("confirmed", "superseded")
-            for what in ("at", "by")
+            pl.lit(None, pl.Datetime("us")).alias("partial_confirmed_at"),
+            pl.lit(None, pl.String).alias("partial_confirmed_by"),
+            pl.lit(None, pl.Datetime("us")).alias("partial_superseded_at"),
+            pl.lit(None, pl.String).alias("partial_superseded_by"),
         )
     failed = (
         tried.filter(pl.col("outcome") == "failed")

@@ -2,11 +2,12 @@
 with the reason saying which evidence moved it and how far.
 
 Start: the decay prior 1 - (1 - monthly_decay) ** months since the value was last confirmed. A
-household confirmation after that mixes in the prior from the household's date, weighted by the
-attribute's `household_weight`. Each piece of stale evidence then removes a share of what is left
-of the chance that the value is current (a noisy-or): superseded by a newer different value
-(`superseded_reliability`), the household moved away from it (`household_weight` x that), a
-failed contact attempt (the outcome's `failed_reliability`). Measured on generated data:
+later confirmation by the household, then by a record showing the same postcode, mixes in the
+prior from its date, weighted by the attribute's `household_weight` and `partial_weight`. Each
+piece of stale evidence then removes a share of what is left of the chance that the value is
+current (a noisy-or): superseded by a newer different value (`superseded_reliability`), the
+household moved away from it (`household_weight` x that), another postcode (`partial_weight` x
+that), a failed contact attempt (the outcome's `failed_reliability`). Measured on generated data:
 bench/RESULTS.md.
 """
 
