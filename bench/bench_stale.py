@@ -68,14 +68,15 @@ def scored_records(master: Path, truth_csv: Path) -> pl.DataFrame:
     return xref.join(truth, on=["source", "source_record_id"]).with_columns(months.alias("months"))
 
 
-def labelled(joined: pl.DataFrame, attribute: str) -> pl.Expr:
+def labelled(attribute: str) -> pl.Expr:
+    """The record has a truth label and a probability for the attribute."""
     return pl.col(f"{attribute}_is_current").is_in(["0", "1"]) & pl.col(f"{attribute}_stale_probability").is_not_null()
 
 
 def record_truth(joined: pl.DataFrame) -> pl.DataFrame:
     """Records with at least one labelled, scored value; `stale`: any of those truly stale."""
-    any_labelled = pl.any_horizontal(labelled(joined, a) for a in ATTRIBUTES)
-    stale = pl.any_horizontal((pl.col(f"{a}_is_current") == "0") & labelled(joined, a) for a in ATTRIBUTES)
+    any_labelled = pl.any_horizontal(labelled(a) for a in ATTRIBUTES)
+    stale = pl.any_horizontal((pl.col(f"{a}_is_current") == "0") & labelled(a) for a in ATTRIBUTES)
     return joined.filter(any_labelled).with_columns(stale.alias("stale"))
 
 
@@ -83,8 +84,7 @@ def flags_at(records: pl.DataFrame, threshold: float) -> pl.Series:
     """is_stale at another threshold: any labelled value's probability reaching it."""
     return records.select(
         pl.any_horizontal(
-            (labelled(records, a) & (pl.col(f"{a}_stale_probability") >= threshold)).fill_null(False)
-            for a in ATTRIBUTES
+            (labelled(a) & (pl.col(f"{a}_stale_probability") >= threshold)).fill_null(False) for a in ATTRIBUTES
         )
     ).to_series()
 
@@ -108,7 +108,7 @@ def choose(records: pl.DataFrame) -> dict[str, Any]:
 def evaluate(joined: pl.DataFrame, rules: StalenessRules, age_months: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for attribute in ATTRIBUTES:
-        scored = joined.filter(labelled(joined, attribute))
+        scored = joined.filter(labelled(attribute))
         truth = (scored[f"{attribute}_is_current"] == "0").cast(pl.Float64)
         probability = scored[f"{attribute}_stale_probability"]
         prior = 1 - (1 - rules.decay(attribute)) ** scored["months"].clip(lower_bound=0)
