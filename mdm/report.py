@@ -96,10 +96,8 @@ def render_report(summary: RunSummary) -> str:
     names = [c.source for c in s.ingest.sources]
     flagged = [(field, *(by.get(n, 0) for n in names)) for field, by in s.standardize.flagged_by_source.items()]
     blocking = [(r["rule"], r.get("pairs", ""), r.get("new_pairs", ""), r.get("skipped", "")) for r in s.match.blocking]
-    stale = [
-        (r["months"], r["records"], *(r[k] for k in ("stale", "address", "phone", "email", "expected")))
-        for r in s.stale.by_months_since_update
-    ]
+    stale_keys = ("months", "values", "predicted", "flagged", "checked", "observed", "expected")
+    stale = [tuple(r[k] for k in stale_keys) for r in s.stale.by_months_since_update]
     sections = [
         ("Rows per source", _table(["source", "kind", "read", "accepted", "quarantined"], sources)),
         (
@@ -126,8 +124,8 @@ def render_report(summary: RunSummary) -> str:
             ),
         ),
         (
-            "Stale shares by months since the record's update",
-            _table(["months", "records", "stale", "address", "phone", "email", "1-0.98^m"], stale),
+            "Stale contact values by months since the record's update: predicted beside observed by evidence",
+            _table(list(stale_keys), stale),
         ),
         (
             "Archive (rules/survivorship.yaml archive.inactive_years)",

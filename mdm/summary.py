@@ -159,19 +159,25 @@ def _review_lines(summary: RunSummary) -> list[str]:
     return lines
 
 
+STALE_COLUMNS = (("values", 8), ("predicted", 11), ("flagged", 9), ("checked", 9), ("observed", 10), ("expected", 10))
+
+
 def _stale_lines(stale: StaleReport) -> list[str]:
-    """Stale flags, and their share by months since a record's update beside a steady 2% a month."""
+    """Stale flags, and per bucket of months since a record's update the predicted share of stale
+    contact values beside the share the master's evidence observed (mdm/stale/report.py)."""
     golden = ", ".join(f"{attribute} {n}" for attribute, n in stale.stale_golden.items())
     lines = [
         f"stale: {stale.stale_records} records; golden customers by attribute: {golden} (view customers_to_reverify)",
-        f"  {'months':<8}{'records':>8}{'stale':>7}{'address':>9}{'phone':>7}{'email':>7}{'1-0.98^m':>10}",
+        "  contact values by months since the record's update: predicted stale, flagged; of those a newer record"
+        " showed again, observed with another value beside the decay prior's expectation",
+        f"  {'months':<8}" + "".join(f"{k:>{w}}" for k, w in STALE_COLUMNS),
     ]
     for row in stale.by_months_since_update:
-        shares = "".join(
-            f"{'-' if row[k] is None else format(row[k], '.2f'):>{w}}"
-            for k, w in (("stale", 7), ("address", 9), ("phone", 7), ("email", 7), ("expected", 10))
+        cells = "".join(
+            f"{'-' if row[k] is None else (format(row[k], '.2f') if isinstance(row[k], float) else row[k]):>{w}}"
+            for k, w in STALE_COLUMNS
         )
-        lines.append(f"  {row['months']:<8}{row['records']:>8}{shares}")
+        lines.append(f"  {row['months']:<8}{cells}")
     return lines
 
 

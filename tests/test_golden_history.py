@@ -68,9 +68,9 @@ def test_a_later_as_of_changes_stale_flags_but_opens_no_version(tiny: Path, tmp_
     yet the golden records did not change, so their history does not either."""
     master = tmp_path / "master.duckdb"
     first = run_pipeline(tiny, master, as_of=AS_OF)
-    fresh = q(master, "SELECT count(*) FILTER (WHERE phone_is_stale) FROM golden_customers")
+    fresh = q(master, "SELECT count(*) FILTER (WHERE address_is_stale) FROM golden_customers")
     later = run_pipeline(tiny, master, as_of=AS_OF.replace(year=AS_OF.year + 1))
-    assert q(master, "SELECT count(*) FILTER (WHERE phone_is_stale) FROM golden_customers") != fresh
+    assert q(master, "SELECT count(*) FILTER (WHERE address_is_stale) FROM golden_customers") != fresh
     assert (later.publish.golden_versions_opened, later.publish.golden_versions_closed) == (0, 0)
     assert versions(master) == [(f"G00000000{n}", first.run_id, None) for n in range(1, 5)]
 

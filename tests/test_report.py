@@ -21,7 +21,7 @@ def test_each_run_writes_a_report_of_counts_never_customer_values(tiny: Path, tm
         "Flagged values by field and source",
         "Candidate pairs per blocking rule",
         "Scored pairs and clusters",
-        "Stale shares by months since the record&#x27;s update",
+        "Stale contact values by months since the record&#x27;s update: predicted beside observed by evidence",
         "Archive (rules/survivorship.yaml archive.inactive_years)",
         "Match model: m and u per comparison level",
         "Match weights of the scored pairs",

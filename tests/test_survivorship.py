@@ -259,4 +259,4 @@ def test_the_staleness_section_is_read_with_the_rest_of_the_file(tmp_path: Path)
     with pytest.raises(ConfigError) as err:
         load_survivorship_rules(path)
     assert "line 5: staleness.monthly_decay" in str(err.value) and "fix: monthly_decay: 0.02" in str(err.value)
-    assert load_survivorship_rules(DEFAULT).staleness.stale_below_freshness == 0.80
+    assert load_survivorship_rules(DEFAULT).staleness.threshold_stale_probability == 0.25

@@ -75,6 +75,7 @@ class ProjectConfig:
     def survivorship_rules(self) -> SurvivorshipRules:
         rules = load_survivorship_rules(self.survivorship_path)
         rules.check_fields(self.survivorship_path, self.published_fields)
+        rules.check_outcomes(self.survivorship_path, {e.name: list(e.columns) for e in self.sources.events})
         return rules
 
     @property

@@ -88,7 +88,7 @@ class Attribute(BaseModel):
 
 
 class AttributeRule(BaseModel):
-    """How one contact attribute's values are compared."""
+    """How one contact attribute's values are compared, and how much each kind of evidence weighs."""
 
     model_config = ConfigDict(extra="forbid")
     column: str = Field(description="the standardized column holding the comparable value")
@@ -104,38 +104,104 @@ class AttributeRule(BaseModel):
         description="how many values a person holds at once: a value is superseded once this many other values"
         " were confirmed after it (2 for phones: a mobile and a landline)",
     )
+    monthly_decay: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="share of this attribute's values that go out of date each month; null: the section's"
+        " monthly_decay",
+    )
+    superseded_reliability: float = Field(
+        default=0.95,
+        ge=0,
+        le=1,
+        description="share of 'superseded by a newer different value' that are real changes (the rest: a second"
+        " valid value, a data-entry error, a wrongly merged record); higher: a superseded value is surer stale",
+    )
+    household_weight: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="how far another customer holding the same value (a household) speaks for this one: their"
+        " newer record with it confirms it, their newer different value supersedes it; 0: ignore them",
+    )
+
+    partial_column: str | None = Field(
+        default=None,
+        description="a coarser standardized column (address: postal_code) read on records that lack the"
+        " comparable value: a newer such record showing another one supersedes, the same one confirms"
+        " (each weighted by partial_weight); null: not used",
+    )
+    partial_weight: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="how far a newer record showing only the coarser value speaks for the full value: the"
+        " same postcode may hide a move within it, another postcode may be a typo; 0: ignore them",
+    )
 
 
 class StaleAttributes(BaseModel):
     model_config = ConfigDict(extra="forbid")
     address: AttributeRule = Field(
-        default_factory=lambda: AttributeRule(column="address_key", typo_edits=2),
+        default_factory=lambda: AttributeRule(
+            column="address_key",
+            typo_edits=2,
+            superseded_reliability=0.95,
+            household_weight=0.9,
+            partial_column="postal_code",
+            partial_weight=0.9,
+        ),
         description="number|street|unit|postcode (null when unusable); a street typo is not a move",
     )
-    phone: AttributeRule = Field(default_factory=lambda: AttributeRule(column="phone"), description="E.164 number")
+    phone: AttributeRule = Field(
+        default_factory=lambda: AttributeRule(column="phone", monthly_decay=0.01, superseded_reliability=0.55),
+        description="E.164 number",
+    )
     email: AttributeRule = Field(
-        default_factory=lambda: AttributeRule(column="email_key"),
+        default_factory=lambda: AttributeRule(column="email_key", monthly_decay=0.005, superseded_reliability=0.95),
         description="provider-aware key (gmail dots and +tags removed)",
+    )
+
+
+class OutcomeRule(BaseModel):
+    """A column of an event source (sources.yaml `events:`) saying how a contact attempt went:
+    returned mail, a bounced e-mail, a failed call, or a delivery that confirms the value."""
+
+    model_config = ConfigDict(extra="forbid")
+    events: str = Field(description="the event source's name (sources.yaml `events:`)")
+    column: str = Field(description="its column holding the outcome")
+    attribute: ContactAttribute = Field(description="the contact attribute the attempt used: address, phone or email")
+    failed: list[str] = Field(default_factory=list, description="outcome values meaning the value failed (returned)")
+    confirmed: list[str] = Field(
+        default_factory=list, description="outcome values confirming the value on the event's day (delivered)"
+    )
+    failed_reliability: float = Field(
+        default=0.9, ge=0, le=1, description="share of failed attempts that mean the value is out of date"
     )
 
 
 class StalenessRules(BaseModel):
     """The `staleness:` section of rules/survivorship.yaml.
 
-    A lower `stale_below_freshness` flags fewer aged values (precision up, recall down); a
-    superseded value is stale whatever its freshness.
+    Each contact value gets a probability of being out of date: the decay prior
+    1 - (1 - monthly_decay) ** months since it was last confirmed, moved by the evidence the master
+    holds (docs/architecture.md, "mdm/stale/"). A value is flagged stale when the probability
+    reaches `threshold_stale_probability`: lowering it flags more (recall up, precision down).
     """
 
     model_config = ConfigDict(extra="forbid")
     monthly_decay: float = Field(
-        default=0.02, gt=0, lt=1, description="share of contact values that go out of date each month"
-    )
-    stale_below_freshness: float = Field(
-        default=0.80,
+        default=0.02,
         gt=0,
         lt=1,
-        description="a value whose freshness (1 - monthly_decay) ** months falls below this is aged"
-        " (0.80 at 2% a month: about 11 months)",
+        description="share of contact values that go out of date each month (an attribute may set its own)",
+    )
+    threshold_stale_probability: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="a value whose probability of being out of date reaches this is flagged stale",
     )
     attributes: StaleAttributes = Field(default_factory=StaleAttributes)
     phone_type_column: str | None = Field(
@@ -143,17 +209,35 @@ class StalenessRules(BaseModel):
         description="when both records' types are known and differ (mobile vs fixed_line) a newer phone"
         " does not supersede an older one; null: any newer differing phone supersedes",
     )
+    outcomes: list[OutcomeRule] = Field(
+        default_factory=list, description="event columns carrying contact outcomes (returned mail, bounces)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_setting(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "stale_below_freshness" in value:
+            raise ValueError(
+                "stale_below_freshness was replaced by threshold_stale_probability (a value is stale when its"
+                " probability of being out of date reaches it); remove stale_below_freshness"
+            )
+        return value
 
     @property
     def stale_after_months(self) -> float:
-        """The age at which an unconfirmed value becomes aged."""
-        return math.log(self.stale_below_freshness) / math.log(1 - self.monthly_decay)
+        """The age at which the decay prior alone reaches the threshold (no other evidence)."""
+        return math.log(1 - self.threshold_stale_probability) / math.log(1 - self.monthly_decay)
 
     def rule(self, attribute: ContactAttribute) -> AttributeRule:
         return cast(AttributeRule, getattr(self.attributes, attribute))
 
     def column(self, attribute: ContactAttribute) -> str:
         return self.rule(attribute).column
+
+    def decay(self, attribute: ContactAttribute) -> float:
+        """The attribute's monthly decay, else the section's."""
+        own = self.rule(attribute).monthly_decay
+        return self.monthly_decay if own is None else own
 
 
 # ---- archive (mdm.archive reads it) -----------------------------------------------------
@@ -195,7 +279,7 @@ class ArchiveRules(BaseModel):
 
 STALENESS_HINTS = {
     "monthly_decay": "monthly_decay: 0.02  (a share between 0 and 1, not a percentage)",
-    "stale_below_freshness": "stale_below_freshness: 0.80  (a freshness between 0 and 1)",
+    "threshold_stale_probability": "threshold_stale_probability: 0.5  (a probability between 0 and 1)",
     "inactive_years": "archive: {inactive_years: 5}  (whole years, at least 1; null: never archive)",
 }
 
@@ -225,6 +309,23 @@ class SurvivorshipRules(BaseModel):
                     raise ValueError(f"field {f!r} is in attributes {seen[f]!r} and {name!r}; put it in one of them")
                 seen[f] = name
         return self
+
+    def check_outcomes(self, path: Path, event_columns: dict[str, list[str]]) -> None:
+        """Every `staleness.outcomes` entry names a declared event source and one of its columns;
+        raises ConfigError listing every problem."""
+        problems = []
+        for i, outcome in enumerate(self.staleness.outcomes):
+            where = f"staleness.outcomes[{i}]"
+            if outcome.events not in event_columns:
+                declared = sorted(event_columns) or "none"
+                problems.append(f"{where}: no event source {outcome.events!r} in sources.yaml (declared: {declared})")
+            elif outcome.column not in event_columns[outcome.events]:
+                problems.append(
+                    f"{where}: event source {outcome.events!r} has no column {outcome.column!r}"
+                    f" (its columns: {event_columns[outcome.events]}); declare it under its `columns:`"
+                )
+        if problems:
+            raise ConfigError(path, problems)
 
     def fields_of(self, attribute: str) -> list[str]:
         return self.attributes[attribute].fields or [attribute]

@@ -19,7 +19,14 @@ from mdm.files import fsync_path
 from mdm.state.store import StateStore, VersionChanges
 
 HISTORY_DIRNAME = "history"
-UNVERSIONED_SUFFIXES = ("_last_confirmed", "_freshness", "_is_stale", "_stale_reason")
+UNVERSIONED_SUFFIXES = (
+    "_last_confirmed",
+    "_freshness",
+    "_stale_probability",
+    "_is_stale",
+    "_stale_reason",
+    "contacts_last_year",
+)
 BOOKKEEPING_COLUMNS = ("golden_id", "run_id")
 _HASH_BATCH_ROWS = 100_000
 

@@ -71,14 +71,34 @@ MASTER_TABLES: list[Table] = [
         [
             ("golden_id", "VARCHAR", "stable id of the person (G + 9 digits); never reused, see id_events"),
             *GOLDEN_VALUES,
-            ("<contact>_last_confirmed", "TIMESTAMP", "update time of the newest record carrying the surviving value"),
-            ("<contact>_freshness", "DOUBLE", "(1 - monthly_decay) ** months since last confirmed, 0..1"),
-            ("<contact>_is_stale", "BOOLEAN", "the value is probably out of date (superseded or aged)"),
+            (
+                "<contact>_last_confirmed",
+                "TIMESTAMP",
+                "when the surviving value was last confirmed: the newest record carrying it (or a typo of"
+                " it), or a confirming contact outcome",
+            ),
+            (
+                "<contact>_freshness",
+                "DOUBLE",
+                "(1 - monthly_decay) ** months since last confirmed: 1 - the decay prior",
+            ),
+            (
+                "<contact>_stale_probability",
+                "DOUBLE",
+                "probability that the value is out of date: the decay prior moved by the evidence (superseded,"
+                " postcode, household, contact outcomes); NULL: no value, or undated with no evidence",
+            ),
+            (
+                "<contact>_is_stale",
+                "BOOLEAN",
+                "the probability reaches staleness.threshold_stale_probability (rules/survivorship.yaml)",
+            ),
             (
                 "<contact>_stale_reason",
                 "VARCHAR",
-                "why it is stale: superseded by a newer value, or aged past threshold",
+                "how the probability was reached: each piece of evidence and the probability after it",
             ),
+            ("contacts_last_year", "BIGINT", "the customer's events (every event source) in the year before --as-of"),
             RUN_ID,
         ],
         section=CUSTOMERS,
@@ -95,8 +115,10 @@ MASTER_TABLES: list[Table] = [
             *GOLDEN_VALUES,
             ("<contact>_last_confirmed", "TIMESTAMP", "as in golden_customers"),
             ("<contact>_freshness", "DOUBLE", "as in golden_customers"),
+            ("<contact>_stale_probability", "DOUBLE", "as in golden_customers"),
             ("<contact>_is_stale", "BOOLEAN", "as in golden_customers"),
             ("<contact>_stale_reason", "VARCHAR", "as in golden_customers"),
+            ("contacts_last_year", "BIGINT", "as in golden_customers"),
             RUN_ID,
             ("archived_run", "VARCHAR", "the run that archived the customer (it stays archived since)"),
             ("archived_on", "DATE", "the --as-of day of that run"),
@@ -123,9 +145,20 @@ MASTER_TABLES: list[Table] = [
             ("row_number", "BIGINT", "the record's row in the source read (1 = first data row)"),
             ("trust", "BIGINT", "the source's trust rank (higher wins survivorship ties)"),
             ("source_updated_at", "TIMESTAMP", "the record's update time in its source"),
-            ("<contact>_is_stale", "BOOLEAN", "the record's value of the attribute is stale (NULL: no valid value)"),
+            (
+                "<contact>_stale_probability",
+                "DOUBLE",
+                "probability that the record's value of the attribute is out of date (as in golden_customers,"
+                " for the value this record carries; NULL: no valid value)",
+            ),
+            (
+                "<contact>_is_stale",
+                "BOOLEAN",
+                "the record's value of the attribute is stale: its probability reaches the threshold"
+                " (NULL: no valid value)",
+            ),
             ("is_stale", "BOOLEAN", "any of the record's contact values is stale"),
-            ("stale_reason", "VARCHAR", "why, for the stale values"),
+            ("stale_reason", "VARCHAR", "for each stale value: its probability and the evidence that moved it"),
             (
                 "archived",
                 "BOOLEAN",
@@ -156,17 +189,24 @@ MASTER_TABLES: list[Table] = [
     table(
         "customers_to_reverify",
         "golden customer with a stale address, phone or e-mail",
-        "Whom to ask to confirm their contact data: most valuable customers first (records, sources),"
-        " then the least fresh.",
+        "Whom to ask to confirm their contact data, by the expected value of asking: the highest stale"
+        " probability among the flagged attributes times how much the customer is in contact.",
         [
             ("golden_id", "VARCHAR", "the golden customer"),
             ("given_name", "VARCHAR", "golden given name"),
             ("family_name", "VARCHAR", "golden family name"),
             ("stale_attributes", "VARCHAR[]", "which contact attributes are stale"),
+            ("highest_stale_probability", "DOUBLE", "the highest stale probability among the stale attributes"),
+            ("contacts_last_year", "BIGINT", "as in golden_customers"),
+            (
+                "expected_value",
+                "DOUBLE",
+                "highest_stale_probability x (1 + contacts_last_year): the order of the view, highest first",
+            ),
             ("record_count", "UINTEGER", "the customer's records"),
             ("source_count", "BIGINT", "the customer's sources"),
-            ("lowest_freshness", "DOUBLE", "the lowest freshness among the stale attributes"),
             ("<contact>_is_stale", "BOOLEAN", "as in golden_customers"),
+            ("<contact>_stale_probability", "DOUBLE", "as in golden_customers"),
             ("<contact>_stale_reason", "VARCHAR", "as in golden_customers"),
             ("<contact>_freshness", "DOUBLE", "as in golden_customers"),
             ("<contact>_last_confirmed", "TIMESTAMP", "as in golden_customers"),
@@ -431,7 +471,8 @@ MASTER_TABLES: list[Table] = [
         "golden_customers_history",
         "version of a golden customer",
         "Every version of every golden record since the first run (a new version when the values change;"
-        " staleness columns are not versioned). `golden_customers_as_of('<run_id>')` reads it as of a run.",
+        " staleness columns and contacts_last_year are not versioned). `golden_customers_as_of('<run_id>')`"
+        " reads it as of a run.",
         [
             ("golden_id", "VARCHAR", "the golden customer"),
             ("valid_from_run", "VARCHAR", "the run that published this version"),
@@ -847,7 +888,8 @@ MASTER_MACROS: list[Macro] = [
     Macro(
         "golden_customers_as_of(as_of_run_id)",
         "table macro: golden_customers_history's versions current at that run: the golden customers as"
-        " that run published them (staleness columns excepted). `SELECT * FROM golden_customers_as_of('<run_id>')`",
+        " that run published them (staleness columns and contacts_last_year excepted)."
+        " `SELECT * FROM golden_customers_as_of('<run_id>')`",
     ),
     Macro(
         "golden_customers_as_of_time(as_of_ts)",
