@@ -12,6 +12,7 @@ from typing import Any
 
 from mdm.state import StateStore
 from mdm.steward import audit, service, sessions, signin, users, views
+from mdm.steward import queue as work
 from mdm.steward.service import ActionResult, Record
 from mdm.steward.users import User
 from mdm.types import Verdict
@@ -107,8 +108,13 @@ class StewardDesk:
 
     # ---- reading ---------------------------------------------------------------------------
     def queue(self, flt: views.QueueFilter | None = None) -> list[views.QueueItem]:
+        """The whole queue, filtered and ordered (the terminal review)."""
         with self.store() as store:
-            return views.review_queue(self.master, store, flt or views.QueueFilter())
+            return work.review_queue(self.master, store, flt or views.QueueFilter())
+
+    def queue_page(self, flt: views.QueueFilter, offset: int = 0, limit: int = work.PAGE_SIZE) -> work.QueuePage:
+        with self.store() as store:
+            return work.queue_page(self.master, store, flt, offset=offset, limit=limit)
 
     def pair(self, left: Record, right: Record) -> views.PairView:
         with self.store() as store:

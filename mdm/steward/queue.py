@@ -1,0 +1,349 @@
+"""The review queue as pages: filtered, searched, ordered and cut by DuckDB over the published
+master, so a page of 50 costs the same on a queue of ten items or of a million.
+
+What the durable store adds since the master's run started (decided pairs gone, undone decisions
+back, skips, claims) is small and goes into DuckDB as registered frames; the queue's rows never
+pass through Python but for the page shown. Which items, in which order, and why: views.py's
+module docstring.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from mdm.state import StateStore
+from mdm.steward.claims import live_claims
+from mdm.steward.search import search_condition
+from mdm.steward.service import Record, pair_key
+from mdm.steward.views import (
+    _GOLDEN_SIZES,
+    QueueFilter,
+    QueueItem,
+    _columns,
+    _rows,
+    _undone_rows,
+    connect,
+    run_started_at,
+    thresholds,
+)
+
+PAGE_SIZE = 50
+"""Items on one page of the queue."""
+MAX_PAGE_SIZE = 500
+
+_KEY = "'pair:' || least({l}, {r}) || '|' || greatest({l}, {r})"
+_UNDONE_SCHEMA = {
+    "review_rank": pl.Int64,
+    "record_pairs": pl.Int64,
+    "reasons": pl.String,
+    "left_source": pl.String,
+    "left_record_id": pl.String,
+    "left_golden_id": pl.String,
+    "right_source": pl.String,
+    "right_record_id": pl.String,
+    "right_golden_id": pl.String,
+    "match_probability": pl.Float64,
+    "reason": pl.String,
+    "evidence": pl.String,
+    "changed_since_decision": pl.Boolean,
+}
+
+
+@dataclass
+class QueuePage:
+    items: list[QueueItem]
+    total: int
+    """items matching the filter, on every page"""
+    offset: int
+    limit: int
+    reasons: list[str]
+    """the reasons found in the whole queue (the reason filter's choices)"""
+
+    @property
+    def page(self) -> int:
+        return self.offset // self.limit + 1
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.limit))
+
+
+@dataclass
+class _StoreSide:
+    cutoff: str
+    decided: pl.DataFrame
+    undone: list[tuple[Record, Record, str]]
+    skips: pl.DataFrame
+    claims: pl.DataFrame
+
+
+def _store_side(store: StateStore, cutoff: str) -> _StoreSide:
+    decisions = store.query(
+        "SELECT d.left_source, d.left_record_id, d.right_source, d.right_record_id, d.decided_at, d.revoked_at,"
+        " d.revoked_by, a.action FROM steward_decisions d LEFT JOIN audit_log a USING (audit_id)"
+        " WHERE d.decided_at >= ? OR d.revoked_at >= ?",
+        (cutoff, cutoff),
+    )
+    decided = {pair_key((a, b), (c, d)) for a, b, c, d, at, revoked, _, _ in decisions if revoked is None}
+    undone: dict[str, tuple[Record, Record, str]] = {}
+    candidates = [
+        (a, b, c, d, revoked, by)
+        for a, b, c, d, at, revoked, by, action in decisions
+        if revoked is not None and at < cutoff and action in ("same", "not_same")
+    ]
+    if candidates:  # an older decision undone since: back in the queue unless a live decision stands
+        live = {
+            pair_key((a, b), (c, d))
+            for a, b, c, d in store.query(
+                "SELECT left_source, left_record_id, right_source, right_record_id FROM steward_decisions"
+                " WHERE revoked_at IS NULL AND decided_at < ?",
+                (cutoff,),
+            )
+        }
+        for a, b, c, d, revoked, by in candidates:
+            key = pair_key((a, b), (c, d))
+            if key not in live and key not in decided:
+                undone[key] = ((a, b), (c, d), f"decision undone by {by} at {revoked}")
+    skips: dict[str, str] = {}
+    for key, actor in store.query(
+        "SELECT item_key, actor FROM audit_log WHERE action = 'skip' AND at >= ? ORDER BY audit_id", (cutoff,)
+    ):
+        skips[key] = actor
+    held = live_claims(store)
+    return _StoreSide(
+        cutoff,
+        pl.DataFrame({"item_key": sorted(decided)}, schema={"item_key": pl.String}),
+        list(undone.values()),
+        pl.DataFrame(
+            {"item_key": list(skips), "skipped_by": list(skips.values())},
+            schema={"item_key": pl.String, "skipped_by": pl.String},
+        ),
+        pl.DataFrame(
+            {
+                "item_key": list(held),
+                "claimed_by": [c.claimed_by for c in held.values()],
+                "claim_expires": [c.expires_at for c in held.values()],
+            },
+            schema={"item_key": pl.String, "claimed_by": pl.String, "claim_expires": pl.String},
+        ),
+    )
+
+
+def _ordered_sql(
+    con: duckdb.DuckDBPyConnection, side: _StoreSide, flt: QueueFilter, today: dt.date, match_t: float
+) -> tuple[str, list[Any]]:
+    """The filtered queue, every column a QueueItem needs plus `pos` (its place in the order)."""
+    have = _columns(con, "review_queue")
+    changed = "q.changed_since_decision" if "changed_since_decision" in have else "false"
+    item = "q.record_pairs, q.reasons" if {"record_pairs", "reasons"} <= have else "1 AS record_pairs, '' AS reasons"
+    found = _undone_rows(con, side.undone) if side.undone else []
+    undone = pl.DataFrame(
+        [{c: r.get(c) for c in _UNDONE_SCHEMA} | {"review_rank": None, "record_pairs": 1} for r in found],
+        schema=_UNDONE_SCHEMA,
+        orient="row",
+    )
+    con.register("_undone", undone)
+    con.register("_decided", side.decided)
+    con.register("_skips", side.skips)
+    con.register("_claims", side.claims)
+    where: list[str] = ["i.item_key NOT IN (SELECT item_key FROM _decided)"]
+    params: list[Any] = []
+    if flt.source:
+        where.append("(i.left_source = ? OR i.right_source = ?)")
+        params += [flt.source, flt.source]
+    if flt.min_probability is not None:
+        where.append("i.match_probability >= ?")
+        params.append(flt.min_probability)
+    if flt.max_probability is not None:
+        where.append("i.match_probability <= ?")
+        params.append(flt.max_probability)
+    if flt.min_age_days is not None:
+        where.append("i.age_days >= ?")
+        params.append(flt.min_age_days)
+    if flt.max_age_days is not None:
+        where.append("i.age_days <= ?")
+        params.append(flt.max_age_days)
+    if flt.reason:
+        where.append("i.reason = ?")
+        params.append(flt.reason)
+    if flt.changed_only:
+        where.append("i.changed_since_decision")
+    search_params: list[Any] = []
+    if flt.search and flt.search.strip():
+        cond, search_params = search_condition(con, flt.search)
+        where.append(
+            f"(i.left_golden_id IN (SELECT golden_id FROM source_records WHERE {cond})"
+            f" OR i.right_golden_id IN (SELECT golden_id FROM source_records WHERE {cond}))"
+        )
+        params += search_params + search_params
+    logit = "ln(greatest(least(i.match_probability, 1 - 1e-12), 1e-12) / (1 - greatest(least(i.match_probability,"
+    logit += " 1 - 1e-12), 1e-12)))"
+    primary = {
+        "rank": "i.review_rank",
+        "threshold": f"abs({logit} - {math.log(match_t / (1 - match_t)) if 0 < match_t < 1 else 0.0})",
+        "cluster": "-i.cluster_effect",
+        "value": "-i.value",
+        "score_high": "-i.match_probability",
+        "score_low": "i.match_probability",
+        "oldest": "-i.age_days",
+    }[flt.order]
+    lk = "q.left_source || ':' || q.left_record_id"
+    rk = "q.right_source || ':' || q.right_record_id"
+    sql = (
+        _GOLDEN_SIZES
+        + f""", q AS (
+            SELECT q.review_rank, {item}, q.left_source, q.left_record_id, q.left_golden_id, q.right_source,
+                   q.right_record_id, q.right_golden_id, q.match_probability, q.reason, q.evidence,
+                   {changed} AS changed_since_decision
+            FROM review_queue q
+            UNION ALL BY NAME SELECT * FROM _undone
+        ), i AS (
+            SELECT q.*, {_KEY.format(l=lk, r=rk)} AS item_key,
+                   coalesce(lg.n, 0) + CASE WHEN q.left_golden_id = q.right_golden_id THEN 0
+                       ELSE coalesce(rg.n, 0) END AS cluster_effect,
+                   coalesce(lg.n, 0) + coalesce(lg.s, 0) + CASE WHEN q.left_golden_id = q.right_golden_id THEN 0
+                       ELSE coalesce(rg.n, 0) + coalesce(rg.s, 0) END AS value,
+                   date_diff('day', CAST(greatest(la.source_updated_at, ra.source_updated_at) AS DATE), ?::DATE)
+                       AS age_days,
+                   la.name AS left_name, ra.name AS right_name
+            FROM q
+            LEFT JOIN g lg ON lg.golden_id = q.left_golden_id LEFT JOIN g rg ON rg.golden_id = q.right_golden_id
+            LEFT JOIN a la ON la.source = q.left_source AND la.source_record_id = q.left_record_id
+            LEFT JOIN a ra ON ra.source = q.right_source AND ra.source_record_id = q.right_record_id
+            QUALIFY row_number() OVER (PARTITION BY item_key ORDER BY q.review_rank NULLS LAST) = 1
+        )
+        SELECT i.*, s.skipped_by, c.claimed_by, c.claim_expires,
+               row_number() OVER (ORDER BY i.changed_since_decision DESC, s.skipped_by IS NOT NULL,
+                   {primary} NULLS LAST, i.review_rank NULLS LAST, i.item_key) AS pos
+        FROM i LEFT JOIN _skips s USING (item_key) LEFT JOIN _claims c USING (item_key)
+        WHERE {" AND ".join(where)}"""
+    )
+    return sql, [today, *params]
+
+
+def _item(r: dict[str, Any], versions: dict[str, int]) -> QueueItem:
+    left, right = (r["left_source"], r["left_record_id"]), (r["right_source"], r["right_record_id"])
+    return QueueItem(
+        left,
+        right,
+        r["left_golden_id"],
+        r["right_golden_id"],
+        r["match_probability"],
+        r["reason"] or "",
+        r["evidence"] or "",
+        bool(r["changed_since_decision"]),
+        cluster_effect=int(r["cluster_effect"]),
+        value=int(r["value"]),
+        age_days=r["age_days"],
+        version=int(versions.get(r["item_key"], 0)),
+        skipped_by=r["skipped_by"],
+        left_name=r["left_name"] or "",
+        right_name=r["right_name"] or "",
+        rank=r["review_rank"],
+        record_pairs=int(r["record_pairs"] or 1),
+        reasons=r["reasons"] or "",
+        claimed_by=r["claimed_by"],
+        claim_expires=r["claim_expires"],
+        position=int(r["pos"]),
+    )
+
+
+def _versions(store: StateStore, keys: list[str]) -> dict[str, int]:
+    if not keys:
+        return {}
+    marks = ", ".join("?" * len(keys))
+    return dict(store.query(f"SELECT item_key, version FROM steward_items WHERE item_key IN ({marks})", keys))
+
+
+def queue_page(
+    master: Path,
+    store: StateStore,
+    flt: QueueFilter | None = None,
+    *,
+    offset: int = 0,
+    limit: int | None = PAGE_SIZE,
+    today: dt.date | None = None,
+) -> QueuePage:
+    """One page of the queue (`limit` None: all of it), and how many items match in all."""
+    flt = flt or QueueFilter()
+    offset = max(offset, 0)
+    con = connect(master)
+    try:
+        side = _store_side(store, run_started_at(con))
+        match_t, _ = thresholds(con)
+        sql, params = _ordered_sql(con, side, flt, today or dt.date.today(), match_t)
+        cut = " LIMIT ? OFFSET ?" if limit is not None else " OFFSET ?"
+        rows = _rows(
+            con,
+            f"SELECT *, count(*) OVER () AS _total FROM ({sql}) ORDER BY pos{cut}",
+            [*params, *([limit] if limit is not None else []), offset],
+        )
+        total = int(rows[0]["_total"]) if rows else _count(con, sql, params)
+        reasons = [r[0] for r in con.sql("SELECT DISTINCT reason FROM review_queue ORDER BY 1").fetchall() if r[0]]
+    finally:
+        con.close()
+    versions = _versions(store, [r["item_key"] for r in rows])
+    return QueuePage([_item(r, versions) for r in rows], total, offset, limit or max(total, 1), reasons)
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> int:
+    return int(con.sql(f"SELECT count(*) FROM ({sql})", params=params).fetchall()[0][0])
+
+
+def review_queue(
+    master: Path, store: StateStore, flt: QueueFilter | None = None, today: dt.date | None = None
+) -> list[QueueItem]:
+    """Every item of the queue, filtered and ordered (the terminal review walks it whole)."""
+    return queue_page(master, store, flt, limit=None, today=today).items
+
+
+def next_item(
+    master: Path,
+    store: StateStore,
+    flt: QueueFilter,
+    username: str,
+    *,
+    after_position: int = 0,
+    exclude: str | None = None,
+    today: dt.date | None = None,
+) -> QueueItem | None:
+    """The first item past `after_position` in the queue's order that no other steward holds a live
+    claim on (wrapping round to the start), other than `exclude`; None when there is none."""
+    con = connect(master)
+    try:
+        side = _store_side(store, run_started_at(con))
+        match_t, _ = thresholds(con)
+        sql, params = _ordered_sql(con, side, flt, today or dt.date.today(), match_t)
+        rows = _rows(
+            con,
+            f"SELECT * FROM ({sql}) WHERE (claimed_by IS NULL OR claimed_by = ?) AND item_key IS DISTINCT FROM ?"
+            " ORDER BY pos > ? DESC, pos LIMIT 1",
+            [*params, username, exclude, after_position],
+        )
+    finally:
+        con.close()
+    if not rows:
+        return None
+    return _item(rows[0], _versions(store, [rows[0]["item_key"]]))
+
+
+def position_of(
+    master: Path, store: StateStore, flt: QueueFilter, key: str, *, today: dt.date | None = None
+) -> int | None:
+    """The item's place in the queue's order under `flt` (None: not in it)."""
+    con = connect(master)
+    try:
+        side = _store_side(store, run_started_at(con))
+        match_t, _ = thresholds(con)
+        sql, params = _ordered_sql(con, side, flt, today or dt.date.today(), match_t)
+        rows = con.sql(f"SELECT pos FROM ({sql}) WHERE item_key = ?", params=[*params, key]).fetchall()
+    finally:
+        con.close()
+    return int(rows[0][0]) if rows else None
