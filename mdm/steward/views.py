@@ -34,7 +34,7 @@ from typing import Any, Literal
 import duckdb
 
 from mdm.errors import MdmError
-from mdm.match.explain import SHOWN_FIELDS, ExplainError, RecordRef, explain_pair
+from mdm.match.explain import SHOWN_FIELDS, ExplainError, PairScore, RecordRef, pair_text, score_pair
 from mdm.state import StateStore
 from mdm.state.fingerprint import FINGERPRINT_COLUMNS, Fingerprint, fingerprint_of, record_label
 from mdm.steward.audit import audit_entries
@@ -111,6 +111,8 @@ class PairView:
     goldens: dict[str, list[dict[str, Any]]]
     decisions: list[dict[str, Any]]
     history: list[dict[str, Any]]
+    score: PairScore | None = None
+    """scored afresh with the published model (None: no model, the reason is in `explanation`)"""
 
     @property
     def key(self) -> str:
@@ -118,12 +120,32 @@ class PairView:
 
 
 @dataclass
+class GoldenValue:
+    """One golden value with where it came from and, for a contact value, how fresh it is."""
+
+    name: str
+    value: str
+    source: str = ""
+    """`source:record_id` of the record the value came from (empty: no lineage for it)"""
+    trust: int | None = None
+    updated: str = ""
+    rule: str = ""
+    agreeing: str = ""
+    """`2 of 3`: records carrying this value of those carrying any"""
+    freshness: float | None = None
+    stale: bool = False
+    stale_reason: str = ""
+
+
+@dataclass
 class GoldenView:
     golden_id: str
     version: int
-    values: list[tuple[str, str]]
+    values: list[GoldenValue]
     members: list[dict[str, Any]]
     history: list[dict[str, Any]] = field(default_factory=list)
+    id_events: list[dict[str, Any]] = field(default_factory=list)
+    """the id's own history in the master: created, split, merged, retired, by run"""
 
 
 def _text(v: object) -> str:
@@ -318,8 +340,10 @@ def pair_view(master: Path, store: StateStore, left: Record, right: Record) -> P
             for c in row
             if c.endswith("_level")
         ]
+    score: PairScore | None = None
     try:
-        explanation = explain_pair(master, RecordRef(*left), RecordRef(*right))
+        score = score_pair(master, RecordRef(*left), RecordRef(*right))
+        explanation = pair_text(score, RecordRef(*left), RecordRef(*right))
     except ExplainError as exc:
         explanation = f"(no explanation: {exc})"
     key = pair_key(left, right)
@@ -336,10 +360,25 @@ def pair_view(master: Path, store: StateStore, left: Record, right: Record) -> P
         goldens,
         decisions,
         audit_entries(store, item_key=key, limit=50),
+        score,
     )
 
 
+_CONTACT_OF = {
+    "email": "email",
+    "phone": "phone",
+    "address_line1": "address",
+    "city": "address",
+    "region": "address",
+    "postal_code": "address",
+}
+_GOLDEN_SHOWN = ["given_name", "middle_name", "family_name", "birth_date", "gender", "email", "phone"]
+_GOLDEN_AFTER = ["address_line1", "city", "region", "postal_code"]
+
+
 def golden_view(master: Path, store: StateStore, golden_id: str) -> GoldenView:
+    """A golden customer: each value with its source, trust, update time and rule, the contact
+    values' freshness and staleness, its records, the id's events and the steward actions on it."""
     from mdm.steward.service import NotFound
 
     con = connect(master)
@@ -348,26 +387,54 @@ def golden_view(master: Path, store: StateStore, golden_id: str) -> GoldenView:
         if not rows:
             raise NotFound(f"golden customer {golden_id} is not in the master")
         members = _members(con, golden_id)
+        lineage = {
+            r["attribute"]: r
+            for r in _rows(
+                con,
+                "SELECT l.attribute, l.source, l.source_record_id, l.rule, l.source_updated_at, l.candidates,"
+                " l.agreeing, r.trust FROM golden_attribute_lineage l LEFT JOIN source_records r"
+                " ON r.source = l.source AND r.source_record_id = l.source_record_id WHERE l.golden_id = ?",
+                [golden_id],
+            )
+        }
+        events = _rows(
+            con,
+            "SELECT e.run_id, p.published_at, e.kind, e.old_id, e.new_id, e.reason FROM id_events e"
+            " LEFT JOIN published_runs p USING (run_id) WHERE e.old_id = ? OR e.new_id = ? ORDER BY p.published_at,"
+            " e.run_id",
+            [golden_id, golden_id],
+        )
     finally:
         con.close()
+    row = rows[0]
     shown = [
-        "given_name",
-        "middle_name",
-        "family_name",
-        "birth_date",
-        "gender",
-        "email",
-        "phone",
-        *[c for c in rows[0] if c.endswith("_masked")],  # sensitive fields: masked, never decrypted here
-        "address_line1",
-        "city",
-        "region",
-        "postal_code",
-        "record_count",
-        "sources",
+        *_GOLDEN_SHOWN,
+        *[c for c in row if c.endswith("_masked")],  # sensitive fields: masked, never decrypted here
+        *_GOLDEN_AFTER,
     ]
-    values = [(n, _text(rows[0][n])) for n in shown if n in rows[0]]
+    values = []
+    for name in (n for n in shown if n in row):
+        source = lineage.get(name.removesuffix("_masked")) or (
+            lineage.get("address") if _CONTACT_OF.get(name) == "address" else None
+        )
+        contact = _CONTACT_OF.get(name)
+        value = GoldenValue(name, _text(row[name]))
+        if source is not None and row[name] is not None:
+            value.source = f"{source['source']}:{source['source_record_id']}"
+            value.trust = source["trust"]
+            value.updated = _text(source["source_updated_at"])
+            value.rule = _text(source["rule"])
+            value.agreeing = f"{source['agreeing']} of {source['candidates']}" if source["candidates"] else ""
+        if contact is not None and row[name] is not None:
+            value.freshness = row.get(f"{contact}_freshness")
+            value.stale = bool(row.get(f"{contact}_is_stale"))
+            value.stale_reason = _text(row.get(f"{contact}_stale_reason"))
+        values.append(value)
+    values += [
+        GoldenValue("record_count", _text(row.get("record_count"))),
+        GoldenValue("sources", ", ".join(row.get("sources") or [])),
+    ]
     key = golden_key(golden_id)
     return GoldenView(
-        golden_id, item_version(store, key), values, members, audit_entries(store, item_key=key, limit=50)
+        golden_id, item_version(store, key), values, members, audit_entries(store, item_key=key, limit=50), events
     )
