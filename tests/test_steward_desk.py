@@ -193,7 +193,9 @@ def test_deciding_goes_to_the_next_item_of_the_same_filtered_queue(desk: Steward
     path, query = target(start.headers["location"])
     assert path == "/pair" and query["order"] == "score_low"
     assert (query["left"], query["right"]) == (":".join(whole[0].left), ":".join(whole[0].right))
+    assert query["pos"] == "1"
     form = {"csrf": token, "left": query["left"], "right": query["right"], "version": "0", "order": "score_low"}
+    form["pos"] = query["pos"]
     r = c.post("/pair/decide", data=form | {"verdict": "same"}, follow_redirects=False)
     path, query = target(r.headers["location"])
     assert (query["left"], query["right"]) == (":".join(whole[1].left), ":".join(whole[1].right))
@@ -201,7 +203,8 @@ def test_deciding_goes_to_the_next_item_of_the_same_filtered_queue(desk: Steward
     page = c.get(r.headers["location"])
     assert "same person" in page.text and 'accesskey="b"' in page.text  # the flash, and the way back
     # "next": leaves the item undecided (its claim released) and opens the one after it
-    form = {"csrf": token, "left": query["left"], "right": query["right"], "order": "score_low"}
+    assert query["pos"] == "1"  # the decided item left the queue: the next stands where it stood
+    form = {"csrf": token, "left": query["left"], "right": query["right"], "order": "score_low", "pos": "1"}
     r = c.post("/pair/next", data=form, follow_redirects=False)
     _, query = target(r.headers["location"])
     assert (query["left"], query["right"]) == (":".join(whole[2].left), ":".join(whole[2].right))

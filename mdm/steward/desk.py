@@ -136,10 +136,6 @@ class StewardDesk:
     def find_customers(self, text: str, offset: int = 0, limit: int = 20) -> search.CustomerHits:
         return search.find_customers(self.master, text, offset=offset, limit=limit)
 
-    def position(self, flt: views.QueueFilter, key: str) -> int | None:
-        with self.store() as store:
-            return work.position_of(self.master, store, flt, key)
-
     def next_item(
         self, user: User, flt: views.QueueFilter, *, after_position: int = 0, exclude: str | None = None
     ) -> views.QueueItem | None:

@@ -138,12 +138,14 @@ def _store_side(store: StateStore, cutoff: str) -> _StoreSide:
 
 def _ordered_sql(
     con: duckdb.DuckDBPyConnection, side: _StoreSide, flt: QueueFilter, today: dt.date, match_t: float
-) -> tuple[str, list[Any]]:
-    """The filtered queue, every column a QueueItem needs plus `pos` (its place in the order)."""
+) -> tuple[str, str, list[Any]]:
+    """The filtered queue with every column a QueueItem needs, its ORDER BY, and the parameters.
+    Pages are cut by ORDER BY ... LIMIT (a top-N, not a sort of the whole queue)."""
     have = _columns(con, "review_queue")
     changed = "q.changed_since_decision" if "changed_since_decision" in have else "false"
     item = "q.record_pairs, q.reasons" if {"record_pairs", "reasons"} <= have else "1 AS record_pairs, '' AS reasons"
-    found = _undone_rows(con, side.undone) if side.undone else []
+    undone_pairs = [u for u in side.undone if not _queued(con, u[0], u[1])]
+    found = _undone_rows(con, undone_pairs) if undone_pairs else []
     undone = pl.DataFrame(
         [{c: r.get(c) for c in _UNDONE_SCHEMA} | {"review_rank": None, "record_pairs": 1} for r in found],
         schema=_UNDONE_SCHEMA,
@@ -217,18 +219,29 @@ def _ordered_sql(
             LEFT JOIN g lg ON lg.golden_id = q.left_golden_id LEFT JOIN g rg ON rg.golden_id = q.right_golden_id
             LEFT JOIN a la ON la.source = q.left_source AND la.source_record_id = q.left_record_id
             LEFT JOIN a ra ON ra.source = q.right_source AND ra.source_record_id = q.right_record_id
-            QUALIFY row_number() OVER (PARTITION BY item_key ORDER BY q.review_rank NULLS LAST) = 1
         )
-        SELECT i.*, s.skipped_by, c.claimed_by, c.claim_expires,
-               row_number() OVER (ORDER BY i.changed_since_decision DESC, s.skipped_by IS NOT NULL,
-                   {primary} NULLS LAST, i.review_rank NULLS LAST, i.item_key) AS pos
+        SELECT i.*, s.skipped_by, c.claimed_by, c.claim_expires
         FROM i LEFT JOIN _skips s USING (item_key) LEFT JOIN _claims c USING (item_key)
         WHERE {" AND ".join(where)}"""
     )
-    return sql, [today, *params]
+    order = (
+        f"changed_since_decision DESC, skipped_by IS NOT NULL, {primary.replace('i.', '')} NULLS LAST,"
+        " review_rank NULLS LAST, item_key"
+    )
+    return sql, order, [today, *params]
 
 
-def _item(r: dict[str, Any], versions: dict[str, int]) -> QueueItem:
+def _queued(con: duckdb.DuckDBPyConnection, left: Record, right: Record) -> bool:
+    """Whether the master's queue holds the pair already (either way round)."""
+    found = con.sql(
+        "SELECT 1 FROM review_queue WHERE (left_source, left_record_id, right_source, right_record_id)"
+        " IN ((?, ?, ?, ?), (?, ?, ?, ?)) LIMIT 1",
+        params=[*left, *right, *right, *left],
+    ).fetchall()
+    return bool(found)
+
+
+def _item(r: dict[str, Any], versions: dict[str, int], position: int) -> QueueItem:
     left, right = (r["left_source"], r["left_record_id"]), (r["right_source"], r["right_record_id"])
     return QueueItem(
         left,
@@ -251,7 +264,7 @@ def _item(r: dict[str, Any], versions: dict[str, int]) -> QueueItem:
         reasons=r["reasons"] or "",
         claimed_by=r["claimed_by"],
         claim_expires=r["claim_expires"],
-        position=int(r["pos"]),
+        position=position,
     )
 
 
@@ -278,23 +291,23 @@ def queue_page(
     try:
         side = _store_side(store, run_started_at(con))
         match_t, _ = thresholds(con)
-        sql, params = _ordered_sql(con, side, flt, today or dt.date.today(), match_t)
+        sql, order, params = _ordered_sql(con, side, flt, today or dt.date.today(), match_t)
         cut = " LIMIT ? OFFSET ?" if limit is not None else " OFFSET ?"
         rows = _rows(
             con,
-            f"SELECT *, count(*) OVER () AS _total FROM ({sql}) ORDER BY pos{cut}",
+            f"SELECT * FROM ({sql}) ORDER BY {order}{cut}",
             [*params, *([limit] if limit is not None else []), offset],
         )
-        total = int(rows[0]["_total"]) if rows else _count(con, sql, params)
+        if limit is None or (offset == 0 and len(rows) < limit):
+            total = offset + len(rows)
+        else:
+            total = int(con.sql(f"SELECT count(*) FROM ({sql})", params=params).fetchall()[0][0])
         reasons = [r[0] for r in con.sql("SELECT DISTINCT reason FROM review_queue ORDER BY 1").fetchall() if r[0]]
     finally:
         con.close()
     versions = _versions(store, [r["item_key"] for r in rows])
-    return QueuePage([_item(r, versions) for r in rows], total, offset, limit or max(total, 1), reasons)
-
-
-def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> int:
-    return int(con.sql(f"SELECT count(*) FROM ({sql})", params=params).fetchall()[0][0])
+    items = [_item(r, versions, offset + n + 1) for n, r in enumerate(rows)]
+    return QueuePage(items, total, offset, limit or max(total, 1), reasons)
 
 
 def review_queue(
@@ -315,35 +328,21 @@ def next_item(
     today: dt.date | None = None,
 ) -> QueueItem | None:
     """The first item past `after_position` in the queue's order that no other steward holds a live
-    claim on (wrapping round to the start), other than `exclude`; None when there is none."""
+    claim on (wrapping round to the start), other than `exclude`; None when there is none.
+
+    Reads a few items at a time (one more than the live claims, and `exclude`): among that many
+    in a row at least one is free unless the queue ends there."""
     con = connect(master)
     try:
         side = _store_side(store, run_started_at(con))
         match_t, _ = thresholds(con)
-        sql, params = _ordered_sql(con, side, flt, today or dt.date.today(), match_t)
-        rows = _rows(
-            con,
-            f"SELECT * FROM ({sql}) WHERE (claimed_by IS NULL OR claimed_by = ?) AND item_key IS DISTINCT FROM ?"
-            " ORDER BY pos > ? DESC, pos LIMIT 1",
-            [*params, username, exclude, after_position],
-        )
+        sql, order, params = _ordered_sql(con, side, flt, today or dt.date.today(), match_t)
+        window = side.claims.height + 2
+        for start in dict.fromkeys((max(after_position, 0), 0)):
+            rows = _rows(con, f"SELECT * FROM ({sql}) ORDER BY {order} LIMIT ? OFFSET ?", [*params, window, start])
+            for n, r in enumerate(rows):
+                if r["item_key"] != exclude and r["claimed_by"] in (None, username):
+                    return _item(r, _versions(store, [r["item_key"]]), start + n + 1)
     finally:
         con.close()
-    if not rows:
-        return None
-    return _item(rows[0], _versions(store, [rows[0]["item_key"]]))
-
-
-def position_of(
-    master: Path, store: StateStore, flt: QueueFilter, key: str, *, today: dt.date | None = None
-) -> int | None:
-    """The item's place in the queue's order under `flt` (None: not in it)."""
-    con = connect(master)
-    try:
-        side = _store_side(store, run_started_at(con))
-        match_t, _ = thresholds(con)
-        sql, params = _ordered_sql(con, side, flt, today or dt.date.today(), match_t)
-        rows = con.sql(f"SELECT pos FROM ({sql}) WHERE item_key = ?", params=[*params, key]).fetchall()
-    finally:
-        con.close()
-    return int(rows[0][0]) if rows else None
+    return None

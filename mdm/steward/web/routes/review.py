@@ -65,8 +65,18 @@ def carried(params: Mapping[str, str]) -> dict[str, str]:
     return {k: params[k] for k in FILTER_PARAMS if params.get(k)}
 
 
-def pair_url(left: Record, right: Record, keep: Mapping[str, str], back: tuple[Record, Record] | None = None) -> str:
+def pair_url(
+    left: Record,
+    right: Record,
+    keep: Mapping[str, str],
+    back: tuple[Record, Record] | None = None,
+    position: int | None = None,
+) -> str:
+    """The pair page, with the queue's filter (`keep`), the item to go back to and the item's place
+    in the queue (`pos`: where "decide and go to the next" goes on from)."""
     query = {"left": f"{left[0]}:{left[1]}", "right": f"{right[0]}:{right[1]}", **keep}
+    if position is not None:
+        query["pos"] = str(position)
     if back is not None:
         query |= {"back_left": f"{back[0][0]}:{back[0][1]}", "back_right": f"{back[1][0]}:{back[1][1]}"}
     return "/pair?" + urlencode(query)
@@ -94,7 +104,7 @@ async def queue(request: Request, user: Viewer, site: SiteObjects) -> Response:
         keep=keep,
         per=per,
         page_url=lambda n: "/?" + urlencode(keep | ({"per": str(per)} if per != PAGE_SIZE else {}) | {"page": n}),
-        pair_url=lambda item: pair_url(item.left, item.right, keep),
+        pair_url=lambda item: pair_url(item.left, item.right, keep, position=item.position),
     )
 
 
@@ -117,7 +127,7 @@ async def _go_next(
         done = "the queue holds nothing more for you with these filters"
         session["f"] = f"{session['f']}; {done}" if session.get("f") else done
         return RedirectResponse("/?" + urlencode(keep), status_code=303)
-    return RedirectResponse(pair_url(item.left, item.right, keep, back), status_code=303)
+    return RedirectResponse(pair_url(item.left, item.right, keep, back, item.position), status_code=303)
 
 
 @router.post("/queue/next")
@@ -144,6 +154,7 @@ async def pair(request: Request, user: Viewer, site: SiteObjects, left: str = ""
         claim=claim,
         keep=carried(p),
         back_url=back,
+        position=int_or_none(p.get("pos")),
         queue_url="/?" + urlencode(carried(p)),
         waterfall=waterfall(view.score) if view.score is not None else None,
     )
@@ -154,7 +165,7 @@ async def decide(request: Request, user: Steward, site: SiteObjects, form: Poste
     """Decide, then (the default, `then=next`) open the next item of the same filtered queue."""
     left, right = parse_record(form["left"]), parse_record(form["right"])
     keep = carried(form.fields_first())
-    position = await run_in_threadpool(site.desk.position, queue_filter(keep), pair_key(left, right))
+    position = int_or_none(form["pos"])
     result = await run_in_threadpool(
         lambda: site.desk.decide(
             user,
@@ -169,7 +180,7 @@ async def decide(request: Request, user: Steward, site: SiteObjects, form: Poste
     if form["then"] == "queue":
         return RedirectResponse("/?" + urlencode(keep), status_code=303)
     # the decided item has left the queue (a skipped one sank to its end): the next one now stands
-    # where it stood
+    # where it stood. Opened without a place (a link, a search), the next is the first free item.
     after = (position or 1) - 1
     return await _go_next(
         request, site, user, form, after_position=after, exclude=pair_key(left, right), back=(left, right)
@@ -180,8 +191,7 @@ async def decide(request: Request, user: Steward, site: SiteObjects, form: Poste
 async def next_pair(request: Request, user: Steward, site: SiteObjects, form: Posted) -> Response:
     """Leave the item as it is (its claim released) and open the one after it."""
     left, right = parse_record(form["left"]), parse_record(form["right"])
-    keep = carried(form.fields_first())
-    position = await run_in_threadpool(site.desk.position, queue_filter(keep), pair_key(left, right))
+    position = int_or_none(form["pos"])
     await run_in_threadpool(site.desk.release, user, left, right)
     return await _go_next(
         request, site, user, form, after_position=position or 0, exclude=pair_key(left, right), back=(left, right)
