@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
@@ -305,3 +306,23 @@ def test_the_pages_of_work_throughput_and_customers(desk: StewardDesk, client_of
     golden = q(desk.master, "SELECT golden_id FROM customer_xref WHERE source_record_id = 'C7'")[0][0]
     merge = c.get(f"/golden/{golden}", params={"merge_q": "thomas hardy"}).text
     assert "Merge with G" in merge and "<th>Freshness</th>" in merge
+
+
+def test_a_stale_contact_value_is_flagged_with_its_reason(published: Path, tmp_path: Path) -> None:
+    master = tmp_path / "master.duckdb"
+    shutil.copyfile(published, master)
+    shutil.copytree(published.parent / "state", tmp_path / "state")
+    golden = q(master, "SELECT golden_id FROM customer_xref WHERE source_record_id = 'C1'")[0][0]
+    with duckdb.connect(str(master)) as con:  # as a run would publish a phone last confirmed long ago
+        con.execute(
+            "UPDATE golden_customers SET phone_is_stale = true, phone_freshness = 0.2,"
+            " phone_stale_reason = 'aged: not confirmed for 40 months' WHERE golden_id = ?",
+            [golden],
+        )
+    desk = StewardDesk(master, tmp_path / "state")
+    values = {v.name: v for v in desk.golden(golden).values}
+    assert values["phone"].stale and values["phone"].stale_reason == "aged: not confirmed for 40 months"
+    assert values["phone"].freshness == 0.2 and not values["email"].stale
+    c, _ = signed_in(desk, "vic")
+    page = c.get(f"/golden/{golden}").text
+    assert '<tr class="stale">' in page and "aged: not confirmed for 40 months" in page

@@ -127,7 +127,7 @@ def open_pair(page: Any, base: str, left: str, right: str) -> None:
 def queue_pairs(page: Any, base: str) -> list[str]:
     page.goto(base + "/")
     return [
-        page.locator("a.open").nth(i).get_attribute("href").split("left=")[1].replace("%3A", ":")
+        page.locator("a.open").nth(i).get_attribute("href").split("left=")[1].split("&pos=")[0].replace("%3A", ":")
         for i in range(page.locator("a.open").count())
     ]
 
