@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mdm.state import StateStore
-from mdm.steward.audit import audit_entries
+from mdm.steward.audit import COLUMNS
 
 WORK_ACTIONS = ("same", "not_same", "skip", "merge", "split", "undo")
 """The actions that are a steward's work on the queue and on golden customers."""
@@ -34,10 +34,19 @@ def day_start(day: dt.date) -> dt.datetime:
 
 
 def work_of(store: StateStore, username: str, day: dt.date) -> list[dict[str, Any]]:
-    """`username`'s actions on `day` (UTC), newest first."""
-    entries = audit_entries(store, since=day_start(day), actions=WORK_ACTIONS, user=username, limit=5000)
-    end = day_start(day + dt.timedelta(days=1)).isoformat(timespec="milliseconds")
-    return [e for e in entries if e["actor"] == username and e["at"] < end]
+    """Every one of `username`'s actions on `day` (UTC), newest first."""
+    marks = ", ".join("?" * len(WORK_ACTIONS))
+    rows = store.query(
+        f"SELECT {', '.join(COLUMNS)} FROM audit_log WHERE actor = ? AND at >= ? AND at < ? AND action IN ({marks})"
+        " ORDER BY audit_id DESC",
+        (
+            username,
+            day_start(day).isoformat(timespec="milliseconds"),
+            day_start(day + dt.timedelta(days=1)).isoformat(timespec="milliseconds"),
+            *WORK_ACTIONS,
+        ),
+    )
+    return [dict(zip(COLUMNS, r, strict=True)) for r in rows]
 
 
 def throughput(store: StateStore, since: dt.date, until: dt.date) -> list[Throughput]:

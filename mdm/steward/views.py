@@ -26,7 +26,6 @@ at its source.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -182,11 +181,6 @@ def thresholds(con: duckdb.DuckDBPyConnection) -> tuple[float, float]:
         "SELECT first(threshold_match_probability), first(threshold_review_probability) FROM match_model"
     ).fetchall()
     return (float(rows[0][0]), float(rows[0][1])) if rows and rows[0][0] is not None else (0.95, 0.5)
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-12), 1 - 1e-12)
-    return math.log(p / (1 - p))
 
 
 _GOLDEN_SIZES = """
