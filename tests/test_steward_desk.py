@@ -326,3 +326,19 @@ def test_a_stale_contact_value_is_flagged_with_its_reason(published: Path, tmp_p
     c, _ = signed_in(desk, "vic")
     page = c.get(f"/golden/{golden}").text
     assert '<tr class="stale">' in page and "aged: not confirmed for 40 months" in page
+
+
+def test_undo_from_my_work_comes_back_to_my_work(desk: StewardDesk) -> None:
+    items = desk.queue()
+    done = desk.decide(ANA, items[0].left, items[0].right, "same", expected_version=0)
+    c, token = signed_in(desk, "ana")
+    page = c.get("/work").text
+    day = dt.datetime.now(dt.UTC).date().isoformat()
+    assert f'action="/audit/{done.audit_id}/undo"' in page and f'value="/work?day={day}"' in page
+    r = c.post(f"/audit/{done.audit_id}/undo", data={"csrf": token, "back": f"/work?day={day}"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/work?day={day}"
+    assert re.search(r"undone \(#\d+\)", c.get(r.headers["location"]).text)
+    assert desk.queue()[0].key == items[0].key  # back in the queue
+    other = desk.decide(ANA, items[1].left, items[1].right, "not_same", expected_version=0)
+    r = c.post(f"/audit/{other.audit_id}/undo", data={"csrf": token, "back": "//evil.example"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/"  # never off the site
