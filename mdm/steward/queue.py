@@ -23,7 +23,6 @@ from mdm.steward.claims import live_claims
 from mdm.steward.search import search_condition
 from mdm.steward.service import Record, pair_key
 from mdm.steward.views import (
-    _GOLDEN_SIZES,
     QueueFilter,
     QueueItem,
     _columns,
@@ -198,37 +197,87 @@ def _ordered_sql(
     }[flt.order]
     lk = "q.left_source || ':' || q.left_record_id"
     rk = "q.right_source || ':' || q.right_record_id"
-    sql = (
-        _GOLDEN_SIZES
-        + f""", q AS (
+    # only what the filter and the order need is joined to every item; names, sizes and ages of
+    # the items shown are read for the page alone (`_decorate`)
+    extra, joins, lead = "", "", []
+    if flt.order in ("cluster", "value"):
+        extra += f", {_CLUSTER_EFFECT} AS cluster_effect, {_VALUE} AS value"
+        joins += " LEFT JOIN g lg ON lg.golden_id = q.left_golden_id LEFT JOIN g rg ON rg.golden_id = q.right_golden_id"
+    if flt.min_age_days is not None or flt.max_age_days is not None or flt.order == "oldest":
+        extra += f", {_AGE} AS age_days"
+        joins += (
+            " LEFT JOIN u la ON la.source = q.left_source AND la.source_record_id = q.left_record_id"
+            " LEFT JOIN u ra ON ra.source = q.right_source AND ra.source_record_id = q.right_record_id"
+        )
+        lead.append(today)
+    sql = f"""WITH g AS (SELECT golden_id, record_count::INT AS n, len(sources)::INT AS s FROM golden_customers),
+        u AS (SELECT source, source_record_id, source_updated_at FROM source_records),
+        q AS (
             SELECT q.review_rank, {item}, q.left_source, q.left_record_id, q.left_golden_id, q.right_source,
                    q.right_record_id, q.right_golden_id, q.match_probability, q.reason, q.evidence,
                    {changed} AS changed_since_decision
             FROM review_queue q
             UNION ALL BY NAME SELECT * FROM _undone
         ), i AS (
-            SELECT q.*, {_KEY.format(l=lk, r=rk)} AS item_key,
-                   coalesce(lg.n, 0) + CASE WHEN q.left_golden_id = q.right_golden_id THEN 0
-                       ELSE coalesce(rg.n, 0) END AS cluster_effect,
-                   coalesce(lg.n, 0) + coalesce(lg.s, 0) + CASE WHEN q.left_golden_id = q.right_golden_id THEN 0
-                       ELSE coalesce(rg.n, 0) + coalesce(rg.s, 0) END AS value,
-                   date_diff('day', CAST(greatest(la.source_updated_at, ra.source_updated_at) AS DATE), ?::DATE)
-                       AS age_days,
-                   la.name AS left_name, ra.name AS right_name
-            FROM q
-            LEFT JOIN g lg ON lg.golden_id = q.left_golden_id LEFT JOIN g rg ON rg.golden_id = q.right_golden_id
-            LEFT JOIN a la ON la.source = q.left_source AND la.source_record_id = q.left_record_id
-            LEFT JOIN a ra ON ra.source = q.right_source AND ra.source_record_id = q.right_record_id
+            SELECT q.*, {_KEY.format(l=lk, r=rk)} AS item_key{extra} FROM q{joins}
         )
         SELECT i.*, s.skipped_by, c.claimed_by, c.claim_expires
         FROM i LEFT JOIN _skips s USING (item_key) LEFT JOIN _claims c USING (item_key)
         WHERE {" AND ".join(where)}"""
-    )
     order = (
         f"changed_since_decision DESC, skipped_by IS NOT NULL, {primary.replace('i.', '')} NULLS LAST,"
         " review_rank NULLS LAST, item_key"
     )
-    return sql, order, [today, *params]
+    return sql, order, [*lead, *params]
+
+
+_CLUSTER_EFFECT = "coalesce(lg.n, 0) + CASE WHEN q.left_golden_id = q.right_golden_id THEN 0 ELSE coalesce(rg.n, 0) END"
+_VALUE = (
+    "coalesce(lg.n, 0) + coalesce(lg.s, 0) + CASE WHEN q.left_golden_id = q.right_golden_id THEN 0"
+    " ELSE coalesce(rg.n, 0) + coalesce(rg.s, 0) END"
+)
+_AGE = "date_diff('day', CAST(greatest(la.source_updated_at, ra.source_updated_at) AS DATE), ?::DATE)"
+
+
+def _decorate(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], today: dt.date) -> None:
+    """Add to the page's rows what is shown but neither filtered nor ordered on: the two records'
+    names, the items' cluster effect and value, the records' age."""
+    if not rows:
+        return
+    page = pl.DataFrame(
+        [{c: r[c] for c in _PAGE_KEYS} for r in rows],
+        schema=dict.fromkeys(_PAGE_KEYS, pl.String),
+        orient="row",
+    )
+    con.register("_page", page)
+    found = _rows(
+        con,
+        f"""SELECT q.item_key, {_CLUSTER_EFFECT} AS cluster_effect, {_VALUE} AS value, {_AGE} AS age_days,
+                   concat_ws(' ', la.given_name, la.family_name) AS left_name,
+                   concat_ws(' ', ra.given_name, ra.family_name) AS right_name
+            FROM _page q
+            LEFT JOIN (SELECT golden_id, record_count::INT AS n, len(sources)::INT AS s FROM golden_customers) lg
+              ON lg.golden_id = q.left_golden_id
+            LEFT JOIN (SELECT golden_id, record_count::INT AS n, len(sources)::INT AS s FROM golden_customers) rg
+              ON rg.golden_id = q.right_golden_id
+            LEFT JOIN source_records la ON la.source = q.left_source AND la.source_record_id = q.left_record_id
+            LEFT JOIN source_records ra ON ra.source = q.right_source AND ra.source_record_id = q.right_record_id""",
+        [today],
+    )
+    shown = {r.pop("item_key"): r for r in found}
+    for r in rows:
+        r.update(shown.get(r["item_key"], {}))
+
+
+_PAGE_KEYS = [
+    "item_key",
+    "left_source",
+    "left_record_id",
+    "left_golden_id",
+    "right_source",
+    "right_record_id",
+    "right_golden_id",
+]
 
 
 def _queued(con: duckdb.DuckDBPyConnection, left: Record, right: Record) -> bool:
@@ -298,6 +347,7 @@ def queue_page(
             f"SELECT * FROM ({sql}) ORDER BY {order}{cut}",
             [*params, *([limit] if limit is not None else []), offset],
         )
+        _decorate(con, rows, today or dt.date.today())
         if limit is None or (offset == 0 and len(rows) < limit):
             total = offset + len(rows)
         else:
@@ -342,6 +392,7 @@ def next_item(
             rows = _rows(con, f"SELECT * FROM ({sql}) ORDER BY {order} LIMIT ? OFFSET ?", [*params, window, start])
             for n, r in enumerate(rows):
                 if r["item_key"] != exclude and r["claimed_by"] in (None, username):
+                    _decorate(con, [r], today or dt.date.today())
                     return _item(r, _versions(store, [r["item_key"]]), start + n + 1)
     finally:
         con.close()
