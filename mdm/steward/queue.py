@@ -1,5 +1,6 @@
 """The review queue as pages: filtered, searched, ordered and cut by DuckDB over the published
-master, so a page of 50 costs the same on a queue of ten items or of a million.
+master, so no request reads the whole queue into Python (seconds per page at 1,000 to 200,000
+items: bench/RESULTS.md).
 
 What the durable store adds since the master's run started (decided pairs gone, undone decisions
 back, skips, claims) is small and goes into DuckDB as registered frames; the queue's rows never
