@@ -502,6 +502,6 @@ def test_a_schema_5_store_gains_the_token_table(tmp_path: Path) -> None:
     con.executescript("DROP TABLE api_tokens; UPDATE meta SET value = '5' WHERE key = 'schema_version';")
     con.close()
     with StateStore(tmp_path) as store:
-        assert store.query("SELECT value FROM meta WHERE key = 'schema_version'") == [("7",)]
+        assert store.query("SELECT value FROM meta WHERE key = 'schema_version'") == [("8",)]
         assert list_tokens(store) == []
         create_token(store, "desk", ["read"], by="test")

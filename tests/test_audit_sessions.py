@@ -526,7 +526,7 @@ def test_a_schema_4_store_gains_sessions_throttle_and_the_kept_audit(tmp_path: P
     con.close()
     with StateStore(tmp_path) as store:
         assert (
-            store.query("SELECT value FROM meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)] == [("7",)]
+            store.query("SELECT value FROM meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)] == [("8",)]
         )
         assert store.query("SELECT count(*) FROM web_sessions") == [(0,)]
         assert store.query("SELECT count(*) FROM sign_in_throttle") == [(0,)]

@@ -124,7 +124,7 @@ def test_a_schema_1_store_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path
     )
     con.close()
     with StateStore(tmp_path) as store:
-        assert store._one("SELECT value FROM meta WHERE key = 'schema_version'") == str(SCHEMA_VERSION) == "7"
+        assert store._one("SELECT value FROM meta WHERE key = 'schema_version'") == str(SCHEMA_VERSION) == "8"
         assert store.registry() == {("s", "a"): "G000000001"}
         assert store.id_events().height == 0 and store.golden_versions().height == 0
         assert store.quality_metrics().height == 0

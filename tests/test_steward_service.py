@@ -313,7 +313,7 @@ def test_a_schema_2_store_gains_the_steward_tables_and_keeps_its_decisions(tmp_p
     con.commit()
     con.close()
     with StateStore(tmp_path) as store:
-        assert store.query("SELECT value FROM meta WHERE key = 'schema_version'") == [("7",)]
+        assert store.query("SELECT value FROM meta WHERE key = 'schema_version'") == [("8",)]
         assert store.active_decisions() == [(("crm", "C1"), ("web", "W1"), "not_same")]
         assert store.query("SELECT fingerprint, audit_id FROM steward_decisions") == [(None, None)]
         assert store.query("SELECT count(*) FROM users") == [(0,)]

@@ -83,10 +83,9 @@ def test_the_session_cookie_is_signed_httponly_and_strict(site: Path) -> None:
     assert "httponly" in attrs and attrs["samesite"].lower() == "strict" and attrs["path"] == "/"
     assert attrs["max-age"] == str(12 * 3600)
     assert value.startswith("mdm_session=") and len(value.rsplit(".", 1)[1]) == 43  # an HMAC-SHA256, base64url
-    assert (
-        "script-src" not in r.headers["content-security-policy"]
-        and "default-src 'none'" in r.headers["content-security-policy"]
-    )
+    policy = r.headers["content-security-policy"]
+    # scripts: the app's own file only (/keys.js), never inline or eval
+    assert "script-src 'self';" in policy and "default-src 'none'" in policy and "unsafe" not in policy
     secret = site.parent / "state" / SECRET_FILE
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     # a forged cookie (user set, signature not ours) is an anonymous visitor
@@ -176,9 +175,17 @@ ROUTES: dict[tuple[str, str], str | None] = {
     ("POST", "/login"): None,
     ("POST", "/logout"): None,
     ("GET", "/style.css"): None,
+    ("GET", "/keys.js"): None,
     ("GET", "/"): "viewer",
+    ("POST", "/queue/next"): "steward",
     ("GET", "/pair"): "viewer",
     ("POST", "/pair/decide"): "steward",
+    ("POST", "/pair/next"): "steward",
+    ("POST", "/pair/claim"): "steward",
+    ("POST", "/pair/release"): "steward",
+    ("GET", "/customers"): "viewer",
+    ("GET", "/work"): "viewer",
+    ("GET", "/admin/throughput"): "admin",
     ("GET", "/golden/{golden_id}"): "viewer",
     ("POST", "/golden/{golden_id}/split"): "steward",
     ("POST", "/golden/{golden_id}/merge"): "steward",

@@ -69,9 +69,39 @@ def _value(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def explain_pair(master: Path, left: RecordRef, right: RecordRef) -> str:
-    """A table, comparison by comparison, of the two records' values, the level they reached
-    and its weight, then the total, the class and what clustering did with the pair."""
+@dataclass(frozen=True)
+class ComparisonWeight:
+    """One comparison's part of a pair's score: the level reached, m and u, and its weight."""
+
+    comparison: str
+    level: str
+    weight: float
+    m_probability: float | None
+    u_probability: float | None
+    """the level's u; for a term-frequency adjusted level, the agreed value's frequency"""
+    term_frequency_adjusted: bool
+
+
+@dataclass(frozen=True)
+class PairScore:
+    """A pair scored afresh with the published model: prior + each comparison's weight = total."""
+
+    left: dict[str, object]
+    right: dict[str, object]
+    comparisons: list[ComparisonWeight]
+    prior_weight: float
+    match_weight: float
+    match_probability: float
+    match_class: str
+    threshold_match_probability: float
+    threshold_review_probability: float
+    published_outcome: str | None
+    encrypted: list[str]
+    """fields compared as encrypted tokens (no data key at hand)"""
+
+
+def score_pair(master: Path, left: RecordRef, right: RecordRef) -> PairScore:
+    """The two records scored with the model beside the master, comparison by comparison."""
     model = _model(master)
     con = _connect(master)
     try:
@@ -118,33 +148,67 @@ def explain_pair(master: Path, left: RecordRef, right: RecordRef) -> str:
         records, pair, model, threshold_match_probability=match_t, threshold_review_probability=review_t
     )
     row = scored.row(0, named=True)
-    a, b = records.row(rids[0], named=True), records.row(rids[1], named=True)
+    parts = []
+    for trained in model.comparisons:
+        name = trained.comparison.name
+        if f"{name}_level" not in row:
+            continue
+        label = str(row[f"{name}_level"])
+        index = [level.label for level in trained.levels].index(label)
+        level = trained.levels[index]
+        weight = float(row[f"{name}_weight"])
+        tf = bool(trained.comparison.levels[index].term_frequency_adjusted)
+        m, u = level.m_probability, level.u_probability
+        if tf and m is not None:
+            u = m / 2.0**weight  # the weight is log2(m / term frequency): the frequency stands for u
+        parts.append(ComparisonWeight(name, label, weight, m, u, tf))
+    return PairScore(
+        records.row(rids[0], named=True),
+        records.row(rids[1], named=True),
+        parts,
+        float(row["prior_weight"]),
+        float(row["match_weight"]),
+        float(row["match_probability"]),
+        str(row["match_class"]),
+        match_t,
+        review_t,
+        str(published[0][0]) if published else None,
+        [] if cipher is not None else encrypted,
+    )
+
+
+def explain_pair(master: Path, left: RecordRef, right: RecordRef) -> str:
+    """A table, comparison by comparison, of the two records' values, the level they reached
+    and its weight, then the total, the class and what clustering did with the pair."""
+    return pair_text(score_pair(master, left, right), left, right)
+
+
+def pair_text(score: PairScore, left: RecordRef, right: RecordRef) -> str:
+    """`mdm explain`'s table of a scored pair."""
+    a, b = score.left, score.right
     lines = [
         f"{'':<16}{str(left):<34}{str(right):<34}",
         f"{'golden_id':<16}{_value(a['golden_id']):<34}{_value(b['golden_id']):<34}",
     ]
     lines += [f"{name:<16}{_value(a.get(name)):<34}{_value(b.get(name)):<34}" for name in SHOWN_FIELDS if name in a]
     lines += ["", f"{'comparison':<16}{'level':<22}{'weight':>8}"]
-    for trained in model.comparisons:
-        name = trained.comparison.name
-        if f"{name}_level" in row:
-            lines.append(f"{name:<16}{row[f'{name}_level']:<22}{row[f'{name}_weight']:>+8.2f}")
-    lines.append(f"{'prior':<16}{'':<22}{row['prior_weight']:>+8.2f}")
-    lines.append(f"{'total':<16}{'':<22}{row['match_weight']:>+8.2f}")
+    lines += [f"{c.comparison:<16}{c.level:<22}{c.weight:>+8.2f}" for c in score.comparisons]
+    lines.append(f"{'prior':<16}{'':<22}{score.prior_weight:>+8.2f}")
+    lines.append(f"{'total':<16}{'':<22}{score.match_weight:>+8.2f}")
     lines.append("")
     lines.append(
-        f"match probability {row['match_probability']:.6f}: {row['match_class']}"
-        f" (merge at {match_t}, review at {review_t})"
+        f"match probability {score.match_probability:.6f}: {score.match_class}"
+        f" (merge at {score.threshold_match_probability}, review at {score.threshold_review_probability})"
     )
-    if published:
-        lines.append(f"in the last run: {published[0][0]}")
+    if score.published_outcome is not None:
+        lines.append(f"in the last run: {score.published_outcome}")
     else:
         lines.append("in the last run: not a candidate pair (no blocking rule put them together)")
     if a["golden_id"] == b["golden_id"]:
         lines.append(f"both belong to {a['golden_id']}")
-    if encrypted and cipher is None:
+    if score.encrypted:
         lines.append(
-            f"note: {', '.join(encrypted)} compared as encrypted tokens (equal or not, no typo levels):"
+            f"note: {', '.join(score.encrypted)} compared as encrypted tokens (equal or not, no typo levels):"
             f" set {KEY_FILE_ENV} to score them as the run did"
         )
     return "\n".join(lines)

@@ -22,7 +22,7 @@ from mdm.state.archive import ArchiveChanges, save_archive_changes
 from mdm.state.audit import AUDIT_RETENTION_DAYS, os_actor, write_audit
 from mdm.types import Decision, GoldenId
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -117,6 +117,10 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     token_hash TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, roles TEXT NOT NULL,
     created_at TEXT NOT NULL, created_by TEXT NOT NULL, revoked_at TEXT, revoked_by TEXT
 );
+CREATE TABLE IF NOT EXISTS steward_claims (
+    item_key TEXT PRIMARY KEY, claimed_by TEXT NOT NULL, claimed_at TEXT NOT NULL, expires_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_log_actor_at ON audit_log (actor, at);
 """
 # triggers hold ';' in their bodies: run whole, and made again when a store's differ (so a changed
 # rule reaches existing stores). The audit log keeps every entry AUDIT_RETENTION_DAYS whoever deletes,

@@ -5,13 +5,16 @@ stewards (threads, processes, machines sharing the state directory) work at once
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from mdm.state import StateStore
-from mdm.steward import audit, service, sessions, signin, users, views
+from mdm.steward import audit, claims, search, service, sessions, signin, users, views
+from mdm.steward import queue as work
+from mdm.steward import throughput as stats
 from mdm.steward.service import ActionResult, Record
 from mdm.steward.users import User
 from mdm.types import Verdict
@@ -107,8 +110,13 @@ class StewardDesk:
 
     # ---- reading ---------------------------------------------------------------------------
     def queue(self, flt: views.QueueFilter | None = None) -> list[views.QueueItem]:
+        """The whole queue, filtered and ordered (the terminal review)."""
         with self.store() as store:
-            return views.review_queue(self.master, store, flt or views.QueueFilter())
+            return work.review_queue(self.master, store, flt or views.QueueFilter())
+
+    def queue_page(self, flt: views.QueueFilter, offset: int = 0, limit: int = work.PAGE_SIZE) -> work.QueuePage:
+        with self.store() as store:
+            return work.queue_page(self.master, store, flt, offset=offset, limit=limit)
 
     def pair(self, left: Record, right: Record) -> views.PairView:
         with self.store() as store:
@@ -124,6 +132,59 @@ class StewardDesk:
 
     def sources(self) -> list[str]:
         return views.sources(self.master)
+
+    def find_customers(self, text: str, offset: int = 0, limit: int = 20) -> search.CustomerHits:
+        return search.find_customers(self.master, text, offset=offset, limit=limit)
+
+    def next_item(
+        self, user: User, flt: views.QueueFilter, *, after_position: int = 0, exclude: str | None = None
+    ) -> views.QueueItem | None:
+        """The next item for `user` (past `after_position`, held by no one else), claimed for them
+        when they may decide; None when the queue (under `flt`) holds nothing more for them."""
+        with self.store() as store:
+            for _ in range(3):  # another steward may claim the same item between the read and the claim
+                item = work.next_item(
+                    self.master, store, flt, user.username, after_position=after_position, exclude=exclude
+                )
+                if item is None or not user.can("steward"):
+                    return item
+                try:
+                    claims.claim(store, item.key, user.username)
+                except claims.ClaimHeld:
+                    continue
+                return item
+        return None
+
+    def my_work(self, user: User, day: dt.date) -> list[dict[str, Any]]:
+        with self.store() as store:
+            return stats.work_of(store, user.username, day)
+
+    def throughput(self, by: User, since: dt.date, until: dt.date) -> list[stats.Throughput]:
+        self._admin(by)
+        with self.store() as store:
+            return stats.throughput(store, since, until)
+
+    # ---- claims (claims.py) ------------------------------------------------------------------
+    def claim(self, user: User, left: Record, right: Record) -> str:
+        if not user.can("steward"):
+            raise service.Forbidden(f"{user.username} is a {user.role}: claiming items needs the steward role")
+        key = service.pair_key(left, right)
+        with self.store() as store:
+            try:
+                held = claims.claim(store, key, user.username)
+            except claims.ClaimHeld as exc:
+                raise service.Conflict(str(exc)) from None
+        return f"{key} is yours until {held.expires_at[11:16]} UTC"
+
+    def release(self, user: User, left: Record, right: Record) -> str:
+        key = service.pair_key(left, right)
+        with self.store() as store:
+            released = claims.release_item(store, key, user.username)
+        return f"released {key}" if released else f"you held no claim on {key}"
+
+    def claim_of(self, left: Record, right: Record) -> claims.Claim | None:
+        with self.store() as store:
+            return claims.live_claims(store).get(service.pair_key(left, right))
 
     # ---- acting ----------------------------------------------------------------------------
     def decide(

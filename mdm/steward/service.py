@@ -49,6 +49,7 @@ from typing import Any
 from mdm.errors import MdmError
 from mdm.state import StateStore
 from mdm.state.fingerprint import Fingerprint, dumps, record_label
+from mdm.steward import claims
 from mdm.steward.audit import AUDIT_RETENTION_DAYS, now_utc, write_audit
 from mdm.steward.users import User
 from mdm.types import Verdict
@@ -254,6 +255,13 @@ def decide(
     reason = (reason or "").strip() or None
     with store.transaction() as con:
         version = _check_version(con, key, expected_version)
+        held = claims.holder(con, key, now_utc())
+        if held is not None and held.claimed_by != user.username:
+            raise Conflict(
+                f"{key} is claimed by {held.claimed_by} until {held.expires_at[:16]} UTC; nothing was written:"
+                " pick another item"
+            )
+        claims.release(con, key, user.username)
         if verdict == "skip":
             audit_id = write_audit(con, user.username, "skip", key, reason, None, None)
             return ActionResult(audit_id, version, f"skipped {key}")

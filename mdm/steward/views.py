@@ -15,8 +15,10 @@ Ordering (QueueFilter.order):
 - `cluster`: largest cluster effect first (records of both golden customers the decision joins
   or keeps apart);
 - `value`: most valuable customers first (for now: record count plus number of sources, summed
-  over both golden customers).
-Pairs whose decision is held back ("changed since decision") always come first.
+  over both golden customers);
+- `score_high` / `score_low`: by match probability; `oldest`: the longest untouched records first.
+Pairs whose decision is held back ("changed since decision") always come first, skipped ones
+last. The queue is filtered, ordered and paged in DuckDB (mdm/steward/queue.py).
 
 Age (QueueFilter min/max_age_days): days since the newer of the two records was last updated
 at its source.
@@ -24,8 +26,6 @@ at its source.
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -33,14 +33,14 @@ from typing import Any, Literal
 import duckdb
 
 from mdm.errors import MdmError
-from mdm.match.explain import SHOWN_FIELDS, ExplainError, RecordRef, explain_pair
+from mdm.match.explain import SHOWN_FIELDS, ExplainError, PairScore, RecordRef, pair_text, score_pair
 from mdm.state import StateStore
 from mdm.state.fingerprint import FINGERPRINT_COLUMNS, Fingerprint, fingerprint_of, record_label
 from mdm.steward.audit import audit_entries
 from mdm.steward.service import Record, golden_key, item_version, pair_key
 
-Order = Literal["rank", "threshold", "cluster", "value"]
-ORDERS: tuple[Order, ...] = ("rank", "threshold", "cluster", "value")
+Order = Literal["rank", "threshold", "cluster", "value", "score_high", "score_low", "oldest"]
+ORDERS: tuple[Order, ...] = ("rank", "threshold", "cluster", "value", "score_high", "score_low", "oldest")
 
 
 class MasterMissing(MdmError, LookupError):
@@ -55,6 +55,13 @@ class QueueFilter:
     min_age_days: int | None = None
     max_age_days: int | None = None
     order: Order = "rank"
+    reason: str | None = None
+    """only items queued for this reason (exactly as the queue says it)"""
+    changed_only: bool = False
+    """only items whose records changed since a steward decided them"""
+    search: str | None = None
+    """a name, e-mail, phone (any common format), record id (`crm:C1` or `C1`) or golden id:
+    items with a record of a matching customer on either side (mdm/steward/search.py)"""
 
 
 @dataclass
@@ -80,6 +87,10 @@ class QueueItem:
     """Record pairs between the two golden customers: the item's evidence."""
     reasons: str = ""
     """What the run did with them (`2 × blocked: different birth dates; 1 × non_match`)."""
+    claimed_by: str | None = None
+    claim_expires: str | None = None
+    position: int = 0
+    """its place in the filtered queue's order, from 1"""
 
     @property
     def key(self) -> str:
@@ -99,6 +110,8 @@ class PairView:
     goldens: dict[str, list[dict[str, Any]]]
     decisions: list[dict[str, Any]]
     history: list[dict[str, Any]]
+    score: PairScore | None = None
+    """scored afresh with the published model (None: no model, the reason is in `explanation`)"""
 
     @property
     def key(self) -> str:
@@ -106,12 +119,32 @@ class PairView:
 
 
 @dataclass
+class GoldenValue:
+    """One golden value with where it came from and, for a contact value, how fresh it is."""
+
+    name: str
+    value: str
+    source: str = ""
+    """`source:record_id` of the record the value came from (empty: no lineage for it)"""
+    trust: int | None = None
+    updated: str = ""
+    rule: str = ""
+    agreeing: str = ""
+    """`2 of 3`: records carrying this value of those carrying any"""
+    freshness: float | None = None
+    stale: bool = False
+    stale_reason: str = ""
+
+
+@dataclass
 class GoldenView:
     golden_id: str
     version: int
-    values: list[tuple[str, str]]
+    values: list[GoldenValue]
     members: list[dict[str, Any]]
     history: list[dict[str, Any]] = field(default_factory=list)
+    id_events: list[dict[str, Any]] = field(default_factory=list)
+    """the id's own history in the master: created, split, merged, retired, by run"""
 
 
 def _text(v: object) -> str:
@@ -150,37 +183,11 @@ def thresholds(con: duckdb.DuckDBPyConnection) -> tuple[float, float]:
     return (float(rows[0][0]), float(rows[0][1])) if rows and rows[0][0] is not None else (0.95, 0.5)
 
 
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-12), 1 - 1e-12)
-    return math.log(p / (1 - p))
-
-
 _GOLDEN_SIZES = """
 WITH g AS (SELECT golden_id, record_count::INT AS n, len(sources)::INT AS s FROM golden_customers),
 a AS (SELECT source, source_record_id, source_updated_at, concat_ws(' ', given_name, family_name) AS name
       FROM source_records)
 """
-
-
-def _queue_rows(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    have = _columns(con, "review_queue")
-    changed = "q.changed_since_decision" if "changed_since_decision" in have else "false"
-    item = "q.record_pairs, q.reasons" if {"record_pairs", "reasons"} <= have else "1 AS record_pairs, '' AS reasons"
-    return _rows(
-        con,
-        _GOLDEN_SIZES
-        + f"""SELECT q.review_rank, {item}, q.left_source, q.left_record_id, q.left_golden_id, q.right_source,
-               q.right_record_id,
-               q.right_golden_id, q.match_probability, q.reason, q.evidence, {changed} AS changed_since_decision,
-               coalesce(lg.n, 0) AS ln, coalesce(lg.s, 0) AS ls, coalesce(rg.n, 0) AS rn, coalesce(rg.s, 0) AS rs,
-               greatest(la.source_updated_at, ra.source_updated_at) AS updated, la.name AS left_name,
-               ra.name AS right_name
-        FROM review_queue q
-        LEFT JOIN g lg ON lg.golden_id = q.left_golden_id LEFT JOIN g rg ON rg.golden_id = q.right_golden_id
-        LEFT JOIN a la ON la.source = q.left_source AND la.source_record_id = q.left_record_id
-        LEFT JOIN a ra ON ra.source = q.right_source AND ra.source_record_id = q.right_record_id
-        ORDER BY q.review_rank""",
-    )
 
 
 def _undone_rows(con: duckdb.DuckDBPyConnection, pairs: list[tuple[Record, Record, str]]) -> list[dict[str, Any]]:
@@ -209,107 +216,6 @@ def _undone_rows(con: duckdb.DuckDBPyConnection, pairs: list[tuple[Record, Recor
         )
         out += found
     return out
-
-
-def review_queue(
-    master: Path, store: StateStore, flt: QueueFilter | None = None, today: dt.date | None = None
-) -> list[QueueItem]:
-    """The items a steward should look at, filtered and ordered (module docstring)."""
-    flt = flt or QueueFilter()
-    con = connect(master)
-    try:
-        cutoff = run_started_at(con)
-        match_t, _ = thresholds(con)
-        decisions = store.query(
-            "SELECT d.left_source, d.left_record_id, d.right_source, d.right_record_id, d.decided_at, d.revoked_at,"
-            " d.revoked_by, a.action FROM steward_decisions d LEFT JOIN audit_log a USING (audit_id)"
-            " WHERE d.decided_at >= ? OR d.revoked_at >= ? OR d.revoked_at IS NULL",
-            (cutoff, cutoff),
-        )
-        active = {pair_key((a, b), (c, d)) for a, b, c, d, _, revoked, _, _ in decisions if revoked is None}
-        decided_since = {
-            pair_key((a, b), (c, d)) for a, b, c, d, at, revoked, _, _ in decisions if revoked is None and at >= cutoff
-        }
-        undone: dict[str, tuple[Record, Record, str]] = {}
-        for a, b, c, d, at, revoked, by, action in decisions:
-            key = pair_key((a, b), (c, d))
-            if (
-                revoked is not None
-                and revoked >= cutoff
-                and at < cutoff
-                and action in ("same", "not_same")
-                and key not in active
-            ):
-                undone[key] = ((a, b), (c, d), f"decision undone by {by} at {revoked}")
-        rows = _queue_rows(con)
-        seen = {
-            pair_key((r["left_source"], r["left_record_id"]), (r["right_source"], r["right_record_id"])) for r in rows
-        }
-        rows += _undone_rows(con, [v for k, v in undone.items() if k not in seen])
-    finally:
-        con.close()
-    skips: dict[str, str] = {}
-    for key, actor in store.query(
-        "SELECT item_key, actor FROM audit_log WHERE action = 'skip' AND at >= ? ORDER BY audit_id", (cutoff,)
-    ):
-        skips[key] = actor
-    versions = dict(store.query("SELECT item_key, version FROM steward_items WHERE item_key LIKE 'pair:%'"))
-    today = today or dt.date.today()
-    items = []
-    for r in rows:
-        left, right = (r["left_source"], r["left_record_id"]), (r["right_source"], r["right_record_id"])
-        key = pair_key(left, right)
-        if key in decided_since:
-            continue
-        same_customer = r["left_golden_id"] == r["right_golden_id"]
-        updated = r["updated"]
-        item = QueueItem(
-            left,
-            right,
-            r["left_golden_id"],
-            r["right_golden_id"],
-            r["match_probability"],
-            r["reason"] or "",
-            r["evidence"] or "",
-            bool(r["changed_since_decision"]),
-            cluster_effect=r["ln"] + (0 if same_customer else r["rn"]),
-            value=r["ln"] + r["ls"] + (0 if same_customer else r["rn"] + r["rs"]),
-            age_days=(today - updated.date()).days if updated is not None else None,
-            version=int(versions.get(key, 0)),
-            skipped_by=skips.get(key),
-            left_name=r["left_name"] or "",
-            right_name=r["right_name"] or "",
-            rank=r.get("review_rank"),
-            record_pairs=int(r.get("record_pairs") or 1),
-            reasons=r.get("reasons") or "",
-        )
-        if _keep(item, flt):
-            items.append(item)
-
-    def order(item: QueueItem) -> tuple[Any, ...]:
-        p = item.match_probability
-        primary: float = {
-            "rank": item.rank if item.rank is not None else math.inf,
-            "threshold": abs(_logit(p) - _logit(match_t)) if p is not None else math.inf,
-            "cluster": -item.cluster_effect,
-            "value": -item.value,
-        }[flt.order]
-        return (not item.changed_since_decision, item.skipped_by is not None, primary)
-
-    return sorted(items, key=order)  # stable: the master's rank breaks ties
-
-
-def _keep(item: QueueItem, flt: QueueFilter) -> bool:
-    if flt.source and flt.source not in (item.left[0], item.right[0]):
-        return False
-    p = item.match_probability
-    if flt.min_probability is not None and (p is None or p < flt.min_probability):
-        return False
-    if flt.max_probability is not None and (p is None or p > flt.max_probability):
-        return False
-    if flt.min_age_days is not None and (item.age_days is None or item.age_days < flt.min_age_days):
-        return False
-    return not (flt.max_age_days is not None and (item.age_days is None or item.age_days > flt.max_age_days))
 
 
 def sources(master: Path) -> list[str]:
@@ -428,8 +334,10 @@ def pair_view(master: Path, store: StateStore, left: Record, right: Record) -> P
             for c in row
             if c.endswith("_level")
         ]
+    score: PairScore | None = None
     try:
-        explanation = explain_pair(master, RecordRef(*left), RecordRef(*right))
+        score = score_pair(master, RecordRef(*left), RecordRef(*right))
+        explanation = pair_text(score, RecordRef(*left), RecordRef(*right))
     except ExplainError as exc:
         explanation = f"(no explanation: {exc})"
     key = pair_key(left, right)
@@ -446,10 +354,25 @@ def pair_view(master: Path, store: StateStore, left: Record, right: Record) -> P
         goldens,
         decisions,
         audit_entries(store, item_key=key, limit=50),
+        score,
     )
 
 
+_CONTACT_OF = {
+    "email": "email",
+    "phone": "phone",
+    "address_line1": "address",
+    "city": "address",
+    "region": "address",
+    "postal_code": "address",
+}
+_GOLDEN_SHOWN = ["given_name", "middle_name", "family_name", "birth_date", "gender", "email", "phone"]
+_GOLDEN_AFTER = ["address_line1", "city", "region", "postal_code"]
+
+
 def golden_view(master: Path, store: StateStore, golden_id: str) -> GoldenView:
+    """A golden customer: each value with its source, trust, update time and rule, the contact
+    values' freshness and staleness, its records, the id's events and the steward actions on it."""
     from mdm.steward.service import NotFound
 
     con = connect(master)
@@ -458,26 +381,54 @@ def golden_view(master: Path, store: StateStore, golden_id: str) -> GoldenView:
         if not rows:
             raise NotFound(f"golden customer {golden_id} is not in the master")
         members = _members(con, golden_id)
+        lineage = {
+            r["attribute"]: r
+            for r in _rows(
+                con,
+                "SELECT l.attribute, l.source, l.source_record_id, l.rule, l.source_updated_at, l.candidates,"
+                " l.agreeing, r.trust FROM golden_attribute_lineage l LEFT JOIN source_records r"
+                " ON r.source = l.source AND r.source_record_id = l.source_record_id WHERE l.golden_id = ?",
+                [golden_id],
+            )
+        }
+        events = _rows(
+            con,
+            "SELECT e.run_id, p.published_at, e.kind, e.old_id, e.new_id, e.reason FROM id_events e"
+            " LEFT JOIN published_runs p USING (run_id) WHERE e.old_id = ? OR e.new_id = ? ORDER BY p.published_at,"
+            " e.run_id",
+            [golden_id, golden_id],
+        )
     finally:
         con.close()
+    row = rows[0]
     shown = [
-        "given_name",
-        "middle_name",
-        "family_name",
-        "birth_date",
-        "gender",
-        "email",
-        "phone",
-        *[c for c in rows[0] if c.endswith("_masked")],  # sensitive fields: masked, never decrypted here
-        "address_line1",
-        "city",
-        "region",
-        "postal_code",
-        "record_count",
-        "sources",
+        *_GOLDEN_SHOWN,
+        *[c for c in row if c.endswith("_masked")],  # sensitive fields: masked, never decrypted here
+        *_GOLDEN_AFTER,
     ]
-    values = [(n, _text(rows[0][n])) for n in shown if n in rows[0]]
+    values = []
+    for name in (n for n in shown if n in row):
+        source = lineage.get(name.removesuffix("_masked")) or (
+            lineage.get("address") if _CONTACT_OF.get(name) == "address" else None
+        )
+        contact = _CONTACT_OF.get(name)
+        value = GoldenValue(name, _text(row[name]))
+        if source is not None and row[name] is not None:
+            value.source = f"{source['source']}:{source['source_record_id']}"
+            value.trust = source["trust"]
+            value.updated = _text(source["source_updated_at"])
+            value.rule = _text(source["rule"])
+            value.agreeing = f"{source['agreeing']} of {source['candidates']}" if source["candidates"] else ""
+        if contact is not None and row[name] is not None:
+            value.freshness = row.get(f"{contact}_freshness")
+            value.stale = bool(row.get(f"{contact}_is_stale"))
+            value.stale_reason = _text(row.get(f"{contact}_stale_reason"))
+        values.append(value)
+    values += [
+        GoldenValue("record_count", _text(row.get("record_count"))),
+        GoldenValue("sources", ", ".join(row.get("sources") or [])),
+    ]
     key = golden_key(golden_id)
     return GoldenView(
-        golden_id, item_version(store, key), values, members, audit_entries(store, item_key=key, limit=50)
+        golden_id, item_version(store, key), values, members, audit_entries(store, item_key=key, limit=50), events
     )

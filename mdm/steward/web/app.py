@@ -1,19 +1,27 @@
-"""The steward page: server-rendered HTML (FastAPI + Jinja2, autoescape on), no JavaScript.
+"""The steward page: server-rendered HTML (FastAPI + Jinja2, autoescape on); one first-party script
+(/keys.js: single-key shortcuts, every one also an `accesskey`), so the page works with scripts off.
 
 Routes (role needed), one router each in routes/:
     GET  /login, POST /login, POST /logout          (anyone)
-    GET  /                 the review queue, filters and order as query parameters   (viewer)
-    GET  /pair?left=S:ID&right=S:ID   side by side, evidence, golden customers        (viewer)
-    POST /pair/decide      same / not_same / skip                                     (steward)
-    GET  /golden/{id}      a golden customer's records                               (viewer)
+    GET  /                 the review queue: search, filters, order, page as query parameters  (viewer)
+    POST /queue/next       claim the first free item of the filtered queue and open it       (steward)
+    GET  /pair?left=S:ID&right=S:ID   side by side, the weights' waterfall, golden customers (viewer)
+    POST /pair/decide      same / not_same / skip, then the next item                         (steward)
+    POST /pair/next, /pair/claim, /pair/release   leave it for the next one; claims       (steward)
+    GET  /customers?q=     find a customer by name, phone, e-mail, record or golden id       (viewer)
+    GET  /work             my work: a day's actions with undo                                 (viewer)
+    GET  /golden/{id}      a golden customer: values with lineage and staleness, records, id history,
+                           ?merge_q= to find the customer to merge with                       (viewer)
     POST /golden/{id}/split, POST /golden/{id}/merge                                  (steward)
     GET  /audit, POST /audit/{n}/undo                                   (viewer / steward)
+    GET  /admin/throughput  actions per steward and day                                   (admin)
     GET  /admin, POST /admin/users, POST /admin/role, POST /admin/sessions, POST /admin/run  (admin)
     /api/v1/...            the JSON API, bearer tokens instead of sessions (./api.py, docs/api.md)
 
 Every POST needs the session's CSRF token (else 403); not signed in, a page redirects to /login.
 Signing in is throttled and audited (mdm/steward/signin.py); sessions are server-side and end for
-good at sign-out (mdm/steward/sessions.py). Every response forbids scripts and framing (HEADERS).
+good at sign-out (mdm/steward/sessions.py). Every response forbids framing and any script but the
+app's own files (HEADERS: no inline script, no eval).
 `mdm serve` binds 127.0.0.1 only; put a TLS proxy in front to reach it from elsewhere, and say so
 (`--behind-tls`, or MDM_BEHIND_TLS=1): the cookie is then Secure.
 """
@@ -37,8 +45,8 @@ from mdm.steward.web.security import SignedSessions, load_secret, now
 
 TEMPLATES = Path(__file__).parent / "templates"
 HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';"
-    " frame-ancestors 'none'; base-uri 'none'",
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';"
+    " form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",

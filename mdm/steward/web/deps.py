@@ -83,6 +83,10 @@ class FormFields:
     def all(self, name: str) -> list[str]:
         return self.fields.get(name, [])
 
+    def fields_first(self) -> dict[str, str]:
+        """Every field's first value."""
+        return {k: v[0] for k, v in self.fields.items() if v}
+
 
 async def posted_form(request: Request) -> FormFields:
     if not hasattr(request.state, "form"):

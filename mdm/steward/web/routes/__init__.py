@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from mdm.steward.web.routes import admin, audit, auth, golden, review
+from mdm.steward.web.routes import admin, audit, auth, golden, review, work
 
-ROUTERS: tuple[APIRouter, ...] = (auth.router, review.router, golden.router, audit.router, admin.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    review.router,
+    golden.router,
+    work.router,
+    audit.router,
+    admin.router,
+)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from mdm.steward.web.deps import Posted, SiteObjects, Steward, Viewer, act
+from mdm.steward.web.deps import Posted, SiteObjects, Steward, Viewer, act, safe_next
 
 router = APIRouter()
 
@@ -19,4 +19,5 @@ async def audit(request: Request, user: Viewer, site: SiteObjects) -> Response:
 
 @router.post("/audit/{audit_id}/undo")
 async def undo(request: Request, audit_id: int, user: Steward, site: SiteObjects, form: Posted) -> Response:
-    return await act(request, lambda: site.desk.undo(user, audit_id, form["reason"]), "/audit")
+    back = safe_next(form["back"]) if form["back"] else "/audit"
+    return await act(request, lambda: site.desk.undo(user, audit_id, form["reason"]), back)

@@ -14,6 +14,7 @@ from mdm.steward.web.deps import Posted, Session, SiteObjects, client_of, safe_n
 from mdm.steward.web.security import new_session, session_token
 
 STYLE = (Path(__file__).parent.parent / "templates" / "style.css").read_text(encoding="utf-8")
+KEYS = (Path(__file__).parent.parent / "templates" / "keys.js").read_text(encoding="utf-8")
 
 router = APIRouter()
 
@@ -63,3 +64,10 @@ async def logout(request: Request, site: SiteObjects, session: Session) -> Respo
 @router.get("/style.css")
 async def style() -> Response:
     return Response(STYLE, media_type="text/css")
+
+
+@router.get("/keys.js")
+async def keys() -> Response:
+    """Single-key shortcuts (the page's only script; the CSP allows scripts from here only). Every
+    shortcut also works without it, as the element's `accesskey`."""
+    return Response(KEYS, media_type="text/javascript")

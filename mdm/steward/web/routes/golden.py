@@ -13,9 +13,12 @@ router = APIRouter()
 
 
 @router.get("/golden/{golden_id}", response_class=HTMLResponse)
-async def golden(request: Request, golden_id: str, user: Viewer, site: SiteObjects) -> Response:
+async def golden(request: Request, golden_id: str, user: Viewer, site: SiteObjects, merge_q: str = "") -> Response:
+    """The customer; with `merge_q`, the customers matching it, each with a button to merge it in."""
     view = await run_in_threadpool(site.desk.golden, golden_id)
-    return site.page(request, "golden.html", view=view)
+    merge_q = merge_q.strip()
+    hits = await run_in_threadpool(site.desk.find_customers, merge_q) if merge_q else None
+    return site.page(request, "golden.html", view=view, merge_q=merge_q, hits=hits)
 
 
 @router.post("/golden/{golden_id}/split")
