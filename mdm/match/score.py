@@ -10,6 +10,7 @@ records agreeing on a rare surname weigh more than two agreeing on "smith" (as S
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import get_args
@@ -129,7 +130,10 @@ def score_pairs(
     weights = [f"{t.comparison.name}_weight" for t in trained]
     prior_weight = model.prior_weight_for(record_count if record_count is not None else records.height)
     scored = scored.with_columns(pl.lit(prior_weight, dtype=pl.Float64).alias("prior_weight"))
-    scored = scored.with_columns(pl.sum_horizontal("prior_weight", *weights).alias("match_weight"))
+    # added one column after the other: polars' sum_horizontal gives a sum that depends on how the
+    # frame is chunked (in the last bit), and a run must score the same however it compared
+    total = functools.reduce(lambda acc, weight: acc + pl.col(weight), weights, pl.col("prior_weight"))
+    scored = scored.with_columns(total.alias("match_weight"))
     probability = 1.0 / (1.0 + pl.lit(2.0, dtype=pl.Float64).pow(-pl.col("match_weight")))
     scored = scored.with_columns(probability.alias("match_probability"))
     scored = scored.with_columns(
