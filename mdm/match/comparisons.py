@@ -9,13 +9,14 @@ first (mdm/match/similarity.py). The result is a small-integer level index per c
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Sequence
 
 import polars as pl
 
 from mdm.config.rules import Comparison, ComparisonLevel
-from mdm.match.similarity import DISTANCES, Metric, pairwise
+from mdm.match.similarity import DISTANCES, Metric, pairwise, pairwise_many
 
 LEVEL_DTYPE = pl.UInt8
 
@@ -183,6 +184,17 @@ def level_index(comparison: Comparison) -> pl.Expr:
     return chain.alias(comparison.name)
 
 
+def _level_index_of(comparison: Comparison) -> pl.Expr:
+    """`level_index`, built once per comparison (its JSON): building the expression costs more
+    than evaluating it on the few pairs of an API call."""
+    return _level_index_cached(comparison.model_dump_json())
+
+
+@functools.lru_cache(maxsize=256)
+def _level_index_cached(comparison_json: str) -> pl.Expr:
+    return level_index(Comparison.model_validate_json(comparison_json))
+
+
 def usable_comparisons(columns: Sequence[str], comparisons: Sequence[Comparison]) -> list[Comparison]:
     """The comparisons whose columns are all present; each other one is skipped with a warning."""
     usable = []
@@ -335,10 +347,10 @@ def compare_pairs(
                 frame.select("left", "right", *keep, *carried).with_columns(levels_of(frame, c) for c in comparisons)
             )
             continue
-        for metric, column in _similarities(comparisons):
-            values = pairwise(metric, frame[f"{column}_l"], frame[f"{column}_r"])
-            frame = frame.with_columns(values.alias(similarity_column(metric, column)))
-        parts.append(frame.select("left", "right", *keep, *carried, *[level_index(c) for c in comparisons]))
+        needed = _similarities(comparisons)
+        values = pairwise_many([(metric, frame[f"{column}_l"], frame[f"{column}_r"]) for metric, column in needed])
+        frame = frame.with_columns(v.alias(similarity_column(m, c)) for v, (m, c) in zip(values, needed, strict=True))
+        parts.append(frame.select("left", "right", *keep, *carried, *[_level_index_of(c) for c in comparisons]))
     return pl.concat(parts)
 
 

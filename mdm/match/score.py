@@ -48,7 +48,9 @@ def _weight(
     scored: pl.DataFrame,
     trained: TrainedComparison,
     frequencies: Mapping[str, pl.DataFrame] | None = None,
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, list[pl.Expr]]:
+    """(`scored` with the term frequencies the comparison reads joined on, the expressions of its
+    `<c>_level` and `<c>_weight`): the expressions of every comparison are evaluated together."""
     comparison = trained.comparison
     name = comparison.name
     indices = list(range(len(trained.levels)))
@@ -67,10 +69,10 @@ def _weight(
         adjusted = pl.lit(math.log2(m)) - pl.col(f"_tf_{column}").log(2)
         weight = pl.when(pl.col(name) == index).then(adjusted).otherwise(weight)
     labels = [level.label for level in trained.levels]
-    return scored.with_columns(
+    return scored, [
         pl.col(name).replace_strict(indices, labels, return_dtype=pl.Enum(labels)).alias(f"{name}_level"),
         weight.alias(f"{name}_weight"),
-    )
+    ]
 
 
 def compare_for_scoring(records: pl.DataFrame, pairs: pl.DataFrame, comparisons: list[Comparison]) -> pl.DataFrame:
@@ -120,8 +122,11 @@ def score_pairs(
     trained = [t for t in model.comparisons if t.comparison in usable]
     keep = [c for c in ("rule",) if c in pairs.columns]
     scored = compared if compared is not None else compare_for_scoring(records, pairs, usable)
+    explaining = []
     for t in trained:
-        scored = _weight(records, scored, t, frequencies)
+        scored, expressions = _weight(records, scored, t, frequencies)
+        explaining += expressions
+    scored = scored.with_columns(explaining)
     weights = [f"{t.comparison.name}_weight" for t in trained]
     prior_weight = model.prior_weight_for(record_count if record_count is not None else records.height)
     scored = scored.with_columns(pl.lit(prior_weight, dtype=pl.Float64).alias("prior_weight"))
