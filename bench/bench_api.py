@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -79,6 +80,12 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -92,17 +99,18 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--in-flight", type=int, default=4)
-    parser.add_argument("--port", type=int, default=8799)
+    parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--seed", type=int, default=20261204)
     args = parser.parse_args()
     state = args.master.parent / "state"
     with StateStore(state) as store:
         token = create_token(store, f"bench-{int(time.time())}", ["resolve"], by="bench:bench_api")
     sample = records(args.master, args.calls, args.seed)
+    port = args.port or free_port()
     headers = {"Authorization": f"Bearer {token}"}
-    url = f"http://127.0.0.1:{args.port}/api/v1/resolve"
+    url = f"http://127.0.0.1:{port}/api/v1/resolve"
     server = subprocess.Popen(
-        [sys.executable, "-m", "mdm.cli", "serve", "--master", str(args.master), "--port", str(args.port)],
+        [sys.executable, "-m", "mdm.cli", "serve", "--master", str(args.master), "--port", str(port)],
         stdout=subprocess.DEVNULL,
     )
     result: dict[str, Any] = {"master": str(args.master)}

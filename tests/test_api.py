@@ -373,14 +373,17 @@ def test_bad_input_gets_a_4xx_that_says_what_is_wrong(
 def test_nothing_sent_is_stored_and_every_call_is_audited(master: Path, api: tuple[TestClient, dict[str, str]]) -> None:
     client, tokens = api
     secret_name = "Quillfeather"
-    client.post(
-        "/api/v1/resolve",
-        json={"record": {"given_name": "Ann", "family_name": secret_name}},
-        headers=bearer(tokens["resolve"]),
-    )
-    client.post("/api/v1/standardize", json={"record": {"family_name": secret_name}}, headers=bearer(tokens["read"]))
-    client.post("/api/v1/standardize", json={"record": {"family_name": secret_name}})
-    client.get("/api/v1/customers/G000000001", headers=bearer(tokens["read"]))
+    with client:  # the app's lifespan: its shutdown commits the audit entries still queued
+        client.post(
+            "/api/v1/resolve",
+            json={"record": {"given_name": "Ann", "family_name": secret_name}},
+            headers=bearer(tokens["resolve"]),
+        )
+        client.post(
+            "/api/v1/standardize", json={"record": {"family_name": secret_name}}, headers=bearer(tokens["read"])
+        )
+        client.post("/api/v1/standardize", json={"record": {"family_name": secret_name}})
+        client.get("/api/v1/customers/G000000001", headers=bearer(tokens["read"]))
     rows = audit_rows(master)
     assert [(actor, item, eval_status(after)) for actor, item, after in rows] == [
         ("token:resolver", "POST /api/v1/resolve", 200),

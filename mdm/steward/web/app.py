@@ -20,7 +20,8 @@ good at sign-out (mdm/steward/sessions.py). Every response forbids scripts and f
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
@@ -65,7 +66,15 @@ def create_app(
     desk = StewardDesk(master, state_dir)
     with StateStore(desk.state_dir):  # create or upgrade the store before the first request
         pass
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(csrf_checked)])
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        api.state.api.audit.close()  # a mounted app's own lifespan never runs: the API's audit entries
+
+    app = FastAPI(
+        docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(csrf_checked)], lifespan=lifespan
+    )
     app.state.site = Site(
         desk=desk,
         templates=Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True),
