@@ -67,8 +67,8 @@ class Standardized:
 
 def tidy(raw: pl.Series) -> pl.Series:
     """Trim, collapse inner white space, blank -> null. Never raises."""
-    out = raw.str.replace_all(r"\s+", " ").str.strip_chars()
-    return pl.select(pl.when(out != "").then(out)).to_series().alias(raw.name)
+    out = pl.lit(raw).str.replace_all(r"\s+", " ").str.strip_chars()
+    return pl.select(pl.when(out != "").then(out)).to_series().alias(raw.name)  # one select: a few values cost it
 
 
 def fold_expr(expr: pl.Expr) -> pl.Expr:
@@ -95,17 +95,41 @@ def map_distinct(
     Inside `distinct_values()` the work is shared: a value a module-level fn already did for an
     earlier source is not done again, and large batches are spread over worker processes.
     """
+    run = _RUN.get()
+    if run is None and len(values) <= FEW_VALUES:
+        return _map_few(values, fn, dtypes, extra)
     frame = pl.DataFrame(
         {"v": values, "x": extra if extra is not None else pl.repeat(None, len(values), dtype=pl.String, eager=True)}
     ).with_columns(pl.col("v").cast(pl.String), pl.col("x").cast(pl.String))
     distinct = frame.filter(pl.col("v").is_not_null()).unique()
-    run = _RUN.get()
     if run is not None:
         table = run.results(fn, distinct, dtypes, extra is not None)
     else:
         table = _results_frame(fn, distinct["v"].to_list(), distinct["x"].to_list(), extra is not None, dtypes)
     joined = frame.join(table, on=["v", "x"], how="left", maintain_order="left", nulls_equal=True)
     return [joined[f"r{i}"] for i in range(len(dtypes))]
+
+
+FEW_VALUES = 64
+"""Up to this many values (the real-time API's one record), `map_distinct` finds the distinct ones
+and spreads the results back in Python: the frame, unique and join cost more than the values."""
+
+
+def _map_few(
+    values: pl.Series, fn: Callable[..., tuple[Any, ...]], dtypes: list[Any], extra: pl.Series | None
+) -> list[pl.Series]:
+    """`map_distinct` outside a run, on a few values: the same results, dtypes and names."""
+    texts = values.cast(pl.String).to_list()
+    extras = extra.cast(pl.String).to_list() if extra is not None else [None] * len(texts)
+    results: dict[tuple[str, str | None], tuple[Any, ...]] = {}
+    for v, x in zip(texts, extras, strict=True):
+        if v is not None and (v, x) not in results:
+            results[(v, x)] = fn(v, x) if extra is not None else fn(v)
+    rows = [None if v is None else results[(v, x)] for v, x in zip(texts, extras, strict=True)]
+    # each column built as `_results_frame` builds it, a null where the value is
+    return [
+        pl.Series(f"r{i}", [None if r is None else r[i] for r in rows], dtype=dtype) for i, dtype in enumerate(dtypes)
+    ]
 
 
 def vectorized_distinct(values: pl.Series, fn: Callable[[pl.Series], list[pl.Series]]) -> list[pl.Series]:
@@ -235,9 +259,11 @@ def no_flags(n: int) -> pl.Series:
 
 def flag_when(condition: pl.Series, message: pl.Series | str) -> pl.Series:
     """A flags column holding `message` where condition holds, else empty."""
-    msg = pl.lit(message) if isinstance(message, str) else pl.lit(message)
+    msg = pl.lit(message)
     return pl.select(
-        pl.when(condition.fill_null(False)).then(pl.concat_list(msg.cast(pl.String))).otherwise(pl.lit([], FLAGS))
+        pl.when(pl.lit(condition).fill_null(False))
+        .then(pl.concat_list(msg.cast(pl.String)))
+        .otherwise(pl.lit([], FLAGS))
     ).to_series()
 
 
