@@ -5,11 +5,11 @@
 Starts `mdm serve` on 127.0.0.1 (a child process) with a new API token, waits for the resolver's
 index to load (seconds and the server's memory are printed), then:
 
-1. `--calls` resolve calls, one at a time, each built from a source record of the master drawn
-   with `--seed` (its names, birth date, e-mail, phone and address, dates in ISO) with one typo in
+1. `--rounds` passes of `--calls` resolve calls, one at a time, each built from a source record
+   of the master drawn with `--seed` (its names, birth date, e-mail, phone and address, dates in ISO) with one typo in
    the family name (a letter changed, dropped, doubled, or two neighbours swapped): latency per
    call (p50, p95, max, through HTTP with auth and audit) and the share whose top candidate is the
-   record's own golden customer;
+   record's own golden customer, per pass (with the machine's load average) and their medians;
 2. `--requests` resolve calls with `--in-flight` at a time (threads): throughput, errors, latency.
 
 Prints JSON; record the figures in bench/RESULTS.md.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import socket
 import statistics
@@ -97,6 +98,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--master", type=Path, required=True)
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3, help="passes over the calls, one at a time (medians kept)")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--in-flight", type=int, default=4)
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
@@ -113,7 +115,7 @@ def main() -> None:
         [sys.executable, "-m", "mdm.cli", "serve", "--master", str(args.master), "--port", str(port)],
         stdout=subprocess.DEVNULL,
     )
-    result: dict[str, Any] = {"master": str(args.master)}
+    result: dict[str, Any] = {"master": str(args.master), "load_average_at_start": os.getloadavg()}
     try:
         started = time.perf_counter()
         with httpx.Client(timeout=120) as client:
@@ -128,21 +130,31 @@ def main() -> None:
                 time.sleep(0.5)
             result["ready_seconds"] = round(time.perf_counter() - started, 1)
             result["server_rss_mib_loaded"] = rss_mib(server.pid)
-            latencies, own, no_candidate = [], 0, 0
-            for golden_id, record in sample:
-                t = time.perf_counter()
-                response = client.post(url, json={"record": record}, headers=headers)
-                latencies.append((time.perf_counter() - t) * 1000)
-                candidates = response.json()["candidates"]
-                own += bool(candidates) and candidates[0]["golden_id"] == golden_id
-                no_candidate += not candidates
-            result["sequential"] = {
-                "calls": len(sample),
-                "p50_ms": round(statistics.median(latencies), 1),
-                "p95_ms": round(percentile(latencies, 0.95), 1),
-                "max_ms": round(max(latencies), 1),
-                "top_is_own_golden": round(own / len(sample), 4),
-                "no_candidate": no_candidate,
+            rounds = []
+            for _ in range(args.rounds):
+                load_before = os.getloadavg()[0]
+                latencies, own, no_candidate = [], 0, 0
+                for golden_id, record in sample:
+                    t = time.perf_counter()
+                    response = client.post(url, json={"record": record}, headers=headers)
+                    latencies.append((time.perf_counter() - t) * 1000)
+                    candidates = response.json()["candidates"]
+                    own += bool(candidates) and candidates[0]["golden_id"] == golden_id
+                    no_candidate += not candidates
+                rounds.append(
+                    {
+                        "calls": len(sample),
+                        "p50_ms": round(statistics.median(latencies), 1),
+                        "p95_ms": round(percentile(latencies, 0.95), 1),
+                        "max_ms": round(max(latencies), 1),
+                        "top_is_own_golden": round(own / len(sample), 4),
+                        "no_candidate": no_candidate,
+                        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+                    }
+                )
+            result["sequential"] = rounds
+            result["sequential_median"] = {
+                k: statistics.median(r[k] for r in rounds) for k in ("p50_ms", "p95_ms", "max_ms", "top_is_own_golden")
             }
 
         def call(i: int) -> tuple[int, float]:
@@ -169,6 +181,7 @@ def main() -> None:
             "p95_ms": round(percentile(times, 0.95), 1),
         }
         result["server_rss_mib_after"] = rss_mib(server.pid)
+        result["load_average_at_end"] = os.getloadavg()
     finally:
         server.terminate()
         server.wait(timeout=30)
