@@ -35,6 +35,10 @@ def tf_columns(comparisons: list[Comparison]) -> list[str]:
     return sorted({column for comparison in comparisons for _, column in _tf_levels(comparison)})
 
 
+FEW_TERMS = 64
+"""Up to this many known values, a term-frequency look-up is an expression instead of a join."""
+
+
 def _tf_levels(comparison: Comparison) -> list[tuple[int, str]]:
     return [
         (index, level.columns_or(comparison.column)[0])
@@ -60,13 +64,19 @@ def _weight(
     for index, column in _tf_levels(comparison):
         m = trained.levels[index].m_probability or 0.0
         known = frequencies.get(column) if frequencies is not None else None
-        tf = (known if known is not None else term_frequencies(records, column)).rename(
-            {"value": f"{column}_l", "term_frequency": f"_tf_{column}"}
-        )
-        # the carried values are categorical codes (compare_pairs): join code to code
-        tf = tf.with_columns(pl.col(f"{column}_l").cast(scored.schema[f"{column}_l"]))
-        scored = scored.join(tf, on=f"{column}_l", how="left", maintain_order="left")
-        adjusted = pl.lit(math.log2(m)) - pl.col(f"_tf_{column}").log(2)
+        table = known if known is not None else term_frequencies(records, column)
+        if table.height <= FEW_TERMS and scored.schema[f"{column}_l"] == pl.String:
+            # a few values (the API's one record): looked up in an expression, no join to pay for
+            frequency = pl.col(f"{column}_l").replace_strict(
+                table["value"], table["term_frequency"], default=None, return_dtype=pl.Float64
+            )
+        else:
+            tf = table.rename({"value": f"{column}_l", "term_frequency": f"_tf_{column}"})
+            # the carried values are categorical codes (compare_pairs): join code to code
+            tf = tf.with_columns(pl.col(f"{column}_l").cast(scored.schema[f"{column}_l"]))
+            scored = scored.join(tf, on=f"{column}_l", how="left", maintain_order="left")
+            frequency = pl.col(f"_tf_{column}")
+        adjusted = pl.lit(math.log2(m)) - frequency.log(2)
         weight = pl.when(pl.col(name) == index).then(adjusted).otherwise(weight)
     labels = [level.label for level in trained.levels]
     return scored, [
