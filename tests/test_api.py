@@ -508,3 +508,13 @@ def test_a_schema_5_store_gains_the_token_table(tmp_path: Path) -> None:
         assert store.query("SELECT value FROM meta WHERE key = 'schema_version'") == [("7",)]
         assert list_tokens(store) == []
         create_token(store, "desk", ["read"], by="test")
+
+
+def test_a_customers_rows_are_found_around_one_of_them() -> None:
+    from mdm.realtime.index import NEAR_ROWS, customer_rows
+
+    runs = [("G1", 1), ("G2", 3), ("G3", 2 * NEAR_ROWS + 5), ("G4", 1), ("G5", NEAR_ROWS + 1), ("G6", 2)]
+    ids = pl.Series([g for g, n in runs for _ in range(n)])
+    for row, golden_id in enumerate(ids.to_list()):
+        expected = (ids.search_sorted(golden_id, side="left"), ids.search_sorted(golden_id, side="right"))
+        assert customer_rows(ids, golden_id, row) == expected, (row, golden_id)

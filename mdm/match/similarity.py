@@ -42,7 +42,7 @@ def pairwise_many(wanted: Sequence[tuple[Metric, pl.Series, pl.Series]]) -> list
         return [pl.Series("v", [], dtype=_SQL[metric][1]) for metric, _, _ in wanted]
     frame = pl.DataFrame(
         {
-            f"{side}{i}": values.cast(pl.String)
+            f"{side}{i}": _as(values, pl.String())
             for i, (_, a, b) in enumerate(wanted)
             for side, values in (("a", a), ("b", b))
         }
@@ -57,7 +57,12 @@ def pairwise_many(wanted: Sequence[tuple[Metric, pl.Series, pl.Series]]) -> list
         out = con.sql(f"SELECT {expressions} FROM pairs").pl()
     finally:
         con.unregister("pairs")
-    return [out[f"v{i}"].cast(_SQL[metric][1]) for i, (metric, _, _) in enumerate(wanted)]
+    return [_as(out[f"v{i}"], _SQL[metric][1]) for i, (metric, _, _) in enumerate(wanted)]
+
+
+def _as(values: pl.Series, dtype: pl.DataType) -> pl.Series:
+    """`values` cast to `dtype` (a cast to its own type is skipped: each costs a polars call)."""
+    return values if values.dtype == dtype else values.cast(dtype)
 
 
 _local = threading.local()

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 CHECK_SECONDS = 2.0
 """How often (at most) a request looks whether a new master was published."""
 HASH_SEED = 20261204
+NEAR_ROWS = 16
+"""Rows either side of a record in which `golden_rows` looks for the rest of its customer's records."""
 
 
 class MasterUnavailable(MdmError):
@@ -152,10 +154,9 @@ class ResolverIndex:
                 expressions.append(key_hash(ri.rule.other_key))
         return sides, [e.alias(str(i)) for i, e in enumerate(expressions)]
 
-    def golden_rows(self, golden_id: str) -> tuple[int, int]:
-        """(start, end) rows of a golden customer's records."""
-        ids = self.records["golden_id"]
-        return int(ids.search_sorted(golden_id, side="left")), int(ids.search_sorted(golden_id, side="right"))
+    def golden_rows(self, golden_id: str, row: int) -> tuple[int, int]:
+        """(start, end) rows of a golden customer's records, one of which is at `row`."""
+        return customer_rows(self.records["golden_id"], golden_id, row)
 
     @classmethod
     def load(cls, master: Path, rules: MatchRules, dictionary: Dictionary, cipher: FieldCipher | None) -> ResolverIndex:
@@ -231,6 +232,21 @@ class ResolverIndex:
             index.loaded_seconds,
         )
         return index
+
+
+def customer_rows(ids: pl.Series, golden_id: str, row: int) -> tuple[int, int]:
+    """(start, end) of the run of `golden_id` in sorted `ids` that holds `row`: read from the rows
+    around it (a customer has a few records), else found by two binary searches."""
+    first = max(0, row - NEAR_ROWS)
+    near = ids.slice(first, 2 * NEAR_ROWS + 1).to_list()
+    start = end = row - first
+    while start > 0 and near[start - 1] == golden_id:
+        start -= 1
+    while end < len(near) and near[end] == golden_id:
+        end += 1
+    if (start == 0 and first > 0) or (end == len(near) and first + end < ids.len()):  # it runs past them
+        return int(ids.search_sorted(golden_id, side="left")), int(ids.search_sorted(golden_id, side="right"))
+    return first + start, first + end
 
 
 def _check_model(model: MatchModel, parameters: list[tuple[object, ...]], path: Path) -> None:

@@ -109,7 +109,7 @@ def resolve_record(
     mine = profiles_of(record, dictionary.strong_ids)
     candidates = []
     for row in best.iter_rows(named=True):
-        start, end = index.golden_rows(row["golden_id"])
+        start, end = index.golden_rows(row["golden_id"], int(row["row"]))
         theirs = profiles_of(index.records.slice(start, end - start), dictionary.strong_ids)
         decision, conflict, outcome = _decide(index, rules, row, *assess(mine, theirs, rules.cannot_link))
         record_row = index.records.row(int(row["row"]), named=True)
