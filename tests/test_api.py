@@ -358,6 +358,12 @@ def test_a_merged_id_redirects_to_the_live_one_and_a_gone_one_is_410(
         (b'{"record": {"given_name": "Ann"', {}, 400, "not JSON"),
         (b"given_name=Ann", {"content-type": "application/x-www-form-urlencoded"}, 415, "application/json"),
         (b'{"record": {"given_name": "' + b"a" * MAX_BODY_BYTES + b'"}}', {}, 413, "larger than"),
+        (b"[" * 60_000, {}, 400, "nested too deeply"),  # was a 500: the JSON parser's RecursionError
+        (b"[]", {}, 422, "record"),
+        (b'"Ann"', {}, 422, "record"),
+        (b'{"record": {"given_name": "A\\u0000nn"}}', {}, 422, "given_name holds a NUL character"),
+        (b'{"record": {"given_name": "' + b"a" * 10_001 + b'"}}', {}, 422, "at most 10000 characters"),
+        (b'{"record": {"given_name": "Ann"}, "limit": "5"}', {}, 422, "limit"),
     ],
 )
 def test_bad_input_gets_a_4xx_that_says_what_is_wrong(

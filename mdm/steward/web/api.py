@@ -164,6 +164,8 @@ async def _read_body(scope: Scope, receive: Receive) -> tuple[bytes, ASGIApp | N
         json.loads(text)
     except json.JSONDecodeError as exc:
         return body, error(400, f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    except RecursionError:  # '[[[[...' within the size limit: the parser's stack, not a server error
+        return body, error(400, "the body is JSON nested too deeply: send one record, an object of text fields")
     return body, None
 
 
@@ -179,6 +181,8 @@ def _problem(err: dict[str, Any], dictionary: Dictionary) -> dict[str, str]:
         message = f"unknown field: not in the dictionary (known: {', '.join(f.name for f in dictionary.fields)})"
     elif kind == "extra_forbidden":
         message = "unknown field (the body holds record, and optionally country, formats and limit)"
+    elif at == "body" and kind in ("model_attributes_type", "dict_type", "model_type"):
+        message = 'the body is one JSON object holding the record, e.g. {"record": {"family_name": "Lee"}}'
     elif kind == "string_type":
         message = f"must be text (a JSON string), not {type(err.get('input')).__name__}"
     elif kind == "missing":

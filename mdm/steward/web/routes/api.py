@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, StrictInt, create_model
 
 from mdm.errors import MdmError
 from mdm.realtime.customers import Retired, golden_customer
@@ -25,7 +25,7 @@ MAX_CANDIDATES = 20
 
 
 class ResolveOptions(RecordOptions):
-    limit: int = Field(default=5, ge=1, le=MAX_CANDIDATES, description="most candidates returned")
+    limit: StrictInt = Field(default=5, ge=1, le=MAX_CANDIDATES, description="most candidates returned (a JSON number)")
 
 
 class FieldResult(BaseModel):
