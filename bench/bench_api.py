@@ -106,7 +106,8 @@ def main() -> None:
     args = parser.parse_args()
     state = args.master.parent / "state"
     with StateStore(state) as store:
-        token = create_token(store, f"bench-{int(time.time())}", ["resolve"], by="bench:bench_api")
+        name = f"bench-{int(time.time())}"
+        token = create_token(store, name, ["resolve"], by="bench:bench_api")
     sample = records(args.master, args.calls, args.seed)
     port = args.port or free_port()
     headers = {"Authorization": f"Bearer {token}"}
@@ -118,10 +119,13 @@ def main() -> None:
     result: dict[str, Any] = {"master": str(args.master), "load_average_at_start": os.getloadavg()}
     try:
         started = time.perf_counter()
+        warm_up_calls = 0
         with httpx.Client(timeout=120) as client:
             while True:
                 try:
-                    if client.post(url, json={"record": sample[0][1]}, headers=headers).status_code == 200:
+                    answered = client.post(url, json={"record": sample[0][1]}, headers=headers)
+                    warm_up_calls += 1
+                    if answered.status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
@@ -185,6 +189,11 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    # every call answered is in the audit log once the server has stopped (SIGTERM: a clean shutdown)
+    with StateStore(state) as store:
+        [(audited,)] = store.query("SELECT count(*) FROM audit_log WHERE actor = ?", (f"token:{name}",))
+    result["calls_answered"] = warm_up_calls + args.rounds * len(sample) + args.requests
+    result["calls_audited"] = audited
     print(json.dumps(result, indent=2))
 
 
