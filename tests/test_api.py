@@ -358,6 +358,12 @@ def test_a_merged_id_redirects_to_the_live_one_and_a_gone_one_is_410(
         (b'{"record": {"given_name": "Ann"', {}, 400, "not JSON"),
         (b"given_name=Ann", {"content-type": "application/x-www-form-urlencoded"}, 415, "application/json"),
         (b'{"record": {"given_name": "' + b"a" * MAX_BODY_BYTES + b'"}}', {}, 413, "larger than"),
+        (b"[" * 60_000, {}, 400, "nested too deeply"),  # was a 500: the JSON parser's RecursionError
+        (b"[]", {}, 422, "record"),
+        (b'"Ann"', {}, 422, "record"),
+        (b'{"record": {"given_name": "A\\u0000nn"}}', {}, 422, "given_name holds a NUL character"),
+        (b'{"record": {"given_name": "' + b"a" * 10_001 + b'"}}', {}, 422, "at most 10000 characters"),
+        (b'{"record": {"given_name": "Ann"}, "limit": "5"}', {}, 422, "limit"),
     ],
 )
 def test_bad_input_gets_a_4xx_that_says_what_is_wrong(
@@ -373,14 +379,17 @@ def test_bad_input_gets_a_4xx_that_says_what_is_wrong(
 def test_nothing_sent_is_stored_and_every_call_is_audited(master: Path, api: tuple[TestClient, dict[str, str]]) -> None:
     client, tokens = api
     secret_name = "Quillfeather"
-    client.post(
-        "/api/v1/resolve",
-        json={"record": {"given_name": "Ann", "family_name": secret_name}},
-        headers=bearer(tokens["resolve"]),
-    )
-    client.post("/api/v1/standardize", json={"record": {"family_name": secret_name}}, headers=bearer(tokens["read"]))
-    client.post("/api/v1/standardize", json={"record": {"family_name": secret_name}})
-    client.get("/api/v1/customers/G000000001", headers=bearer(tokens["read"]))
+    with client:  # the app's lifespan: its shutdown commits the audit entries still queued
+        client.post(
+            "/api/v1/resolve",
+            json={"record": {"given_name": "Ann", "family_name": secret_name}},
+            headers=bearer(tokens["resolve"]),
+        )
+        client.post(
+            "/api/v1/standardize", json={"record": {"family_name": secret_name}}, headers=bearer(tokens["read"])
+        )
+        client.post("/api/v1/standardize", json={"record": {"family_name": secret_name}})
+        client.get("/api/v1/customers/G000000001", headers=bearer(tokens["read"]))
     rows = audit_rows(master)
     assert [(actor, item, eval_status(after)) for actor, item, after in rows] == [
         ("token:resolver", "POST /api/v1/resolve", 200),
@@ -505,3 +514,13 @@ def test_a_schema_5_store_gains_the_token_table(tmp_path: Path) -> None:
         assert store.query("SELECT value FROM meta WHERE key = 'schema_version'") == [("8",)]
         assert list_tokens(store) == []
         create_token(store, "desk", ["read"], by="test")
+
+
+def test_a_customers_rows_are_found_around_one_of_them() -> None:
+    from mdm.realtime.index import NEAR_ROWS, customer_rows
+
+    runs = [("G1", 1), ("G2", 3), ("G3", 2 * NEAR_ROWS + 5), ("G4", 1), ("G5", NEAR_ROWS + 1), ("G6", 2)]
+    ids = pl.Series([g for g, n in runs for _ in range(n)])
+    for row, golden_id in enumerate(ids.to_list()):
+        expected = (ids.search_sorted(golden_id, side="left"), ids.search_sorted(golden_id, side="right"))
+        assert customer_rows(ids, golden_id, row) == expected, (row, golden_id)

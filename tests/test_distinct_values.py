@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import functools
+from unittest.mock import patch
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mdm.standardize import base
 from mdm.standardize.base import distinct_values, map_distinct
 from mdm.standardize.phone import parse_phone
 
@@ -84,3 +88,21 @@ def test_a_local_function_stays_in_this_process() -> None:
         (out,) = map_distinct(pl.Series(["x", "y"]), lambda v: (v * 2,), [pl.String])
     assert out.to_list() == ["xx", "yy"]
     assert run.parallel_batches == 0
+
+
+PHONE_TEXTS = st.one_of(st.none(), st.sampled_from(["(415) 867-2671", "415.867.2671", "n/a", "+44 20 7946 0321", ""]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(PHONE_TEXTS, st.sampled_from([None, "US", "GB"])), max_size=12))
+def test_a_few_values_are_mapped_in_python_exactly_as_many_are(rows: list[tuple[str | None, str | None]]) -> None:
+    """The real-time API's one-record path (`FEW_VALUES`) against the frame-and-join path."""
+    values = pl.Series("phone", [v for v, _ in rows], dtype=pl.String)
+    regions = pl.Series("country", [r for _, r in rows], dtype=pl.String)
+    dtypes = [pl.String, pl.String, pl.String, pl.Boolean, pl.String]
+    few = map_distinct(values, parse_phone, dtypes, regions)
+    with patch.object(base, "FEW_VALUES", -1):
+        many = map_distinct(values, parse_phone, dtypes, regions)
+    assert [s.name for s in few] == [s.name for s in many]
+    assert [s.dtype for s in few] == [s.dtype for s in many]
+    assert [s.to_list() for s in few] == [s.to_list() for s in many]

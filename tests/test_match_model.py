@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import math
 import random
+import warnings
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from mdm.config.rules import Comparison, load_match_rules
-from mdm.match import block_pairs, load_model, save_model, score_pairs, train_model
+from mdm.match import block_pairs, load_model, save_model, score, score_pairs, train_model
 from mdm.match.model import build_model, expectation_maximisation, initial_m
 
 # ---- convergence on pairs generated from known parameters --------------------------------------
@@ -215,6 +216,38 @@ def test_rare_family_name_weighs_more_than_a_common_one(trained: tuple) -> None:
     smith = exact.filter(pl.col("family") == "smith")["family_name_weight"].max()
     rare = exact.filter(pl.col("family") == "zyxwu")["family_name_weight"].min()
     assert smith is not None and rare is not None and rare > smith  # type: ignore[operator]
+
+
+def test_a_few_known_frequencies_score_as_a_join_with_them_does(
+    trained: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API scores one record's pairs with the frequencies of its own values (`FEW_TERMS`, an
+    expression); the run joins the whole table. Both give the same weights."""
+    records, _, _, model = trained
+    namesakes = records.filter(pl.col("family_name_key") == records["family_name_key"][0])["rid"].to_list()[1:]
+    right = sorted(set(namesakes) | set(range(1, 21)))
+    pairs = pl.DataFrame({"left": [0] * len(right), "right": right}, schema={"left": pl.Int64, "right": pl.Int64})
+    known = {c: score.term_frequencies(records, c) for c in score.tf_columns([t.comparison for t in model.comparisons])}
+    mine = {c: table.filter(pl.col("value") == records[c][0]) for c, table in known.items()}  # the left record's
+    assert all(table.height == 1 for table in mine.values())
+
+    def scored() -> pl.DataFrame:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the comparisons this population lacks
+            return score_pairs(
+                records,
+                pairs,
+                model,
+                threshold_match_probability=0.95,
+                threshold_review_probability=0.5,
+                frequencies=mine,
+                record_count=records.height,
+            )
+
+    few = scored()
+    monkeypatch.setattr(score, "FEW_TERMS", -1)
+    assert few.equals(scored())
+    assert few.filter(pl.col("family_name_level") == "exact").height > 0
 
 
 def test_save_load_round_trip(trained: tuple, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ Phones and e-mails are in test_standardize_contact.py, names in test_standardize
 from __future__ import annotations
 
 import datetime as dt
+from unittest.mock import patch
 
 import polars as pl
 import pytest
@@ -13,8 +14,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from mdm.config.dictionary import load_dictionary
+from mdm.standardize import base
 from mdm.standardize.address import normalize_postal_code, standardize_city, standardize_country, standardize_region
-from mdm.standardize.base import FieldContext
+from mdm.standardize.base import FieldContext, tidy
 from mdm.standardize.coded import standardize_coded
 from mdm.standardize.date import PLACEHOLDER_DATES, standardize_date
 from mdm.standardize.identifier import standardize_identifier
@@ -233,3 +235,20 @@ def test_identifier_never_raises_and_is_idempotent(value: str) -> None:
     once = standardize_identifier(pl.Series("national_id", [value]), ctx("national_id")).clean
     again = standardize_identifier(once, ctx("national_id")).clean
     assert again.to_list() == once.to_list()
+
+
+SPACES = " \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2003\u2028\u3000\u200b"
+SPACED = st.one_of(st.none(), st.text(alphabet=st.sampled_from(SPACES + "ab."), max_size=8))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(SPACED, max_size=6))
+def test_tidy_on_a_few_values_is_polars_tidy(values: list[str | None]) -> None:
+    """The real-time API's path (Python, `FEW_VALUES`) against the run's (polars) on every kind of
+    space: polars' `\\s` and trim are Unicode White_Space, which Python's are not quite."""
+    raw = pl.Series("v", values, dtype=pl.String)
+    few = tidy(raw)
+    with patch.object(base, "FEW_VALUES", -1):
+        many = tidy(raw)
+    assert few.name == many.name and few.dtype == many.dtype
+    assert few.to_list() == many.to_list()

@@ -9,6 +9,7 @@ first (mdm/match/similarity.py). The result is a small-integer level index per c
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import polars as pl
 
 from mdm.config.rules import Comparison, ComparisonLevel
 from mdm.executor import Partitions
-from mdm.match.similarity import DISTANCES, Metric, pairwise
+from mdm.match.similarity import DISTANCES, Metric, pairwise, pairwise_many
 
 LEVEL_DTYPE = pl.UInt8
 
@@ -183,6 +184,17 @@ def level_index(comparison: Comparison) -> pl.Expr:
     for index in range(len(levels) - 2, -1, -1):
         chain = pl.when(level_test(comparison, levels[index])).then(pl.lit(index, dtype=LEVEL_DTYPE)).otherwise(chain)
     return chain.alias(comparison.name)
+
+
+def _level_index_of(comparison: Comparison) -> pl.Expr:
+    """`level_index`, built once per comparison (its JSON): building the expression costs more
+    than evaluating it on the few pairs of an API call."""
+    return _level_index_cached(comparison.model_dump_json())
+
+
+@functools.lru_cache(maxsize=256)
+def _level_index_cached(comparison_json: str) -> pl.Expr:
+    return level_index(Comparison.model_validate_json(comparison_json))
 
 
 def usable_comparisons(columns: Sequence[str], comparisons: Sequence[Comparison]) -> list[Comparison]:
@@ -358,10 +370,10 @@ def _compare_slice(pairs: pl.DataFrame, side: pl.DataFrame, settings: _SliceSett
     frame = pair_frame(side, pairs, columns)
     if settings.many:
         return frame.select("left", "right", *keep, *carried).with_columns(levels_of(frame, c) for c in comparisons)
-    for metric, column in _similarities(comparisons):
-        values = pairwise(metric, frame[f"{column}_l"], frame[f"{column}_r"])
-        frame = frame.with_columns(values.alias(similarity_column(metric, column)))
-    return frame.select("left", "right", *keep, *carried, *[level_index(c) for c in comparisons])
+    needed = _similarities(comparisons)
+    values = pairwise_many([(metric, frame[f"{column}_l"], frame[f"{column}_r"]) for metric, column in needed])
+    frame = frame.with_columns(v.alias(similarity_column(m, c)) for v, (m, c) in zip(values, needed, strict=True))
+    return frame.select("left", "right", *keep, *carried, *[_level_index_of(c) for c in comparisons])
 
 
 def _similarities(comparisons: Sequence[Comparison]) -> list[tuple[Metric, str]]:

@@ -37,6 +37,10 @@ def tf_columns(comparisons: list[Comparison]) -> list[str]:
     return sorted({column for comparison in comparisons for _, column in _tf_levels(comparison)})
 
 
+FEW_TERMS = 64
+"""Up to this many known values, a term-frequency look-up is an expression instead of a join."""
+
+
 def _tf_levels(comparison: Comparison) -> list[tuple[int, str]]:
     return [
         (index, level.columns_or(comparison.column)[0])
@@ -50,7 +54,9 @@ def _weight(
     scored: pl.DataFrame,
     trained: TrainedComparison,
     frequencies: Mapping[str, pl.DataFrame] | None = None,
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, list[pl.Expr]]:
+    """(`scored` with the term frequencies the comparison reads joined on, the expressions of its
+    `<c>_level` and `<c>_weight`): the expressions of every comparison are evaluated together."""
     comparison = trained.comparison
     name = comparison.name
     indices = list(range(len(trained.levels)))
@@ -60,19 +66,25 @@ def _weight(
     for index, column in _tf_levels(comparison):
         m = trained.levels[index].m_probability or 0.0
         known = frequencies.get(column) if frequencies is not None else None
-        tf = (known if known is not None else term_frequencies(records, column)).rename(
-            {"value": f"{column}_l", "term_frequency": f"_tf_{column}"}
-        )
-        # the carried values are categorical codes (compare_pairs): join code to code
-        tf = tf.with_columns(pl.col(f"{column}_l").cast(scored.schema[f"{column}_l"]))
-        scored = scored.join(tf, on=f"{column}_l", how="left", maintain_order="left")
-        adjusted = pl.lit(math.log2(m)) - pl.col(f"_tf_{column}").log(2)
+        table = known if known is not None else term_frequencies(records, column)
+        if table.height <= FEW_TERMS and scored.schema[f"{column}_l"] == pl.String:
+            # a few values (the API's one record): looked up in an expression, no join to pay for
+            frequency = pl.col(f"{column}_l").replace_strict(
+                table["value"], table["term_frequency"], default=None, return_dtype=pl.Float64
+            )
+        else:
+            tf = table.rename({"value": f"{column}_l", "term_frequency": f"_tf_{column}"})
+            # the carried values are categorical codes (compare_pairs): join code to code
+            tf = tf.with_columns(pl.col(f"{column}_l").cast(scored.schema[f"{column}_l"]))
+            scored = scored.join(tf, on=f"{column}_l", how="left", maintain_order="left")
+            frequency = pl.col(f"_tf_{column}")
+        adjusted = pl.lit(math.log2(m)) - frequency.log(2)
         weight = pl.when(pl.col(name) == index).then(adjusted).otherwise(weight)
     labels = [level.label for level in trained.levels]
-    return scored.with_columns(
+    return scored, [
         pl.col(name).replace_strict(indices, labels, return_dtype=pl.Enum(labels)).alias(f"{name}_level"),
         weight.alias(f"{name}_weight"),
-    )
+    ]
 
 
 def compare_for_scoring(
@@ -125,8 +137,11 @@ def score_pairs(
     trained = [t for t in model.comparisons if t.comparison in usable]
     keep = [c for c in ("rule",) if c in pairs.columns]
     scored = compared if compared is not None else compare_for_scoring(records, pairs, usable)
+    explaining = []
     for t in trained:
-        scored = _weight(records, scored, t, frequencies)
+        scored, expressions = _weight(records, scored, t, frequencies)
+        explaining += expressions
+    scored = scored.with_columns(explaining)
     weights = [f"{t.comparison.name}_weight" for t in trained]
     prior_weight = model.prior_weight_for(record_count if record_count is not None else records.height)
     scored = scored.with_columns(pl.lit(prior_weight, dtype=pl.Float64).alias("prior_weight"))

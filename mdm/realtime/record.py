@@ -22,7 +22,7 @@ from mdm.config.dictionary import Dictionary
 from mdm.config.sources import ColumnSpec, SourceConfig
 from mdm.errors import MdmError
 from mdm.ingest import IngestResult
-from mdm.ingest.validate import row_failures
+from mdm.ingest.validate import RECORD_ID, record_failures
 from mdm.sensitive import mask
 from mdm.standardize.source import standardize_source
 from mdm.types import FULL_NAME_FORMATS
@@ -82,6 +82,8 @@ class RecordStandardizer:
         self.model = record_model(dictionary)
         every: dict[str, str | None] = {f.name: None for f in dictionary.published_fields}
         self._schema = standardize_source(*self._inputs(every, RecordOptions()), dictionary, dt.date.today()).schema
+        self._nulls = pl.DataFrame({c: pl.Series([None], dtype=dtype) for c, dtype in self._schema.items()})
+        """One row of nulls in the run's columns and types, which a record's own columns replace."""
         # each field's extra columns: those after its `_flags` and before the next field's `_raw`
         self._extras: dict[str, list[str]] = {}
         current: str | None = None
@@ -143,16 +145,12 @@ class RecordStandardizer:
             raise RecordProblem("the record carries no field: give at least one dictionary field")
         ingested, source = self._inputs(values, options)
         # checked as a source mapping every field would be: a record without any identity field is refused
-        everything = ingested.staged.with_columns(
-            pl.lit(None, pl.String).alias(f.name) for f in self.dictionary.fields if f.name not in values
-        )
-        reasons = row_failures(everything, self.dictionary, [f.name for f in self.dictionary.fields]).get(0, [])
+        staged = {RECORD_ID: ingested.staged[RECORD_ID][0], **values}
+        reasons = record_failures(staged, self.dictionary, [f.name for f in self.dictionary.fields])
         dictionary = self._sub_dictionary(frozenset(values))
         frame = standardize_source(ingested, source, dictionary, as_of or dt.date.today())
         fields = [f.name for f in dictionary.published_fields]
-        full = frame.select(
-            pl.col(c) if c in frame.columns else pl.lit(None, dtype).alias(c) for c, dtype in self._schema.items()
-        )
+        full = self._nulls.with_columns(frame[c] for c in frame.columns if c in self._schema)
         return StandardizedRecord(full, fields, reasons)
 
     def describe(self, standardized: StandardizedRecord) -> dict[str, dict[str, Any]]:

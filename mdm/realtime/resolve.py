@@ -25,7 +25,7 @@ from mdm.cluster.review import bits
 from mdm.config.dictionary import Dictionary
 from mdm.config.rules import MatchRules
 from mdm.match.score import score_pairs
-from mdm.realtime.index import ResolverIndex, key_hash
+from mdm.realtime.index import ResolverIndex
 from mdm.types import PairClass
 
 SKIPPED_NO_KEY = "skipped: encrypted in the master and no data key"
@@ -49,15 +49,11 @@ class Candidate:
 
 def candidate_rows(index: ResolverIndex, record: pl.DataFrame) -> dict[int, list[str]]:
     """Row of the master's records -> the blocking rules that make it a candidate of `record`."""
-    sides = []  # (rule, its limit, the record's key, the master's side it is looked up in)
-    for ri in index.rules:
-        sides.append((ri, ri.rule.key, ri.others if ri.others is not None else ri.keys))
-        if ri.rule.other_key is not None:
-            sides.append((ri, ri.rule.other_key, ri.keys))
+    sides, expressions = index.lookups
     # every key of the record in one select: a select per key costs more than all the look-ups
-    keys = record.select(key_hash(parts).alias(str(i)) for i, (_, parts, _) in enumerate(sides)).row(0)
+    keys = record.select(expressions).row(0)
     found: dict[int, list[str]] = {}
-    for (ri, _, against), value in zip(sides, keys, strict=True):
+    for (ri, against), value in zip(sides, keys, strict=True):
         if value is None:
             continue
         rows = against.lookup(int(value), ri.limit)
@@ -101,7 +97,7 @@ def resolve_record(
         index.model,
         threshold_match_probability=index.threshold_match_probability,
         threshold_review_probability=index.threshold_review_probability,
-        frequencies=index.frequencies,
+        frequencies=_frequencies_of(index, frame.row(0, named=True)),
         record_count=index.record_count + 1,
     )
     scored = scored.with_columns(pl.Series("golden_id", members["golden_id"]), pl.Series("row", rows)).sort(
@@ -113,7 +109,7 @@ def resolve_record(
     mine = profiles_of(record, dictionary.strong_ids)
     candidates = []
     for row in best.iter_rows(named=True):
-        start, end = index.golden_rows(row["golden_id"])
+        start, end = index.golden_rows(row["golden_id"], int(row["row"]))
         theirs = profiles_of(index.records.slice(start, end - start), dictionary.strong_ids)
         decision, conflict, outcome = _decide(index, rules, row, *assess(mine, theirs, rules.cannot_link))
         record_row = index.records.row(int(row["row"]), named=True)
@@ -141,6 +137,20 @@ def resolve_record(
             )
         )
     return candidates, scored.height, notes
+
+
+def _frequencies_of(index: ResolverIndex, record: dict[str, Any]) -> dict[str, pl.DataFrame]:
+    """The master's term frequencies of the record's own values: every pair has the record on its
+    left, and scoring reads the frequency of the left value (`score_pairs`)."""
+    out = {}
+    for column, table in index.frequencies.items():
+        value = record.get(column)
+        found = [value] if value is not None and value in table else []
+        out[column] = pl.DataFrame(
+            {"value": found, "term_frequency": [table[v] for v in found]},
+            schema={"value": index.records.schema[column], "term_frequency": pl.Float64},
+        )
+    return out
 
 
 def _skipped(index: ResolverIndex, model: Any, name: str) -> bool:

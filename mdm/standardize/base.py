@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import multiprocessing
 import os
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ import polars as pl
 
 from mdm.config.dictionary import Dictionary, FieldDef
 from mdm.executor import Partitions
+from mdm.ingest.validate import UNICODE_WHITESPACE
 from mdm.types import BadValuePolicy
 
 FLAGS = pl.List(pl.String)
@@ -66,8 +68,18 @@ class Standardized:
         return Standardized(restored.alias(self.clean.name), self.key, self.flags, self.extra)
 
 
+FEW_VALUES = 64
+"""Up to this many values (the real-time API's one record), `map_distinct` and `tidy` work in
+Python: a polars call costs more than the values."""
+_SPACES = re.compile(f"[{re.escape(UNICODE_WHITESPACE)}]+")
+"""polars' `\\s+`: Unicode White_Space (Python's `\\s` matches U+001C-U+001F too)."""
+
+
 def tidy(raw: pl.Series) -> pl.Series:
     """Trim, collapse inner white space, blank -> null. Never raises."""
+    if len(raw) <= FEW_VALUES:  # the API's one record: the same in Python (tests/test_standardize.py)
+        tidied = [None if v is None else _SPACES.sub(" ", v).strip(UNICODE_WHITESPACE) for v in raw.to_list()]
+        return pl.Series(raw.name, [v or None for v in tidied], dtype=pl.String)
     out = raw.str.replace_all(r"\s+", " ").str.strip_chars()
     return pl.select(pl.when(out != "").then(out)).to_series().alias(raw.name)
 
@@ -96,17 +108,36 @@ def map_distinct(
     Inside `distinct_values()` the work is shared: a value a module-level fn already did for an
     earlier source is not done again, and large batches are spread over worker processes.
     """
+    run = _RUN.get()
+    if run is None and len(values) <= FEW_VALUES:
+        return _map_few(values, fn, dtypes, extra)
     frame = pl.DataFrame(
         {"v": values, "x": extra if extra is not None else pl.repeat(None, len(values), dtype=pl.String, eager=True)}
     ).with_columns(pl.col("v").cast(pl.String), pl.col("x").cast(pl.String))
     distinct = frame.filter(pl.col("v").is_not_null()).unique()
-    run = _RUN.get()
     if run is not None:
         table = run.results(fn, distinct, dtypes, extra is not None)
     else:
         table = _results_frame(fn, distinct["v"].to_list(), distinct["x"].to_list(), extra is not None, dtypes)
     joined = frame.join(table, on=["v", "x"], how="left", maintain_order="left", nulls_equal=True)
     return [joined[f"r{i}"] for i in range(len(dtypes))]
+
+
+def _map_few(
+    values: pl.Series, fn: Callable[..., tuple[Any, ...]], dtypes: list[Any], extra: pl.Series | None
+) -> list[pl.Series]:
+    """`map_distinct` outside a run, on a few values: the same results, dtypes and names."""
+    texts = values.cast(pl.String).to_list()
+    extras = extra.cast(pl.String).to_list() if extra is not None else [None] * len(texts)
+    results: dict[tuple[str, str | None], tuple[Any, ...]] = {}
+    for v, x in zip(texts, extras, strict=True):
+        if v is not None and (v, x) not in results:
+            results[(v, x)] = fn(v, x) if extra is not None else fn(v)
+    rows = [None if v is None else results[(v, x)] for v, x in zip(texts, extras, strict=True)]
+    # each column built as `_results_frame` builds it, a null where the value is
+    return [
+        pl.Series(f"r{i}", [None if r is None else r[i] for r in rows], dtype=dtype) for i, dtype in enumerate(dtypes)
+    ]
 
 
 def vectorized_distinct(values: pl.Series, fn: Callable[[pl.Series], list[pl.Series]]) -> list[pl.Series]:
@@ -248,9 +279,11 @@ def no_flags(n: int) -> pl.Series:
 
 def flag_when(condition: pl.Series, message: pl.Series | str) -> pl.Series:
     """A flags column holding `message` where condition holds, else empty."""
-    msg = pl.lit(message) if isinstance(message, str) else pl.lit(message)
+    msg = pl.lit(message)
     return pl.select(
-        pl.when(condition.fill_null(False)).then(pl.concat_list(msg.cast(pl.String))).otherwise(pl.lit([], FLAGS))
+        pl.when(pl.lit(condition).fill_null(False))
+        .then(pl.concat_list(msg.cast(pl.String)))
+        .otherwise(pl.lit([], FLAGS))
     ).to_series()
 
 

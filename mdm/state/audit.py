@@ -78,12 +78,15 @@ def write_audit(
     reason: str | None,
     before: Any,
     after: Any,
+    *,
+    at: str | None = None,
 ) -> int:
-    """Add one entry inside the caller's transaction; returns its audit_id."""
+    """Add one entry inside the caller's transaction; returns its audit_id. `at`: when it happened
+    (`now_utc()` form), if earlier than now (an entry written in the background)."""
     cur = con.execute(
         "INSERT INTO audit_log (at, actor, action, item_key, reason, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
-            now_utc(),
+            at or now_utc(),
             actor,
             action,
             item_key,

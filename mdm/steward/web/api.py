@@ -16,12 +16,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -35,7 +35,8 @@ from mdm.realtime.index import LiveIndex, ResolverIndex
 from mdm.realtime.record import RecordStandardizer
 from mdm.sensitive import FieldCipher, load_data_key
 from mdm.state import StateStore
-from mdm.state.audit import printable, write_audit
+from mdm.state.audit import printable
+from mdm.state.audit_writer import AuditWriter
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ class ApiSite:
     standardizer: RecordStandardizer
     index: LiveIndex
     cipher: FieldCipher | None
+    audit: AuditWriter
+    """Where every call's audit entry goes (committed in the background, in batches)."""
 
     def __post_init__(self) -> None:
         self._local = threading.local()
@@ -79,7 +82,7 @@ def error(
 
 class ApiGate:
     """ASGI middleware of the API: body limit, content type, UTF-8 and JSON checks, and the audit
-    entry of every call (written after the response is known, in a worker thread)."""
+    entry of every call (handed to the site's AuditWriter once the response is known)."""
 
     def __init__(self, app: ASGIApp, site: Callable[[], ApiSite]):
         self.app = app
@@ -116,7 +119,7 @@ class ApiGate:
             else:
                 await self.app(scope, receive, sending)
         finally:
-            await anyio.to_thread.run_sync(self._audit, scope, status["code"])
+            self._audit(scope, status["code"])
 
     def _audit(self, scope: Scope, status: int) -> None:
         site = self.site()
@@ -126,8 +129,7 @@ class ApiGate:
         actor = state.get("api_actor") or f"api:{address}"
         endpoint = f"{scope['method']} {printable(scope['path'], 200)}"  # the whole path, /api/v1 included
         try:
-            with site.store().transaction() as con:
-                write_audit(con, actor, "api_call", endpoint, None, None, {"status": status, "client": address})
+            site.audit.put(actor, "api_call", endpoint, {"status": status, "client": address})
         except Exception:  # noqa: BLE001 - the answer is sent; a lost entry is logged loudly
             log.exception("the audit entry of an API call (%s, %s) could not be written", actor, endpoint)
 
@@ -162,6 +164,8 @@ async def _read_body(scope: Scope, receive: Receive) -> tuple[bytes, ASGIApp | N
         json.loads(text)
     except json.JSONDecodeError as exc:
         return body, error(400, f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    except RecursionError:  # '[[[[...' within the size limit: the parser's stack, not a server error
+        return body, error(400, "the body is JSON nested too deeply: send one record, an object of text fields")
     return body, None
 
 
@@ -177,6 +181,8 @@ def _problem(err: dict[str, Any], dictionary: Dictionary) -> dict[str, str]:
         message = f"unknown field: not in the dictionary (known: {', '.join(f.name for f in dictionary.fields)})"
     elif kind == "extra_forbidden":
         message = "unknown field (the body holds record, and optionally country, formats and limit)"
+    elif at == "body" and kind in ("model_attributes_type", "dict_type", "model_type"):
+        message = 'the body is one JSON object holding the record, e.g. {"record": {"family_name": "Lee"}}'
     elif kind == "string_type":
         message = f"must be text (a JSON string), not {type(err.get('input')).__name__}"
     elif kind == "missing":
@@ -211,8 +217,16 @@ def create_api(
         return ResolverIndex.load(master, rules, dictionary, cipher)
 
     index = LiveIndex(load, master) if check_seconds is None else LiveIndex(load, master, check_seconds)
-    site = ApiSite(master, state_dir, dictionary, rules, RecordStandardizer(dictionary), index, cipher)
+    audit = AuditWriter(state_dir)
+    site = ApiSite(master, state_dir, dictionary, rules, RecordStandardizer(dictionary), index, cipher, audit)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:  # served alone; mounted, the page's app closes it
+        yield
+        audit.close()
+
     api = FastAPI(
+        lifespan=lifespan,
         title="mdm customer master API",
         version="1",
         description="Standardize, resolve and look up customers against the published master (docs/api.md).",

@@ -28,12 +28,14 @@ app's own files (HEADERS: no inline script, no eval).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import Response
+from fastapi import Depends, FastAPI
 from jinja2 import Environment, FileSystemLoader
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mdm.state import StateStore
 from mdm.steward.desk import StewardDesk
@@ -52,6 +54,26 @@ HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+
+
+class SecurityHeaders:
+    """Sets HEADERS on every response: a plain ASGI middleware (`@app.middleware("http")` runs the
+    rest of the app in a task of its own, with streams, for every call: the API's too)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 def create_app(
@@ -73,7 +95,15 @@ def create_app(
     desk = StewardDesk(master, state_dir)
     with StateStore(desk.state_dir):  # create or upgrade the store before the first request
         pass
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(csrf_checked)])
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        api.state.api.audit.close()  # a mounted app's own lifespan never runs: the API's audit entries
+
+    app = FastAPI(
+        docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(csrf_checked)], lifespan=lifespan
+    )
     app.state.site = Site(
         desk=desk,
         templates=Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True),
@@ -90,11 +120,6 @@ def create_app(
     for kind, handler in ERROR_HANDLERS.items():
         app.add_exception_handler(kind, handler)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        response.headers.update(HEADERS)
-        return response
-
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(SignedSessions, secret=load_secret(desk.state_dir), secure=behind_tls)
     return app

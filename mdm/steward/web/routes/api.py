@@ -3,12 +3,12 @@
 # no `from __future__ import annotations`: the request bodies are classes made at run time from the
 # dictionary, and FastAPI reads the routes' annotations as objects
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, StrictInt, create_model
 
 from mdm.errors import MdmError
 from mdm.realtime.customers import Retired, golden_customer
@@ -25,7 +25,7 @@ MAX_CANDIDATES = 20
 
 
 class ResolveOptions(RecordOptions):
-    limit: int = Field(default=5, ge=1, le=MAX_CANDIDATES, description="most candidates returned")
+    limit: StrictInt = Field(default=5, ge=1, le=MAX_CANDIDATES, description="most candidates returned (a JSON number)")
 
 
 class FieldResult(BaseModel):
@@ -84,8 +84,10 @@ class MergedResponse(BaseModel):
     merged_into: str
 
 
-def _bearer(site: "ApiSite", role: ApiRole | None) -> Callable[[Request], ApiToken]:
-    def check(request: Request) -> ApiToken:  # sync: FastAPI runs it in a worker thread (a store read)
+def _bearer(site: "ApiSite", role: ApiRole | None) -> Callable[[Request], Awaitable[ApiToken]]:
+    # async, so on the event loop: a primary-key read of the store (in WAL mode a read never waits for
+    # a writer) costs less than the worker-thread hop a sync dependency takes
+    async def check(request: Request) -> ApiToken:
         scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
         challenge = {"WWW-Authenticate": "Bearer"}
         if scheme.lower() != "bearer" or not token.strip():
