@@ -36,7 +36,7 @@ def test_tiny_end_to_end(tiny: Path, tmp_path: Path) -> None:
         frozenset({"crm:C6"}),
         frozenset({"web:W5"}),
     }
-    assert summary.golden == GoldenReport(golden_customers=4, duplicates_found=2, new_golden_ids=4)
+    assert summary.golden == GoldenReport(golden_customers=4, duplicates_found=2, new_golden_ids=4, built=4)
     assert q(master, "SELECT count(*) FROM golden_customers") == [(4,)]
     # an xref row for every accepted record
     assert q(master, "SELECT count(*) FROM customer_xref") == [(6,)]
