@@ -209,7 +209,8 @@ class WorkFiles:
 
     @property
     def carried_records(self) -> Path:
-        """The standardized records with their hashes, as the next run will read them (publish's)."""
+        """The standardized records with their golden ids and hashes, sensitive values as tokens, as
+        the next run will read them (publish's)."""
         return self.dir / "carried_records.parquet"
 
     @property

@@ -89,6 +89,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     sensitive, cipher = ctx.config.dictionary.sensitive_fields, ctx.cipher
     customers = protect_golden(golden_customers_table(ctx), sensitive, cipher)
     lineage = protect_lineage(pl.read_parquet(files.lineage), sensitive, cipher)
+    protected_records = protect_records(files.records, files.published_records, sensitive, cipher)
     ids = RunIds.read(files.ids)
     ingested = IngestReport.from_json(files.ingest_report.read_text())
     match_pairs(ctx)
@@ -101,9 +102,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
             "golden_customers": customers,
             "archived_customers": protect_golden(archived_customers_table(ctx), sensitive, cipher),
             "customer_xref": xref,
-            "source_records": parquet_sql(
-                protect_records(files.records, files.published_records, sensitive, cipher), exclude=["rid"]
-            ),
+            "source_records": parquet_sql(protected_records, exclude=["rid"]),
             "golden_attribute_lineage": lineage,
             "match_pairs": parquet_sql(files.match_pairs, order="match_probability DESC, left_source, left_record_id"),
             "review_queue": queue,
@@ -135,7 +134,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
             else None
         )
         labels = read_new_labels(files.new_labels)
-        _leave_records(ctx, lineage)  # for the next run, before the store says this run is published
+        _leave_records(ctx, protected_records, lineage)  # for the next run, before the store says this run is published
         counts = publish_master(
             ctx.master_path,
             ctx.run_id,
@@ -167,20 +166,17 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     return PublishReport(counts, versions.opened, versions.closed, kept, review)
 
 
-def _leave_records(ctx: RunContext, lineage: pl.DataFrame) -> None:
+def _leave_records(ctx: RunContext, records: Path, lineage: pl.DataFrame) -> None:
     """What the next run carries over (mdm/incremental/carry.py): this run's standardized records
-    with their row hashes and golden ids, its compared pairs and its golden records and lineage
-    (`lineage` as published), sensitive values as tokens."""
+    with their golden ids (`records`, as source_records publishes them) and row hashes, its compared
+    pairs and its golden records and lineage (`lineage` as published), sensitive values as tokens."""
     files, sensitive = ctx.files, ctx.config.dictionary.sensitive_fields
-    joined = files.dir / "carried_clear.parquet"
     (
-        pl.scan_parquet(files.standardized)
+        pl.scan_parquet(records)
         .join(pl.scan_parquet(files.record_hashes).drop(PREVIOUS_RID), on="rid", how="inner", maintain_order="left")
-        .join(pl.scan_parquet(files.records).select("rid", "golden_id"), on="rid", how="left", maintain_order="left")
         .drop("rid")
-        .sink_parquet(joined)
+        .sink_parquet(files.carried_records)
     )
-    protected = protect_records(joined, files.carried_records, sensitive, ctx.cipher)
     golden, left_lineage = files.dir / "carried_golden.parquet", files.dir / "carried_lineage.parquet"
     protect_columns(pl.read_parquet(files.golden), sensitive, ctx.cipher).write_parquet(golden)
     lineage.write_parquet(left_lineage)
@@ -196,8 +192,8 @@ def _leave_records(ctx: RunContext, lineage: pl.DataFrame) -> None:
         MATCH_FINGERPRINT: match_fingerprint(rules),
         GOLDEN_FINGERPRINT: golden_fingerprint(ctx.config.survivorship_rules, fields),
     }
-    save_carry(ctx.state_dir, ctx.run_id, ctx.fingerprint, formats, protected, left, fingerprints)
-    for path in (joined, golden, left_lineage):
+    save_carry(ctx.state_dir, ctx.run_id, ctx.fingerprint, formats, files.carried_records, left, fingerprints)
+    for path in (golden, left_lineage):
         path.unlink(missing_ok=True)
 
 
