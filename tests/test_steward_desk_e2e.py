@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,11 +20,10 @@ from mdm.pipeline import run_pipeline
 from mdm.state import StateStore
 from mdm.steward.desk import StewardDesk
 from mdm.steward.users import add_user
-from mdm.steward.web.app import create_app
 from tests.conftest import AS_OF, REPO
 from tests.conftest import query as q
 from tests.queue_fixture import person, write_queue_fixture
-from tests.test_steward_e2e import PASSWORD, browser, free_port, sign_in  # noqa: F401 (browser: a fixture)
+from tests.test_steward_e2e import PASSWORD, browser, serving, sign_in  # noqa: F401 (browser: a fixture)
 
 pytestmark = pytest.mark.e2e
 
@@ -58,23 +55,9 @@ class Desk:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Desk, str]]:
-    import uvicorn
-
     d = Desk(tmp_path)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(d.master, d.state), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the steward page did not start")
-        time.sleep(0.05)
-    yield d, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(d.master, d.state) as url:
+        yield d, url
 
 
 def shot(page: Any, tmp: Path, name: str, height: int = 720) -> None:

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,16 +89,13 @@ class Site:
         return {frozenset(r[0]) for r in rows}
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[tuple[Site, str]]:
-    """The steward fixture published, served by uvicorn in a thread; yields (site, base url)."""
+@contextmanager
+def serving(master: Path, state: Path) -> Iterator[str]:
+    """The steward page of `master` served by uvicorn in a thread; yields its base url."""
     import uvicorn
 
-    s = Site(tmp_path)
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(s.master, s.state), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(create_app(master, state), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -105,9 +103,19 @@ def site(tmp_path: Path) -> Iterator[tuple[Site, str]]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the steward page did not start")
         time.sleep(0.05)
-    yield s, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[Site, str]]:
+    """The steward fixture published, served by uvicorn in a thread; yields (site, base url)."""
+    s = Site(tmp_path)
+    with serving(s.master, s.state) as url:
+        yield s, url
 
 
 def sign_in(page: Any, base: str, name: str) -> None:
