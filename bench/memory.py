@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -64,3 +65,24 @@ class PeakTreeRss:
     @property
     def mib(self) -> int:
         return round(self.peak_bytes / 2**20)
+
+
+class RssTimeline(PeakTreeRss):
+    """`PeakTreeRss` that also keeps every sample as (time.monotonic(), bytes): the peak of any
+    window, such as one stage of a run in a child process that reports its stages' start and end
+    on the same clock (CLOCK_MONOTONIC is one clock for the whole machine)."""
+
+    def __init__(self, root: int | None = None, interval_seconds: float = 0.1):
+        super().__init__(root, interval_seconds)
+        self.samples: list[tuple[float, int]] = []
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            now = tree_rss_bytes(self.root)
+            self.samples.append((time.monotonic(), now))
+            self.peak_bytes = max(self.peak_bytes, now)
+            self._stop.wait(self.interval_seconds)
+
+    def peak_mib_between(self, start: float, end: float) -> int:
+        seen = [b for t, b in self.samples if start <= t <= end]
+        return round(max(seen, default=0) / 2**20)

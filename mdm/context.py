@@ -14,6 +14,7 @@ from typing import Literal
 
 import polars as pl
 
+from mdm.budget import MemoryBudget
 from mdm.config.project import ProjectConfig
 from mdm.executor import LocalPartitions, Partitions
 from mdm.incremental.carry import CarryOver
@@ -241,6 +242,8 @@ class RunContext:
     """What the standardized records depend on besides the records (mdm/incremental/carry.py)."""
     partitions: Partitions = field(default_factory=LocalPartitions)
     """Where the standardize batches and the pairs' comparison slices run (mdm/executor.py)."""
+    budget: MemoryBudget = field(default_factory=lambda: MemoryBudget.of(None))
+    """The memory budget the stages' partitions are sized by (mdm/budget.py)."""
 
     @property
     def files(self) -> WorkFiles:

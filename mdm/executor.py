@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
+from mdm.budget import MemoryBudget, parse_size
 from mdm.errors import MdmError
 
 log = logging.getLogger(__name__)
@@ -41,12 +42,20 @@ class ExecutorSettings:
     """The Dask scheduler's address (`tcp://host:8786`); None starts a LocalCluster."""
     workers: int | None = None
     """Workers of a LocalCluster (default: one per core)."""
+    memory_limit: str | None = None
+    """The run's memory budget (`--memory-limit 6GiB`, mdm/budget.py); None: a share of the machine."""
 
     def __post_init__(self) -> None:
         if self.kind not in EXECUTOR_KINDS:
             raise ExecutorError(f"executor {self.kind!r}: choose one of {', '.join(EXECUTOR_KINDS)}")
         if self.address is not None and self.kind != "dask":
             raise ExecutorError("--dask-address needs --executor dask")
+        if self.memory_limit is not None:
+            parse_size(self.memory_limit)  # a limit that is not a size fails here, before the run starts
+
+    @property
+    def budget(self) -> MemoryBudget:
+        return MemoryBudget.of(parse_size(self.memory_limit) if self.memory_limit is not None else None)
 
 
 class Partitions(Protocol):
@@ -123,7 +132,11 @@ def open_partitions(settings: ExecutorSettings) -> Iterator[Partitions]:
     workers = settings.workers or os.cpu_count() or 1
     with (
         LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            memory_limit=settings.budget.worker_limit(workers),
         ) as cluster,
         Client(cluster) as client,  # type: ignore[no-untyped-call]
     ):

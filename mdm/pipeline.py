@@ -145,7 +145,9 @@ def run_pipeline(
         )
         ctx.work_dir.mkdir(parents=True)
         try:
-            with open_partitions(executor or ExecutorSettings()) as partitions:
+            settings = executor or ExecutorSettings()
+            ctx.budget = settings.budget
+            with open_partitions(settings) as partitions:
                 ctx.partitions = partitions
                 summary = _run_stages(ctx, call, started, started_by)
         finally:

@@ -94,11 +94,13 @@ def nightly(
     full: bool = False,
     executor: str = "local",
     dask_address: str | None = None,
+    memory_limit: str | None = None,
 ) -> RunSummary:
     """Ingest, standardize, match, cluster, build golden records and publish the master.
 
     `executor` "dask" sends the standardize batches and comparison slices to the Dask cluster at
     `dask_address` (a local one without it; mdm/executor.py): the same master either way.
+    `memory_limit` ("6GiB") is the run's memory budget (mdm/budget.py); the default is a share of the machine.
 
     `started_by` names who started the run in the audit log (`mdm run` passes `cli:<os user>`);
     left out, a deployment's run is `schedule:<deployment>` (prefect.yaml's nightly)."""
@@ -115,7 +117,7 @@ def nightly(
         allow_shrink=allow_shrink or (),
         started_by=started_by or _deployment_actor(),
         full=full,
-        executor=ExecutorSettings(executor, dask_address),  # type: ignore[arg-type]  # checked by ExecutorSettings,
+        executor=ExecutorSettings(executor, dask_address, memory_limit=memory_limit),  # type: ignore[arg-type]  # checked by ExecutorSettings
     )
     create_markdown_artifact(
         key="mdm-run-report",

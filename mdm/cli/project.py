@@ -73,6 +73,14 @@ def prefect_env(state_dir: Path) -> None:
     help="The Dask scheduler for --executor dask; without it a local cluster of one worker per core.",
 )
 @click.option(
+    "--memory-limit",
+    metavar="SIZE",
+    default=None,
+    help="The run's memory budget (6GiB, 4000MiB): the stages work in partitions sized to it, DuckDB"
+    " spills beyond its share, Dask workers get their part. Default: a third of this machine's memory"
+    " (docs/scaling.md).",
+)
+@click.option(
     "--allow-shrink",
     "allow_shrink",
     multiple=True,
@@ -90,6 +98,7 @@ def run(
     full: bool,
     executor: str,
     dask_address: str | None,
+    memory_limit: str | None,
     allow_shrink: tuple[str, ...],
 ) -> None:
     """Run the nightly job and publish the master.
@@ -107,6 +116,7 @@ def run(
       mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --full
       mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --allow-shrink crm
       mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --executor dask --dask-address tcp://10.0.0.5:8786
+      mdm run --sources prod/sources.yaml --master /srv/mdm/master.duckdb --memory-limit 6GiB
     """
     from mdm.executor import ExecutorSettings
     from mdm.pipeline import run_pipeline
@@ -114,7 +124,8 @@ def run(
     from mdm.summary import format_summary
 
     day = as_of.date() if as_of else None
-    settings = ExecutorSettings(executor, dask_address)  # type: ignore[arg-type]  # checked by ExecutorSettings
+    # checked by ExecutorSettings (the kind, and the limit's size) before anything runs
+    settings = ExecutorSettings(executor, dask_address, memory_limit=memory_limit)  # type: ignore[arg-type]
     by = os_actor("cli")  # the audit log's run_started / run_published / run_failed name who ran it
     if orchestrator == "prefect":
         prefect_env(state_beside(master, state))
@@ -131,6 +142,7 @@ def run(
             full=full,
             executor=executor,
             dask_address=dask_address,
+            memory_limit=memory_limit,
         )
     else:
         summary = run_pipeline(

@@ -3,6 +3,7 @@ survivorship rules, and the lineage of every golden value."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from dataclasses import asdict, dataclass
@@ -14,7 +15,7 @@ import polars as pl
 from mdm.context import RunContext
 from mdm.golden.delta import CarriedGolden, carried_golden_ids, golden_fingerprint, unchanged_customers
 from mdm.golden.ids import assign_golden_ids
-from mdm.golden.survivorship import build_golden
+from mdm.golden.survivorship import build_golden, golden_inputs
 from mdm.incremental.carry import GOLDEN_FILE, GOLDEN_FINGERPRINT, LINEAGE_FILE, PREVIOUS_RID
 from mdm.state import StateStore
 
@@ -49,37 +50,73 @@ class RunIds:
         return cls(**json.loads(path.read_text()))
 
 
+GOLDEN_BYTES_PER_RECORD = 2_500
+"""The golden build's working set per record: the record's columns and the survivorship rules'
+candidates, ranks and lineage rows (1.9 GiB over the 0.5 GiB of 990,235 records, bench/RESULTS.md)."""
+
+
 def golden_stage(ctx: RunContext) -> GoldenReport:
     files, fields = ctx.files, ctx.config.published_fields
-    records = pl.read_parquet(files.standardized)
+    keys = pl.read_parquet(files.standardized, columns=["rid", "source", "source_record_id"])
     clusters = pl.read_parquet(files.clusters)
     with StateStore(ctx.state_dir) as store:
         registry, next_number, retired = store.registry(), store.peek_next_numbers(), store.retired_ids()
-    assignment = assign_golden_ids(records, clusters["cluster"].to_list(), registry, next_number, retired=retired)
-    records = records.with_columns(pl.Series("golden_id", assignment.golden_ids, dtype=pl.String))
+    assignment = assign_golden_ids(keys, clusters["cluster"].to_list(), registry, next_number, retired=retired)
+    ids = keys.select("rid", pl.Series("golden_id", assignment.golden_ids, dtype=pl.String))
+    del keys, clusters
     rules = ctx.config.survivorship_rules
-    rules.check_fields(ctx.config.survivorship_path, fields, set(records.columns))
-    carried = _carried_golden(ctx, records)
-    if carried is None:
-        customers, lineage = build_golden(records, rules, fields)
-    else:
-        changed = records.filter(~pl.col("golden_id").is_in(carried.golden["golden_id"].implode()))
-        rebuilt, rebuilt_lineage = build_golden(changed, rules, fields)
-        customers = pl.concat([carried.golden.select(rebuilt.columns), rebuilt]).sort("golden_id")
-        lineage = pl.concat([carried.lineage.select(rebuilt_lineage.columns), rebuilt_lineage])
-        log.info("golden (incremental): %d customers built, %d carried over", rebuilt.height, carried.golden.height)
-    records.write_parquet(files.records)
-    customers.write_parquet(files.golden)
-    lineage.write_parquet(files.lineage)
-    RunIds(list(assignment.new_ids), assignment.next_number, list(assignment.events)).write(files.ids)
-    log.info(
-        "golden: %d customers from %d records, %d new ids", customers.height, records.height, len(assignment.new_ids)
+    rules.check_fields(ctx.config.survivorship_path, fields, {*pl.read_parquet_schema(files.standardized), "golden_id"})
+    # the records with their golden ids, streamed to disk: each partition reads back its own customers
+    pl.scan_parquet(files.standardized).join(ids.lazy(), on="rid", how="left", maintain_order="left").sink_parquet(
+        files.records
     )
-    built = customers.height if carried is None else customers.height - carried.golden.height
-    return GoldenReport(customers.height, records.height - customers.height, len(assignment.new_ids), built)
+    carried = _carried_golden(ctx, ids)
+    to_build = ids if carried is None else ids.filter(~pl.col("golden_id").is_in(carried.golden["golden_id"].implode()))
+    built, lineage_parts = _build_in_partitions(ctx, to_build)
+    customers = pl.concat([carried.golden.select(built.columns), built]).sort("golden_id") if carried else built
+    if carried is not None:
+        log.info("golden (incremental): %d customers built, %d carried over", built.height, carried.golden.height)
+        carried.lineage.write_parquet(lineage_parts[0].with_name("lineage_carried.parquet"))
+        lineage_parts.insert(0, lineage_parts[0].with_name("lineage_carried.parquet"))
+    customers.write_parquet(files.golden)
+    pl.concat([pl.scan_parquet(p) for p in lineage_parts]).sink_parquet(files.lineage)
+    for part in lineage_parts:
+        part.unlink()
+    RunIds(list(assignment.new_ids), assignment.next_number, list(assignment.events)).write(files.ids)
+    log.info("golden: %d customers from %d records, %d new ids", customers.height, ids.height, len(assignment.new_ids))
+    return GoldenReport(customers.height, ids.height - customers.height, len(assignment.new_ids), built.height)
 
 
-def _carried_golden(ctx: RunContext, records: pl.DataFrame) -> CarriedGolden | None:
+def _build_in_partitions(ctx: RunContext, to_build: pl.DataFrame) -> tuple[pl.DataFrame, list[Path]]:
+    """The golden records of the customers of `to_build` (`rid`, `golden_id`), built in as many
+    partitions of consecutive golden ids as the memory budget asks (mdm/budget.py), each reading
+    its records from the records file; (golden records in golden id order, the lineage files of the
+    partitions). A golden record depends on its own records only, so the partitions change nothing."""
+    files, rules, fields = ctx.files, ctx.config.survivorship_rules, ctx.config.published_fields
+    golden_ids = to_build["golden_id"].unique().sort()
+    columns = golden_inputs(rules, list(pl.read_parquet_schema(files.records)))
+    count = min(ctx.budget.partitions(to_build.height, GOLDEN_BYTES_PER_RECORD), max(golden_ids.len(), 1))
+    edges = [round(i * golden_ids.len() / count) for i in range(count + 1)]
+    built, lineage_parts = [], []
+    for number, (start, end) in enumerate(itertools.pairwise(edges)):
+        mine = golden_ids.slice(start, end - start).to_frame().lazy()
+        records = (
+            pl.scan_parquet(files.records)
+            .select(columns)
+            .join(mine, on="golden_id", how="semi", maintain_order="left")
+            .collect()
+        )
+        customers, lineage = build_golden(records, rules, fields)
+        del records
+        built.append(customers)
+        lineage_parts.append(files.dir / f"lineage_{number}.parquet")
+        lineage.write_parquet(lineage_parts[-1])
+    if count > 1:
+        log.info("golden: %d customers built in %d partitions", golden_ids.len(), count)
+    return pl.concat(built), lineage_parts
+
+
+def _carried_golden(ctx: RunContext, ids: pl.DataFrame) -> CarriedGolden | None:
     """The unchanged customers' golden records from the last run (mdm/golden/delta.py), or None when
     this run builds every golden record."""
     carry, fields = ctx.carry, ctx.config.published_fields
@@ -87,5 +124,5 @@ def _carried_golden(ctx: RunContext, records: pl.DataFrame) -> CarriedGolden | N
     if carry is None or not carry.usable(GOLDEN_FINGERPRINT, fingerprint, [GOLDEN_FILE, LINEAGE_FILE]):
         return None
     previous = pl.read_parquet(ctx.files.record_hashes, columns=["rid", PREVIOUS_RID])
-    ids = unchanged_customers(records, previous, carried_golden_ids(carry))
-    return CarriedGolden.read(carry, ids, ctx.config.dictionary.sensitive_fields, ctx.cipher)
+    unchanged = unchanged_customers(ids, previous, carried_golden_ids(carry))
+    return CarriedGolden.read(carry, unchanged, ctx.config.dictionary.sensitive_fields, ctx.cipher)

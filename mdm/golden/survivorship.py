@@ -10,6 +10,8 @@ rule that decided: the first rule on which the winner beats the best record carr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from mdm.config.survivorship import Attribute, PreferRule, SurvivorshipRules, rule_label
@@ -171,6 +173,24 @@ def choose(
     return golden, lineage.cast(LINEAGE_SCHEMA), every  # type: ignore[arg-type]
 
 
+_BASE = ["golden_id", "source", "source_record_id", "trust", "source_updated_at"]
+
+
+def _inputs(rules: SurvivorshipRules, name: str) -> set[str]:
+    """The record columns one attribute's choice reads (besides _BASE), where the records have them."""
+    attribute, group = rules.attributes[name], rules.fields_of(name)
+    needed = {*group, *attribute.carry}
+    needed |= {f"{f}{suffix}" for f in group for suffix in ("_key", "_flags")}
+    needed |= {r.prefer.column for r in attribute.rules if isinstance(r, PreferRule)}
+    return needed | ({"phone_is_valid"} if "phone" in group else set())
+
+
+def golden_inputs(rules: SurvivorshipRules, available: Sequence[str]) -> list[str]:
+    """The columns of `available` build_golden reads: what a partition of records needs to hold."""
+    needed = set(_BASE).union(*(_inputs(rules, name) for name in rules.attributes))
+    return [c for c in available if c in needed]
+
+
 def build_golden(
     records: pl.DataFrame, rules: SurvivorshipRules, fields: list[str]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -183,14 +203,9 @@ def build_golden(
         pl.col("source_updated_at").max().alias("last_source_update"),
     )
     lineages = []
-    base = ["golden_id", "source", "source_record_id", "trust", "source_updated_at"]
     for name, attribute in rules.attributes.items():
         group = rules.fields_of(name)
-        needed = {*group, *attribute.carry}
-        needed |= {f"{f}{suffix}" for f in group for suffix in ("_key", "_flags")}
-        needed |= {r.prefer.column for r in attribute.rules if isinstance(r, PreferRule)}
-        needed |= {"phone_is_valid"} if "phone" in group else set()
-        columns = base + sorted(c for c in needed if c in records.columns and c not in base)
+        columns = _BASE + sorted(c for c in _inputs(rules, name) if c in records.columns and c not in _BASE)
         chosen, lineage, every = choose(records.select(columns), name, attribute, group)
         golden = golden.join(chosen, on="golden_id", how="left")
         if every is not None:

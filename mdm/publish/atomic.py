@@ -19,9 +19,9 @@ import polars as pl
 from mdm.files import fsync_path
 
 MEMORY_LIMIT = "1GB"
-"""DuckDB's buffer while it writes the master; beyond it, it spills to a temporary directory
-beside the master. Without a limit it takes up to 80% of RAM and, at 1M records, lifts the run's
-peak by 2.7 GiB (bench/RESULTS.md)."""
+"""DuckDB's buffer while it writes the master unless told (a run passes its budget's share,
+mdm/budget.py); beyond it, it spills to a temporary directory beside the master. Without a limit it
+takes up to 80% of RAM and, at 1M records, lifts the run's peak by 2.7 GiB (bench/RESULTS.md)."""
 
 
 def temporary_path(master: Path, run_id: str) -> Path:
@@ -36,6 +36,7 @@ def publish_master(
     views: dict[str, str] | None = None,
     macros: dict[str, str] | None = None,
     before_swap: Callable[[], None] | None = None,
+    memory_limit: str = MEMORY_LIMIT,
 ) -> dict[str, int]:
     """Write `tables` (and SQL `views`, and table `macros`: "name(params)" -> SELECT) into a new
     DuckDB file and swap it in for `master`; return the rows of each table.
@@ -54,7 +55,7 @@ def publish_master(
     tmp = temporary_path(master, run_id)
     spill = tmp.with_name(tmp.name + ".spill")
     try:
-        con = duckdb.connect(str(tmp), config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(spill)})
+        con = duckdb.connect(str(tmp), config={"memory_limit": memory_limit, "temp_directory": str(spill)})
         try:
             counts: dict[str, int] = {}
             for name, frame in tables.items():

@@ -60,14 +60,29 @@ def protect_records(records: Path, out: Path, fields: list[str], cipher: FieldCi
     return out
 
 
-def protect_lineage(lineage: pl.DataFrame, fields: list[str], cipher: FieldCipher | None) -> pl.DataFrame:
-    """The chosen value and the runner-up of each sensitive attribute as tokens."""
-    sensitive = pl.col("attribute").is_in(fields)
-    out = lineage
-    for column in ("value", "runner_up"):
-        only = out.select(pl.when(sensitive).then(pl.col(column))).to_series().alias(column)
-        encrypted = _encrypted(cipher, only)
-        out = out.with_columns(pl.when(sensitive).then(encrypted).otherwise(pl.col(column)).alias(column))
+def protect_lineage_file(lineage: Path, out: Path, fields: list[str], cipher: FieldCipher | None) -> Path:
+    """golden_attribute_lineage's file: `lineage` itself when no sensitive value is in it, else a
+    copy at `out` (written in streamed batches) with the chosen value and the runner-up of each
+    sensitive attribute as tokens."""
+    if cipher is None:
+        return lineage
+    found = cipher
+
+    def protected(column: str) -> pl.Expr:
+        def encrypt(batch: pl.Series) -> pl.Series:
+            frame = batch.struct.unnest()
+            sensitive = frame["attribute"].is_in(fields)
+            only = frame.select(pl.when(sensitive).then(pl.col(column))).to_series()
+            encrypted = found.encrypt_series(only)
+            return frame.select(pl.when(sensitive).then(encrypted).otherwise(pl.col(column))).to_series()
+
+        return (
+            pl.struct("attribute", column)
+            .map_batches(encrypt, return_dtype=pl.String, is_elementwise=True)
+            .alias(column)
+        )
+
+    pl.scan_parquet(lineage).with_columns(protected("value"), protected("runner_up")).sink_parquet(out)
     return out
 
 

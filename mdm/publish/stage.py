@@ -39,7 +39,7 @@ from mdm.publish.pairs import parquet_sql
 from mdm.publish.protect import (
     protect_columns,
     protect_golden,
-    protect_lineage,
+    protect_lineage_file,
     protect_quarantine,
     protect_records,
 )
@@ -88,7 +88,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     records = published_records(files)
     sensitive, cipher = ctx.config.dictionary.sensitive_fields, ctx.cipher
     customers = protect_golden(golden_customers_table(ctx), sensitive, cipher)
-    lineage = protect_lineage(pl.read_parquet(files.lineage), sensitive, cipher)
+    lineage = protect_lineage_file(files.lineage, files.dir / "published_lineage.parquet", sensitive, cipher)
     protected_records = protect_records(files.records, files.published_records, sensitive, cipher)
     ids = RunIds.read(files.ids)
     ingested = IngestReport.from_json(files.ingest_report.read_text())
@@ -103,7 +103,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
             "archived_customers": protect_golden(archived_customers_table(ctx), sensitive, cipher),
             "customer_xref": xref,
             "source_records": parquet_sql(protected_records, exclude=["rid"]),
-            "golden_attribute_lineage": lineage,
+            "golden_attribute_lineage": parquet_sql(lineage),
             "match_pairs": parquet_sql(files.match_pairs, order="match_probability DESC, left_source, left_record_id"),
             "review_queue": queue,
             "match_model": match_model_table(ctx, model),
@@ -141,6 +141,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
             tables,
             views={"customers_to_reverify": reverify_view_sql("golden_customers")} | views,
             macros=versions.macros | macros,
+            memory_limit=ctx.budget.duckdb_limit,
             before_swap=lambda: store.save_assignments(
                 ctx.run_id,
                 assignments,
@@ -166,7 +167,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     return PublishReport(counts, versions.opened, versions.closed, kept, review)
 
 
-def _leave_records(ctx: RunContext, records: Path, lineage: pl.DataFrame) -> None:
+def _leave_records(ctx: RunContext, records: Path, lineage: Path) -> None:
     """What the next run carries over (mdm/incremental/carry.py): this run's standardized records
     with their golden ids (`records`, as source_records publishes them) and row hashes, its compared
     pairs and its golden records and lineage (`lineage` as published), sensitive values as tokens."""
@@ -177,24 +178,22 @@ def _leave_records(ctx: RunContext, records: Path, lineage: pl.DataFrame) -> Non
         .drop("rid")
         .sink_parquet(files.carried_records)
     )
-    golden, left_lineage = files.dir / "carried_golden.parquet", files.dir / "carried_lineage.parquet"
+    golden = files.dir / "carried_golden.parquet"
     protect_columns(pl.read_parquet(files.golden), sensitive, ctx.cipher).write_parquet(golden)
-    lineage.write_parquet(left_lineage)
     formats = {s.name: json.loads(files.formats(s.name).read_text()) for s in ctx.config.sources.sources}
     rules, fields = ctx.config.match_rules, ctx.config.published_fields
     left = {
         PAIRS_FILE: files.compared,
         GIANT_BLOCKS_FILE: files.giant_blocks,
         GOLDEN_FILE: golden,
-        LINEAGE_FILE: left_lineage,
+        LINEAGE_FILE: lineage,
     }
     fingerprints = {
         MATCH_FINGERPRINT: match_fingerprint(rules),
         GOLDEN_FINGERPRINT: golden_fingerprint(ctx.config.survivorship_rules, fields),
     }
     save_carry(ctx.state_dir, ctx.run_id, ctx.fingerprint, formats, files.carried_records, left, fingerprints)
-    for path in (golden, left_lineage):
-        path.unlink(missing_ok=True)
+    golden.unlink(missing_ok=True)
 
 
 def _run_counts(ingested: IngestReport, ids: RunIds, changes: Path, archive: ArchiveChanges) -> dict[str, Any]:

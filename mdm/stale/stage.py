@@ -13,8 +13,8 @@ import polars as pl
 
 from mdm.config.survivorship import StalenessRules
 from mdm.context import RunContext
-from mdm.stale.evidence import OUTCOME_SCHEMA
-from mdm.stale.flags import flag_stale, golden_values, stale_inputs
+from mdm.stale.evidence import OUTCOME_SCHEMA, RECORD_KEY
+from mdm.stale.flags import ATTRIBUTES, LINEAGE_FIELD, flag_stale, golden_values, stale_inputs
 from mdm.stale.report import calibration_by_months
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,16 @@ def contacts_last_year(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
 def stale_stage(ctx: RunContext) -> StaleReport:
     files, rules = ctx.files, ctx.config.staleness_rules
     records = stale_inputs(pl.scan_parquet(files.records), rules)
-    chosen = golden_values(pl.read_parquet(files.golden), pl.read_parquet(files.lineage), records, rules)
+    # only what golden_values reads: the lineage of the contact attributes is a tenth of the whole
+    wanted = {"golden_id"} | {rules.column(a) for a in ATTRIBUTES}
+    golden = pl.read_parquet(files.golden, columns=[c for c in pl.read_parquet_schema(files.golden) if c in wanted])
+    lineage = (
+        pl.scan_parquet(files.lineage)
+        .filter(pl.col("attribute").is_in(list(LINEAGE_FIELD.values())))
+        .select("golden_id", "attribute", *RECORD_KEY)
+        .collect()
+    )
+    chosen = golden_values(golden, lineage, records, rules)
     flags = flag_stale(records, chosen, ctx.as_of, rules, contact_outcomes(ctx, rules))
     contacts = contacts_last_year(ctx, records)
     golden_flags = flags.golden.join(contacts, on="golden_id", how="left", maintain_order="left").with_columns(

@@ -1,0 +1,76 @@
+"""The run's memory budget (mdm/budget.py): --memory-limit is read as a size, sizes the stages'
+partitions, and a run that works in many partitions publishes the same master as one that does not."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mdm.budget import MemoryBudget, MemoryLimitError, parse_size
+from mdm.cli import main
+from mdm.executor import ExecutorSettings
+from mdm.golden import stage as golden_stage
+from mdm.pipeline import run_pipeline
+from tests.conftest import AS_OF, REPO
+from tests.test_incremental import COMPARED, _table
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("6GiB", 6 * 2**30), ("6g", 6 * 2**30), ("512MB", 512 * 2**20), ("1.5 GiB", 3 * 2**29), ("2048 mib", 2**31)],
+)
+def test_a_memory_limit_is_read_as_a_size(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "lots", "6 parsecs", "-1GiB", "100MiB"])
+def test_a_memory_limit_that_is_not_a_usable_size_is_refused_before_the_run(text: str) -> None:
+    with pytest.raises(MemoryLimitError, match="--memory-limit"):
+        ExecutorSettings(memory_limit=text)
+
+
+def test_the_budget_sizes_partitions_duckdb_and_workers() -> None:
+    budget = MemoryBudget(4 * 2**30)
+    assert budget.partitions(0, 1_000) == 1
+    assert budget.partitions(1_000_000, 1_000) == 1  # 0.93 GiB of 1.6 GiB
+    assert budget.partitions(5_000_000, 1_000) == 3  # 4.66 GiB of 1.6 GiB
+    assert budget.duckdb_limit == "512MiB"
+    assert MemoryBudget(64 * 2**30).duckdb_limit == "1024MiB"
+    assert budget.worker_limit(2) == 2**30
+    assert MemoryBudget.of(None).limit_bytes > 0
+
+
+def test_the_cli_refuses_a_limit_that_is_not_a_size(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["run", "--sources", str(REPO / "data/sample/sources.yaml"), "--master", str(tmp_path / "m.duckdb")]
+        + ["--orchestrator", "local", "--memory-limit", "lots"],
+    )
+    assert result.exit_code != 0
+    assert "give a size such as 6GiB" in result.output
+    assert not (tmp_path / "m.duckdb").exists()
+
+
+def test_a_run_in_many_partitions_publishes_the_master_of_a_run_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "data" / "sample", data)
+    sources = data / "sources.yaml"
+    # one trained model for both (training's sums are not bit-stable from run to run)
+    whole, parted = tmp_path / "whole" / "master.duckdb", tmp_path / "parted" / "master.duckdb"
+    run_pipeline(sources, whole, as_of=AS_OF)
+    shutil.copytree(whole.parent, parted.parent)
+    run_pipeline(sources, whole, as_of=AS_OF, full=True)
+    # the sample's records weigh little: make each weigh enough for a 1 GiB budget to need many partitions
+    monkeypatch.setattr(golden_stage, "GOLDEN_BYTES_PER_RECORD", 2_000_000)
+    with caplog.at_level(logging.INFO, logger="mdm"):
+        run_pipeline(sources, parted, as_of=AS_OF, full=True, executor=ExecutorSettings(memory_limit="1GiB"))
+    said = [r.getMessage() for r in caplog.records]
+    assert any("built in" in m and "partitions" in m and not m.endswith(" 1 partitions") for m in said), said
+    for name in COMPARED:
+        assert _table(parted, name).equals(_table(whole, name)), f"{name} differs when built in partitions"
