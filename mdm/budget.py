@@ -66,7 +66,7 @@ class MemoryBudget:
 
     def rows_per_partition(self, bytes_per_row: int) -> int:
         """Rows one partition may hold (for streaming a table of unknown length in batches)."""
-        return max(1_000, int(self.limit_bytes * PARTITION_SHARE / bytes_per_row))
+        return max(100, int(self.limit_bytes * PARTITION_SHARE / bytes_per_row))
 
     @property
     def duckdb_limit(self) -> str:

@@ -14,7 +14,9 @@ from mdm.budget import MemoryBudget, MemoryLimitError, parse_size
 from mdm.cli import main
 from mdm.executor import ExecutorSettings
 from mdm.golden import stage as golden_stage
+from mdm.match import stage as match_stage
 from mdm.pipeline import run_pipeline
+from mdm.standardize import stage as standardize_stage
 from tests.conftest import AS_OF, REPO
 from tests.test_incremental import COMPARED, _table
 
@@ -68,9 +70,13 @@ def test_a_run_in_many_partitions_publishes_the_master_of_a_run_in_one(
     run_pipeline(sources, whole, as_of=AS_OF, full=True)
     # the sample's records weigh little: make each weigh enough for a 1 GiB budget to need many partitions
     monkeypatch.setattr(golden_stage, "GOLDEN_BYTES_PER_RECORD", 2_000_000)
+    monkeypatch.setattr(standardize_stage, "STANDARDIZE_BYTES_PER_ROW", 10_000_000)
+    monkeypatch.setattr(match_stage, "SCORE_BYTES_PER_PAIR", 1_000_000)
     with caplog.at_level(logging.INFO, logger="mdm"):
         run_pipeline(sources, parted, as_of=AS_OF, full=True, executor=ExecutorSettings(memory_limit="1GiB"))
     said = [r.getMessage() for r in caplog.records]
-    assert any("built in" in m and "partitions" in m and not m.endswith(" 1 partitions") for m in said), said
+    assert any("built in" in m and "partitions" in m for m in said), said
+    assert any("rows in" in m and "batches" in m for m in said), said
+    assert any("scored in" in m and "slices" in m for m in said), said
     for name in COMPARED:
         assert _table(parted, name).equals(_table(whole, name)), f"{name} differs when built in partitions"

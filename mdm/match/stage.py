@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from mdm.match.comparisons import usable_comparisons
 from mdm.match.delta import DeltaCompared, compare_delta, left_pairs, match_fingerprint
 from mdm.match.learn import Learned, LearningReport, label_levels, learn
 from mdm.match.model import MatchModel, save_model
-from mdm.match.score import compare_for_scoring, score_pairs, tf_columns
+from mdm.match.score import compare_for_scoring, score_pairs, term_frequencies, tf_columns
 from mdm.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -63,15 +64,8 @@ def match_stage(ctx: RunContext) -> MatchReport:
     model, origin = choose_model(records, blocked, rules, ctx.config.rules_dir, stored, ctx.retrain, compared)
     # the stewards' answers move m and the thresholds on top of the model as trained (mdm/match/learn.py)
     learned = _learn(ctx, model, records, labels)
-    scored = score_pairs(
-        records,
-        blocked.pairs,
-        learned.model,
-        threshold_match_probability=learned.threshold_match_probability,
-        threshold_review_probability=learned.threshold_review_probability,
-        compared=compared,
-    )
-    scored.write_parquet(files.scored, compression=PAIR_FILE_COMPRESSION)
+    classes = _score_in_slices(ctx, records, blocked.pairs, compared, learned)
+    candidate_pairs = blocked.pairs.height
     save_model(learned.model, files.model)
     if origin == "trained":
         save_model(model, files.model_trained)
@@ -81,22 +75,60 @@ def match_stage(ctx: RunContext) -> MatchReport:
     learned.table.write_parquet(files.learning)
     learned.new_labels.write_parquet(files.new_labels)
     blocked.giant_blocks.write_parquet(files.giant_blocks)
-    classes = dict(
-        scored.group_by("match_class").len().select(pl.col("match_class").cast(pl.String), "len").iter_rows()
-    )
     log.info(
-        "match: %d candidate pairs, %s; model %s; %d labels", scored.height, classes, origin, learned.report.labels
+        "match: %d candidate pairs, %s; model %s; %d labels", candidate_pairs, classes, origin, learned.report.labels
     )
     return MatchReport(
-        candidate_pairs=scored.height,
+        candidate_pairs=candidate_pairs,
         pairs_by_class={c: classes.get(c, 0) for c in ("match", "review", "non_match")},
         model=origin,
         model_trained_at=model.trained_at.isoformat(),
         blocking=[{k: v for k, v in r.items() if k != "largest_skipped"} for r in blocked.rules],
         giant_blocks=blocked.giant_blocks.height,
         learning=learned.report,
-        compared_pairs=scored.height if delta is None else delta.recompared,
+        compared_pairs=candidate_pairs if delta is None else delta.recompared,
     )
+
+
+SCORE_BYTES_PER_PAIR = 180
+"""Scoring's working set per candidate pair: each comparison's weight and term frequency, the
+match weight, probability and class (1.6 GiB for 9.3M pairs at 1M records, bench/RESULTS.md)."""
+
+
+def _score_in_slices(
+    ctx: RunContext, records: pl.DataFrame, pairs: pl.DataFrame, compared: pl.DataFrame, learned: Learned
+) -> dict[str, int]:
+    """Score the candidate pairs in as many slices as the memory budget asks (mdm/budget.py), each
+    written to disk before the next is scored, into the scored pairs' file; the pairs per class.
+    A pair's score depends on that pair's levels and the term frequencies of all records, which
+    are counted once, so the slices change nothing."""
+    files = ctx.files
+    frequencies = {
+        column: term_frequencies(records, column) for column in tf_columns(ctx.config.match_rules.comparisons)
+    }
+    count = ctx.budget.partitions(pairs.height, SCORE_BYTES_PER_PAIR)
+    size = -(-pairs.height // count) if pairs.height else 1
+    parts, classes = [], Counter[str]()
+    for number, start in enumerate(range(0, max(pairs.height, 1), size)):
+        scored = score_pairs(
+            records,
+            pairs.slice(start, size),
+            learned.model,
+            threshold_match_probability=learned.threshold_match_probability,
+            threshold_review_probability=learned.threshold_review_probability,
+            compared=compared.slice(start, size),
+            frequencies=frequencies,
+        )
+        classes.update(dict(scored["match_class"].cast(pl.String).value_counts().iter_rows()))
+        parts.append(files.dir / f"scored_{number}.parquet")
+        scored.write_parquet(parts[-1], compression=PAIR_FILE_COMPRESSION)
+        del scored
+    if count > 1:
+        log.info("match: %d candidate pairs scored in %d slices", pairs.height, count)
+    pl.concat([pl.scan_parquet(part) for part in parts]).sink_parquet(files.scored, compression=PAIR_FILE_COMPRESSION)
+    for part in parts:
+        part.unlink()
+    return dict(classes)
 
 
 def _compare_delta(ctx: RunContext, records: pl.DataFrame, comparisons: list[Comparison]) -> DeltaCompared | None:

@@ -58,33 +58,51 @@ class StandardizeReport:
         return {k: sum(int(getattr(c, k)) for c in self.changes.values()) for k in keys}
 
 
+STANDARDIZE_BYTES_PER_ROW = 4_000
+"""The standardizers' working set per staged row (every field's raw, clean, key and flag columns
+and their intermediates): the row batches of one source are sized by it (mdm/budget.py)."""
+
+
 def standardize_stage(ctx: RunContext) -> StandardizeReport:
     files, dictionary = ctx.files, ctx.config.dictionary
     date_fields = [f.name for f in dictionary.published_fields if f.kind == "date"]
-    frames, hashes, previous, updated_profiles, problems = [], [], [], [], []
+    schema = standardized_schema(dictionary)
+    parts, hashes, previous, profiles, problems = [], [], [], [], []
     changes: dict[str, SourceChanges] = {}
     with distinct_values(partitions=ctx.partitions):  # a phone or e-mail seen in several sources is parsed once
-        for source in ctx.config.sources.sources:
+        for number, source in enumerate(ctx.config.sources.sources):
             staged = pl.read_parquet(files.staged(source.name))
             formats = json.loads(files.formats(source.name).read_text())
             carried = ctx.carry.source_records(source.name, formats, ctx.cipher) if ctx.carry else None
             frame, row_hashes, changes[source.name] = _standardize(ctx, source, staged, formats, carried)
+            del carried
             problems += unparsed_dates(frame, staged, source, formats, date_fields)
-            frames.append(frame.drop(PREVIOUS_RID))
             hashes.append(row_hashes)
             previous.append(frame[PREVIOUS_RID])
-            updated_profiles.append(_updated_at_profile(frame, staged, source.name))
+            profiles += [
+                field_profile(frame, ctx.config.published_fields),
+                _updated_at_profile(frame, staged, source.name),
+            ]
+            frame = frame.drop(PREVIOUS_RID)
+            schema.validate(frame)
+            # each source's records to disk as it is done: the sources are never all in memory at once
+            parts.append(files.dir / f"standardized_{number}.parquet")
+            frame.write_parquet(parts[-1])
+            del frame, staged
     if problems:
         raise DatesUnparsed("; ".join(problems) + ". Declare the right format for the field in sources.yaml")
-    records = pl.concat(frames, how="vertical")
-    standardized_schema(dictionary).validate(records)
-    records = records.with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
-    records.write_parquet(files.standardized)
-    kept = {"rid": records["rid"], HASH_COLUMN: pl.concat(hashes), PREVIOUS_RID: pl.concat(previous)}
-    pl.DataFrame(kept).write_parquet(files.record_hashes)
-    profile = pl.concat([field_profile(records, ctx.config.published_fields), *updated_profiles]).sort(
-        "source", "field"
+    (
+        pl.concat([pl.scan_parquet(part) for part in parts], how="vertical")
+        .with_row_index("rid")
+        .with_columns(pl.col("rid").cast(pl.Int64))
+        .sink_parquet(files.standardized)
     )
+    for part in parts:
+        part.unlink()
+    kept = {HASH_COLUMN: pl.concat(hashes), PREVIOUS_RID: pl.concat(previous)}
+    records = len(kept[HASH_COLUMN])
+    pl.DataFrame({"rid": pl.int_range(records, dtype=pl.Int64, eager=True), **kept}).write_parquet(files.record_hashes)
+    profile = pl.concat(profiles).sort("source", "field")
     profile.write_parquet(files.field_profile)
     flagged = profile.group_by("field").agg(pl.col("flagged").sum()).filter(pl.col("flagged") > 0)
     by_source: dict[str, dict[str, int]] = {}
@@ -92,10 +110,8 @@ def standardize_stage(ctx: RunContext) -> StandardizeReport:
         by_source.setdefault(name, {})[source_name] = n
     mode = "incremental" if ctx.carry is not None else "full"
     files.changes.write_text(json.dumps({"mode": mode, "changes": {k: asdict(v) for k, v in changes.items()}}))
-    log.info("standardize (%s): %d records, %d flagged values", mode, records.height, profile["flagged"].sum())
-    return StandardizeReport(
-        records.height, dict(sorted(flagged.iter_rows())), dict(sorted(by_source.items())), mode, changes
-    )
+    log.info("standardize (%s): %d records, %d flagged values", mode, records, profile["flagged"].sum())
+    return StandardizeReport(records, dict(sorted(flagged.iter_rows())), dict(sorted(by_source.items())), mode, changes)
 
 
 def _standardize(
@@ -114,8 +130,24 @@ def _standardize(
     row_hashes = record_hashes(staged)
 
     def standardized(rows: pl.DataFrame) -> pl.DataFrame:
-        result = IngestResult(source.name, rows.height, rows, pl.DataFrame(schema=QUARANTINE_SCHEMA), formats)
-        return standardize_source(result, source, dictionary, as_of)
+        """`rows` standardized in batches of the rows the memory budget allows (a row's
+        standardized form depends on that row alone)."""
+        size = ctx.budget.rows_per_partition(STANDARDIZE_BYTES_PER_ROW)
+        batches = [rows.slice(start, size) for start in range(0, rows.height, size)] or [rows]
+        if len(batches) > 1:
+            log.info("standardize %s: %d rows in %d batches", source.name, rows.height, len(batches))
+        return pl.concat(
+            [
+                standardize_source(
+                    IngestResult(source.name, batch.height, batch, pl.DataFrame(schema=QUARANTINE_SCHEMA), formats),
+                    source,
+                    dictionary,
+                    as_of,
+                )
+                for batch in batches
+            ],
+            how="vertical",
+        )
 
     if carried is None:
         frame = standardized(staged).with_columns(pl.lit(None, dtype=pl.Int64).alias(PREVIOUS_RID))
