@@ -37,17 +37,20 @@ def cluster_stage(ctx: RunContext) -> ClusterReport:
     strong_ids = ctx.config.dictionary.strong_ids
     wanted = ("rid", "source", "source_record_id", *profile_columns(strong_ids), *FINGERPRINT_COLUMNS)
     records = pl.read_parquet(files.standardized, columns=[c for c in dict.fromkeys(wanted) if c in available])
-    scored = pl.read_parquet(files.scored, columns=["left", "right", "match_probability", "match_class"])
+    # only the matched and review pairs in memory: the non-matches (most pairs) go from file to file
+    scored = pl.scan_parquet(files.scored).select("left", "right", "match_probability", "match_class")
     # steward decisions as must/cannot links; those whose records changed materially since the
     # decision are held back (for publish to requeue), see mdm/state/decisions.py
     steward_links = run_links(ctx.state_dir, records)
     steward_links.changed.write_parquet(files.steward_changed)
     files.steward_applied.write_text(json.dumps(steward_links.applied))
     must, cannot = steward_links.must, steward_links.cannot
-    links = scored.filter(pl.col("match_class") == "match").sort(
-        ["match_probability", "left", "right"], descending=[True, False, False]
+    links = (
+        scored.filter(pl.col("match_class") == "match")
+        .collect()
+        .sort(["match_probability", "left", "right"], descending=[True, False, False])
     )
-    review = scored.filter(pl.col("match_class") == "review")
+    review = scored.filter(pl.col("match_class") == "review").collect()
     result = cluster_records(
         profiles_of(records, strong_ids),
         links,
@@ -63,7 +66,9 @@ def cluster_stage(ctx: RunContext) -> ClusterReport:
     others = scored.filter(pl.col("match_class") == "non_match").select(
         "left", "right", pl.lit("non_match").alias("outcome")
     )
-    pl.concat([linked, reviewed, others]).write_parquet(files.pair_outcomes, compression=PAIR_FILE_COMPRESSION)
+    pl.concat([linked.lazy(), reviewed.lazy(), others]).sink_parquet(
+        files.pair_outcomes, compression=PAIR_FILE_COMPRESSION
+    )
     result.steward.write_parquet(files.steward_outcomes)
     blocked = [o for o in outcomes if o.startswith("blocked")]
     outweighed = [o for o in outcomes if o.startswith("merged (")]

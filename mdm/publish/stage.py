@@ -126,7 +126,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
         quality = run_quality(files.records, xref, ctx.config.published_fields, ctx.run_id)
         tables[QUALITY_TABLE] = quality_table(store.quality_metrics(), quality)
         views, macros = crm_views(ctx.as_of)
-        assignments = list(records.select("source", "source_record_id", "golden_id").iter_rows())
+        assignments = records.select("source", "source_record_id", "golden_id").iter_rows()  # read by the store once
         # the model as trained (before the stewards' labels moved it): later runs reuse it and apply the labels again
         trained = (
             (model.trained_at.isoformat(), load_model(files.model_trained).model_dump_json())
