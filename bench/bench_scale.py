@@ -19,6 +19,7 @@ import json
 import math
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -43,10 +44,18 @@ print(json.dumps({"windows": windows, "seconds": summary.seconds, "records": sum
 """
 
 
-def run_once(sources: Path, master: Path, executor: str, memory_limit: str | None) -> dict[str, object]:
+def run_once(
+    sources: Path, master: Path, executor: str, memory_limit: str | None, stop_above_mib: int | None = None
+) -> dict[str, object]:
     command = [sys.executable, "-c", RUN, str(sources), str(master), executor, memory_limit or ""]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child, RssTimeline(child.pid) as timeline:
-        stdout, _ = child.communicate()
+        while child.poll() is None:
+            if stop_above_mib is not None and timeline.mib > stop_above_mib:  # before the machine starts swapping
+                subprocess.run(["pkill", "-KILL", "-P", str(child.pid)], check=False)
+                child.kill()
+                raise SystemExit(f"stopped: the run's memory passed {stop_above_mib} MiB ({timeline.mib} MiB)")
+            time.sleep(0.5)
+        stdout = child.stdout.read() if child.stdout else ""
     if child.returncode != 0:
         raise SystemExit(f"the run failed with exit code {child.returncode}")
     result = json.loads(stdout.strip().splitlines()[-1])
@@ -104,13 +113,14 @@ def main() -> None:
     parser.add_argument("--executor", nargs="+", default=["local"], choices=["local", "dask"])
     parser.add_argument("--memory-limit", default=None, help="passed to the run (e.g. 6GiB); default: the run's own")
     parser.add_argument("--work", type=Path, default=Path("/tmp/mdm-bench"))
+    parser.add_argument("--stop-above-mib", type=int, default=None, help="kill the run when it holds more than this")
     args = parser.parse_args()
     runs = []
     for people in args.people:
         sources = generated_sources(people, args.work)
         for executor in args.executor:
             master = args.work / f"scale_{people}_{executor}.duckdb"
-            run = run_once(sources, master, executor, args.memory_limit)
+            run = run_once(sources, master, executor, args.memory_limit, args.stop_above_mib)
             print(json.dumps(run), flush=True)
             runs.append(run)
     print(table(runs))
