@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import subprocess
 import sys
 import time
@@ -119,7 +120,9 @@ def main() -> None:
     for people in args.people:
         sources = generated_sources(people, args.work)
         for executor in args.executor:
-            master = args.work / f"scale_{people}_{executor}.duckdb"
+            run_dir = args.work / f"scale_{people}_{executor}"  # a store of its own, fresh: every run is a first run
+            shutil.rmtree(run_dir, ignore_errors=True)
+            master = run_dir / "master.duckdb"
             run = run_once(sources, master, executor, args.memory_limit, args.stop_above_mib)
             print(json.dumps(run), flush=True)
             runs.append(run)
