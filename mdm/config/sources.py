@@ -75,6 +75,34 @@ class ColumnSpec(BaseModel):
         return [self.column] if self.column is not None else list(self.columns or [])
 
 
+TRUTHY_MARKERS = ("true", "1", "yes", "y")
+"""A delete marker column declared without a value marks a row deleted with one of these
+(case and surrounding spaces aside)."""
+
+
+class DeleteMarker(BaseModel):
+    """The column of a delta extract that marks a row as a deletion of its record, and the value
+    meaning deleted (none: a truthy value, one of TRUTHY_MARKERS)."""
+
+    model_config = ConfigDict(extra="forbid")
+    column: str
+    value: str | None = Field(
+        default=None,
+        description="the value meaning deleted, compared after stripping spaces (e.g. D); none: true, 1, yes or y",
+    )
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _value_not_blank(self) -> DeleteMarker:
+        if self.value is not None and not self.value.strip():
+            raise ValueError("delete_marker.value is blank; give the value meaning deleted (e.g. value: D)")
+        return self
+
+
 class SourceLocation(BaseModel):
     """Where a source's rows are and how to read them: shared by person and event sources."""
 
@@ -135,7 +163,22 @@ class SourceConfig(SourceLocation):
         " with its format than this share (at least 10 values present, or every value failing): a wrong"
         " format would otherwise null them all",
     )
+    extract: Literal["full", "delta"] = Field(
+        default="full",
+        description="full: every night the whole source, a record absent from it is deleted; delta: only the"
+        " rows added or changed since the last run, and rows marked deleted by `delete_marker`",
+    )
+    delete_marker: DeleteMarker | None = Field(
+        default=None,
+        description="delta sources: the column marking a row as a deletion, e.g. {column: op, value: D}, or"
+        " a column name alone (is_deleted) meaning a true value (true, 1, yes, y) deletes",
+    )
     fields: dict[str, ColumnSpec]
+
+    @field_validator("delete_marker", mode="before")
+    @classmethod
+    def _delete_marker_spec(cls, value: Any) -> Any:
+        return _as_spec(value)
 
     @field_validator("updated_at", mode="before")
     @classmethod
@@ -173,9 +216,34 @@ class SourceConfig(SourceLocation):
                     f"{'updated_at' if name == 'updated_at' else 'fields.' + name}: format {spec.format!r} has"
                     f' {", ".join(unknown)}, not a strptime directive (e.g. format: "%d/%m/%Y")'
                 )
+        problems += self._extract_problems()
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _extract_problems(self) -> list[str]:
+        """A delete marker only with `extract: delta`, and always with it; its column no mapped one."""
+        marker = self.delete_marker
+        if self.extract == "full":
+            if marker is not None:
+                return [
+                    "delete_marker applies to delta extracts only; add `extract: delta` if the source sends only"
+                    " its changes (a full extract's deletions are the records absent from it), or remove it"
+                ]
+            return []
+        if marker is None:
+            return [
+                "a delta source needs `delete_marker`, the column marking a row as a deletion"
+                " (e.g. delete_marker: {column: op, value: D}, or delete_marker: is_deleted for true/1/yes/y)"
+            ]
+        mapped = {self.record_id, *(self.updated_at.source_columns if self.updated_at else [])}
+        mapped |= {c for spec in self.fields.values() for c in spec.source_columns}
+        if marker.column in mapped:
+            return [
+                f"delete_marker.column {marker.column!r} is also mapped (record_id, updated_at or a field): the"
+                " marker is a column of its own, not a field; name the column that marks deletions"
+            ]
+        return []
 
     def column_for(self, field: str) -> ColumnSpec | None:
         return self.fields.get(field)
