@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from mdm.config.errors import ConfigError, line_of, parse_model, read_yaml
 from mdm.types import FULL_NAME_FORMATS, SourceKind
@@ -163,6 +163,7 @@ class SourceConfig(SourceLocation):
         " with its format than this share (at least 10 values present, or every value failing): a wrong"
         " format would otherwise null them all",
     )
+    fields: dict[str, ColumnSpec]
     extract: Literal["full", "delta"] = Field(
         default="full",
         description="full: every night the whole source, a record absent from it is deleted; delta: only the"
@@ -170,15 +171,44 @@ class SourceConfig(SourceLocation):
     )
     delete_marker: DeleteMarker | None = Field(
         default=None,
+        validate_default=True,
         description="delta sources: the column marking a row as a deletion, e.g. {column: op, value: D}, or"
         " a column name alone (is_deleted) meaning a true value (true, 1, yes, y) deletes",
     )
-    fields: dict[str, ColumnSpec]
 
     @field_validator("delete_marker", mode="before")
     @classmethod
     def _delete_marker_spec(cls, value: Any) -> Any:
         return _as_spec(value)
+
+    @field_validator("delete_marker")
+    @classmethod
+    def _marker_fits_extract(cls, marker: DeleteMarker | None, info: ValidationInfo) -> DeleteMarker | None:
+        """A delete marker only with `extract: delta`, and always with it; its column no mapped one."""
+        extract = info.data.get("extract")
+        if extract is None:  # not full nor delta: reported as such
+            return marker
+        if extract == "full":
+            if marker is not None:
+                raise ValueError(
+                    "delete_marker applies to delta extracts only; add `extract: delta` if the source sends only"
+                    " its changes (a full extract's deletions are the records absent from it), or remove it"
+                )
+            return marker
+        if marker is None:
+            raise ValueError(
+                "a delta source needs `delete_marker`, the column marking a row as a deletion"
+                " (e.g. delete_marker: {column: op, value: D}, or delete_marker: is_deleted for true/1/yes/y)"
+            )
+        updated_at: ColumnSpec | None = info.data.get("updated_at")
+        mapped = {info.data.get("record_id"), *(updated_at.source_columns if updated_at else [])}
+        mapped |= {c for spec in info.data.get("fields", {}).values() for c in spec.source_columns}
+        if marker.column in mapped:
+            raise ValueError(
+                f"delete_marker.column {marker.column!r} is also mapped (record_id, updated_at or a field): the"
+                " marker is a column of its own, not a field; name the column that marks deletions"
+            )
+        return marker
 
     @field_validator("updated_at", mode="before")
     @classmethod
@@ -216,34 +246,9 @@ class SourceConfig(SourceLocation):
                     f"{'updated_at' if name == 'updated_at' else 'fields.' + name}: format {spec.format!r} has"
                     f' {", ".join(unknown)}, not a strptime directive (e.g. format: "%d/%m/%Y")'
                 )
-        problems += self._extract_problems()
         if problems:
             raise ValueError("; ".join(problems))
         return self
-
-    def _extract_problems(self) -> list[str]:
-        """A delete marker only with `extract: delta`, and always with it; its column no mapped one."""
-        marker = self.delete_marker
-        if self.extract == "full":
-            if marker is not None:
-                return [
-                    "delete_marker applies to delta extracts only; add `extract: delta` if the source sends only"
-                    " its changes (a full extract's deletions are the records absent from it), or remove it"
-                ]
-            return []
-        if marker is None:
-            return [
-                "a delta source needs `delete_marker`, the column marking a row as a deletion"
-                " (e.g. delete_marker: {column: op, value: D}, or delete_marker: is_deleted for true/1/yes/y)"
-            ]
-        mapped = {self.record_id, *(self.updated_at.source_columns if self.updated_at else [])}
-        mapped |= {c for spec in self.fields.values() for c in spec.source_columns}
-        if marker.column in mapped:
-            return [
-                f"delete_marker.column {marker.column!r} is also mapped (record_id, updated_at or a field): the"
-                " marker is a column of its own, not a field; name the column that marks deletions"
-            ]
-        return []
 
     def column_for(self, field: str) -> ColumnSpec | None:
         return self.fields.get(field)

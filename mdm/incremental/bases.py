@@ -130,7 +130,7 @@ def save_bases(
     """Leave this run's staged rows per source (`staged`: source -> file, sensitive values already
     tokens) with what they were staged with, as `bases/<run_id>/` (written aside, fsynced, renamed
     into place); then remove every other run's directory but `keep`'s (the last published run's,
-    still the valid one until this run is recorded as published)."""
+    still the valid one until this run is recorded as published: `prune_bases` then)."""
     root = bases_root(state_dir)
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".{run_id}.tmp"
@@ -146,6 +146,13 @@ def save_bases(
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     fsync_path(root)
-    for other in root.iterdir():
-        if other.name not in (run_id, keep):
-            shutil.rmtree(other, ignore_errors=True)
+    prune_bases(state_dir, run_id, keep)
+
+
+def prune_bases(state_dir: Path, *keep: str | None) -> None:
+    """Remove the bases of every run but `keep` (of runs that failed, or older than the last published)."""
+    root = bases_root(state_dir)
+    if root.is_dir():
+        for other in root.iterdir():
+            if other.name not in keep:
+                shutil.rmtree(other, ignore_errors=True)

@@ -35,7 +35,7 @@ def apply_delta(delta: IngestResult, base: pl.DataFrame | None) -> DeltaApplied:
     if base is None:
         base = staged.clear()
     base = base.select(pl.col(name).cast(dtype) for name, dtype in staged.schema.items())
-    known = delta.deletes[RECORD_ID].is_in(base[RECORD_ID])
+    known = delta.deletes[RECORD_ID].is_in(base[RECORD_ID].implode())
     unknown = delta.deletes.filter(~known)
     gone = pl.concat([delta.deletes.filter(known)[RECORD_ID], staged[RECORD_ID]])
     records = pl.concat([base.filter(~pl.col(RECORD_ID).is_in(gone.implode())), staged]).sort(RECORD_ID)

@@ -20,7 +20,7 @@ from mdm.golden.delta import golden_fingerprint
 from mdm.golden.history import prepare_history
 from mdm.golden.ids import id_event_history
 from mdm.golden.stage import RunIds
-from mdm.incremental.bases import SourceBase, save_bases
+from mdm.incremental.bases import SourceBase, prune_bases, save_bases
 from mdm.incremental.carry import (
     GIANT_BLOCKS_FILE,
     GOLDEN_FILE,
@@ -155,6 +155,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
                 archive=archive,
             ),
         )
+    prune_bases(ctx.state_dir, ctx.run_id)  # this run is the last published: the bases before it are stale
     # the model beside the master, for `mdm explain` and for reading (the master holds its parameters too)
     model_file = model_path(ctx.master_path)
     tmp = model_file.with_suffix(".json.tmp")
