@@ -278,6 +278,13 @@ def test_a_truthy_marker_and_the_shrink_check(tiny: Path, tmp_path: Path) -> Non
     assert [s.records for s in summary.ingest.sources if s.source == "crm"] == [1]
 
 
+def test_a_first_delta_without_records_is_refused(tiny: Path, tmp_path: Path) -> None:
+    _to_delta(tiny, "is_deleted")
+    (tiny.parent / "crm_delta.csv").write_text(TINY_HEADER + ",is_deleted\n" + _marked("C1", "y"))
+    with pytest.raises(PipelineError, match="delta source 'crm' has no records at all"):
+        run_pipeline(tiny, tmp_path / "out" / "master.duckdb", as_of=AS_OF)
+
+
 def test_a_bad_row_leaves_its_record_as_it_was(tiny: Path, tmp_path: Path) -> None:
     master = tmp_path / "out" / "master.duckdb"
     run_pipeline(tiny, master, as_of=AS_OF)

@@ -175,10 +175,10 @@ def _check_shrink(ctx: RunContext, sources: list[SourceConfig], counts: list[Sou
             continue
         if count.rows_read == 0 and source.extract == "full":
             problems[source.name] = f"source {source.name!r} has no rows at all (an empty or header-only export?)"
-        elif count.records == 0 and not previous:
+        elif source.extract == "delta" and count.records == 0 and not previous:
             problems[source.name] = (
-                f"delta source {source.name!r} has no records at all: an empty delta and no records from an"
-                " earlier run (deliver a full extract first)"
+                f"delta source {source.name!r} has no records at all: no row accepted and no records left by"
+                " an earlier run (is the delta the source's first, and empty?)"
             )
         elif previous and count.records < previous * (1 - source.max_shrink):
             what = "accepted {} rows" if source.extract == "full" else "has {} records with its delta applied"
