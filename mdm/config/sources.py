@@ -250,6 +250,12 @@ class SourceConfig(SourceLocation):
             raise ValueError("; ".join(problems))
         return self
 
+    @property
+    def staged_fields(self) -> list[str]:
+        """The dictionary fields it maps, and `updated_at` when it declares one: what its staged rows
+        hold values of."""
+        return [*self.fields, *(["updated_at"] if self.updated_at is not None else [])]
+
     def column_for(self, field: str) -> ColumnSpec | None:
         return self.fields.get(field)
 

@@ -146,9 +146,8 @@ def _base(ctx: RunContext, source: SourceConfig, formats: dict[str, str | None])
     """A delta source's records as the last published run left them (None: none, a first load)."""
     if ctx.bases is None:
         return None
-    mapped = [*source.fields, *(["updated_at"] if source.updated_at is not None else [])]
     sensitive = ctx.config.dictionary.sensitive_fields
-    return ctx.bases.records(source.name, mapped, formats, ctx.cipher, sensitive)
+    return ctx.bases.records(source.name, source.staged_fields, formats, ctx.cipher, sensitive)
 
 
 def ingest_event_source(ctx: RunContext, source: EventSourceConfig, person: PersonRecords) -> SourceIngested:

@@ -212,8 +212,7 @@ def _leave_bases(ctx: RunContext, formats: dict[str, dict[str, str | None]]) -> 
             path = files.dir / f"base_{source.name}.parquet"
             protect_columns(pl.read_parquet(files.staged(source.name)), fields, ctx.cipher).write_parquet(path)
         staged[source.name] = path
-        mapped = [*source.fields, *(["updated_at"] if source.updated_at is not None else [])]
-        described[source.name] = SourceBase(mapped, formats[source.name])
+        described[source.name] = SourceBase(source.staged_fields, formats[source.name])
     save_bases(ctx.state_dir, ctx.run_id, staged, described, keep=ctx.bases.run_id if ctx.bases else None)
 
 
