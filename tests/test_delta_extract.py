@@ -16,9 +16,10 @@ import pytest
 
 import mdm.publish.stage
 from mdm.config.errors import ConfigError
-from mdm.config.sources import load_sources
+from mdm.config.sources import SourceConfig, load_sources
 from mdm.incremental.bases import bases_root
 from mdm.ingest.connectors import SourceReadError
+from mdm.ingest.source import marked_deleted
 from mdm.pipeline import PipelineError, run_pipeline
 from mdm.sensitive import FieldCipher, load_data_key
 from tests.conftest import AS_OF, query
@@ -363,3 +364,36 @@ def test_a_marker_column_missing_from_the_file_is_named(tiny: Path, tmp_path: Pa
     with pytest.raises(PipelineError, match="op") as caught:
         run_pipeline(tiny, tmp_path / "out" / "master.duckdb", as_of=AS_OF)
     assert isinstance(caught.value.__cause__, SourceReadError)
+
+
+MARKERS = [
+    # description, delete_marker, the column's values, which rows are deletions
+    ("a column alone: true, 1, yes or y in any case", "gone", ["true", " Y ", "1", "YES", "t"], [1, 1, 1, 1, 0]),
+    ("a column alone: anything else is an upsert", "gone", ["false", "0", "", None, "no"], [0, 0, 0, 0, 0]),
+    (
+        "a value: that value, spaces aside",
+        {"column": "gone", "value": "D"},
+        ["D", " D ", "d", "U", None],
+        [1, 1, 0, 0, 0],
+    ),
+    ("a number as the value", {"column": "gone", "value": 9}, ["9", "9.0", "1"], [1, 0, 0]),
+]
+
+
+@pytest.mark.parametrize(("description", "marker", "values", "expected"), MARKERS, ids=[m[0] for m in MARKERS])
+def test_which_rows_a_marker_deletes(
+    description: str, marker: object, values: list[str | None], expected: list[int]
+) -> None:
+    source = SourceConfig.model_validate(
+        {
+            "name": "crm",
+            "kind": "csv",
+            "path": "crm.csv",
+            "record_id": "id",
+            "extract": "delta",
+            "delete_marker": marker,
+            "fields": {"given_name": "first"},
+        }
+    )
+    frame = pl.DataFrame({"gone": values}, schema={"gone": pl.String})
+    assert marked_deleted(source, frame).cast(pl.Int64).to_list() == expected, description
