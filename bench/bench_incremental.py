@@ -1,6 +1,6 @@
 """An incremental night against a `--full` run on the same inputs, side by side.
 
-    python bench/bench_incremental.py --people 440000 [--work /tmp/mdm-bench] [--change 0.01]
+    python bench/bench_incremental.py --people 440000 [--work /tmp/mdm-bench] [--change 0.01] [--delta]
 
 On the generated sources (seed 20261122; 440,000 people are about 1M records): a base run
 (trains the model), then a night in which `--change` of the crm source's rows change (40% edited:
@@ -8,7 +8,11 @@ a new address line or phone; 30% deleted; 30% added as new records), then, from 
 base run's master and store, the incremental run and the `--full` run, each in its own child
 process (seconds per stage, peak RSS of the run and its workers). Prints both and how far their
 clusters agree (pairwise precision / recall / F1 of the incremental run's clusters against the
-full run's). Record the figures in bench/RESULTS.md.
+full run's). With `--delta`, also the same night delivered as a crm delta file (`extract: delta`,
+the changed and added rows and the deleted ids marked `op = D`) from a third copy: its ingest
+applies the delta to the crm records the base run left; the changed sources.yaml makes the rest of
+that run a full one, so compare its ingest seconds (and its clusters, against the full run's).
+Record the figures in bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -64,8 +68,9 @@ def run(sources: Path, master: Path, as_of: str, how: str) -> dict[str, Any]:
     return result
 
 
-def change_crm(path: Path, share: float, seed: int = 20261204) -> dict[str, int]:
-    """A night's changes to the crm export: `share` of its rows edited, deleted or added."""
+def change_crm(path: Path, share: float, seed: int = 20261204, delta: Path | None = None) -> dict[str, int]:
+    """A night's changes to the crm export: `share` of its rows edited, deleted or added; with
+    `delta`, the same changes written there as a delta file (column op: U, or D for a deletion)."""
     rng = random.Random(seed)
     text = path.read_text(encoding="utf-8")
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
@@ -87,6 +92,12 @@ def change_crm(path: Path, share: float, seed: int = 20261204) -> dict[str, int]
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows([header, *kept])
     path.write_text("\ufeff" + out.getvalue(), encoding="utf-8")
+    if delta is not None:
+        changed = [[*body[i], "U"] for i in edited] + [[*row, "U"] for row in added]
+        gone = [[body[i][0], *[""] * (len(header) - 1), "D"] for i in sorted(deleted)]
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows([[*header, "op"], *changed, *gone])
+        delta.write_text(out.getvalue(), encoding="utf-8")
     return {"rows": len(body), "edited": len(edited), "deleted": len(deleted), "added": len(added)}
 
 
@@ -119,6 +130,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=440_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/mdm-bench"))
     parser.add_argument("--change", type=float, default=0.01, help="share of the crm rows changed in the night")
+    parser.add_argument("--delta", action="store_true", help="also deliver the night's crm as a delta file")
     args = parser.parse_args()
     generated = generated_sources(args.people, args.work)
     root = args.work / f"incremental_{args.people}"
@@ -127,18 +139,33 @@ def main() -> None:
     sources = root / "data" / "sources.yaml"
     base = run(sources, root / "base" / "master.duckdb", "2026-11-01", "retrain")
     print(json.dumps({"base": base}), flush=True)
-    night = change_crm(root / "data" / "sources" / "crm.csv", args.change)
-    for name in ("incremental", "full"):
+    delta_file = root / "data" / "sources" / "crm_delta.csv"
+    night = change_crm(root / "data" / "sources" / "crm.csv", args.change, delta=delta_file if args.delta else None)
+    for name in ("incremental", "full", *(["delta"] if args.delta else [])):
         shutil.copytree(root / "base", root / name)
     incremental = run(sources, root / "incremental" / "master.duckdb", "2026-11-02", "incremental")
     full = run(sources, root / "full" / "master.duckdb", "2026-11-02", "full")
     agreement = cluster_agreement(root / "incremental" / "master.duckdb", root / "full" / "master.duckdb")
+    delta: dict[str, Any] = {}
+    if args.delta:
+        delta_sources = root / "data" / "sources_delta.yaml"
+        settings = "    path: sources/crm_delta.csv\n    extract: delta\n    delete_marker: {column: op, value: D}\n"
+        delta_sources.write_text(sources.read_text().replace("    path: sources/crm.csv\n", settings, 1))
+        delta = {"delta": run(delta_sources, root / "delta" / "master.duckdb", "2026-11-02", "incremental")}
+        delta["delta_cluster_agreement"] = cluster_agreement(
+            root / "delta" / "master.duckdb", root / "full" / "master.duckdb"
+        )
+        delta["ingest_seconds"] = {
+            "full_extract": incremental["stage_seconds"]["ingest"],
+            "delta": delta["delta"]["stage_seconds"]["ingest"],
+        }
     result = {
         "night": night,
         "incremental": incremental,
         "full": full,
         "incremental_share_of_full": round(incremental["seconds"] / full["seconds"], 3),
         "cluster_agreement": agreement,
+        **delta,
     }
     print(json.dumps(result, indent=2))
 

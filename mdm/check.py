@@ -36,6 +36,8 @@ class SourceCheck:
     """field -> share of present values in the sample that came out clean."""
     formats: dict[str, str]
     """date field (and updated_at) -> the format its values are parsed with."""
+    rows_deleted: int = 0
+    """A delta extract's rows marked deleted (whether the run's records hold them is the run's to check)."""
 
     def line(self) -> str:
         encoding = f", {self.encoding}" if self.encoding else ""
@@ -44,7 +46,8 @@ class SourceCheck:
         dates = ", ".join(f"{name} ({fmt})" for name, fmt in self.formats.items())
         return (
             f"  {self.source} ({self.kind}{encoding}): {self.rows_read} rows, {self.rows_accepted} accepted,"
-            f" {self.rows_quarantined} quarantined; least clean: {shares or '-'}; dates: {dates or '-'}"
+            + (f" {self.rows_deleted} marked deleted," if self.rows_deleted else "")
+            + f" {self.rows_quarantined} quarantined; least clean: {shares or '-'}; dates: {dates or '-'}"
         )
 
 
@@ -81,6 +84,7 @@ def check_sources(config: ProjectConfig, as_of: dt.date) -> list[SourceCheck]:
                 ingested.rows_quarantined,
                 shares,
                 formats,
+                ingested.rows_deleted,
             )
         )
     for event in sources.events:

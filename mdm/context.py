@@ -17,6 +17,7 @@ import polars as pl
 from mdm.budget import MemoryBudget
 from mdm.config.project import ProjectConfig
 from mdm.executor import LocalPartitions, Partitions
+from mdm.incremental.bases import StagedBases
 from mdm.incremental.carry import CarryOver
 from mdm.sensitive import FieldCipher
 
@@ -34,7 +35,8 @@ class WorkFiles:
 
     # ingest ->
     def staged(self, source: str) -> Path:
-        """One source's accepted rows as read (-> standardize)."""
+        """One source's records as staged: its accepted rows, a delta extract applied to the last
+        published run's (-> standardize; publish leaves it for the next run, mdm/incremental/bases.py)."""
         return self.dir / f"staged_{source}.parquet"
 
     def formats(self, source: str) -> Path:
@@ -238,6 +240,9 @@ class RunContext:
     """Encrypts the sensitive fields' values the run publishes; None when no source maps one."""
     carry: CarryOver | None = None
     """The last published run's standardized records, when this run is incremental (mdm/incremental/)."""
+    bases: StagedBases | None = None
+    """Each source's staged records as the last published run left them: what a delta extract is
+    applied to (mdm/incremental/bases.py); used whatever the configuration fingerprint."""
     fingerprint: str = ""
     """What the standardized records depend on besides the records (mdm/incremental/carry.py)."""
     partitions: Partitions = field(default_factory=LocalPartitions)

@@ -32,6 +32,7 @@ from mdm.errors import MdmError
 from mdm.executor import ExecutorSettings, open_partitions
 from mdm.files import private_files
 from mdm.golden.stage import golden_stage
+from mdm.incremental.bases import load_bases
 from mdm.incremental.carry import config_fingerprint, load_carry
 from mdm.ingest.source import AccountingError
 from mdm.ingest.stage import IngestReport, ingest_stage
@@ -124,11 +125,11 @@ def run_pipeline(
         work_root = master.parent / WORK_DIRNAME
         _remove_leftovers(work_root)
         fingerprint = config_fingerprint(config, code_version())
+        with StateStore(state_dir) as store:
+            runs = store.published_runs()["run_id"]
+        last = runs[-1] if len(runs) else None
         carry = None
         if not (full or retrain):
-            with StateStore(state_dir) as store:
-                runs = store.published_runs()["run_id"]
-            last = runs[-1] if len(runs) else None
             carry = load_carry(state_dir, last, fingerprint, config.dictionary.sensitive_fields)
         ctx = RunContext(
             run_id,
@@ -141,6 +142,7 @@ def run_pipeline(
             frozenset(allow_shrink),
             cipher,
             carry,
+            load_bases(state_dir, last),
             fingerprint,
         )
         ctx.work_dir.mkdir(parents=True)
@@ -243,13 +245,20 @@ class _Stages:
 
 
 def check_accounting(ingested: IngestReport, standardized: StandardizeReport) -> None:
-    """Every row read was accepted or quarantined, and every accepted row was standardized."""
-    read, accepted = ingested.total("rows_read"), ingested.total("rows_accepted")
-    quarantined = ingested.total("rows_quarantined")
-    if read != accepted + quarantined or standardized.records != accepted:
+    """Every row read was accepted, applied as a deletion (delta extracts) or quarantined, and
+    every source's record was standardized."""
+    for s in ingested.sources:
+        if s.rows_read != s.rows_accepted + s.rows_deleted + s.rows_quarantined:
+            raise AccountingError(
+                f"row accounting broken for source {s.source}: read {s.rows_read}, accepted {s.rows_accepted},"
+                f" deleted {s.rows_deleted}, quarantined {s.rows_quarantined}"
+            )
+        if s.extract == "full" and s.records != s.rows_accepted:
+            raise AccountingError(f"row accounting broken for source {s.source}: {s}")
+    records = ingested.total("records")
+    if standardized.records != records:
         raise AccountingError(
-            f"row accounting broken: read {read}, accepted {accepted}, quarantined {quarantined},"
-            f" standardized {standardized.records}"
+            f"row accounting broken: the sources hold {records} records, standardized {standardized.records}"
         )
     for e in ingested.events:
         if e.rows_read != e.rows_accepted + e.rows_quarantined:

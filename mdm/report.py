@@ -89,9 +89,11 @@ def _master_sections(master: Path) -> list[tuple[str, str]]:
 def render_report(summary: RunSummary) -> str:
     """The page for one published run."""
     s = summary
-    sources = [(c.source, c.kind, c.rows_read, c.rows_accepted, c.rows_quarantined) for c in s.ingest.sources]
+    counts = ("rows_read", "rows_accepted", "rows_quarantined", "rows_deleted", "records")
+    sources = [(c.source, f"{c.kind} ({c.extract})", *(getattr(c, k) for k in counts)) for c in s.ingest.sources]
     sources += [
-        (c.source, f"{c.kind} (events)", c.rows_read, c.rows_accepted, c.rows_quarantined) for c in s.ingest.events
+        (c.source, f"{c.kind} (events)", c.rows_read, c.rows_accepted, c.rows_quarantined, "", "")
+        for c in s.ingest.events
     ]
     names = [c.source for c in s.ingest.sources]
     flagged = [(field, *(by.get(n, 0) for n in names)) for field, by in s.standardize.flagged_by_source.items()]
@@ -99,7 +101,10 @@ def render_report(summary: RunSummary) -> str:
     stale_keys = ("months", "values", "predicted", "flagged", "checked", "observed", "expected")
     stale = [tuple(r[k] for k in stale_keys) for r in s.stale.by_months_since_update]
     sections = [
-        ("Rows per source", _table(["source", "kind", "read", "accepted", "quarantined"], sources)),
+        (
+            "Rows per source",
+            _table(["source", "kind", "read", "accepted", "quarantined", "deleted", "records"], sources),
+        ),
         (
             "Quarantined rows by reason",
             _table(["rows", "reason"], [(n, r) for r, n in s.ingest.quarantine_reasons.items()]),

@@ -42,13 +42,14 @@ class RunSummary:
             "rows_read": self.ingest.total("rows_read"),
             "rows_accepted": self.ingest.total("rows_accepted"),
             "rows_quarantined": self.ingest.total("rows_quarantined"),
+            "rows_deleted": self.ingest.total("rows_deleted"),
             "golden_customers": self.golden.golden_customers,
             "duplicates_found": self.golden.duplicates_found,
             "archived_customers": self.archive.archived_customers,
             "archived": self.archive.archived,
             "unarchived": self.archive.unarchived,
             "seconds": self.seconds,
-            "sources": {s.source: s.rows_accepted for s in self.sources},
+            "sources": {s.source: s.records for s in self.sources},
             "mode": self.standardize.mode,
             "changes": self.standardize.total_changes(),
             "candidate_pairs": self.match.candidate_pairs,
@@ -58,6 +59,27 @@ class RunSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _source_lines(summary: RunSummary) -> list[str]:
+    """Rows read, accepted and quarantined per source; with a delta extract among them, also the
+    rows that deleted a record and the records each source holds after the run."""
+    delta = any(s.extract == "delta" for s in summary.sources)
+    columns = [("read", "rows_read", 8), ("accepted", "rows_accepted", 10), ("quarantined", "rows_quarantined", 13)]
+    if delta:
+        columns += [("deleted", "rows_deleted", 9), ("records", "records", 9)]
+    kind_width = 15 if delta else 9
+    header = f"{'source':<12}{'kind':<{kind_width}}" + "".join(f"{name:>{w}}" for name, _, w in columns)
+    lines = [header, "-" * len(header)]
+    for s in summary.sources:
+        kind = f"{s.kind} ({s.extract})" if delta else s.kind
+        lines.append(f"{s.source:<12}{kind:<{kind_width}}" + "".join(f"{getattr(s, k):>{w}}" for _, k, w in columns))
+    totals = "".join(f"{summary.ingest.total(k):>{w}}" for _, k, w in columns)
+    lines += ["-" * len(header), f"{'total':<{12 + kind_width}}{totals}"]
+    for e in summary.ingest.events:
+        counts = "".join(f"{getattr(e, k):>{w}}" for _, k, w in columns[:3])
+        lines.append(f"{e.source:<12}{e.kind:<{kind_width}}{counts}  (events, table events_{e.source})")
+    return lines
 
 
 def _change_lines(summary: RunSummary) -> list[str]:
@@ -82,15 +104,7 @@ def format_summary(summary: RunSummary) -> str:
         f"run {summary.run_id} published {summary.master} in {summary.seconds} s (as of {summary.as_of})",
         "",
     ]
-    header = f"{'source':<12}{'kind':<9}{'read':>8}{'accepted':>10}{'quarantined':>13}"
-    lines += [header, "-" * len(header)]
-    for s in summary.sources:
-        lines.append(f"{s.source:<12}{s.kind:<9}{s.rows_read:>8}{s.rows_accepted:>10}{s.rows_quarantined:>13}")
-    totals = [summary.ingest.total(k) for k in ("rows_read", "rows_accepted", "rows_quarantined")]
-    lines += ["-" * len(header), f"{'total':<21}{totals[0]:>8}{totals[1]:>10}{totals[2]:>13}"]
-    for e in summary.ingest.events:
-        counts = f"{e.rows_read:>8}{e.rows_accepted:>10}{e.rows_quarantined:>13}"
-        lines.append(f"{e.source:<12}{e.kind:<9}{counts}  (events, table events_{e.source})")
+    lines += _source_lines(summary)
     lines.append("")
     lines += _change_lines(summary)
     lines.append(

@@ -29,7 +29,8 @@ def test_each_run_writes_a_report_of_counts_never_customer_values(tiny: Path, tm
         "Quality over the last runs (all sources)",
         "The run summary as printed",
     ]
-    assert "<tr><td>crm</td><td>csv</td><td class=n>7</td><td class=n>3</td><td class=n>4</td></tr>" in page
+    counts = "<td class=n>7</td><td class=n>3</td><td class=n>4</td><td class=n>0</td><td class=n>3</td>"
+    assert f"<tr><td>crm</td><td>csv (full)</td>{counts}</tr>" in page
     for value in ("Robert", "Smith", "robert.smith", "867-2671", "Oak St"):  # the fixture's customers
         assert value.lower() not in page.lower(), value
     assert "<script" not in page

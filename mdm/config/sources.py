@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from mdm.config.errors import ConfigError, line_of, parse_model, read_yaml
 from mdm.types import FULL_NAME_FORMATS, SourceKind
@@ -73,6 +73,34 @@ class ColumnSpec(BaseModel):
     @property
     def source_columns(self) -> list[str]:
         return [self.column] if self.column is not None else list(self.columns or [])
+
+
+TRUTHY_MARKERS = ("true", "1", "yes", "y")
+"""A delete marker column declared without a value marks a row deleted with one of these
+(case and surrounding spaces aside)."""
+
+
+class DeleteMarker(BaseModel):
+    """The column of a delta extract that marks a row as a deletion of its record, and the value
+    meaning deleted (none: a truthy value, one of TRUTHY_MARKERS)."""
+
+    model_config = ConfigDict(extra="forbid")
+    column: str
+    value: str | None = Field(
+        default=None,
+        description="the value meaning deleted, compared after stripping spaces (e.g. D); none: true, 1, yes or y",
+    )
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _value_not_blank(self) -> DeleteMarker:
+        if self.value is not None and not self.value.strip():
+            raise ValueError("delete_marker.value is blank; give the value meaning deleted (e.g. value: D)")
+        return self
 
 
 class SourceLocation(BaseModel):
@@ -136,6 +164,51 @@ class SourceConfig(SourceLocation):
         " format would otherwise null them all",
     )
     fields: dict[str, ColumnSpec]
+    extract: Literal["full", "delta"] = Field(
+        default="full",
+        description="full: every night the whole source, a record absent from it is deleted; delta: only the"
+        " rows added or changed since the last run, and rows marked deleted by `delete_marker`",
+    )
+    delete_marker: DeleteMarker | None = Field(
+        default=None,
+        validate_default=True,
+        description="delta sources: the column marking a row as a deletion, e.g. {column: op, value: D}, or"
+        " a column name alone (is_deleted) meaning a true value (true, 1, yes, y) deletes",
+    )
+
+    @field_validator("delete_marker", mode="before")
+    @classmethod
+    def _delete_marker_spec(cls, value: Any) -> Any:
+        return _as_spec(value)
+
+    @field_validator("delete_marker")
+    @classmethod
+    def _marker_fits_extract(cls, marker: DeleteMarker | None, info: ValidationInfo) -> DeleteMarker | None:
+        """A delete marker only with `extract: delta`, and always with it; its column no mapped one."""
+        extract = info.data.get("extract")
+        if extract is None:  # not full nor delta: reported as such
+            return marker
+        if extract == "full":
+            if marker is not None:
+                raise ValueError(
+                    "delete_marker applies to delta extracts only; add `extract: delta` if the source sends only"
+                    " its changes (a full extract's deletions are the records absent from it), or remove it"
+                )
+            return marker
+        if marker is None:
+            raise ValueError(
+                "a delta source needs `delete_marker`, the column marking a row as a deletion"
+                " (e.g. delete_marker: {column: op, value: D}, or delete_marker: is_deleted for true/1/yes/y)"
+            )
+        updated_at: ColumnSpec | None = info.data.get("updated_at")
+        mapped = {info.data.get("record_id"), *(updated_at.source_columns if updated_at else [])}
+        mapped |= {c for spec in info.data.get("fields", {}).values() for c in spec.source_columns}
+        if marker.column in mapped:
+            raise ValueError(
+                f"delete_marker.column {marker.column!r} is also mapped (record_id, updated_at or a field): the"
+                " marker is a column of its own, not a field; name the column that marks deletions"
+            )
+        return marker
 
     @field_validator("updated_at", mode="before")
     @classmethod
@@ -176,6 +249,12 @@ class SourceConfig(SourceLocation):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @property
+    def staged_fields(self) -> list[str]:
+        """The dictionary fields it maps, and `updated_at` when it declares one: what its staged rows
+        hold values of."""
+        return [*self.fields, *(["updated_at"] if self.updated_at is not None else [])]
 
     def column_for(self, field: str) -> ColumnSpec | None:
         return self.fields.get(field)

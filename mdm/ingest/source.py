@@ -1,17 +1,18 @@
-"""Ingest one source: read, map to dictionary fields, validate, quarantine."""
+"""Ingest one source: read, map to dictionary fields, validate, quarantine (a delta extract's
+rows marked deleted aside: mdm/ingest/delta.py applies them)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
 from mdm.config.dictionary import Dictionary
-from mdm.config.sources import ColumnSpec, SourceConfig, SourcesConfig
+from mdm.config.sources import TRUTHY_MARKERS, ColumnSpec, SourceConfig, SourcesConfig
 from mdm.ingest.connectors import ROW, RawRead, Reject, SourceReadError, missing_columns_message, read_source
-from mdm.ingest.validate import RECORD_ID, duplicate_failures, row_failures
+from mdm.ingest.validate import NO_RECORD_ID, RECORD_ID, duplicate_failures, row_failures, value_failures
 
 QUARANTINE_SCHEMA: dict[str, Any] = {
     "source": pl.String,
@@ -20,6 +21,7 @@ QUARANTINE_SCHEMA: dict[str, Any] = {
     "raw": pl.String,
     "reasons": pl.List(pl.String),
 }
+DELETES_SCHEMA: dict[str, Any] = {"row_number": pl.Int64, "source_record_id": pl.String, "raw": pl.String}
 
 
 class AccountingError(RuntimeError):
@@ -34,10 +36,19 @@ class IngestResult:
     quarantine: pl.DataFrame
     formats: dict[str, str | None]
     """dictionary field (and `updated_at`) -> the format its values are in."""
+    deletes: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=DELETES_SCHEMA))
+    """A delta extract's accepted rows marked deleted: row_number, source_record_id, raw (the row
+    as read, JSON). Always empty for a full extract."""
 
     @property
     def rows_accepted(self) -> int:
+        """Rows accepted as records (a delta extract: added or changed)."""
         return self.staged.height
+
+    @property
+    def rows_deleted(self) -> int:
+        """Rows marked deleted, accepted as deletions (not yet checked against the source's records)."""
+        return self.deletes.height
 
     @property
     def rows_quarantined(self) -> int:
@@ -64,6 +75,8 @@ def _format_for(spec: ColumnSpec, raw: RawRead) -> str | None:
 def _declared_columns(source: SourceConfig) -> set[str]:
     """The source's columns sources.yaml names: its record id, update time and mapped fields."""
     wanted = [source.record_id]
+    if source.delete_marker is not None:
+        wanted.append(source.delete_marker.column)
     if source.updated_at is not None:
         wanted += source.updated_at.source_columns
     for spec in source.fields.values():
@@ -117,7 +130,8 @@ def ingest_source(config: SourcesConfig, source: SourceConfig, dictionary: Dicti
         updated.alias("updated_at"),
         *mapped,
     )
-    reasons = row_failures(staged, dictionary, fields) if staged.height else {}
+    deleting = marked_deleted(source, raw.frame)
+    reasons = _failures(staged, deleting, dictionary, fields)
     for index, more in duplicate_failures(staged[RECORD_ID], raw.frame).items():
         reasons.setdefault(index, []).extend(more)
 
@@ -129,20 +143,59 @@ def ingest_source(config: SourcesConfig, source: SourceConfig, dictionary: Dicti
     ]
     quarantined += [(r.row_number, r.record_id, r.raw, r.reasons) for r in raw.rejects]
     quarantine = _quarantine_frame(source.name, quarantined).sort("row_number")
-    if rejected:
-        keep = pl.Series(range(staged.height)).is_in(rejected).not_()
-        staged = staged.filter(keep)
+    keep = pl.Series(range(staged.height)).is_in(rejected).not_()
+    deletes = raw.frame.filter(keep & deleting)
+    staged = staged.filter(keep & ~deleting)
+    deleted = pl.DataFrame(
+        {
+            "row_number": deletes[ROW],
+            "source_record_id": deletes[source.record_id].str.strip_chars(),
+            "raw": [json.dumps(row, ensure_ascii=False) for row in deletes.select(columns).to_dicts()],
+        },
+        schema=DELETES_SCHEMA,
+    )
 
     formats: dict[str, str | None] = {name: _format_for(spec, raw) for name, spec in source.fields.items()}
     if source.updated_at is not None:
         formats["updated_at"] = _format_for(source.updated_at, raw)
-    result = IngestResult(source.name, raw.rows_read, staged, quarantine, formats)
-    if result.rows_read != result.rows_accepted + result.rows_quarantined:
+    result = IngestResult(source.name, raw.rows_read, staged, quarantine, formats, deleted)
+    if result.rows_read != result.rows_accepted + result.rows_deleted + result.rows_quarantined:
         raise AccountingError(
-            f"source {source.name!r}: read {result.rows_read} rows but accepted {result.rows_accepted}"
-            f" and quarantined {result.rows_quarantined}"
+            f"source {source.name!r}: read {result.rows_read} rows but accepted {result.rows_accepted},"
+            f" marked deleted {result.rows_deleted} and quarantined {result.rows_quarantined}"
         )
     return result
+
+
+def marked_deleted(source: SourceConfig, frame: pl.DataFrame) -> pl.Series:
+    """True for the rows of a read frame (values as text) that the source's delete marker marks
+    deleted: its value (spaces stripped), or without one a truthy value; all false without a marker."""
+    marker = source.delete_marker
+    if marker is None or frame.height == 0:
+        return pl.Series("deleting", [False] * frame.height, dtype=pl.Boolean)
+    text = pl.col(marker.column).cast(pl.String).str.strip_chars()
+    test = text.str.to_lowercase().is_in(TRUTHY_MARKERS) if marker.value is None else text == marker.value.strip()
+    return frame.select(test.fill_null(False).alias("deleting")).to_series()
+
+
+def _failures(
+    staged: pl.DataFrame, deleting: pl.Series, dictionary: Dictionary, fields: list[str]
+) -> dict[int, list[str]]:
+    """Positional row index -> reasons: the dictionary's checks for a row that adds or changes a
+    record; for a row marked deleted, only that its record id is there and readable."""
+    if not deleting.any():
+        return row_failures(staged, dictionary, fields) if staged.height else {}
+    upserts, deletes = deleting.not_().arg_true(), deleting.arg_true()
+    reasons: dict[int, list[str]] = {}
+    for index, more in row_failures(staged[upserts], dictionary, fields).items():
+        reasons[int(upserts[index])] = more
+    ids = staged[deletes].select(RECORD_ID)
+    for index, more in value_failures(ids, [RECORD_ID]).items():
+        reasons[int(deletes[index])] = more
+    blank = ids[RECORD_ID].is_null() | (ids[RECORD_ID].str.strip_chars() == "")
+    for index in blank.arg_true():
+        reasons.setdefault(int(deletes[index]), []).append(NO_RECORD_ID)
+    return reasons
 
 
 __all__ = ["AccountingError", "IngestResult", "Reject", "ingest_source"]

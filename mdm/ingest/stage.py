@@ -14,6 +14,7 @@ import polars as pl
 from mdm.config.sources import EventSourceConfig, SourceConfig
 from mdm.context import RunContext
 from mdm.errors import MdmError
+from mdm.ingest.delta import apply_delta
 from mdm.ingest.events import EventIngestResult, PersonRecords, ingest_events, person_records
 from mdm.ingest.source import IngestResult, ingest_source
 from mdm.state import StateStore
@@ -28,17 +29,25 @@ class SourceShrank(MdmError):
 
 @dataclass(frozen=True)
 class SourceCounts:
-    """Row accounting of one source: read = accepted + quarantined."""
+    """Row accounting of one source: read = accepted + deleted + quarantined."""
 
     source: str
     kind: str
     rows_read: int
     rows_accepted: int
+    """Rows accepted as records (a delta extract: records added or changed)."""
     rows_quarantined: int
+    rows_deleted: int
+    """A delta extract's rows marked deleted that removed a record (0 for a full extract)."""
+    records: int
+    """The source's records after this run: the accepted rows of a full extract, the base with the
+    delta applied for a delta extract."""
+    extract: str = "full"
 
     @classmethod
     def of(cls, name: str, kind: str, result: IngestResult | EventIngestResult) -> SourceCounts:
-        return cls(name, kind, result.rows_read, result.rows_accepted, result.rows_quarantined)
+        accepted = result.rows_accepted
+        return cls(name, kind, result.rows_read, accepted, result.rows_quarantined, 0, accepted)
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,8 @@ class IngestReport:
     """How often each kind of reason occurs, most frequent first."""
 
     def total(self, key: str) -> int:
-        """The sum of one count (`rows_read`, `rows_accepted`, `rows_quarantined`) over the person sources."""
+        """The sum of one count (`rows_read`, `rows_accepted`, `rows_quarantined`, `rows_deleted`,
+        `records`) over the person sources."""
         return sum(int(getattr(s, key)) for s in self.sources)
 
     def to_json(self) -> str:
@@ -100,16 +110,44 @@ def ingest_stage(ctx: RunContext, call: StageCaller = call_directly) -> IngestRe
 
 
 def ingest_person_source(ctx: RunContext, source: SourceConfig) -> PersonSourceIngested:
-    """Read one person source: its accepted rows and date formats to its work files."""
+    """Read one person source: its records and date formats to its work files. A delta extract is
+    applied to the source's records as the last published run left them (mdm/ingest/delta.py)."""
     result = ingest_source(ctx.config.sources, source, ctx.config.dictionary)
-    result.staged.write_parquet(ctx.files.staged(source.name))
+    if source.extract == "delta":
+        applied = apply_delta(result, _base(ctx, source, result.formats))
+        records, quarantine, deleted = applied.records, applied.quarantine, applied.deleted
+    else:
+        records, quarantine, deleted = result.staged, result.quarantine, 0
+    records.write_parquet(ctx.files.staged(source.name))
     ctx.files.formats(source.name).write_text(json.dumps(result.formats))
-    log.info("ingest %s: %d read, %d quarantined", source.name, result.rows_read, result.rows_quarantined)
-    return PersonSourceIngested(
-        SourceCounts.of(source.name, source.kind, result),
-        result.quarantine,
-        person_records(result.staged, result.quarantine),
+    counts = SourceCounts(
+        source.name,
+        source.kind,
+        result.rows_read,
+        result.rows_accepted,
+        quarantine.height,
+        deleted,
+        records.height,
+        source.extract,
     )
+    log.info(
+        "ingest %s (%s extract): %d read, %d quarantined, %d deleted, %d records",
+        source.name,
+        source.extract,
+        counts.rows_read,
+        counts.rows_quarantined,
+        deleted,
+        records.height,
+    )
+    return PersonSourceIngested(counts, quarantine, person_records(records, quarantine))
+
+
+def _base(ctx: RunContext, source: SourceConfig, formats: dict[str, str | None]) -> pl.DataFrame | None:
+    """A delta source's records as the last published run left them (None: none, a first load)."""
+    if ctx.bases is None:
+        return None
+    sensitive = ctx.config.dictionary.sensitive_fields
+    return ctx.bases.records(source.name, source.staged_fields, formats, ctx.cipher, sensitive)
 
 
 def ingest_event_source(ctx: RunContext, source: EventSourceConfig, person: PersonRecords) -> SourceIngested:
@@ -122,9 +160,10 @@ def ingest_event_source(ctx: RunContext, source: EventSourceConfig, person: Pers
 
 
 def _check_shrink(ctx: RunContext, sources: list[SourceConfig], counts: list[SourceCounts]) -> None:
-    """Refuse a source with no rows at all, or whose accepted rows fell by more than its
-    max_shrink against the last published run: publishing it would retire its customers' golden
-    ids. Every such source is named at once; --allow-shrink lets a real shrink through."""
+    """Refuse a source with no rows at all, or whose records fell by more than its max_shrink
+    against the last published run: publishing it would retire its customers' golden ids. A delta
+    extract may be empty (nothing changed); its records (the base with the delta applied) may not.
+    Every such source is named at once; --allow-shrink lets a real shrink through."""
     with StateStore(ctx.state_dir) as store:
         last = store.last_published_source_counts()
     last_run, before = last if last is not None else (None, {})
@@ -133,12 +172,18 @@ def _check_shrink(ctx: RunContext, sources: list[SourceConfig], counts: list[Sou
         previous = before.get(source.name)
         if source.name in ctx.allow_shrink:
             continue
-        if count.rows_read == 0:
+        if count.rows_read == 0 and source.extract == "full":
             problems[source.name] = f"source {source.name!r} has no rows at all (an empty or header-only export?)"
-        elif previous and count.rows_accepted < previous * (1 - source.max_shrink):
+        elif source.extract == "delta" and count.records == 0 and not previous:
             problems[source.name] = (
-                f"source {source.name!r} accepted {count.rows_accepted} rows against {previous} at the last"
-                f" published run {last_run}: {1 - count.rows_accepted / previous:.0%} fewer, more than its"
+                f"delta source {source.name!r} has no records at all: no row accepted and no records left by"
+                " an earlier run (is the delta the source's first, and empty?)"
+            )
+        elif previous and count.records < previous * (1 - source.max_shrink):
+            what = "accepted {} rows" if source.extract == "full" else "has {} records with its delta applied"
+            problems[source.name] = (
+                f"source {source.name!r} {what.format(count.records)} against {previous} at the last"
+                f" published run {last_run}: {1 - count.records / previous:.0%} fewer, more than its"
                 f" max_shrink {source.max_shrink:.0%}"
             )
     if problems:

@@ -570,7 +570,8 @@ MASTER_TABLES: list[Table] = [
             (
                 "counts",
                 "VARCHAR",
-                "JSON: rows read, accepted, quarantined, new golden ids, customers archived and brought back",
+                "JSON: rows read, accepted, quarantined, deleted (delta extracts), new golden ids, customers"
+                " archived and brought back",
             ),
             ("error", "VARCHAR", "why a failed run failed"),
         ],
@@ -579,13 +580,17 @@ MASTER_TABLES: list[Table] = [
     table(
         "run_source_counts",
         "source of the run",
-        "Row accounting: rows read = accepted + quarantined.",
+        "Row accounting: rows read = accepted + deleted + quarantined; a delta extract's records are the"
+        " last run's with its accepted rows and deletions applied.",
         [
             ("source", "VARCHAR", "source system"),
             ("kind", "VARCHAR", "csv, parquet, jsonl, sqlite or postgres"),
             ("rows_read", "BIGINT", "rows read"),
-            ("rows_accepted", "BIGINT", "rows accepted (in customer_xref)"),
+            ("rows_accepted", "BIGINT", "rows accepted as records (a delta extract: records added or changed)"),
             ("rows_quarantined", "BIGINT", "rows rejected (in quarantine)"),
+            ("rows_deleted", "BIGINT", "a delta extract's rows marked deleted that removed a record (else 0)"),
+            ("records", "BIGINT", "the source's records after the run (in customer_xref)"),
+            ("extract", "VARCHAR", "full (the whole source every run) or delta (changes and deletions only)"),
             ("role", "VARCHAR", "person (matched into golden customers) or events (visits, purchases, answers)"),
             RUN_ID,
         ],

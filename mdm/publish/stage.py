@@ -20,6 +20,7 @@ from mdm.golden.delta import golden_fingerprint
 from mdm.golden.history import prepare_history
 from mdm.golden.ids import id_event_history
 from mdm.golden.stage import RunIds
+from mdm.incremental.bases import SourceBase, prune_bases, save_bases
 from mdm.incremental.carry import (
     GIANT_BLOCKS_FILE,
     GOLDEN_FILE,
@@ -155,6 +156,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
                 archive=archive,
             ),
         )
+    prune_bases(ctx.state_dir, ctx.run_id)  # this run is the last published: the bases before it are stale
     # the model beside the master, for `mdm explain` and for reading (the master holds its parameters too)
     model_file = model_path(ctx.master_path)
     tmp = model_file.with_suffix(".json.tmp")
@@ -194,13 +196,30 @@ def _leave_records(ctx: RunContext, records: Path, lineage: Path) -> None:
     }
     save_carry(ctx.state_dir, ctx.run_id, ctx.fingerprint, formats, files.carried_records, left, fingerprints)
     golden.unlink(missing_ok=True)
+    _leave_bases(ctx, formats)
+
+
+def _leave_bases(ctx: RunContext, formats: dict[str, dict[str, str | None]]) -> None:
+    """Every person source's staged records, sensitive values as tokens: what the next run applies
+    a delta extract to (mdm/incremental/bases.py). Full sources leave theirs too, so a source can
+    move to delta extracts (or back after one full night) with its records in place."""
+    files, sensitive = ctx.files, ctx.config.dictionary.sensitive_fields
+    staged, described = {}, {}
+    for source in ctx.config.sources.sources:
+        path, fields = files.staged(source.name), [f for f in sensitive if f in source.fields]
+        if fields:
+            path = files.dir / f"base_{source.name}.parquet"
+            protect_columns(pl.read_parquet(files.staged(source.name)), fields, ctx.cipher).write_parquet(path)
+        staged[source.name] = path
+        described[source.name] = SourceBase(source.staged_fields, formats[source.name])
+    save_bases(ctx.state_dir, ctx.run_id, staged, described, keep=ctx.bases.run_id if ctx.bases else None)
 
 
 def _run_counts(ingested: IngestReport, ids: RunIds, changes: Path, archive: ArchiveChanges) -> dict[str, Any]:
     """The counts run_log shows for this run: rows, new golden ids, whether it was incremental
     with each source's new / changed / unchanged / deleted records, and the customers archived
     and brought back."""
-    keys = ("rows_read", "rows_accepted", "rows_quarantined")
+    keys = ("rows_read", "rows_accepted", "rows_quarantined", "rows_deleted")
     mode: dict[str, Any] = json.loads(changes.read_text())
     kinds = [e.kind for e in archive.events]
     counts = {key: ingested.total(key) for key in keys} | {"new_golden_ids": len(ids.new_ids)} | mode
