@@ -73,7 +73,7 @@ def golden_stage(ctx: RunContext) -> GoldenReport:
     carried = _carried_golden(ctx, ids)
     to_build = ids if carried is None else ids.filter(~pl.col("golden_id").is_in(carried.golden["golden_id"].implode()))
     built, lineage_parts = _build_in_partitions(ctx, to_build)
-    customers = pl.concat([carried.golden.select(built.columns), built]).sort("golden_id") if carried else built
+    customers = built if carried is None else pl.concat([carried.golden.select(built.columns), built]).sort("golden_id")
     if carried is not None:
         log.info("golden (incremental): %d customers built, %d carried over", built.height, carried.golden.height)
         carried.lineage.write_parquet(lineage_parts[0].with_name("lineage_carried.parquet"))
