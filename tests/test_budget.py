@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from mdm.budget import MemoryBudget, MemoryLimitError, parse_size
 from mdm.cli import main
+from mdm.config.dictionary import DEFAULT_DICTIONARY
+from mdm.config.rules import DEFAULT_RULES_DIR
 from mdm.executor import ExecutorSettings
 from mdm.golden import stage as golden_stage
 from mdm.match import stage as match_stage
@@ -80,3 +82,29 @@ def test_a_run_in_many_partitions_publishes_the_master_of_a_run_in_one(
     assert any("scored in" in m and "slices" in m for m in said), said
     for name in COMPARED:
         assert _table(parted, name).equals(_table(whole, name)), f"{name} differs when built in partitions"
+
+
+def test_a_dictionary_without_a_term_frequency_column_still_scores(tmp_path: Path) -> None:
+    """Scoring counts term frequencies once for all its slices: only of the columns the records
+    have (a project's dictionary without occupation makes no occupation_key; its comparison is skipped)."""
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "data" / "sample", data)
+    dictionary = tmp_path / "dictionary"
+    shutil.copytree(DEFAULT_DICTIONARY.parent, dictionary)
+    fields = (dictionary / DEFAULT_DICTIONARY.name).read_text()
+    start = fields.index("  - name: occupation\n")
+    end = fields.index("  - name: ", start + 1)
+    (dictionary / DEFAULT_DICTIONARY.name).write_text(fields[:start] + fields[end:])
+    rules = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, rules)
+    survivorship = (rules / "survivorship.yaml").read_text()
+    (rules / "survivorship.yaml").write_text(
+        survivorship.replace("  occupation:\n    rules: [valid, most_recent, most_trusted]\n", "")
+    )
+    sources = data / "sources.yaml"
+    sources.write_text(f"dictionary: {dictionary / DEFAULT_DICTIONARY.name}\nrules: {rules}\n" + sources.read_text())
+    master = tmp_path / "out" / "master.duckdb"
+    with pytest.warns(UserWarning, match="comparison 'occupation' skipped"):
+        summary = run_pipeline(sources, master, as_of=AS_OF)
+    assert summary.match.candidate_pairs > 0
+    assert "occupation_key" not in _table(master, "source_records").columns

@@ -103,9 +103,9 @@ def _score_in_slices(
     A pair's score depends on that pair's levels and the term frequencies of all records, which
     are counted once, so the slices change nothing."""
     files = ctx.files
-    frequencies = {
-        column: term_frequencies(records, column) for column in tf_columns(ctx.config.match_rules.comparisons)
-    }
+    # the columns score_pairs reads frequencies of: the model's comparisons the records can make
+    usable = usable_comparisons(records.columns, [t.comparison for t in learned.model.comparisons])
+    frequencies = {column: term_frequencies(records, column) for column in tf_columns(usable)}
     count = ctx.budget.partitions(pairs.height, SCORE_BYTES_PER_PAIR)
     size = -(-pairs.height // count) if pairs.height else 1
     parts, classes = [], Counter[str]()
