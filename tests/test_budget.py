@@ -20,7 +20,7 @@ from mdm.match import stage as match_stage
 from mdm.pipeline import run_pipeline
 from mdm.standardize import stage as standardize_stage
 from tests.conftest import AS_OF, REPO
-from tests.test_incremental import COMPARED, _table
+from tests.test_incremental import COMPARED, _table, twin_masters
 
 
 @pytest.mark.parametrize(
@@ -62,14 +62,7 @@ def test_the_cli_refuses_a_limit_that_is_not_a_size(tmp_path: Path) -> None:
 def test_a_run_in_many_partitions_publishes_the_master_of_a_run_in_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    data = tmp_path / "data"
-    shutil.copytree(REPO / "data" / "sample", data)
-    sources = data / "sources.yaml"
-    # one trained model for both (training's sums are not bit-stable from run to run)
-    whole, parted = tmp_path / "whole" / "master.duckdb", tmp_path / "parted" / "master.duckdb"
-    run_pipeline(sources, whole, as_of=AS_OF)
-    shutil.copytree(whole.parent, parted.parent)
-    run_pipeline(sources, whole, as_of=AS_OF, full=True)
+    sources, whole, parted, _ = twin_masters(tmp_path, "whole", "parted")
     # the sample's records weigh little: make each weigh enough for a 1 GiB budget to need many partitions
     monkeypatch.setattr(golden_stage, "GOLDEN_BYTES_PER_RECORD", 2_000_000)
     monkeypatch.setattr(standardize_stage, "STANDARDIZE_BYTES_PER_ROW", 10_000_000)

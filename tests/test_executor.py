@@ -4,7 +4,6 @@ slices go to a Dask cluster publishes the same master as a run that keeps them h
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,8 @@ import pytest
 from mdm.executor import ExecutorError, ExecutorSettings, LocalPartitions, open_partitions
 from mdm.pipeline import run_pipeline
 from mdm.standardize import base
-from tests.conftest import AS_OF, REPO
-from tests.test_incremental import COMPARED, _table
+from tests.conftest import AS_OF
+from tests.test_incremental import COMPARED, _table, twin_masters
 
 
 def test_the_sample_on_a_two_worker_dask_cluster_publishes_the_local_runs_master(
@@ -21,14 +20,7 @@ def test_the_sample_on_a_two_worker_dask_cluster_publishes_the_local_runs_master
 ) -> None:
     # the sample's batches of distinct values are small: send them to the cluster all the same
     monkeypatch.setattr(base, "MIN_CLUSTER_VALUES", 20)
-    data = tmp_path / "data"
-    shutil.copytree(REPO / "data" / "sample", data)
-    sources = data / "sources.yaml"
-    # one trained model for both (training's sums are not bit-stable from run to run)
-    local, dask = tmp_path / "local" / "master.duckdb", tmp_path / "dask" / "master.duckdb"
-    run_pipeline(sources, local, as_of=AS_OF)
-    shutil.copytree(local.parent, dask.parent)
-    first = run_pipeline(sources, local, as_of=AS_OF, full=True)
+    sources, local, dask, first = twin_masters(tmp_path, "local", "dask")
     with caplog.at_level(logging.INFO, logger="mdm.executor"):
         second = run_pipeline(sources, dask, as_of=AS_OF, full=True, executor=ExecutorSettings("dask", workers=2))
     sent = [r.getMessage() for r in caplog.records if "Dask tasks" in r.getMessage()]

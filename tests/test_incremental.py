@@ -23,6 +23,7 @@ from mdm.sample.events import generate_events
 from mdm.state import StateStore
 from mdm.steward.desk import StewardDesk
 from mdm.steward.users import add_user
+from mdm.summary import RunSummary
 from tests.conftest import AS_OF, REPO, query
 
 # the tables a reader trusts, compared whole (run ids aside: two runs never share one)
@@ -40,6 +41,21 @@ COMPARED = [
     "id_events",
 ]
 RUN_COLUMNS = ("run_id", "valid_from_run", "valid_to_run")
+
+
+def twin_masters(tmp_path: Path, first: str, second: str) -> tuple[Path, Path, Path, RunSummary]:
+    """The bundled sample copied under tmp_path, and two masters (`tmp_path/<first>/` and
+    `tmp_path/<second>/`) sharing one trained model: training's sums are not bit-stable from run to
+    run, so the second master's store is a copy of the first's after its first run. The first is
+    then run again with --full; (sources.yaml, first master, second master, that run's summary):
+    the caller runs the second master its own way and compares."""
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "data" / "sample", data)
+    sources = data / "sources.yaml"
+    one, two = tmp_path / first / "master.duckdb", tmp_path / second / "master.duckdb"
+    run_pipeline(sources, one, as_of=AS_OF)
+    shutil.copytree(one.parent, two.parent)
+    return sources, one, two, run_pipeline(sources, one, as_of=AS_OF, full=True)
 
 
 def _sample(root: Path, people: int) -> Path:
