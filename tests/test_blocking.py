@@ -156,3 +156,25 @@ def test_pairs_touching_some_records_are_the_full_pairs_with_one_of_them(touchin
     assert some.pairs.rows() == expected.rows()
     assert some.giant_blocks.rows() == full.giant_blocks.rows() and full.giant_blocks.height == 1
     assert full.pairs.height > expected.height or len(touching) == 6
+
+
+@pytest.mark.parametrize("cuts", [[3], [1, 2, 4], [1, 2, 3, 4, 5], [0, 6]])
+def test_pairs_in_ranges_of_left_rids_add_up_to_the_full_pairs(cuts: list[int]) -> None:
+    """The match stage blocks in partitions of left rids (mdm/match/partitions.py): the ranges'
+    pairs, one range after the other, are the full blocking's, row for row, under every kind of
+    rule (plain, prefix, other_key, giant blocks counted over all records), alone or with `touching`."""
+    swapped = TINY.with_columns(given_name_key=pl.Series(["kim", None, "lee", "lee", None, "ng"]))
+    crossed = BlockingRule.model_validate(
+        {"name": "crossed", "key": ["given_name_key"], "other_key": ["family_name_key"]}
+    )
+    rules = [EMAIL, FAMILY_YEAR, crossed, PHONE]
+    bounds = [0, *cuts, 6] if cuts[0] else cuts
+    ranges = list(zip(bounds, bounds[1:], strict=False))
+    full = block_pairs(swapped, rules, max_block_size=3)
+    parts = [block_pairs(swapped, rules, max_block_size=3, left_in=r) for r in ranges]
+    assert pl.concat([p.pairs for p in parts]).rows() == full.pairs.rows()
+    assert all(p.giant_blocks.rows() == full.giant_blocks.rows() for p in parts)
+    touching = pl.Series([2, 5], dtype=pl.Int64)
+    some = block_pairs(swapped, rules, max_block_size=3, touching=touching)
+    some_parts = [block_pairs(swapped, rules, max_block_size=3, touching=touching, left_in=r) for r in ranges]
+    assert pl.concat([p.pairs for p in some_parts]).rows() == some.pairs.rows()

@@ -13,7 +13,8 @@ import pytest
 
 from mdm.config.rules import Comparison, load_match_rules
 from mdm.match import block_pairs, load_model, save_model, score, score_pairs, train_model
-from mdm.match.model import build_model, expectation_maximisation, initial_m
+from mdm.match.comparisons import compare_pairs, usable_comparisons
+from mdm.match.model import add_pattern_counts, build_model, expectation_maximisation, initial_m, pattern_counts
 
 # ---- convergence on pairs generated from known parameters --------------------------------------
 # Level 0 of each comparison is the null level (chosen with probability NULL_RATE, match or not);
@@ -280,3 +281,25 @@ def test_the_prior_is_for_two_random_records_and_scales_with_the_data() -> None:
     assert model.prior_weight_for(1001) == pytest.approx(math.log2(0.001 / 0.999))
     assert model.prior_weight_for(2001) == pytest.approx(math.log2(0.0005 / 0.9995))
     assert model.prior_weight_for(2) == pytest.approx(0.0)  # capped at even odds
+
+
+def test_training_on_the_pattern_counts_of_partitions_is_training_on_all_pairs(trained: tuple) -> None:
+    """The match stage compares its pairs in partitions (mdm/match/partitions.py) and trains on the
+    partitions' pattern counts added up: the same counts, so the same model, as all pairs at once."""
+    records, _, _, model = trained
+    rules = load_match_rules()
+    rules = rules.model_copy(update={"training": rules.training.model_copy(update={"u_sample_pairs": 50_000})})
+    usable = [b for b in rules.blocking if set(b.columns) <= set(records.columns)]
+    blocked = block_pairs(records, usable, rules.max_block_size)
+    with pytest.warns(UserWarning, match="'address' skipped"):
+        comparisons = usable_comparisons(records.columns, rules.comparisons)
+    compared = compare_pairs(records, blocked.pairs, comparisons, keep=["rule_mask"])
+    thirds = [
+        compared.slice(start, compared.height // 3 + 1) for start in range(0, compared.height, compared.height // 3 + 1)
+    ]
+    added = add_pattern_counts([pattern_counts(third, comparisons) for third in thirds])
+    assert len(thirds) == 3 and added.equals(pattern_counts(compared, comparisons))
+    with pytest.warns(UserWarning, match="'address' skipped"):
+        from_parts = train_model(records, rules, blocked, patterns=added)
+    assert from_parts.parameters().equals(model.parameters())
+    assert from_parts.training == model.training

@@ -50,12 +50,22 @@ def missing_columns(rule: BlockingRule, columns: Sequence[str]) -> list[str]:
     return [c for c in rule.columns if c not in columns]
 
 
+RidRange = tuple[int, int]
+"""rids `start` <= rid < `end`: the left (lower) rids of one partition of the candidate pairs."""
+
+
 def rule_pairs(
-    records: pl.DataFrame, rule: BlockingRule, max_block_size: int, touching: pl.Series | None = None
+    records: pl.DataFrame,
+    rule: BlockingRule,
+    max_block_size: int,
+    touching: pl.Series | None = None,
+    left_in: RidRange | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(pairs left < right of one rule, its giant blocks). `records` needs `rid` and the key columns.
-    With `touching` (rids), only the pairs with at least one record among them; the block sizes,
-    and so the giant blocks, are those of every record either way."""
+    With `touching` (rids), only the pairs with at least one record among them; with `left_in`,
+    only the pairs whose left rid is in that range (one partition: each pair has one left rid, so
+    the partitions of a set of ranges share no pair). The block sizes, and so the giant blocks,
+    are those of every record either way."""
     limit = rule.max_block_size or max_block_size
     parts = [key_part(p) for p in rule.key]
     names = [p.meta.output_name() for p in parts]
@@ -66,7 +76,8 @@ def rule_pairs(
         keyed = keyed.join(giant.select(names), on=names, how="anti")
     if rule.other_key is None and touching is None:
         pairs = (
-            keyed.join(keyed, on=names, suffix="_r")
+            _left_in(keyed, left_in)
+            .join(keyed, on=names, suffix="_r")
             .filter(pl.col("rid") < pl.col("rid_r"))
             .select(pl.col("rid").alias("left"), pl.col("rid_r").alias("right"))
         )
@@ -78,8 +89,21 @@ def rule_pairs(
         ).drop_nulls(names)
         if giant.height:
             others = others.join(giant.select(names), on=names, how="anti")
-        if touching is None:
+        if touching is None and left_in is None:
             pairs = _ordered(keyed.join(others, on=names, suffix="_r"))
+        elif touching is None:  # the lower rid in the range, on either side of the join
+            pairs = _ordered(
+                pl.concat(
+                    [
+                        _left_in(keyed, left_in)
+                        .join(others, on=names, suffix="_r")
+                        .filter(pl.col("rid") < pl.col("rid_r")),
+                        keyed.join(_left_in(others, left_in), on=names, suffix="_r").filter(
+                            pl.col("rid_r") < pl.col("rid")
+                        ),
+                    ]
+                )
+            )
         else:
             pairs = _ordered(
                 pl.concat(
@@ -89,6 +113,8 @@ def rule_pairs(
                     ]
                 )
             )
+    if touching is not None and left_in is not None:
+        pairs = _left_in(pairs, left_in, "left")
     described = giant.sort("size", descending=True).select(
         pl.lit(rule.name).alias("rule"),
         pl.lit(" + ".join(_describe(p) for p in rule.key)).alias("key"),
@@ -96,6 +122,10 @@ def rule_pairs(
         pl.col("size").cast(pl.Int64),
     )
     return pairs, described
+
+
+def _left_in(frame: pl.DataFrame, left_in: RidRange | None, column: str = "rid") -> pl.DataFrame:
+    return frame if left_in is None else frame.filter(pl.col(column).is_between(*left_in, closed="left"))
 
 
 def _touching(keyed: pl.DataFrame, rids: pl.Series | None) -> pl.DataFrame:
@@ -116,11 +146,17 @@ def _describe(part: KeyPart) -> str:
 
 
 def block_pairs(
-    records: pl.DataFrame, rules: Sequence[BlockingRule], max_block_size: int, touching: pl.Series | None = None
+    records: pl.DataFrame,
+    rules: Sequence[BlockingRule],
+    max_block_size: int,
+    touching: pl.Series | None = None,
+    left_in: RidRange | None = None,
 ) -> Blocked:
     """Candidate pairs of `records` (a standardized frame with `rid`) under every blocking rule;
     with `touching` (rids), only the pairs with a record among them (an incremental run's new and
-    changed records, mdm/match/delta.py), the report then counting those pairs only.
+    changed records, mdm/match/delta.py); with `left_in`, only those whose left rid is in the
+    range (one partition of the pairs, mdm/match/partitions.py). The report then counts those
+    pairs only.
 
     A rule naming a column the frame lacks is skipped with a warning and a report entry.
     Raising `max_block_size` finds pairs inside big blocks (recall) at a quadratic cost in pairs.
@@ -136,7 +172,7 @@ def block_pairs(
             warnings.warn(f"blocking rule {rule.name!r} skipped: column(s) {absent} absent", stacklevel=2)
             report.append({"rule": rule.name, "pairs": 0, "new_pairs": 0, "skipped": f"column(s) {absent} absent"})
             continue
-        pairs, giant = rule_pairs(records, rule, max_block_size, touching)
+        pairs, giant = rule_pairs(records, rule, max_block_size, touching, left_in)
         found.append(
             pairs.with_columns(
                 pl.lit(index, dtype=pl.UInt8).alias("_rule"), pl.lit(1 << index, dtype=pl.UInt64).alias("_bit")

@@ -8,7 +8,6 @@ from typing import Literal
 import polars as pl
 
 from mdm.config.rules import DEFAULT_RULES_DIR, MatchRules
-from mdm.match.blocking import Blocked
 from mdm.match.model import MODEL_VERSION, MatchModel, load_model, train_model
 
 ModelOrigin = Literal["reused", "trained", "bundled"]
@@ -16,12 +15,11 @@ ModelOrigin = Literal["reused", "trained", "bundled"]
 
 def choose_model(
     records: pl.DataFrame,
-    blocked: Blocked,
+    patterns: pl.DataFrame,
     rules: MatchRules,
     rules_dir: Path,
     stored: str | None,
     retrain: bool = False,
-    compared: pl.DataFrame | None = None,
 ) -> tuple[MatchModel, ModelOrigin]:
     """The model this run scores with, and where it came from.
 
@@ -29,15 +27,15 @@ def choose_model(
     unchanged, so scores (and golden ids) do not drift from night to night; `retrain` or a
     changed comparison trains anew on this run's records. Too few records to learn from
     (below `training.min_records`) fall back to the model shipped beside the rules.
-    `stored` is the JSON of the model the durable store holds, if any; `compared` the
-    comparison levels of the blocked pairs, if already computed.
+    `stored` is the JSON of the model the durable store holds, if any; `patterns` the
+    `pattern_counts` of the run's compared candidate pairs (mdm/match/model.py).
     """
     if not retrain:
         model = _stored_model(stored)
         if model is not None and [t.comparison for t in model.comparisons] == rules.comparisons:
             return model, "reused"
-    if records.height >= rules.training.min_records and blocked.pairs.height > 0:
-        return train_model(records, rules, blocked, compared), "trained"
+    if records.height >= rules.training.min_records and patterns["_pairs"].sum() > 0:
+        return train_model(records, rules, patterns=patterns), "trained"
     bundled = rules_dir / "match_model.json"
     if not bundled.exists():
         bundled = DEFAULT_RULES_DIR / "match_model.json"

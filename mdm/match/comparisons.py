@@ -319,6 +319,7 @@ def compare_pairs(
     keep: Sequence[str] = (),
     carry_left: Sequence[str] = (),
     partitions: Partitions | None = None,
+    many: bool | None = None,
 ) -> pl.DataFrame:
     """Per pair (`left`, `right` rids), one UInt8 level index column per comparison.
 
@@ -327,6 +328,8 @@ def compare_pairs(
     columns whose left-hand value (`<column>_l`) is kept too (a string column as Categorical when
     the strings were coded, see `CODED_PAIRS_PER_RECORD`). The pairs are compared in slices of
     PAIRS_PER_SLICE, on `partitions` (mdm/executor.py) when given, else here one after the other.
+    `many` says whether the pairs are many per record (see below); by default judged from these
+    pairs, which a partition of all the candidate pairs would misjudge.
     """
     columns = list(
         dict.fromkeys([*(c for comparison in comparisons for c in comparison.required_columns), *carry_left])
@@ -336,7 +339,8 @@ def compare_pairs(
     # by level (`levels_of`), the missing and exact levels, which take most such pairs, on codes.
     # Few (random pairs, to estimate u): nearly every pair reaches the last levels, so each
     # similarity is computed on the whole slice at once and `level_index` picks the level.
-    many = pairs.height >= CODED_PAIRS_PER_RECORD * records.height
+    if many is None:
+        many = pairs.height >= CODED_PAIRS_PER_RECORD * records.height
     side = records.select("rid", *columns)
     if many and (partitions is None or not partitions.distributed):
         side = side.with_columns(pl.col(pl.String).cast(pl.Categorical))

@@ -45,7 +45,7 @@ def match_fingerprint(rules: MatchRules) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def left_pairs(compared: pl.DataFrame, comparisons: list[Comparison]) -> pl.DataFrame:
+def left_pairs(compared: pl.LazyFrame, comparisons: list[Comparison]) -> pl.LazyFrame:
     """What a run leaves of its compared pairs for the next one: the pairs and their levels."""
     return compared.select(*PAIR_COLUMNS, *(c.name for c in comparisons))
 

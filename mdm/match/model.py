@@ -218,7 +218,9 @@ def expectation_maximisation(
     """
     names = [c.name for c in comparisons]
     n = pl.col(counts).sum() if counts else pl.len()
-    patterns = gammas.group_by(names).agg(n.cast(pl.Float64).alias("n"))
+    # in a fixed order, and each level's sums taken over one column (a group_by would add in an
+    # order of its threads' choosing): the same pairs train the same model to the last bit
+    patterns = gammas.group_by(names).agg(n.cast(pl.Float64).alias("n")).sort(names)
     total = float(patterns["n"].sum())
     m, u = {k: list(m[k]) for k in names}, {k: list(u[k]) for k in names}
     iterations, converged = 0, False
@@ -234,9 +236,13 @@ def expectation_maximisation(
         change = abs(new_prior - prior)
         prior = min(max(new_prior, PROBABILITY_FLOOR), 1 - PROBABILITY_FLOOR)
         for comparison in comparisons:
-            sums = weighted.group_by(comparison.name).agg(pl.col("_match").sum(), pl.col("_non_match").sum())
-            by_level = {row[0]: (row[1], row[2]) for row in sums.iter_rows()}
             levels = range(len(comparison.levels))
+            sums = weighted.select(
+                pl.col(column).filter(pl.col(comparison.name) == level).sum().alias(f"{column}{level}")
+                for level in levels
+                for column in ("_match", "_non_match")
+            ).row(0)
+            by_level = {level: (sums[2 * level], sums[2 * level + 1]) for level in levels}
             for estimate, table, slot in ((estimate_m, m, 0), (estimate_u, u, 1)):
                 if estimate:
                     new = _normalise([by_level.get(i, (0.0, 0.0))[slot] for i in levels])
@@ -248,37 +254,54 @@ def expectation_maximisation(
     return EMResult(m, u, prior, iterations, converged)
 
 
+def pattern_counts(compared: pl.DataFrame, comparisons: Sequence[Comparison]) -> pl.DataFrame:
+    """Each pattern of levels (and of the blocking rules that found it, `rule_mask`) of compared
+    pairs once, with its pair count `_pairs`, in a fixed order: all training reads of the pairs.
+    The counts of several partitions of the pairs add up (`add_pattern_counts`) to those of all."""
+    names = ["rule_mask", *(c.name for c in comparisons)]
+    return compared.group_by(names).len("_pairs").with_columns(pl.col("_pairs").cast(pl.Int64)).sort(names)
+
+
+def add_pattern_counts(parts: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """The pattern counts of the union of disjoint sets of pairs, from each set's `pattern_counts`."""
+    names = [c for c in parts[0].columns if c != "_pairs"]
+    return pl.concat(parts).group_by(names).agg(pl.col("_pairs").sum()).sort(names)
+
+
 def train_model(
     records: pl.DataFrame,
     rules: MatchRules,
     blocked: Blocked | None = None,
-    compared: pl.DataFrame | None = None,
+    patterns: pl.DataFrame | None = None,
 ) -> MatchModel:
     """Estimate u from random pairs, m and the prior by EM on candidate pairs; return the model.
 
     `records` is the standardized frame (with `rid`); `blocked` is `block_pairs(...)` of it if
-    already computed, and `compared` the level of every comparison for its pairs (with
-    `rule_mask`), if already computed for scoring. Comparisons whose columns are absent are
-    skipped with a warning.
+    already computed, and `patterns` the `pattern_counts` of its compared pairs, if already
+    computed for scoring. The rule masks of the patterns are bits of `blocked.blocking` when given,
+    else of `rules.blocking`. Comparisons whose columns are absent are skipped with a warning.
     """
     settings = rules.training
     comparisons = usable_comparisons(records.columns, rules.comparisons)
     if not comparisons:
         raise ValueError("no usable comparison: every comparison's columns are absent from the records")
-    if blocked is None:
-        blocked = block_pairs(records, rules.blocking, rules.max_block_size)
-    if blocked.pairs.height == 0:
+    if patterns is None:
+        if blocked is None:
+            blocked = block_pairs(records, rules.blocking, rules.max_block_size)
+        compared = compare_pairs(records, blocked.pairs, comparisons, keep=["rule_mask"])
+        patterns = pattern_counts(compared, comparisons)
+    candidate_pairs = int(patterns["_pairs"].sum())
+    if candidate_pairs == 0:
         raise ValueError("no candidate pairs to train on: check the blocking rules")
     u = estimate_u(records, comparisons, settings.u_sample_pairs, settings.seed)
-    if compared is None:
-        compared = compare_pairs(records, blocked.pairs, comparisons, keep=["rule_mask"])
     # each pattern of levels (and of rules that found it) once, with its count: every session
     # below filters and groups a few thousand rows instead of millions
-    gammas = compared.group_by("rule_mask", *(c.name for c in comparisons)).len("_pairs")
+    gammas = patterns
     m_start = initial_m(comparisons)
     estimates: dict[str, list[tuple[float, list[float]]]] = {c.name: [] for c in comparisons}
     sessions = []
-    for index, rule in enumerate(blocked.blocking):
+    blocking = rules.blocking if blocked is None else blocked.blocking
+    for index, rule in enumerate(blocking):
         subset = gammas.filter((pl.col("rule_mask") & (1 << index)) != 0)
         free = [c for c in comparisons if not set(c.required_columns) & set(rule.columns)]
         if subset.height == 0 or not free:
@@ -319,14 +342,14 @@ def train_model(
         counts="_pairs",
     )
     training = {
-        "candidate_pairs": compared.height,
+        "candidate_pairs": candidate_pairs,
         "u_sample_pairs": settings.u_sample_pairs,
         "seed": settings.seed,
         "sessions": sessions,
         "skipped_comparisons": [c.name for c in rules.comparisons if c not in comparisons],
     }
     all_pairs = records.height * (records.height - 1) / 2
-    random_pair_prior = min(final.prior * compared.height / all_pairs, 0.5)
+    random_pair_prior = min(final.prior * candidate_pairs / all_pairs, 0.5)
     training["prior_among_candidate_pairs"] = round(final.prior, 6)
     return build_model(comparisons, m, u, random_pair_prior, training, trained_records=records.height)
 

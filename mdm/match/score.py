@@ -88,14 +88,20 @@ def _weight(
 
 
 def compare_for_scoring(
-    records: pl.DataFrame, pairs: pl.DataFrame, comparisons: list[Comparison], partitions: Partitions | None = None
+    records: pl.DataFrame,
+    pairs: pl.DataFrame,
+    comparisons: list[Comparison],
+    partitions: Partitions | None = None,
+    many: bool | None = None,
 ) -> pl.DataFrame:
     """The level of every comparison per pair, with what scoring and training need beside it:
     the pairs' `rule` and `rule_mask` and the left values of term-frequency adjusted columns
-    (compared on `partitions` when given, mdm/executor.py)."""
+    (compared on `partitions` when given, mdm/executor.py; `many` as compare_pairs takes it)."""
     keep = [c for c in ("rule", "rule_mask") if c in pairs.columns]
     tf_columns = sorted({column for comparison in comparisons for _, column in _tf_levels(comparison)})
-    return compare_pairs(records, pairs, comparisons, keep=keep, carry_left=tf_columns, partitions=partitions)
+    return compare_pairs(
+        records, pairs, comparisons, keep=keep, carry_left=tf_columns, partitions=partitions, many=many
+    )
 
 
 def classify(probability: pl.Expr, threshold_match_probability: float, threshold_review_probability: float) -> pl.Expr:

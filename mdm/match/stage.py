@@ -7,6 +7,7 @@ import json
 import logging
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -14,13 +15,13 @@ import polars as pl
 from mdm.config.rules import Comparison
 from mdm.context import PAIR_FILE_COMPRESSION, RunContext
 from mdm.incremental.carry import GIANT_BLOCKS_FILE, MATCH_FINGERPRINT, PAIRS_FILE, PREVIOUS_RID
-from mdm.match.blocking import block_pairs
 from mdm.match.choose import ModelOrigin, choose_model
 from mdm.match.comparisons import usable_comparisons
 from mdm.match.delta import DeltaCompared, compare_delta, left_pairs, match_fingerprint
 from mdm.match.learn import Learned, LearningReport, label_levels, learn
 from mdm.match.model import MatchModel, save_model
-from mdm.match.score import compare_for_scoring, score_pairs, term_frequencies, tf_columns
+from mdm.match.partitions import ComparedParts, compare_in_partitions
+from mdm.match.score import score_pairs, term_frequencies, tf_columns
 from mdm.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -54,18 +55,21 @@ def match_stage(ctx: RunContext) -> MatchReport:
         labels = store.labels() if rules.learning.enabled else []
     comparisons = usable_comparisons(records.columns, rules.comparisons)
     delta = _compare_delta(ctx, records, comparisons)
+    # the levels are compared once, for training (when this run trains) and scoring alike
     if delta is None:
-        blocked = block_pairs(records, rules.blocking, rules.max_block_size)
-        # the levels are compared once, for training (when this run trains) and scoring alike
-        compared = compare_for_scoring(records, blocked.pairs, comparisons, ctx.partitions)
+        compared = compare_in_partitions(records, rules, comparisons, ctx.budget, files.dir, ctx.partitions)
+        recompared = compared.candidate_pairs
     else:
-        blocked, compared = delta.blocked, delta.compared
-    left_pairs(compared, comparisons).write_parquet(files.compared, compression=PAIR_FILE_COMPRESSION)
-    model, origin = choose_model(records, blocked, rules, ctx.config.rules_dir, stored, ctx.retrain, compared)
+        compared = ComparedParts.whole(delta.blocked, delta.compared, comparisons, files.dir)
+        recompared = delta.recompared
+        del delta
+    left_pairs(compared.scan(), comparisons).sink_parquet(files.compared, compression=PAIR_FILE_COMPRESSION)
+    model, origin = choose_model(records, compared.patterns, rules, ctx.config.rules_dir, stored, ctx.retrain)
     # the stewards' answers move m and the thresholds on top of the model as trained (mdm/match/learn.py)
     learned = _learn(ctx, model, records, labels)
-    classes = _score_in_slices(ctx, records, blocked.pairs, compared, learned)
-    candidate_pairs = blocked.pairs.height
+    classes = _score_in_slices(ctx, records, compared, learned)
+    compared.remove()
+    candidate_pairs = compared.candidate_pairs
     save_model(learned.model, files.model)
     if origin == "trained":
         save_model(model, files.model_trained)
@@ -74,7 +78,7 @@ def match_stage(ctx: RunContext) -> MatchReport:
     )
     learned.table.write_parquet(files.learning)
     learned.new_labels.write_parquet(files.new_labels)
-    blocked.giant_blocks.write_parquet(files.giant_blocks)
+    compared.giant_blocks.write_parquet(files.giant_blocks)
     log.info(
         "match: %d candidate pairs, %s; model %s; %d labels", candidate_pairs, classes, origin, learned.report.labels
     )
@@ -83,10 +87,10 @@ def match_stage(ctx: RunContext) -> MatchReport:
         pairs_by_class={c: classes.get(c, 0) for c in ("match", "review", "non_match")},
         model=origin,
         model_trained_at=model.trained_at.isoformat(),
-        blocking=[{k: v for k, v in r.items() if k != "largest_skipped"} for r in blocked.rules],
-        giant_blocks=blocked.giant_blocks.height,
+        blocking=[{k: v for k, v in r.items() if k != "largest_skipped"} for r in compared.rules],
+        giant_blocks=compared.giant_blocks.height,
         learning=learned.report,
-        compared_pairs=candidate_pairs if delta is None else delta.recompared,
+        compared_pairs=recompared,
     )
 
 
@@ -96,35 +100,40 @@ match weight, probability and class (1.6 GiB for 9.3M pairs at 1M records, bench
 
 
 def _score_in_slices(
-    ctx: RunContext, records: pl.DataFrame, pairs: pl.DataFrame, compared: pl.DataFrame, learned: Learned
+    ctx: RunContext, records: pl.DataFrame, compared: ComparedParts, learned: Learned
 ) -> dict[str, int]:
-    """Score the candidate pairs in as many slices as the memory budget asks (mdm/budget.py), each
-    written to disk before the next is scored, into the scored pairs' file; the pairs per class.
-    A pair's score depends on that pair's levels and the term frequencies of all records, which
-    are counted once, so the slices change nothing."""
+    """Score the compared pairs partition by partition, each in as many slices as the memory budget
+    asks (mdm/budget.py), each slice written to disk before the next is scored, into the scored
+    pairs' file; the pairs per class. A pair's score depends on that pair's levels and the term
+    frequencies of all records, which are counted once, so the slices change nothing."""
     files = ctx.files
     # the columns score_pairs reads frequencies of: the model's comparisons the records can make
     usable = usable_comparisons(records.columns, [t.comparison for t in learned.model.comparisons])
     frequencies = {column: term_frequencies(records, column) for column in tf_columns(usable)}
-    count = ctx.budget.partitions(pairs.height, SCORE_BYTES_PER_PAIR)
-    size = -(-pairs.height // count) if pairs.height else 1
-    parts, classes = [], Counter[str]()
-    for number, start in enumerate(range(0, max(pairs.height, 1), size)):
-        scored = score_pairs(
-            records,
-            pairs.slice(start, size),
-            learned.model,
-            threshold_match_probability=learned.threshold_match_probability,
-            threshold_review_probability=learned.threshold_review_probability,
-            compared=compared.slice(start, size),
-            frequencies=frequencies,
-        )
-        classes.update(dict(scored["match_class"].cast(pl.String).value_counts().iter_rows()))
-        parts.append(files.dir / f"scored_{number}.parquet")
-        scored.write_parquet(parts[-1], compression=PAIR_FILE_COMPRESSION)
-        del scored
-    if count > 1:
-        log.info("match: %d candidate pairs scored in %d slices", pairs.height, count)
+    parts: list[Path] = []
+    classes = Counter[str]()
+    for path in compared.paths:
+        pairs = pl.read_parquet(path)
+        count = ctx.budget.partitions(pairs.height, SCORE_BYTES_PER_PAIR)
+        size = -(-pairs.height // count) if pairs.height else 1
+        for start in range(0, max(pairs.height, 1), size):
+            piece = pairs.slice(start, size)
+            scored = score_pairs(
+                records,
+                piece,
+                learned.model,
+                threshold_match_probability=learned.threshold_match_probability,
+                threshold_review_probability=learned.threshold_review_probability,
+                compared=piece,
+                frequencies=frequencies,
+            )
+            classes.update(dict(scored["match_class"].cast(pl.String).value_counts().iter_rows()))
+            parts.append(files.dir / f"scored_{len(parts)}.parquet")
+            scored.write_parquet(parts[-1], compression=PAIR_FILE_COMPRESSION)
+            del scored, piece
+        del pairs
+    if len(parts) > 1:
+        log.info("match: %d candidate pairs scored in %d slices", compared.candidate_pairs, len(parts))
     pl.concat([pl.scan_parquet(part) for part in parts]).sink_parquet(files.scored, compression=PAIR_FILE_COMPRESSION)
     for part in parts:
         part.unlink()
