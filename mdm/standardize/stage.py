@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
+import pandera.polars as pa
 import polars as pl
 
 from mdm.config.sources import SourceConfig
@@ -66,44 +68,27 @@ and their intermediates): the row batches of one source are sized by it (mdm/bud
 def standardize_stage(ctx: RunContext) -> StandardizeReport:
     files, dictionary = ctx.files, ctx.config.dictionary
     date_fields = [f.name for f in dictionary.published_fields if f.kind == "date"]
-    schema = standardized_schema(dictionary)
-    parts, hashes, previous, profiles, problems = [], [], [], [], []
+    done = _Standardized(files.dir, standardized_schema(dictionary), ctx.config.published_fields, date_fields)
+    problems: list[str] = []
     changes: dict[str, SourceChanges] = {}
     with distinct_values(partitions=ctx.partitions):  # a phone or e-mail seen in several sources is parsed once
-        for number, source in enumerate(ctx.config.sources.sources):
-            staged = pl.read_parquet(files.staged(source.name))
+        for source in ctx.config.sources.sources:
             formats = json.loads(files.formats(source.name).read_text())
             carried = ctx.carry.source_records(source.name, formats, ctx.cipher) if ctx.carry else None
-            frame, row_hashes, changes[source.name] = _standardize(ctx, source, staged, formats, carried)
-            del carried
-            problems += unparsed_dates(frame, staged, source, formats, date_fields)
-            hashes.append(row_hashes)
-            previous.append(frame[PREVIOUS_RID])
-            profiles += [
-                field_profile(frame, ctx.config.published_fields),
-                _updated_at_profile(frame, staged, source.name),
-            ]
-            frame = frame.drop(PREVIOUS_RID)
-            schema.validate(frame)
-            # each source's records to disk as it is done: the sources are never all in memory at once
-            parts.append(files.dir / f"standardized_{number}.parquet")
-            frame.write_parquet(parts[-1])
-            del frame, staged
+            dates = DateCounts()
+            if carried is None:
+                changes[source.name] = _standardize_fresh(ctx, source, formats, done, dates)
+            else:
+                staged = pl.read_parquet(files.staged(source.name))
+                frame, row_hashes, changes[source.name] = _standardize(ctx, source, staged, formats, carried)
+                del carried
+                done.keep(frame, staged, row_hashes, formats, dates, source.name)
+                del frame, staged
+            problems += dates.problems(source, formats)
     if problems:
         raise DatesUnparsed("; ".join(problems) + ". Declare the right format for the field in sources.yaml")
-    (
-        pl.concat([pl.scan_parquet(part) for part in parts], how="vertical")
-        .with_row_index("rid")
-        .with_columns(pl.col("rid").cast(pl.Int64))
-        .sink_parquet(files.standardized)
-    )
-    for part in parts:
-        part.unlink()
-    kept = {HASH_COLUMN: pl.concat(hashes), PREVIOUS_RID: pl.concat(previous)}
-    records = len(kept[HASH_COLUMN])
-    pl.DataFrame({"rid": pl.int_range(records, dtype=pl.Int64, eager=True), **kept}).write_parquet(files.record_hashes)
-    profile = pl.concat(profiles).sort("source", "field")
-    profile.write_parquet(files.field_profile)
+    records = done.write(files.standardized, files.record_hashes, files.field_profile)
+    profile = pl.read_parquet(files.field_profile)
     flagged = profile.group_by("field").agg(pl.col("flagged").sum()).filter(pl.col("flagged") > 0)
     by_source: dict[str, dict[str, int]] = {}
     for source_name, name, n in profile.filter(pl.col("flagged") > 0).select("source", "field", "flagged").iter_rows():
@@ -114,44 +99,105 @@ def standardize_stage(ctx: RunContext) -> StandardizeReport:
     return StandardizeReport(records, dict(sorted(flagged.iter_rows())), dict(sorted(by_source.items())), mode, changes)
 
 
+class _Standardized:
+    """The standardized records as they are done, batch by batch on disk (no source, and no batch
+    of a big one, is in memory beside the others), with what the stage reports of them: each
+    record's row hash and previous rid, and the field profile's counts, which add up over batches."""
+
+    def __init__(self, work: Path, schema: pa.DataFrameSchema, fields: list[str], date_fields: list[str]) -> None:
+        self.work, self.schema, self.fields, self.date_fields = work, schema, fields, date_fields
+        self.parts: list[Path] = []
+        self.hashes: list[pl.Series] = []
+        self.previous: list[pl.Series] = []
+        self.profiles: list[pl.DataFrame] = []
+
+    def keep(
+        self,
+        frame: pl.DataFrame,
+        staged: pl.DataFrame,
+        row_hashes: pl.Series,
+        formats: dict[str, str | None],
+        dates: DateCounts,
+        source: str,
+    ) -> None:
+        """One batch of `source`: standardized `frame` (with `previous_rid`) of the rows `staged`."""
+        dates.add(frame, staged, formats, self.date_fields)
+        self.hashes.append(row_hashes)
+        self.previous.append(frame[PREVIOUS_RID])
+        self.profiles += [field_profile(frame, self.fields), _updated_at_profile(frame, staged, source)]
+        frame = frame.drop(PREVIOUS_RID)
+        self.schema.validate(frame)
+        self.parts.append(self.work / f"standardized_{len(self.parts)}.parquet")
+        frame.write_parquet(self.parts[-1])
+
+    def write(self, standardized: Path, hashes: Path, profile: Path) -> int:
+        """The standardized records with their rids (in source and staged order), their row hashes and
+        the field profile to their work files; the number of records."""
+        (
+            pl.concat([pl.scan_parquet(part) for part in self.parts], how="vertical")
+            .with_row_index("rid")
+            .with_columns(pl.col("rid").cast(pl.Int64))
+            .sink_parquet(standardized)
+        )
+        for part in self.parts:
+            part.unlink()
+        kept = {HASH_COLUMN: pl.concat(self.hashes), PREVIOUS_RID: pl.concat(self.previous)}
+        records = len(kept[HASH_COLUMN])
+        pl.DataFrame({"rid": pl.int_range(records, dtype=pl.Int64, eager=True), **kept}).write_parquet(hashes)
+        counts = ("records", "present", "clean", "flagged")
+        (
+            pl.concat(self.profiles)
+            .group_by("source", "field")
+            .agg(pl.col("records").sum().cast(pl.UInt32), pl.col(counts[1:]).sum().cast(pl.Int64))
+            .sort("source", "field")
+            .write_parquet(profile)
+        )
+        return records
+
+
+def _standardize_fresh(
+    ctx: RunContext, source: SourceConfig, formats: dict[str, str | None], done: _Standardized, dates: DateCounts
+) -> SourceChanges:
+    """Every staged row of `source` standardized afresh, in row batches of what the memory budget
+    allows (a row's standardized form depends on that row alone), each read from the staged file
+    and written to disk before the next."""
+    path = ctx.files.staged(source.name)
+    rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+    size = ctx.budget.rows_per_partition(STANDARDIZE_BYTES_PER_ROW)
+    starts = range(0, rows, size) if rows else range(1)
+    if len(starts) > 1:
+        log.info("standardize %s: %d rows in %d batches", source.name, rows, len(starts))
+    for start in starts:
+        staged = pl.scan_parquet(path).slice(start, size).collect()
+        frame = _standardized_rows(ctx, source, staged, formats)
+        fresh = frame.with_columns(pl.lit(None, dtype=pl.Int64).alias(PREVIOUS_RID))
+        done.keep(fresh, staged, record_hashes(staged), formats, dates, source.name)
+        del frame, fresh, staged
+    return SourceChanges(rows, 0, 0, 0, carried=False)
+
+
+def _standardized_rows(
+    ctx: RunContext, source: SourceConfig, rows: pl.DataFrame, formats: dict[str, str | None]
+) -> pl.DataFrame:
+    """`rows` of `source` standardized."""
+    ingested = IngestResult(source.name, rows.height, rows, pl.DataFrame(schema=QUARANTINE_SCHEMA), formats)
+    return standardize_source(ingested, source, ctx.config.dictionary, ctx.as_of)
+
+
 def _standardize(
     ctx: RunContext,
     source: SourceConfig,
     staged: pl.DataFrame,
     formats: dict[str, str | None],
-    carried: pl.DataFrame | None,
+    carried: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.Series, SourceChanges]:
     """One source's standardized records in staged order (with `previous_rid`), their row hashes,
-    and what changed: with `carried` (the last run's records of the source), only new and changed
+    and what changed against `carried` (the last run's records of the source): only new and changed
     rows are standardized, the unchanged ones taken from `carried` with their dates re-checked as of
     today. `previous_rid` is a carried record's rid in the last run, null where the record was
     standardized afresh or a date of it reads otherwise today (its pairs are compared again)."""
     dictionary, as_of = ctx.config.dictionary, ctx.as_of
     row_hashes = record_hashes(staged)
-
-    def standardized(rows: pl.DataFrame) -> pl.DataFrame:
-        """`rows` standardized in batches of the rows the memory budget allows (a row's
-        standardized form depends on that row alone)."""
-        size = ctx.budget.rows_per_partition(STANDARDIZE_BYTES_PER_ROW)
-        batches = [rows.slice(start, size) for start in range(0, rows.height, size)] or [rows]
-        if len(batches) > 1:
-            log.info("standardize %s: %d rows in %d batches", source.name, rows.height, len(batches))
-        return pl.concat(
-            [
-                standardize_source(
-                    IngestResult(source.name, batch.height, batch, pl.DataFrame(schema=QUARANTINE_SCHEMA), formats),
-                    source,
-                    dictionary,
-                    as_of,
-                )
-                for batch in batches
-            ],
-            how="vertical",
-        )
-
-    if carried is None:
-        frame = standardized(staged).with_columns(pl.lit(None, dtype=pl.Int64).alias(PREVIOUS_RID))
-        return frame, row_hashes, SourceChanges(staged.height, 0, 0, 0, carried=False)
     before = carried.select("source_record_id", pl.col(HASH_COLUMN).alias("_before"))
     compared = (
         staged.select("source_record_id", "row_number")
@@ -162,7 +208,9 @@ def _standardize(
     new = int(compared["_before"].is_null().sum())
     unchanged = int(same.sum())
     deleted = carried.height - int(compared["_before"].is_not_null().sum())
-    fresh = standardized(staged.filter(~same)).with_columns(pl.lit(None, dtype=pl.Int64).alias(PREVIOUS_RID))
+    fresh = _standardized_rows(ctx, source, staged.filter(~same), formats).with_columns(
+        pl.lit(None, dtype=pl.Int64).alias(PREVIOUS_RID)
+    )
     kept_rows = compared.filter(same).select("source_record_id", "row_number", "_position")
     kept = (
         carried.drop("row_number", HASH_COLUMN)
@@ -181,29 +229,54 @@ def _standardize(
     return frame, row_hashes, changes
 
 
+class DateCounts:
+    """Per date field (and updated_at) of one source: values present and values that failed their
+    format, with a few of the failures, added up over the source's batches."""
+
+    SAMPLES = 3
+
+    def __init__(self) -> None:
+        self.present: dict[str, int] = {}
+        self.failed: dict[str, int] = {}
+        self.samples: dict[str, list[str]] = {}
+
+    def add(self, frame: pl.DataFrame, staged: pl.DataFrame, formats: dict[str, str | None], fields: list[str]) -> None:
+        """The counts of one batch: `frame` standardized from `staged`."""
+        for name, flags, raw in [(f, f"{f}_flags", f"{f}_raw") for f in fields] + [
+            ("updated_at", "updated_at_flags", None)
+        ]:
+            if name not in formats:  # not mapped in this source
+                continue
+            text = (frame[raw] if raw else staged["updated_at"]).str.strip_chars()
+            failed = frame[flags].list.eval(pl.element().str.starts_with(UNPARSED)).list.any()
+            self.present[name] = self.present.get(name, 0) + int((text.str.len_chars() > 0).sum())
+            self.failed[name] = self.failed.get(name, 0) + int(failed.sum())
+            seen = self.samples.setdefault(name, [])
+            seen += text.filter(failed).head(self.SAMPLES - len(seen)).to_list()
+
+    def problems(self, source: SourceConfig, formats: dict[str, str | None]) -> list[str]:
+        """Each field whose values mostly fail their format."""
+        problems = []
+        for name, present in self.present.items():
+            n_failed = self.failed[name]
+            too_many = present >= MIN_VALUES_FOR_RATE and 1 - n_failed / present < source.min_date_parse_rate
+            if n_failed and (too_many or n_failed == present):
+                samples = ", ".join(repr(v) for v in self.samples[name])
+                fmt = formats[name] or ISO_8601
+                problems.append(
+                    f"source {source.name!r}: {n_failed} of {present} {name} values do not parse with format"
+                    f" {fmt!r} (e.g. {samples}), fewer than min_date_parse_rate {source.min_date_parse_rate:.0%} parse"
+                )
+        return problems
+
+
 def unparsed_dates(
     frame: pl.DataFrame, staged: pl.DataFrame, source: SourceConfig, formats: dict[str, str | None], fields: list[str]
 ) -> list[str]:
     """Each date field (and updated_at) of one source whose values mostly fail their format."""
-    problems = []
-    for name, flags, raw in [(f, f"{f}_flags", f"{f}_raw") for f in fields] + [
-        ("updated_at", "updated_at_flags", None)
-    ]:
-        if name not in formats:  # not mapped in this source
-            continue
-        text = (frame[raw] if raw else staged["updated_at"]).str.strip_chars()
-        present = int((text.str.len_chars() > 0).sum())
-        failed = frame[flags].list.eval(pl.element().str.starts_with(UNPARSED)).list.any()
-        n_failed = int(failed.sum())
-        too_many = present >= MIN_VALUES_FOR_RATE and 1 - n_failed / present < source.min_date_parse_rate
-        if n_failed and (too_many or n_failed == present):
-            samples = ", ".join(repr(v) for v in text.filter(failed).head(3).to_list())
-            fmt = formats[name] or ISO_8601
-            problems.append(
-                f"source {source.name!r}: {n_failed} of {present} {name} values do not parse with format"
-                f" {fmt!r} (e.g. {samples}), fewer than min_date_parse_rate {source.min_date_parse_rate:.0%} parse"
-            )
-    return problems
+    counts = DateCounts()
+    counts.add(frame, staged, formats, fields)
+    return counts.problems(source, formats)
 
 
 def _updated_at_profile(frame: pl.DataFrame, staged: pl.DataFrame, source: str) -> pl.DataFrame:
