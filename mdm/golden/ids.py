@@ -178,9 +178,9 @@ def _serve(candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     in serving order: the first of their contested candidates ranked before their first
     uncontested one that no cluster took yet, else that uncontested one."""
     uncontested = candidates.filter(pl.col("free") == 0, pl.col("rank") == 0).select("pos", golden_id="vote")
+    free = pl.col("free")
     contested = (
-        candidates.filter(pl.col("free").is_null() | (pl.col("free") > 0))
-        .filter(pl.col("free").is_null() | (pl.col("rank") <= pl.col("free")))
+        candidates.filter(free.is_null() | ((free > 0) & (pl.col("rank") <= free)))
         .group_by("pos", maintain_order=True)
         .agg("vote", "votes")
     )
