@@ -332,6 +332,7 @@ class StateStore:
         return self._frame(
             "SELECT source, source_record_id, golden_id FROM xref_registry",
             {"source": pl.String, "source_record_id": pl.String, "golden_id": pl.String},
+            rechunk=False,  # read once, by a join: one copy of 5M rows fewer
         )
 
     def peek_next_numbers(self) -> int:
@@ -497,13 +498,13 @@ class StateStore:
             {"golden_id": pl.String, "valid_from_run": pl.String, "valid_to_run": pl.String, "row_hash": pl.String},
         )
 
-    def _frame(self, sql: str, schema: dict[str, Any]) -> pl.DataFrame:
+    def _frame(self, sql: str, schema: dict[str, Any], *, rechunk: bool = True) -> pl.DataFrame:
         """A query's rows as a frame, fetched in batches so Python holds few rows at a time."""
         cur = self._con.execute(sql)
         parts = [pl.DataFrame(schema=schema)]
         while batch := cur.fetchmany(_BATCH_ROWS):
             parts.append(pl.DataFrame(batch, schema=schema, orient="row"))
-        return pl.concat(parts, rechunk=True)
+        return pl.concat(parts, rechunk=rechunk)
 
     def current_model(self) -> str | None:
         """The JSON of the match model the last published run trained, if any."""
