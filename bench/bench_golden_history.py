@@ -64,16 +64,18 @@ def one_run(state: Path, work: Path, run_id: str, frame: pl.DataFrame, first: bo
     timings["master_history_rows"] = con.sql("SELECT count(*) FROM golden_customers_history").fetchall()[0][0]
     con.close()
     timings["master_history_table_s"] = round(time.perf_counter() - started, 2)
-    ids = frame["golden_id"].to_list()
+    ids = frame["golden_id"]
+    assignments = frame.select(source=pl.lit("crm"), source_record_id="golden_id", golden_id="golden_id")
+    created = frame.select(
+        kind=pl.lit("created"), old_id=pl.lit(None, dtype=pl.String), new_id="golden_id", reason=pl.lit("new records")
+    )
     started = time.perf_counter()
     store.save_assignments(
         run_id,
-        ((("crm", g, g)) for g in ids),
+        assignments,
         ids if first else [],
         len(ids) + 1,
-        events=[{"kind": "created", "old_id": None, "new_id": g, "reason": "new records"} for g in ids]
-        if first
-        else [],
+        events=created if first else created.clear(),
         versions=update.changes,
     )
     timings["save_assignments_s"] = round(time.perf_counter() - started, 2)

@@ -157,8 +157,9 @@ class WorkFiles:
 
     @property
     def ids(self) -> Path:
-        """New golden ids, the next free number and the id events of this run (-> archive, tags, publish)."""
-        return self.dir / "ids.json"
+        """The id events of this run (its new ids among them) and the next free number (-> archive,
+        tags, publish; mdm/golden/stage.py, RunIds)."""
+        return self.dir / "ids.parquet"
 
     # stale ->
     @property

@@ -20,6 +20,7 @@ from mdm.archive.policy import (
     restore_activity,
 )
 from mdm.context import RunContext
+from mdm.golden.ids import REVIVAL_EVENT
 from mdm.golden.stage import RunIds
 from mdm.state import StateStore
 from mdm.state.archive import ArchiveChanges, archive_restores, archived_ids
@@ -52,8 +53,9 @@ def archive_stage(ctx: RunContext) -> ArchiveReport:
     with StateStore(ctx.state_dir) as store:
         previous, restores, retired = archived_ids(store), archive_restores(store), dict(store.retired_ids())
     # this run's merges and retirements, as the store will hold them once the run is published
-    retired |= {e["old_id"]: e["new_id"] for e in run_events if e["kind"] in ("merged", "retired")}
-    for revived in (e["new_id"] for e in run_events if e["kind"] == "created" and e["old_id"] == e["new_id"]):
+    retiring = run_events.filter(pl.col("kind").is_in(["merged", "retired"]))
+    retired |= dict(retiring.select("old_id", "new_id").iter_rows())
+    for revived in run_events.filter(REVIVAL_EVENT)["new_id"]:
         retired.pop(revived, None)
     activity = [record_activity(records), restore_activity(restores, retired)]
     for source in ctx.config.sources.events:

@@ -4,17 +4,15 @@ survivorship rules, and the lineage of every golden value."""
 from __future__ import annotations
 
 import itertools
-import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from mdm.context import RunContext
 from mdm.golden.delta import CarriedGolden, carried_golden_ids, golden_fingerprint, unchanged_customers
-from mdm.golden.ids import assign_golden_ids
+from mdm.golden.ids import EVENT_SCHEMA, assign_golden_ids, new_ids
 from mdm.golden.survivorship import build_golden, golden_inputs
 from mdm.incremental.carry import GOLDEN_FILE, GOLDEN_FINGERPRINT, LINEAGE_FILE, PREVIOUS_RID
 from mdm.state import StateStore
@@ -35,19 +33,29 @@ class GoldenReport:
 
 @dataclass(frozen=True)
 class RunIds:
-    """What this run does to the golden id registry, saved by publish (work file `ids`)."""
+    """What this run does to the golden id registry, saved by publish (work file `ids`): a parquet
+    file of the id events, the next free number in its key-value metadata. The new ids are the
+    events that hand one out (mdm/golden/ids.py, NEW_ID_EVENT), so they are not written twice (as
+    JSON, every id and event came to 238 MB at 5M records)."""
 
-    new_ids: list[str]
     next_number: int
-    events: list[dict[str, Any]]
-    """Id events (new, merged, split, retired) in the shape of the store's id_events."""
+    events: pl.DataFrame
+    """Id events (created, split, merged, retired): EVENT_SCHEMA, the store's id_events without run_id."""
+
+    @property
+    def new_ids(self) -> pl.Series:
+        return new_ids(self.events)
 
     def write(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self)))
+        self.events.write_parquet(path, metadata={NEXT_NUMBER_KEY: str(self.next_number)})
 
     @classmethod
     def read(cls, path: Path) -> RunIds:
-        return cls(**json.loads(path.read_text()))
+        next_number = int(pl.read_parquet_metadata(path)[NEXT_NUMBER_KEY])
+        return cls(next_number, pl.read_parquet(path).cast(EVENT_SCHEMA))  # type: ignore[arg-type]
+
+
+NEXT_NUMBER_KEY = "mdm.next_golden_number"
 
 
 GOLDEN_BYTES_PER_RECORD = 2_500
@@ -61,9 +69,9 @@ def golden_stage(ctx: RunContext) -> GoldenReport:
     clusters = pl.read_parquet(files.clusters)
     with StateStore(ctx.state_dir) as store:
         registry, next_number, retired = store.registry(), store.peek_next_numbers(), store.retired_ids()
-    assignment = assign_golden_ids(keys, clusters["cluster"].to_list(), registry, next_number, retired=retired)
-    ids = keys.select("rid", pl.Series("golden_id", assignment.golden_ids, dtype=pl.String))
-    del keys, clusters
+    assignment = assign_golden_ids(keys, clusters["cluster"], registry, next_number, retired=retired)
+    ids = keys.select("rid").with_columns(assignment.golden_ids.alias("golden_id"))
+    del keys, clusters, registry
     rules = ctx.config.survivorship_rules
     rules.check_fields(ctx.config.survivorship_path, fields, {*pl.read_parquet_schema(files.standardized), "golden_id"})
     # the records with their golden ids, streamed to disk: each partition reads back its own customers
@@ -82,9 +90,10 @@ def golden_stage(ctx: RunContext) -> GoldenReport:
     pl.concat([pl.scan_parquet(p) for p in lineage_parts]).sink_parquet(files.lineage)
     for part in lineage_parts:
         part.unlink()
-    RunIds(list(assignment.new_ids), assignment.next_number, list(assignment.events)).write(files.ids)
-    log.info("golden: %d customers from %d records, %d new ids", customers.height, ids.height, len(assignment.new_ids))
-    return GoldenReport(customers.height, ids.height - customers.height, len(assignment.new_ids), built.height)
+    RunIds(assignment.next_number, assignment.events).write(files.ids)
+    new = assignment.new_ids.len()
+    log.info("golden: %d customers from %d records, %d new ids", customers.height, ids.height, new)
+    return GoldenReport(customers.height, ids.height - customers.height, new, built.height)
 
 
 def _build_in_partitions(ctx: RunContext, to_build: pl.DataFrame) -> tuple[pl.DataFrame, list[Path]]:

@@ -127,7 +127,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
         quality = run_quality(files.records, xref, ctx.config.published_fields, ctx.run_id)
         tables[QUALITY_TABLE] = quality_table(store.quality_metrics(), quality)
         views, macros = crm_views(ctx.as_of)
-        assignments = records.select("source", "source_record_id", "golden_id").iter_rows()  # read by the store once
+        assignments = records.select("source", "source_record_id", "golden_id")  # read by the store in batches
         # the model as trained (before the stewards' labels moved it): later runs reuse it and apply the labels again
         trained = (
             (model.trained_at.isoformat(), load_model(files.model_trained).model_dump_json())
@@ -222,5 +222,5 @@ def _run_counts(ingested: IngestReport, ids: RunIds, changes: Path, archive: Arc
     keys = ("rows_read", "rows_accepted", "rows_quarantined", "rows_deleted")
     mode: dict[str, Any] = json.loads(changes.read_text())
     kinds = [e.kind for e in archive.events]
-    counts = {key: ingested.total(key) for key in keys} | {"new_golden_ids": len(ids.new_ids)} | mode
+    counts = {key: ingested.total(key) for key in keys} | {"new_golden_ids": ids.new_ids.len()} | mode
     return counts | {"archived": kinds.count("archived"), "unarchived": kinds.count("unarchived")}

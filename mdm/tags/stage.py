@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from mdm.context import RunContext
+from mdm.golden.ids import REVIVAL_EVENT
 from mdm.golden.stage import RunIds
 from mdm.publish.tables import archived_golden_ids, customer_xref_table, golden_customers_table, published_records
 from mdm.state import StateStore
@@ -61,11 +62,12 @@ def tags_stage(ctx: RunContext) -> TagsReport:
         stored, retired = store.stored_tags(), dict(store.retired_ids())
         published = dict(store.published_runs().select("run_id", "published_at").iter_rows())
         history = store.id_events().filter(pl.col("kind") == "split")
-    retired |= {e["old_id"]: e["new_id"] for e in run_events if e["kind"] == "merged"}
-    for revived in (e["new_id"] for e in run_events if e["kind"] == "created" and e["old_id"] == e["new_id"]):
+    retired |= dict(run_events.filter(pl.col("kind") == "merged").select("old_id", "new_id").iter_rows())
+    for revived in run_events.filter(REVIVAL_EVENT)["new_id"]:
         retired.pop(revived, None)
     splits = [Split(o, n, r, published.get(r)) for r, _, o, n, _ in history.iter_rows()]
-    splits += [Split(e["old_id"], e["new_id"], ctx.run_id, None) for e in run_events if e["kind"] == "split"]
+    this_run = run_events.filter(pl.col("kind") == "split").select("old_id", "new_id").iter_rows()
+    splits += [Split(o, n, ctx.run_id, None) for o, n in this_run]
     config = ctx.config.tags_config
     result = compute_tags(
         tables,
