@@ -36,7 +36,7 @@ from mdm.match.delta import match_fingerprint
 from mdm.match.learn import read_new_labels
 from mdm.match.model import load_model
 from mdm.publish.atomic import publish_master
-from mdm.publish.pairs import parquet_sql
+from mdm.publish.pairs import MATCH_PAIRS_ORDER, parquet_sql
 from mdm.publish.protect import (
     protect_columns,
     protect_golden,
@@ -105,7 +105,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
             "customer_xref": xref,
             "source_records": parquet_sql(protected_records, exclude=["rid"]),
             "golden_attribute_lineage": parquet_sql(lineage),
-            "match_pairs": parquet_sql(files.match_pairs, order="match_probability DESC, left_source, left_record_id"),
+            "match_pairs": parquet_sql(files.match_pairs_glob, order=MATCH_PAIRS_ORDER),
             "review_queue": queue,
             "match_model": match_model_table(ctx, model),
             "match_learning": match_learning_table(ctx),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Any
 
 import polars as pl
@@ -15,7 +16,7 @@ from mdm.cluster.review import QueueReport, decided_golden_pairs, queue_report, 
 from mdm.context import RunContext, WorkFiles
 from mdm.ingest.stage import IngestReport
 from mdm.match.model import MatchModel
-from mdm.publish.pairs import explained_pairs, with_record_ids
+from mdm.publish.pairs import MAX_SLICE_PAIRS, PAIR_BYTES, with_record_ids, write_explained_pairs
 from mdm.stale.flags import RECORD_FLAG_COLUMNS
 from mdm.state.archive import EVENTS_SCHEMA as ARCHIVE_EVENTS_SCHEMA
 from mdm.state.archive import ArchiveChanges
@@ -24,6 +25,8 @@ from mdm.state.store import StateStore
 
 RECORD_KEYS = ["rid", "source", "source_record_id", "golden_id", "row_number", "trust", "source_updated_at"]
 """The columns of a record the master's customer_xref and the pair tables are built from."""
+
+log = logging.getLogger(__name__)
 RUN_LOG_SCHEMA: dict[str, Any] = {
     name: pl.String
     for name in (
@@ -113,9 +116,12 @@ def per_run(ctx: RunContext, frame: pl.DataFrame) -> pl.DataFrame:
 
 def match_pairs(ctx: RunContext) -> None:
     """Write the work file match_pairs: every scored pair by its records' source ids, with its
-    outcome and evidence (published as table match_pairs, and the review queue's input)."""
+    outcome and evidence (published as table match_pairs, and the review queue's input), in
+    slices the memory budget sizes (mdm/publish/pairs.py)."""
     files = ctx.files
-    explained_pairs(files.scored, files.pair_outcomes, files.records).sink_parquet(files.match_pairs)
+    slice_pairs = min(ctx.budget.rows_per_partition(PAIR_BYTES), MAX_SLICE_PAIRS)
+    slices = write_explained_pairs(files.scored, files.pair_outcomes, files.records, files.match_pairs, slice_pairs)
+    log.info("publish: match_pairs written in %d slices of at most %d pairs", slices, slice_pairs)
 
 
 def run_thresholds(files: WorkFiles) -> tuple[float, float]:
@@ -130,7 +136,7 @@ def review_queue_table(ctx: RunContext, records: pl.DataFrame) -> tuple[pl.DataF
     the work file match_pairs."""
     files, settings = ctx.files, ctx.config.match_rules.review
     decided = [(tuple(a), tuple(b), d) for a, b, d in json.loads(files.steward_applied.read_text())]
-    pairs = pl.scan_parquet(files.match_pairs)
+    pairs = pl.scan_parquet(files.match_pairs_glob)
     match_t, review_t = run_thresholds(files)
     items = review_items(
         pairs,
