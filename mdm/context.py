@@ -206,6 +206,16 @@ class WorkFiles:
         return str(self.match_pairs / "*.parquet")
 
     @property
+    def published_golden(self) -> Path:
+        """golden_customers as published, sensitive values as tokens (publish's intermediate)."""
+        return self.dir / "published_golden.parquet"
+
+    @property
+    def published_xref(self) -> Path:
+        """customer_xref as published (publish's intermediate)."""
+        return self.dir / "published_xref.parquet"
+
+    @property
     def changes(self) -> Path:
         """full or incremental, and each source's new / changed / unchanged / deleted records
         (standardize -> publish: run_log)."""
