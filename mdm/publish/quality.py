@@ -54,7 +54,7 @@ def field_quality(records: pl.LazyFrame, fields: Sequence[str]) -> pl.DataFrame:
             pl.len().alias("records"), present.sum().alias("present"), valid.sum().alias("valid")
         )
         parts.append(per_source.with_columns(pl.lit(name).alias("field")))
-    counts = pl.concat(parts).collect().sort("source", "field")
+    counts = pl.concat(parts).collect(engine="streaming").sort("source", "field")  # column by column, not whole
     completeness = counts.select(
         pl.lit("completeness").alias("metric"), "source", "field", numerator="present", denominator="records"
     )
