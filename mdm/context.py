@@ -196,8 +196,25 @@ class WorkFiles:
     # publish (its own)
     @property
     def match_pairs(self) -> Path:
-        """Scored pairs explained by source record ids (publish's intermediate)."""
-        return self.dir / "match_pairs.parquet"
+        """Scored pairs explained by source record ids (publish's intermediate): a directory of
+        slice files, numbered in order, each written before the next is built; read them all
+        through `match_pairs_glob`."""
+        return self.dir / "match_pairs"
+
+    @property
+    def match_pairs_glob(self) -> str:
+        """Every slice file of match_pairs, in order (polars and DuckDB both read the pattern)."""
+        return str(self.match_pairs / "*.parquet")
+
+    @property
+    def published_golden(self) -> Path:
+        """golden_customers as published, sensitive values as tokens (publish's intermediate)."""
+        return self.dir / "published_golden.parquet"
+
+    @property
+    def published_xref(self) -> Path:
+        """customer_xref as published (publish's intermediate)."""
+        return self.dir / "published_xref.parquet"
 
     @property
     def changes(self) -> Path:

@@ -7,6 +7,8 @@ import logging
 import shutil
 from pathlib import Path
 
+import duckdb
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
@@ -15,10 +17,13 @@ from mdm.cli import main
 from mdm.config.dictionary import DEFAULT_DICTIONARY
 from mdm.config.rules import DEFAULT_RULES_DIR
 from mdm.executor import ExecutorSettings
+from mdm.golden import history as golden_history
 from mdm.golden import stage as golden_stage
 from mdm.match import partitions as match_partitions
 from mdm.match import stage as match_stage
 from mdm.pipeline import run_pipeline
+from mdm.publish import stage as publish_stage
+from mdm.publish import tables as publish_tables
 from mdm.standardize import stage as standardize_stage
 from tests.conftest import AS_OF, REPO
 from tests.test_incremental import COMPARED, _table, twin_masters
@@ -104,3 +109,40 @@ def test_a_dictionary_without_a_term_frequency_column_still_scores(tmp_path: Pat
         summary = run_pipeline(sources, master, as_of=AS_OF)
     assert summary.match.candidate_pairs > 0
     assert "occupation_key" not in _table(master, "source_records").columns
+
+
+def _stored(master: Path, name: str) -> pl.DataFrame:
+    """A table of the master in the order it is stored (run ids aside)."""
+    con = duckdb.connect(str(master), read_only=True)
+    try:
+        frame: pl.DataFrame = con.sql(f'SELECT * FROM "{name}"').pl()
+    finally:
+        con.close()
+    return frame.drop([c for c in frame.columns if c in ("run_id", "valid_from_run", "valid_to_run")])
+
+
+def test_a_publish_in_small_slices_publishes_the_master_of_a_publish_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Publish builds match_pairs a slice of pairs at a time, writes the records carried to the next
+    run a slice of records at a time and hashes the golden history a batch at a time: in slices of a
+    few hundred (a dozen and more of each on the sample), the master and what is left for the next
+    run are exactly those of one slice each, row for row and in order."""
+    sources, whole, sliced, _ = twin_masters(tmp_path, "whole", "sliced")
+    monkeypatch.setattr(publish_tables, "MAX_SLICE_PAIRS", 400)
+    monkeypatch.setattr(publish_stage, "CARRY_SLICE_ROWS", 200)
+    monkeypatch.setattr(golden_history, "_HASH_BATCH_ROWS", 100)
+    with caplog.at_level(logging.INFO, logger="mdm"):
+        run_pipeline(sources, sliced, as_of=AS_OF, full=True)
+    said = [r.getMessage() for r in caplog.records if "match_pairs written in" in r.getMessage()]
+    assert said and int(said[0].split(" in ")[1].split()[0]) >= 10, said
+    for name in COMPARED:
+        assert _table(sliced, name).equals(_table(whole, name)), f"{name} differs when published in slices"
+    for name in ("golden_customers", "customer_xref", "match_pairs", "golden_customers_history"):
+        assert _stored(sliced, name).equals(_stored(whole, name)), f"{name} is in another order in slices"
+    for name in ("standardized.parquet", "golden.parquet", "pairs.parquet"):  # carried to the next run
+        left_whole, left_sliced = (m.parent / "state" / "records" / name for m in (whole, sliced))
+        assert pl.read_parquet(left_sliced).equals(pl.read_parquet(left_whole)), f"{name} differs in slices"
+    snapshot = sliced.with_name(sliced.name + ".parquet")
+    for name in ("golden_customers", "customer_xref"):
+        assert pl.read_parquet(snapshot / f"{name}.parquet").drop("run_id").equals(_stored(sliced, name))

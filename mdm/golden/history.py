@@ -62,12 +62,27 @@ def versioned_columns(columns: list[str]) -> list[str]:
 
 def row_hashes(customers: pl.DataFrame) -> pl.Series:
     """One stable hash per golden record over its versioned columns (16 hex digits)."""
-    columns = sorted(versioned_columns(customers.columns))  # sorted: a reordering is no change
+    return _hashed(customers.lazy())["row_hash"]
+
+
+def _hashed(customers: pl.LazyFrame) -> pl.DataFrame:
+    """golden_id and `row_hashes` of each golden record, reading `customers` one batch of rows at a
+    time: of a file, only a batch is ever in memory (a hash depends on its own row only)."""
+    columns = sorted(versioned_columns(customers.collect_schema().names()))  # sorted: a reordering is no change
+    ids: list[pl.Series] = []
     hashes: list[str] = []
-    for start in range(0, customers.height, _HASH_BATCH_ROWS):  # batches: the JSON text stays small
-        encoded = customers.slice(start, _HASH_BATCH_ROWS).select(pl.struct(columns).struct.json_encode())
-        hashes += [hashlib.blake2b(text.encode(), digest_size=8).hexdigest() for text in encoded.to_series()]
-    return pl.Series("row_hash", hashes, dtype=pl.String)
+    start = 0
+    while True:  # batches: the JSON text stays small
+        batch = customers.slice(start, _HASH_BATCH_ROWS).select("golden_id", pl.struct(columns).struct.json_encode())
+        encoded = batch.collect()
+        if encoded.height == 0 and start:
+            break
+        ids.append(encoded["golden_id"])
+        hashes += [hashlib.blake2b(text.encode(), digest_size=8).hexdigest() for text in encoded.to_series(1)]
+        if encoded.height < _HASH_BATCH_ROWS:
+            break
+        start += _HASH_BATCH_ROWS
+    return pl.DataFrame([pl.concat(ids), pl.Series("row_hash", hashes, dtype=pl.String)])
 
 
 @dataclass
@@ -96,18 +111,22 @@ def segment_path(state_dir: Path, run_id: str) -> Path:
 def prepare_history(
     store: StateStore,
     run_id: str,
-    customers: pl.DataFrame,
+    customers: pl.DataFrame | pl.LazyFrame,
     work_dir: Path,
     published_at: dt.datetime | None = None,
 ) -> HistoryUpdate:
     """Compare this run's golden records with the store's current versions, write this run's
     segment, and build the master's `golden_customers_history` (a SELECT over the segments) and
-    `published_runs`. Nothing in the store changes until `store.save_assignments(..., versions=...)`."""
+    `published_runs`. Nothing in the store changes until `store.save_assignments(..., versions=...)`.
+
+    `customers` may be a query (a scan of the published golden records' file): then only a batch
+    of them, and their ids and hashes, are in memory at a time."""
+    customers = customers.lazy()
     published_at = (published_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     runs = store.published_runs()
     _remove_abandoned_segments(store, set(runs["run_id"].to_list()), run_id)
     versions = store.golden_versions()
-    current = customers.select("golden_id", row_hashes(customers))
+    current = _hashed(customers)
     previous = versions.filter(pl.col("valid_to_run").is_null()).select("golden_id", previous_hash="row_hash")
     compared = current.join(previous, on="golden_id", how="full", coalesce=True)
     opened = compared.filter(
@@ -117,8 +136,10 @@ def prepare_history(
         pl.col("previous_hash").is_not_null() & (pl.col("previous_hash") != pl.col("row_hash")).fill_null(True)
     )
     if opened.height:
-        contents = customers.join(opened.select("golden_id"), on="golden_id", how="semi").select(
-            "golden_id", pl.lit(run_id, dtype=pl.String).alias("valid_from_run"), *versioned_columns(customers.columns)
+        contents = customers.join(opened.select("golden_id").lazy(), on="golden_id", how="semi").select(
+            "golden_id",
+            pl.lit(run_id, dtype=pl.String).alias("valid_from_run"),
+            *versioned_columns(customers.collect_schema().names()),
         )
         _write_durably(contents, segment_path(store.directory, run_id))
 
@@ -174,16 +195,20 @@ def prepare_history(
 
 
 def _history_table(
-    store: StateStore, versions: pl.DataFrame, customers: pl.DataFrame, work_dir: Path
+    store: StateStore, versions: pl.DataFrame, customers: pl.LazyFrame, work_dir: Path
 ) -> pl.DataFrame | str:
     """All versions joined with their rows in the segments: a SELECT DuckDB runs itself."""
     key = ["golden_id", "valid_from_run", "valid_to_run", "valid_from", "valid_to"]
     runs = sorted(set(versions["valid_from_run"].to_list()))
     if not runs:
-        return customers.head(0).select(
-            "golden_id",
-            *[pl.lit(None, dtype=versions.schema[c]).alias(c) for c in key[1:]],
-            *versioned_columns(customers.columns),
+        return (
+            customers.head(0)
+            .select(
+                "golden_id",
+                *[pl.lit(None, dtype=versions.schema[c]).alias(c) for c in key[1:]],
+                *versioned_columns(customers.collect_schema().names()),
+            )
+            .collect()
         )
     segments = [segment_path(store.directory, r) for r in runs]
     missing = [str(s) for s in segments if not s.exists()]
@@ -208,11 +233,11 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _write_durably(frame: pl.DataFrame, target: Path) -> None:
+def _write_durably(frame: pl.LazyFrame, target: Path) -> None:
     """Write to a temporary name, fsync, rename, fsync the directory: after return the segment survives a crash."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
-    frame.write_parquet(tmp)
+    frame.sink_parquet(tmp)
     fsync_path(tmp)
     os.replace(tmp, target)
     fsync_path(target.parent)

@@ -8,7 +8,7 @@ golden_attribute_lineage and the quarantined rows' raw text.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import polars as pl
@@ -38,9 +38,49 @@ def protect_golden(customers: pl.DataFrame, fields: list[str], cipher: FieldCiph
     return out
 
 
+def protected_golden(customers: pl.LazyFrame, fields: list[str], cipher: FieldCipher | None) -> pl.LazyFrame:
+    """`protect_golden` as a query, batch by batch: the same tokens and masks (each value's token
+    depends on the value only), for golden records streamed from file to file."""
+    schema = customers.collect_schema()
+    columns: list[pl.Expr] = []
+    for name, dtype in schema.items():
+        if name not in fields:
+            columns.append(pl.col(name))
+            continue
+        columns.append(_streamed(pl.col(name), lambda values: _encrypted(cipher, values), cipher, dtype).alias(name))
+        columns.append(_streamed(pl.col(name), mask_series, None, pl.String()).alias(f"{name}_masked"))
+    return customers.select(columns)
+
+
 def protect_columns(frame: pl.DataFrame, fields: list[str], cipher: FieldCipher | None) -> pl.DataFrame:
     """Each sensitive field of `frame` as its token (what a run leaves for the next one)."""
     return frame.with_columns(_encrypted(cipher, frame[name]) for name in fields if name in frame.columns)
+
+
+def protect_file(source: Path, out: Path, fields: list[str], cipher: FieldCipher | None) -> Path:
+    """`protect_columns` from file to file, batch by batch (the work files of a whole run, too
+    big to hold at once); `out`."""
+    schema = pl.read_parquet_schema(source)
+    found = [name for name in fields if name in schema]
+    (
+        pl.scan_parquet(source)
+        .with_columns(
+            _streamed(pl.col(name), lambda values: _encrypted(cipher, values), cipher, schema[name]).alias(name)
+            for name in found
+        )
+        .sink_parquet(out)
+    )
+    return out
+
+
+def _streamed(
+    column: pl.Expr, protect: Callable[[pl.Series], pl.Series], cipher: FieldCipher | None, dtype: pl.DataType
+) -> pl.Expr:
+    """`protect` (of a whole column, value by value) applied to each batch of `column` as the query
+    streams: elementwise, so no batch waits for the rest of the column. Its values come back as
+    String, or as they were (`dtype`) when there is no `cipher`: then `protect` only checks that
+    there is nothing to encrypt, as `protect_golden` and `protect_columns` do."""
+    return column.map_batches(protect, return_dtype=pl.String() if cipher else dtype, is_elementwise=True)
 
 
 def protect_records(records: Path, out: Path, fields: list[str], cipher: FieldCipher | None) -> Path:
@@ -53,7 +93,8 @@ def protect_records(records: Path, out: Path, fields: list[str], cipher: FieldCi
     (
         pl.scan_parquet(records)
         .with_columns(
-            pl.col(c).cast(pl.String).map_batches(cipher.encrypt_series, return_dtype=pl.String) for c in columns
+            pl.col(c).cast(pl.String).map_batches(cipher.encrypt_series, return_dtype=pl.String, is_elementwise=True)
+            for c in columns
         )
         .sink_parquet(out)
     )

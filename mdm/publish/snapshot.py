@@ -25,14 +25,19 @@ def snapshot_dir(master: Path) -> Path:
     return master.with_name(f"{master.name}.parquet")
 
 
-def write_snapshot(master: Path, run_id: str, tables: Mapping[str, pl.DataFrame]) -> Path:
-    """Write the tables into a new directory and swap it in for the previous snapshot."""
+def write_snapshot(master: Path, run_id: str, tables: Mapping[str, pl.DataFrame | Path]) -> Path:
+    """Write the tables into a new directory and swap it in for the previous snapshot. A table is
+    a frame, or the parquet file it was published from (streamed across, never whole in memory)."""
     target = snapshot_dir(master)
     fresh = target.with_name(f".{target.name}.{run_id}")
     shutil.rmtree(fresh, ignore_errors=True)
     fresh.mkdir(parents=True)
     for name in SNAPSHOT_TABLES:
-        tables[name].write_parquet(fresh / f"{name}.parquet")
+        table = tables[name]
+        if isinstance(table, Path):
+            pl.scan_parquet(table).sink_parquet(fresh / f"{name}.parquet")
+        else:
+            table.write_parquet(fresh / f"{name}.parquet")
         fsync_path(fresh / f"{name}.parquet")
     (fresh / "_run.json").write_text(json.dumps({"run_id": run_id, "tables": list(SNAPSHOT_TABLES)}))
     old = target.with_name(f".{target.name}.old")

@@ -8,11 +8,13 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from mdm.cluster.review import QueueReport
 from mdm.context import RunContext
@@ -36,30 +38,32 @@ from mdm.match.delta import match_fingerprint
 from mdm.match.learn import read_new_labels
 from mdm.match.model import load_model
 from mdm.publish.atomic import publish_master
-from mdm.publish.pairs import parquet_sql
+from mdm.publish.pairs import MATCH_PAIRS_ORDER, parquet_sql
 from mdm.publish.protect import (
-    protect_columns,
+    protect_file,
     protect_golden,
     protect_lineage_file,
     protect_quarantine,
     protect_records,
+    protected_golden,
 )
 from mdm.publish.quality import QUALITY_TABLE, quality_table, run_quality
 from mdm.publish.snapshot import write_snapshot
 from mdm.publish.tables import (
     archive_events_table,
     archived_customers_table,
-    customer_xref_table,
     event_tables,
-    golden_customers_table,
     match_learning_table,
     match_model_table,
     match_pairs,
     per_run,
-    published_records,
+    record_keys,
     review_queue_table,
     run_log_table,
     run_source_counts_table,
+    scan_customer_xref,
+    scan_golden_customers,
+    scan_published_records,
     steward_links_table,
     tag_tables,
 )
@@ -70,6 +74,10 @@ from mdm.state import StateStore
 from mdm.state.archive import ArchiveChanges, archive_events
 
 log = logging.getLogger(__name__)
+
+CARRY_SLICE_ROWS = 100_000
+"""Records carried over to the next run are written this many at a time: a record has over a hundred
+columns, and polars' streaming join of the whole file held 1.7 GiB more at 1M records (bench/RESULTS.md)."""
 
 
 @dataclass(frozen=True)
@@ -86,9 +94,14 @@ class PublishReport:
 
 def publish_stage(ctx: RunContext) -> PublishReport:
     files = ctx.files
-    records = published_records(files)
+    # the big tables go from work file to work file, DuckDB loads them from there (under its memory
+    # limit): only the records' keys and the small tables are frames
+    records = record_keys(files)
     sensitive, cipher = ctx.config.dictionary.sensitive_fields, ctx.cipher
-    customers = protect_golden(golden_customers_table(ctx), sensitive, cipher)
+    customers = files.published_golden
+    protected_golden(scan_golden_customers(ctx), sensitive, cipher).sink_parquet(customers)
+    xref = files.published_xref
+    scan_customer_xref(ctx, scan_published_records(files)).sink_parquet(xref)
     lineage = protect_lineage_file(files.lineage, files.dir / "published_lineage.parquet", sensitive, cipher)
     protected_records = protect_records(files.records, files.published_records, sensitive, cipher)
     ids = RunIds.read(files.ids)
@@ -96,16 +109,15 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     match_pairs(ctx)
     model = load_model(files.model)
     queue, review = review_queue_table(ctx, records)
-    xref = customer_xref_table(ctx, records)
     archive = ArchiveChanges.from_dict(json.loads(files.archive_changes.read_text()))
     with StateStore(ctx.state_dir) as store:
         tables: dict[str, pl.DataFrame | str] = {
-            "golden_customers": customers,
+            "golden_customers": parquet_sql(customers),
             "archived_customers": protect_golden(archived_customers_table(ctx), sensitive, cipher),
-            "customer_xref": xref,
+            "customer_xref": parquet_sql(xref),
             "source_records": parquet_sql(protected_records, exclude=["rid"]),
             "golden_attribute_lineage": parquet_sql(lineage),
-            "match_pairs": parquet_sql(files.match_pairs, order="match_probability DESC, left_source, left_record_id"),
+            "match_pairs": parquet_sql(files.match_pairs_glob, order=MATCH_PAIRS_ORDER),
             "review_queue": queue,
             "match_model": match_model_table(ctx, model),
             "match_learning": match_learning_table(ctx),
@@ -122,9 +134,9 @@ def publish_stage(ctx: RunContext) -> PublishReport:
         }
         tables |= event_tables(ctx)
         tables |= tag_tables(ctx)
-        versions = prepare_history(store, ctx.run_id, customers, ctx.work_dir)
+        versions = prepare_history(store, ctx.run_id, pl.scan_parquet(customers), ctx.work_dir)
         tables |= versions.tables
-        quality = run_quality(files.records, xref, ctx.config.published_fields, ctx.run_id)
+        quality = run_quality(files.records, pl.scan_parquet(xref), ctx.config.published_fields, ctx.run_id)
         tables[QUALITY_TABLE] = quality_table(store.quality_metrics(), quality)
         views, macros = crm_views(ctx.as_of)
         assignments = records.select("source", "source_record_id", "golden_id")  # read by the store in batches
@@ -163,8 +175,8 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     shutil.copyfile(files.model, tmp)
     os.replace(tmp, model_file)
     kept = keep_version(ctx.master_path, ctx.run_id, ctx.config.sources.keep_versions)
-    frames = {name: frame for name, frame in tables.items() if isinstance(frame, pl.DataFrame)}
-    write_snapshot(ctx.master_path, ctx.run_id, frames)
+    snapshot = {"golden_customers": customers, "customer_xref": xref, "customer_tags": files.tag_table("customer_tags")}
+    write_snapshot(ctx.master_path, ctx.run_id, snapshot)
     log.info("publish: %s (%d golden customers), kept as %s", ctx.master_path, counts["golden_customers"], kept)
     return PublishReport(counts, versions.opened, versions.closed, kept, review)
 
@@ -174,14 +186,14 @@ def _leave_records(ctx: RunContext, records: Path, lineage: Path) -> None:
     with their golden ids (`records`, as source_records publishes them) and row hashes, its compared
     pairs and its golden records and lineage (`lineage` as published), sensitive values as tokens."""
     files, sensitive = ctx.files, ctx.config.dictionary.sensitive_fields
-    (
-        pl.scan_parquet(records)
-        .join(pl.scan_parquet(files.record_hashes).drop(PREVIOUS_RID), on="rid", how="inner", maintain_order="left")
-        .drop("rid")
-        .sink_parquet(files.carried_records)
+    hashes = pl.read_parquet(files.record_hashes).drop(PREVIOUS_RID)  # two numbers a record
+    write_in_slices(
+        records,
+        files.carried_records,
+        CARRY_SLICE_ROWS,
+        lambda piece: piece.join(hashes, on="rid", how="inner", maintain_order="left").drop("rid"),
     )
-    golden = files.dir / "carried_golden.parquet"
-    protect_columns(pl.read_parquet(files.golden), sensitive, ctx.cipher).write_parquet(golden)
+    golden = protect_file(files.golden, files.dir / "carried_golden.parquet", sensitive, ctx.cipher)
     formats = {s.name: json.loads(files.formats(s.name).read_text()) for s in ctx.config.sources.sources}
     rules, fields = ctx.config.match_rules, ctx.config.published_fields
     left = {
@@ -208,11 +220,33 @@ def _leave_bases(ctx: RunContext, formats: dict[str, dict[str, str | None]]) -> 
     for source in ctx.config.sources.sources:
         path, fields = files.staged(source.name), [f for f in sensitive if f in source.fields]
         if fields:
-            path = files.dir / f"base_{source.name}.parquet"
-            protect_columns(pl.read_parquet(files.staged(source.name)), fields, ctx.cipher).write_parquet(path)
+            path = protect_file(
+                files.staged(source.name), files.dir / f"base_{source.name}.parquet", fields, ctx.cipher
+            )
         staged[source.name] = path
         described[source.name] = SourceBase(source.staged_fields, formats[source.name])
     save_bases(ctx.state_dir, ctx.run_id, staged, described, keep=ctx.bases.run_id if ctx.bases else None)
+
+
+def write_in_slices(
+    source: Path, out: Path, rows: int, each: Callable[[pl.DataFrame], pl.DataFrame] = lambda piece: piece
+) -> None:
+    """`each` slice of at most `rows` rows of the parquet file `source`, in order, appended to the
+    parquet file `out`: only one slice is ever in memory, whatever the file's length (a slice reads
+    only the row groups it spans). The file has the same rows, columns and types as one written by
+    polars whole."""
+    total = int(pl.scan_parquet(source).select(pl.len()).collect().item())
+    writer: pq.ParquetWriter | None = None
+    try:
+        for start in range(0, total, rows) if total else range(1):
+            table = each(pl.scan_parquet(source).slice(start, rows).collect()).to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(out, table.schema, compression="zstd")
+            writer.write_table(table)
+            del table
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def _run_counts(ingested: IngestReport, ids: RunIds, changes: Path, archive: ArchiveChanges) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Any
 
 import polars as pl
@@ -15,7 +16,14 @@ from mdm.cluster.review import QueueReport, decided_golden_pairs, queue_report, 
 from mdm.context import RunContext, WorkFiles
 from mdm.ingest.stage import IngestReport
 from mdm.match.model import MatchModel
-from mdm.publish.pairs import explained_pairs, with_record_ids
+from mdm.publish.pairs import (
+    MAX_SLICE_PAIRS,
+    PAIR_BYTES,
+    RECORD_KEY_COLUMNS,
+    parquet_sql,
+    with_record_ids,
+    write_explained_pairs,
+)
 from mdm.stale.flags import RECORD_FLAG_COLUMNS
 from mdm.state.archive import EVENTS_SCHEMA as ARCHIVE_EVENTS_SCHEMA
 from mdm.state.archive import ArchiveChanges
@@ -24,6 +32,8 @@ from mdm.state.store import StateStore
 
 RECORD_KEYS = ["rid", "source", "source_record_id", "golden_id", "row_number", "trust", "source_updated_at"]
 """The columns of a record the master's customer_xref and the pair tables are built from."""
+
+log = logging.getLogger(__name__)
 RUN_LOG_SCHEMA: dict[str, Any] = {
     name: pl.String
     for name in (
@@ -44,17 +54,32 @@ RUN_LOG_SCHEMA: dict[str, Any] = {
 def published_records(files: WorkFiles) -> pl.DataFrame:
     """Every record's keys (RECORD_KEYS) with its stale flags: what customer_xref and the pair tables are
     built from."""
-    return pl.read_parquet(files.records, columns=RECORD_KEYS).join(
-        pl.read_parquet(files.stale_records), on=["source", "source_record_id"], how="left", maintain_order="left"
+    return scan_published_records(files).collect()
+
+
+def scan_published_records(files: WorkFiles) -> pl.LazyFrame:
+    """`published_records` as a query: for the publish stage to stream customer_xref to disk."""
+    return (
+        pl.scan_parquet(files.records)
+        .select(RECORD_KEYS)
+        .join(
+            pl.scan_parquet(files.stale_records), on=["source", "source_record_id"], how="left", maintain_order="left"
+        )
     )
 
 
-def _golden_with_flags(ctx: RunContext) -> pl.DataFrame:
+def record_keys(files: WorkFiles) -> pl.DataFrame:
+    """Every record's rid, source, source_record_id and golden_id: all the review queue, the
+    steward links and the store's record -> golden id registry read of the records."""
+    return pl.read_parquet(files.records, columns=RECORD_KEY_COLUMNS)
+
+
+def _golden_with_flags(ctx: RunContext) -> pl.LazyFrame:
     """Every golden record of the run with the stale flags of its chosen values and the run id."""
     files = ctx.files
     return (
-        pl.read_parquet(files.golden)
-        .join(pl.read_parquet(files.stale_golden), on="golden_id", how="left", maintain_order="left")
+        pl.scan_parquet(files.golden)
+        .join(pl.scan_parquet(files.stale_golden), on="golden_id", how="left", maintain_order="left")
         .with_columns(ctx.run_column())
     )
 
@@ -67,6 +92,11 @@ def archived_golden_ids(files: WorkFiles) -> pl.Series:
 def golden_customers_table(ctx: RunContext) -> pl.DataFrame:
     """The master's golden_customers: each golden record that is not archived, with the stale flags
     of its chosen values."""
+    return scan_golden_customers(ctx).collect()
+
+
+def scan_golden_customers(ctx: RunContext) -> pl.LazyFrame:
+    """`golden_customers_table` as a query: for the publish stage to stream it to disk."""
     archived = archived_golden_ids(ctx.files)
     return _golden_with_flags(ctx).filter(pl.col("golden_id").is_in(archived.implode()).not_())
 
@@ -74,13 +104,19 @@ def golden_customers_table(ctx: RunContext) -> pl.DataFrame:
 def archived_customers_table(ctx: RunContext) -> pl.DataFrame:
     """The master's archived_customers: the golden records the archive policy took out of
     golden_customers (same columns), then when, and why."""
-    archived = pl.read_parquet(ctx.files.archived)
-    return _golden_with_flags(ctx).join(archived, on="golden_id", how="inner", maintain_order="left")
+    archived = pl.scan_parquet(ctx.files.archived)
+    return _golden_with_flags(ctx).join(archived, on="golden_id", how="inner", maintain_order="left").collect()
 
 
 def customer_xref_table(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
     """The master's customer_xref: each source record's golden id, trust, update time and stale
     flags, and whether its golden customer is archived (in archived_customers, not golden_customers)."""
+    return scan_customer_xref(ctx, records.lazy()).collect()
+
+
+def scan_customer_xref(ctx: RunContext, records: pl.LazyFrame) -> pl.LazyFrame:
+    """`customer_xref_table` of `records` (published_records' columns) as a query: for the publish
+    stage to stream it to disk from `scan_published_records`."""
     archived = archived_golden_ids(ctx.files)
     return records.select(
         "source",
@@ -113,9 +149,12 @@ def per_run(ctx: RunContext, frame: pl.DataFrame) -> pl.DataFrame:
 
 def match_pairs(ctx: RunContext) -> None:
     """Write the work file match_pairs: every scored pair by its records' source ids, with its
-    outcome and evidence (published as table match_pairs, and the review queue's input)."""
+    outcome and evidence (published as table match_pairs, and the review queue's input), in
+    slices the memory budget sizes (mdm/publish/pairs.py)."""
     files = ctx.files
-    explained_pairs(files.scored, files.pair_outcomes, files.records).sink_parquet(files.match_pairs)
+    slice_pairs = min(ctx.budget.rows_per_partition(PAIR_BYTES), MAX_SLICE_PAIRS)
+    slices = write_explained_pairs(files.scored, files.pair_outcomes, files.records, files.match_pairs, slice_pairs)
+    log.info("publish: match_pairs written in %d slices of at most %d pairs", slices, slice_pairs)
 
 
 def run_thresholds(files: WorkFiles) -> tuple[float, float]:
@@ -130,7 +169,7 @@ def review_queue_table(ctx: RunContext, records: pl.DataFrame) -> tuple[pl.DataF
     the work file match_pairs."""
     files, settings = ctx.files, ctx.config.match_rules.review
     decided = [(tuple(a), tuple(b), d) for a, b, d in json.loads(files.steward_applied.read_text())]
-    pairs = pl.scan_parquet(files.match_pairs)
+    pairs = pl.scan_parquet(files.match_pairs_glob)
     match_t, review_t = run_thresholds(files)
     items = review_items(
         pairs,
@@ -197,16 +236,18 @@ def run_log_table(ctx: RunContext, store: StateStore, counts: dict[str, Any]) ->
     )
 
 
-def event_tables(ctx: RunContext) -> dict[str, pl.DataFrame]:
-    """events_<name>: each event source's rows resolved to golden ids (by the tags stage)."""
-    return {f"events_{e.name}": pl.read_parquet(ctx.files.published_events(e.name)) for e in ctx.config.sources.events}
+def event_tables(ctx: RunContext) -> dict[str, str]:
+    """events_<name>: each event source's rows resolved to golden ids (by the tags stage), as
+    SELECTs over the tags stage's files: DuckDB loads them under its memory limit."""
+    return {f"events_{e.name}": parquet_sql(ctx.files.published_events(e.name)) for e in ctx.config.sources.events}
 
 
-def tag_tables(ctx: RunContext) -> dict[str, pl.DataFrame]:
-    """customer_tags (already per run) and the tag engine's definitions, errors and reviews."""
+def tag_tables(ctx: RunContext) -> dict[str, pl.DataFrame | str]:
+    """customer_tags (already per run; a SELECT over the tags stage's file, for DuckDB to load:
+    it has a row per customer and tag) and the tag engine's definitions, errors and reviews."""
     files = ctx.files
     return {
-        "customer_tags": pl.read_parquet(files.tag_table("customer_tags")),
+        "customer_tags": parquet_sql(files.tag_table("customer_tags")),
         "tag_definitions": per_run(ctx, pl.read_parquet(files.tag_table("tag_definitions"))),
         "tag_errors": per_run(ctx, pl.read_parquet(files.tag_table("tag_errors"))),
         "tag_reviews": per_run(ctx, pl.read_parquet(files.tag_table("tag_reviews"))),

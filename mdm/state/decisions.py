@@ -122,15 +122,16 @@ def requeue_changed(
     keys = ["left_source", "left_record_id", "right_source", "right_record_id"]
     changed = changed.unique(subset=keys, keep="last", maintain_order=True)
     gids = records.select("source", "source_record_id", "golden_id")
-    scored = pairs.select(*keys, "match_probability").collect()
-    swapped = scored.rename(
-        {
-            "left_source": "right_source",
-            "left_record_id": "right_record_id",
-            "right_source": "left_source",
-            "right_record_id": "left_record_id",
-        }
-    ).select(keys + ["match_probability"])
+    swap = {
+        "left_source": "right_source",
+        "left_record_id": "right_record_id",
+        "right_source": "left_source",
+        "right_record_id": "left_record_id",
+    }
+    # only the scored pairs of the held-back decisions, either way round: all of them are millions
+    wanted = pl.concat([changed.select(keys), changed.select(keys).rename(swap).select(keys)]).unique()
+    scored = pairs.select(*keys, "match_probability").join(wanted.lazy(), on=keys, how="semi").collect()
+    swapped = scored.rename(swap).select(keys + ["match_probability"])
     scores = pl.concat([scored, swapped]).unique(subset=keys)
     back = (
         changed.join(scores, on=keys, how="left")
