@@ -340,7 +340,7 @@ def test_a_broken_tag_does_not_fail_the_run_but_fails_check(tiny: Path, tmp_path
     assert check_tags(load_tags(rules / "tags.yaml"), None, set()) == []  # without a master: the file is fine
 
 
-def test_stored_survey_answer_replaces_the_computed_one() -> None:
+def test_stored_survey_answer_replaces_the_computed_one(tmp_path: Path) -> None:
     from mdm.tags.compute import compute_tags
 
     config = shipped("preferred_visit_time")
@@ -371,8 +371,9 @@ def test_stored_survey_answer_replaces_the_computed_one() -> None:
         stored=stored,
         retired={},
         splits=[],
+        work_dir=tmp_path / "tags",
     )
-    assert result.customer_tags.select("golden_id", "value", "origin").rows() == [
+    assert result.customer_tags.select("golden_id", "value", "origin").collect().rows() == [
         ("G1", "morning", "survey"),
         ("G2", "weekend", "survey"),
     ]

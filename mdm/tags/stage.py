@@ -5,13 +5,20 @@ customers not archived; a broken tag is reported in tag_errors, never fails the 
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
 from mdm.context import RunContext
 from mdm.golden.stage import RunIds
-from mdm.publish.tables import archived_golden_ids, customer_xref_table, golden_customers_table, published_records
+from mdm.publish.tables import (
+    archived_golden_ids,
+    customer_xref_frame,
+    golden_customers_frame,
+    published_records_frame,
+)
 from mdm.state import StateStore
 from mdm.tags.compute import compute_tags
 from mdm.tags.stored import Split
@@ -36,26 +43,31 @@ class TagsReport:
 
 def tags_stage(ctx: RunContext) -> TagsReport:
     files, sources = ctx.files, ctx.config.sources
-    records = published_records(files)
-    keys = records.select(
+    work = files.dir / "tags"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    # every table streamed from the work files to a file, joined on the way: none is whole in memory
+    tables: dict[str, pl.DataFrame | Path] = {
+        "golden_customers": work / "golden_customers.parquet",
+        "customer_xref": work / "customer_xref.parquet",
+    }
+    golden_customers_frame(ctx).sink_parquet(tables["golden_customers"])
+    customer_xref_frame(ctx, published_records_frame(files)).sink_parquet(tables["customer_xref"])
+    keys = pl.scan_parquet(files.records).select(
         pl.col("source").alias("person_source"), pl.col("source_record_id").alias("person_record_id"), "golden_id"
     )
-    tables: dict[str, pl.DataFrame] = {
-        "golden_customers": golden_customers_table(ctx),
-        "customer_xref": customer_xref_table(ctx, records),
-    }
     for event_source in sources.events:
-        events = pl.read_parquet(files.events(event_source.name))
+        events = pl.scan_parquet(files.events(event_source.name))
+        columns = events.collect_schema().names()
         resolved = events.join(keys, on=["person_source", "person_record_id"], how="left", maintain_order="left")
-        resolved = resolved.select(
+        resolved.select(
             "source",
             "row_number",
             "event_id",
             "golden_id",
-            *[c for c in events.columns if c not in ("source", "row_number", "event_id")],
-        )
-        resolved.write_parquet(files.published_events(event_source.name))
-        tables[f"events_{event_source.name}"] = resolved
+            *[c for c in columns if c not in ("source", "row_number", "event_id")],
+        ).sink_parquet(files.published_events(event_source.name))
+        tables[f"events_{event_source.name}"] = files.published_events(event_source.name)
     run_events = RunIds.read(files.ids).events
     with StateStore(ctx.state_dir) as store:
         stored, retired = store.stored_tags(), dict(store.retired_ids())
@@ -76,14 +88,17 @@ def tags_stage(ctx: RunContext) -> TagsReport:
         retired=retired,
         splits=splits,
         archived=frozenset(archived_golden_ids(files).to_list()),
+        work_dir=work,
+        memory_limit=ctx.budget.duckdb_limit,
     )
-    result.customer_tags.write_parquet(files.tag_table("customer_tags"))
+    result.customer_tags.sink_parquet(files.tag_table("customer_tags"))
+    shutil.rmtree(work)
     result.definitions.write_parquet(files.tag_table("tag_definitions"))
     result.errors.write_parquet(files.tag_table("tag_errors"))
     result.reviews.write_parquet(files.tag_table("tag_reviews"))
     report = TagsReport(
         tags=len(config.tags),
-        customer_tags=result.customer_tags.height,
+        customer_tags=result.customers,
         by_status=dict(result.definitions.group_by("status").len().sort("status").iter_rows()),
         errors=[
             f"{e['tag'] or '?'} (line {e['line']}): {e['problem'].splitlines()[0]}"
