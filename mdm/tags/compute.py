@@ -61,7 +61,9 @@ def compute_tags(
     started = time.perf_counter()
     work_dir.mkdir(parents=True, exist_ok=True)
     definitions = config.by_name()
-    settings = {"temp_directory": str(work_dir / "spill")} | ({"memory_limit": memory_limit} if memory_limit else {})
+    settings: dict[str, str | bool | int | float | list[str]] = {"temp_directory": str(work_dir / "spill")}
+    if memory_limit is not None:
+        settings["memory_limit"] = memory_limit
     # in memory up to memory_limit, the rest of the tables spilled to work_dir (faster than a
     # database file, which would write every table whole before a tag runs)
     con = duckdb.connect(config=settings)

@@ -47,12 +47,10 @@ def tags_stage(ctx: RunContext) -> TagsReport:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     # every table streamed from the work files to a file, joined on the way: none is whole in memory
-    tables: dict[str, pl.DataFrame | Path] = {
-        "golden_customers": work / "golden_customers.parquet",
-        "customer_xref": work / "customer_xref.parquet",
-    }
-    golden_customers_frame(ctx).sink_parquet(tables["golden_customers"])
-    customer_xref_frame(ctx, published_records_frame(files)).sink_parquet(tables["customer_xref"])
+    golden, xref = work / "golden_customers.parquet", work / "customer_xref.parquet"
+    golden_customers_frame(ctx).sink_parquet(golden)
+    customer_xref_frame(ctx, published_records_frame(files)).sink_parquet(xref)
+    tables: dict[str, pl.DataFrame | Path] = {"golden_customers": golden, "customer_xref": xref}
     keys = pl.scan_parquet(files.records).select(
         pl.col("source").alias("person_source"), pl.col("source_record_id").alias("person_record_id"), "golden_id"
     )
