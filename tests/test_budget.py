@@ -7,9 +7,11 @@ import logging
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
+from mdm.archive import stage as archive_stage
 from mdm.budget import MemoryBudget, MemoryLimitError, parse_size
 from mdm.cli import main
 from mdm.config.dictionary import DEFAULT_DICTIONARY
@@ -19,8 +21,10 @@ from mdm.golden import stage as golden_stage
 from mdm.match import partitions as match_partitions
 from mdm.match import stage as match_stage
 from mdm.pipeline import run_pipeline
+from mdm.stale import stage as stale_stage
 from mdm.standardize import stage as standardize_stage
 from tests.conftest import AS_OF, REPO
+from tests.test_archive import with_policy
 from tests.test_incremental import COMPARED, _table, twin_masters
 
 
@@ -104,3 +108,34 @@ def test_a_dictionary_without_a_term_frequency_column_still_scores(tmp_path: Pat
         summary = run_pipeline(sources, master, as_of=AS_OF)
     assert summary.match.candidate_pairs > 0
     assert "occupation_key" not in _table(master, "source_records").columns
+
+
+def test_stale_and_archive_in_many_partitions_decide_as_a_run_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The sample with an archive policy that archives some of its customers: a run flagging stale
+    values and deciding the archive in many partitions flags the same values for the same reasons
+    (household evidence crosses partitions) and archives the same customers as a run in one, and
+    its tags leave out the same customers (a partition dropped would bring its archived back)."""
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "data" / "sample", data)
+    sources = data / "sources.yaml"
+    with_policy(sources, 2)
+    whole, parted = tmp_path / "whole" / "master.duckdb", tmp_path / "parted" / "master.duckdb"
+    run_pipeline(sources, whole, as_of=AS_OF)
+    shutil.copytree(whole.parent, parted.parent)  # one trained model for both (twin_masters)
+    run_pipeline(sources, whole, as_of=AS_OF, full=True)
+    monkeypatch.setattr(archive_stage, "ARCHIVE_BYTES_PER_RECORD", 2_000_000)
+    monkeypatch.setattr(stale_stage, "STALE_BYTES_PER_RECORD", 2_000_000)
+    with caplog.at_level(logging.INFO, logger="mdm"):
+        run_pipeline(sources, parted, as_of=AS_OF, full=True, executor=ExecutorSettings(memory_limit="1GiB"))
+    said = [r.getMessage() for r in caplog.records]
+    assert any("decided in" in m and "partitions" in m for m in said), said
+    assert any("flagged in" in m and "partitions" in m for m in said), said
+    archived = _table(whole, "archived_customers")
+    assert 0 < archived.height < _table(whole, "golden_customers").height
+    household = _table(whole, "golden_customers").filter(pl.col("address_stale_reason").str.contains("household"))
+    assert household.height > 0  # the sample has household evidence to lose
+    compared = ["archived_customers", "archive_events", "golden_customers", "customer_xref", "customer_tags"]
+    for name in [*compared, "customers_to_reverify"]:
+        assert _table(parted, name).equals(_table(whole, name)), f"{name} differs when decided in partitions"
