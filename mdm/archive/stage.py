@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 EVENT_COLUMNS = ["source", "event_id", "person_source", "person_record_id", "event_time"]
 RECORD_COLUMNS = ["golden_id", "source", "source_record_id", "source_updated_at"]
-ARCHIVE_BYTES_PER_RECORD = 1_200
+ARCHIVE_BYTES_PER_RECORD = 600
 """The archive decision's working set per record: its keys, its events and each one's activity row
 and description (measured at 1M generated records, bench/RESULTS.md)."""
 
@@ -103,7 +103,11 @@ def _decide_in_partitions(ctx: RunContext, restored: pl.DataFrame, previous: pl.
     its own activity only, so the partitions change nothing. (The decided rows a run keeps: the
     customers archived now or before, in golden id order; the customers without any date.)"""
     files, rules = ctx.files, ctx.config.survivorship_rules.archive
-    golden_ids = pl.scan_parquet(files.records).select(pl.col("golden_id").unique().sort()).collect()["golden_id"]
+    golden_ids = (
+        pl.scan_parquet(files.records)
+        .select(pl.col("golden_id").unique().sort())
+        .collect(engine="streaming")["golden_id"]
+    )
     rows = pl.scan_parquet(files.records).select(pl.len()).collect().item()
     count = min(ctx.budget.partitions(rows, ARCHIVE_BYTES_PER_RECORD), max(golden_ids.len(), 1))
     edges = [round(i * golden_ids.len() / count) for i in range(count + 1)]
@@ -114,7 +118,7 @@ def _decide_in_partitions(ctx: RunContext, restored: pl.DataFrame, previous: pl.
             pl.scan_parquet(files.records)
             .select(RECORD_COLUMNS)
             .join(mine.to_frame().lazy(), on="golden_id", how="semi", maintain_order="left")
-            .collect()
+            .collect(engine="streaming")
         )
         keys = records.lazy().select(
             pl.col("source").alias("person_source"), pl.col("source_record_id").alias("person_record_id")
@@ -125,7 +129,7 @@ def _decide_in_partitions(ctx: RunContext, restored: pl.DataFrame, previous: pl.
                 pl.scan_parquet(files.events(source.name))
                 .select(EVENT_COLUMNS)
                 .join(keys, on=["person_source", "person_record_id"], how="semi", maintain_order="left")
-                .collect()
+                .collect(engine="streaming")
             )
             activity.append(event_activity(events, records))
         decided = decide(records["golden_id"], pl.concat(activity), ctx.as_of, rules)

@@ -44,17 +44,8 @@ RUN_LOG_SCHEMA: dict[str, Any] = {
 def published_records(files: WorkFiles) -> pl.DataFrame:
     """Every record's keys (RECORD_KEYS) with its stale flags: what customer_xref and the pair tables are
     built from."""
-    return published_records_frame(files).collect()
-
-
-def published_records_frame(files: WorkFiles) -> pl.LazyFrame:
-    """published_records as a query over the work files (to stream it to a file)."""
-    return (
-        pl.scan_parquet(files.records)
-        .select(RECORD_KEYS)
-        .join(
-            pl.scan_parquet(files.stale_records), on=["source", "source_record_id"], how="left", maintain_order="left"
-        )
+    return pl.read_parquet(files.records, columns=RECORD_KEYS).join(
+        pl.read_parquet(files.stale_records), on=["source", "source_record_id"], how="left", maintain_order="left"
     )
 
 
@@ -76,19 +67,8 @@ def archived_golden_ids(files: WorkFiles) -> pl.Series:
 def golden_customers_table(ctx: RunContext) -> pl.DataFrame:
     """The master's golden_customers: each golden record that is not archived, with the stale flags
     of its chosen values."""
-    return golden_customers_frame(ctx).collect()
-
-
-def golden_customers_frame(ctx: RunContext) -> pl.LazyFrame:
-    """golden_customers_table as a query over the work files (to stream it to a file)."""
-    files = ctx.files
-    archived = archived_golden_ids(files)
-    return (
-        pl.scan_parquet(files.golden)
-        .join(pl.scan_parquet(files.stale_golden), on="golden_id", how="left", maintain_order="left")
-        .with_columns(ctx.run_column())
-        .filter(pl.col("golden_id").is_in(archived.implode()).not_())
-    )
+    archived = archived_golden_ids(ctx.files)
+    return _golden_with_flags(ctx).filter(pl.col("golden_id").is_in(archived.implode()).not_())
 
 
 def archived_customers_table(ctx: RunContext) -> pl.DataFrame:
@@ -101,11 +81,6 @@ def archived_customers_table(ctx: RunContext) -> pl.DataFrame:
 def customer_xref_table(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
     """The master's customer_xref: each source record's golden id, trust, update time and stale
     flags, and whether its golden customer is archived (in archived_customers, not golden_customers)."""
-    return customer_xref_frame(ctx, records.lazy()).collect()
-
-
-def customer_xref_frame(ctx: RunContext, records: pl.LazyFrame) -> pl.LazyFrame:
-    """customer_xref_table over published_records_frame (to stream it to a file)."""
     archived = archived_golden_ids(ctx.files)
     return records.select(
         "source",

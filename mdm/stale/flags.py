@@ -200,7 +200,7 @@ def stale_inputs(records: pl.DataFrame | pl.LazyFrame, rules: StalenessRules) ->
         .select(
             *keys, *(pl.col(c) if c in columns else pl.lit(None, pl.String).alias(c) for c in dict.fromkeys(wanted))
         )
-        .collect()
+        .collect(engine="streaming")
     )
 
 

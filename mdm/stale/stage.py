@@ -46,7 +46,7 @@ def contact_outcomes(ctx: RunContext, rules: StalenessRules, records: pl.DataFra
     with `records`, only the outcomes of those records (a partition's)."""
     parts = [pl.DataFrame(schema=OUTCOME_SCHEMA)]
     for rule in rules.outcomes:
-        events = _events_of(ctx, rule.events, [*EVENT_COLUMNS, rule.column], records).collect()
+        events = _events_of(ctx, rule.events, [*EVENT_COLUMNS, rule.column], records).collect(engine="streaming")
         text = pl.col(rule.column).cast(pl.String).str.strip_chars().str.to_lowercase()
         outcome = (
             pl.when(text.is_in([v.lower() for v in rule.failed]))
@@ -93,7 +93,7 @@ def contacts_last_year(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
                 right_on=["source", "source_record_id"],
             )
             .select("golden_id")
-            .collect()
+            .collect(engine="streaming")
         )
     return pl.concat(parts).group_by("golden_id").agg(pl.len().cast(pl.Int64).alias("contacts_last_year"))
 
@@ -136,13 +136,13 @@ def _flag_partition(
     wanted = {"golden_id"} | {rules.column(a) for a in ATTRIBUTES}
     golden = _of(
         pl.scan_parquet(files.golden).select([c for c in pl.read_parquet_schema(files.golden) if c in wanted]), mine
-    ).collect()
+    ).collect(engine="streaming")
     lineage = _of(
         pl.scan_parquet(files.lineage)
         .filter(pl.col("attribute").is_in(list(LINEAGE_FIELD.values())))
         .select("golden_id", "attribute", *RECORD_KEY),
         mine,
-    ).collect()
+    ).collect(engine="streaming")
     chosen = golden_values(golden, lineage, records, rules)
     outcomes = contact_outcomes(ctx, rules, None if mine is None else records)
     flags = flag_stale(records, chosen, ctx.as_of, rules, outcomes, households)
