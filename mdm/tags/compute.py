@@ -40,7 +40,7 @@ class ComputedTags:
 
 
 def compute_tags(
-    tables: Mapping[str, pl.DataFrame | Path],
+    tables: Mapping[str, pl.DataFrame | Path | str],
     config: TagsConfig,
     as_of: dt.date,
     *,
@@ -53,11 +53,11 @@ def compute_tags(
     memory_limit: str | None = None,
 ) -> ComputedTags:
     """tables: golden_customers, customer_xref and events_<name>, as the master will hold them
-    (golden_customers without the archived customers, whose ids are `archived`): each a frame or a
-    parquet file. They are loaded into a DuckDB database that holds at most `memory_limit` and
-    spills the rest to `work_dir`, and each tag's rows are
-    written to files there batch by batch: no table and no tag is ever whole in memory. The
-    files stay until the caller has written customer_tags from them."""
+    (golden_customers without the archived customers, whose ids are `archived`): each a frame, a
+    parquet file or a SELECT of DuckDB making it (from parquet files). They are loaded into a
+    DuckDB database that holds at most `memory_limit` and spills the rest to `work_dir`, and each
+    tag's rows are written to files there batch by batch: no table and no tag is ever whole in
+    memory. The files stay until the caller has written customer_tags from them."""
     started = time.perf_counter()
     work_dir.mkdir(parents=True, exist_ok=True)
     definitions = config.by_name()
@@ -71,6 +71,8 @@ def compute_tags(
         for name, table in tables.items():
             if isinstance(table, Path):
                 con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet(?)', [str(table)])
+            elif isinstance(table, str):
+                con.sql(f'CREATE TABLE "{name}" AS {table}')
             else:
                 con.register("_frame", table)
                 con.sql(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')

@@ -13,12 +13,8 @@ import polars as pl
 
 from mdm.context import RunContext
 from mdm.golden.stage import RunIds
-from mdm.publish.tables import (
-    archived_golden_ids,
-    customer_xref_frame,
-    golden_customers_frame,
-    published_records_frame,
-)
+from mdm.publish.tables import archived_golden_ids
+from mdm.stale.flags import RECORD_FLAG_COLUMNS
 from mdm.state import StateStore
 from mdm.tags.compute import compute_tags
 from mdm.tags.stored import Split
@@ -46,11 +42,11 @@ def tags_stage(ctx: RunContext) -> TagsReport:
     work = files.dir / "tags"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
-    # every table streamed from the work files to a file, joined on the way: none is whole in memory
-    golden, xref = work / "golden_customers.parquet", work / "customer_xref.parquet"
-    golden_customers_frame(ctx).sink_parquet(golden)
-    customer_xref_frame(ctx, published_records_frame(files)).sink_parquet(xref)
-    tables: dict[str, pl.DataFrame | Path] = {"golden_customers": golden, "customer_xref": xref}
+    # the tables are joined by DuckDB from the work files, within its memory limit, never whole in memory
+    tables: dict[str, pl.DataFrame | Path | str] = {
+        "golden_customers": golden_customers_sql(ctx),
+        "customer_xref": customer_xref_sql(ctx),
+    }
     keys = pl.scan_parquet(files.records).select(
         pl.col("source").alias("person_source"), pl.col("source_record_id").alias("person_record_id"), "golden_id"
     )
@@ -109,3 +105,38 @@ def tags_stage(ctx: RunContext) -> TagsReport:
     )
     log.info("tags: %d customer tags from %d tags, %d errors", report.customer_tags, report.tags, len(report.errors))
     return report
+
+
+def _text(value: object) -> str:
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def golden_customers_sql(ctx: RunContext) -> str:
+    """golden_customers (mdm/publish/tables.py golden_customers_table) as DuckDB's query of the work
+    files: each golden record not archived, in the golden file's order, with its stale flags."""
+    files = ctx.files
+    return f"""
+SELECT g.* EXCLUDE (file_row_number), s.* EXCLUDE (golden_id), {_text(ctx.run_id)} AS run_id
+FROM read_parquet({_text(files.golden)}, file_row_number = true) AS g
+LEFT JOIN read_parquet({_text(files.stale_golden)}) AS s ON s.golden_id = g.golden_id
+WHERE g.golden_id NOT IN (SELECT golden_id FROM read_parquet({_text(files.archived)}) WHERE golden_id IS NOT NULL)
+ORDER BY g.file_row_number
+"""
+
+
+def customer_xref_sql(ctx: RunContext) -> str:
+    """customer_xref (mdm/publish/tables.py customer_xref_table) as DuckDB's query of the work files,
+    in the records file's order."""
+    files = ctx.files
+    flags = ", ".join(f's."{c}"' for c in RECORD_FLAG_COLUMNS)
+    return f"""
+SELECT r.source, r.source_record_id, r.golden_id, r.row_number, r.trust, r.source_updated_at, {flags},
+  r.golden_id IN (SELECT golden_id FROM read_parquet({_text(files.archived)}) WHERE golden_id IS NOT NULL)
+    AS archived,
+  {_text(ctx.run_id)} AS run_id
+FROM read_parquet({_text(files.records)}, file_row_number = true) AS r
+LEFT JOIN read_parquet({_text(files.stale_records)}) AS s
+  ON s.source = r.source AND s.source_record_id = r.source_record_id
+ORDER BY r.file_row_number
+"""
