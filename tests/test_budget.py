@@ -23,6 +23,7 @@ from mdm.match import stage as match_stage
 from mdm.pipeline import run_pipeline
 from mdm.stale import stage as stale_stage
 from mdm.standardize import stage as standardize_stage
+from mdm.tags import compute as tags_compute
 from tests.conftest import AS_OF, REPO
 from tests.test_archive import with_policy
 from tests.test_incremental import COMPARED, _table, twin_masters
@@ -110,13 +111,14 @@ def test_a_dictionary_without_a_term_frequency_column_still_scores(tmp_path: Pat
     assert "occupation_key" not in _table(master, "source_records").columns
 
 
-def test_stale_and_archive_in_many_partitions_decide_as_a_run_in_one(
+def test_stale_archive_and_tags_in_many_partitions_decide_as_a_run_in_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The sample with an archive policy that archives some of its customers: a run flagging stale
     values and deciding the archive in many partitions flags the same values for the same reasons
     (household evidence crosses partitions) and archives the same customers as a run in one, and
-    its tags leave out the same customers (a partition dropped would bring its archived back)."""
+    its tags, read batch by batch, are the same and leave out the same customers (a partition
+    dropped would bring its archived back)."""
     data = tmp_path / "data"
     shutil.copytree(REPO / "data" / "sample", data)
     sources = data / "sources.yaml"
@@ -127,6 +129,7 @@ def test_stale_and_archive_in_many_partitions_decide_as_a_run_in_one(
     run_pipeline(sources, whole, as_of=AS_OF, full=True)
     monkeypatch.setattr(archive_stage, "ARCHIVE_BYTES_PER_RECORD", 2_000_000)
     monkeypatch.setattr(stale_stage, "STALE_BYTES_PER_RECORD", 2_000_000)
+    monkeypatch.setattr(tags_compute, "TAG_BATCH_ROWS", 7)  # each tag's rows read in many batches
     with caplog.at_level(logging.INFO, logger="mdm"):
         run_pipeline(sources, parted, as_of=AS_OF, full=True, executor=ExecutorSettings(memory_limit="1GiB"))
     said = [r.getMessage() for r in caplog.records]
