@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
+from mdm.archive import stage as archive_stage
 from mdm.budget import MemoryBudget, MemoryLimitError, parse_size
 from mdm.cli import main
 from mdm.config.dictionary import DEFAULT_DICTIONARY
@@ -24,8 +25,11 @@ from mdm.match import stage as match_stage
 from mdm.pipeline import run_pipeline
 from mdm.publish import stage as publish_stage
 from mdm.publish import tables as publish_tables
+from mdm.stale import stage as stale_stage
 from mdm.standardize import stage as standardize_stage
+from mdm.tags import compute as tags_compute
 from tests.conftest import AS_OF, REPO
+from tests.test_archive import with_policy
 from tests.test_incremental import COMPARED, _table, twin_masters
 
 
@@ -146,3 +150,36 @@ def test_a_publish_in_small_slices_publishes_the_master_of_a_publish_in_one(
     snapshot = sliced.with_name(sliced.name + ".parquet")
     for name in ("golden_customers", "customer_xref"):
         assert pl.read_parquet(snapshot / f"{name}.parquet").drop("run_id").equals(_stored(sliced, name))
+
+
+def test_stale_archive_and_tags_in_many_partitions_decide_as_a_run_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The sample with an archive policy that archives some of its customers: a run flagging stale
+    values and deciding the archive in many partitions flags the same values for the same reasons
+    (household evidence crosses partitions) and archives the same customers as a run in one, and
+    its tags, read batch by batch, are the same and leave out the same customers (a partition
+    dropped would bring its archived back)."""
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "data" / "sample", data)
+    sources = data / "sources.yaml"
+    with_policy(sources, 2)
+    whole, parted = tmp_path / "whole" / "master.duckdb", tmp_path / "parted" / "master.duckdb"
+    run_pipeline(sources, whole, as_of=AS_OF)
+    shutil.copytree(whole.parent, parted.parent)  # one trained model for both (twin_masters)
+    run_pipeline(sources, whole, as_of=AS_OF, full=True)
+    monkeypatch.setattr(archive_stage, "ARCHIVE_BYTES_PER_RECORD", 2_000_000)
+    monkeypatch.setattr(stale_stage, "STALE_BYTES_PER_RECORD", 2_000_000)
+    monkeypatch.setattr(tags_compute, "TAG_BATCH_ROWS", 7)  # each tag's rows read in many batches
+    with caplog.at_level(logging.INFO, logger="mdm"):
+        run_pipeline(sources, parted, as_of=AS_OF, full=True, executor=ExecutorSettings(memory_limit="1GiB"))
+    said = [r.getMessage() for r in caplog.records]
+    assert any("decided in" in m and "partitions" in m for m in said), said
+    assert any("flagged in" in m and "partitions" in m for m in said), said
+    archived = _table(whole, "archived_customers")
+    assert 0 < archived.height < _table(whole, "golden_customers").height
+    household = _table(whole, "golden_customers").filter(pl.col("address_stale_reason").str.contains("household"))
+    assert household.height > 0  # the sample has household evidence to lose
+    compared = ["archived_customers", "archive_events", "golden_customers", "customer_xref", "customer_tags"]
+    for name in [*compared, "customers_to_reverify"]:
+        assert _table(parted, name).equals(_table(whole, name)), f"{name} differs when decided in partitions"

@@ -340,8 +340,14 @@ def test_a_broken_tag_does_not_fail_the_run_but_fails_check(tiny: Path, tmp_path
     assert check_tags(load_tags(rules / "tags.yaml"), None, set()) == []  # without a master: the file is fine
 
 
-def test_stored_survey_answer_replaces_the_computed_one() -> None:
-    from mdm.tags.compute import compute_tags
+@pytest.mark.parametrize("batch_rows", [250_000, 1])
+def test_stored_survey_answer_replaces_the_computed_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_rows: int
+) -> None:
+    """Also when the computed rows are read one at a time: the stored value is merged in by golden id."""
+    from mdm.tags import compute
+
+    monkeypatch.setattr(compute, "TAG_BATCH_ROWS", batch_rows)
 
     config = shipped("preferred_visit_time")
     customers = pl.DataFrame({"golden_id": ["G1", "G2"]})
@@ -363,7 +369,7 @@ def test_stored_survey_answer_replaces_the_computed_one() -> None:
             "set_at": ["2026-06-01T10:00:00.000+00:00"],
         }
     )
-    result = compute_tags(
+    result = compute.compute_tags(
         {"golden_customers": customers, "customer_xref": pl.DataFrame({"golden_id": ["G1"]}), "events_survey": survey},
         config,
         dt.date(2026, 11, 1),
@@ -371,8 +377,9 @@ def test_stored_survey_answer_replaces_the_computed_one() -> None:
         stored=stored,
         retired={},
         splits=[],
+        work_dir=tmp_path / "tags",
     )
-    assert result.customer_tags.select("golden_id", "value", "origin").rows() == [
+    assert result.customer_tags.select("golden_id", "value", "origin").collect().rows() == [
         ("G1", "morning", "survey"),
         ("G2", "weekend", "survey"),
     ]

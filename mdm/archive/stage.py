@@ -4,6 +4,7 @@ and the tags stage leaves them out. The store changes are committed by publish w
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from mdm.archive.policy import (
+    DECIDED_SCHEMA,
     archive_changes,
     archive_reason_column,
     decide,
@@ -28,6 +30,10 @@ from mdm.state.archive import ArchiveChanges, archive_restores, archived_ids
 log = logging.getLogger(__name__)
 
 EVENT_COLUMNS = ["source", "event_id", "person_source", "person_record_id", "event_time"]
+RECORD_COLUMNS = ["golden_id", "source", "source_record_id", "source_updated_at"]
+ARCHIVE_BYTES_PER_RECORD = 600
+"""The archive decision's working set per record: its keys, its events and each one's activity row
+and description (measured at 1M generated records, bench/RESULTS.md)."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,6 @@ class ArchiveReport:
 
 def archive_stage(ctx: RunContext) -> ArchiveReport:
     files, rules = ctx.files, ctx.config.survivorship_rules.archive
-    records = pl.read_parquet(files.records, columns=["golden_id", "source", "source_record_id", "source_updated_at"])
     run_events = RunIds.read(files.ids).events
     with StateStore(ctx.state_dir) as store:
         previous, restores, retired = archived_ids(store), archive_restores(store), dict(store.retired_ids())
@@ -57,11 +62,7 @@ def archive_stage(ctx: RunContext) -> ArchiveReport:
     retired |= dict(retiring.select("old_id", "new_id").iter_rows())
     for revived in run_events.filter(REVIVAL_EVENT)["new_id"]:
         retired.pop(revived, None)
-    activity = [record_activity(records), restore_activity(restores, retired)]
-    for source in ctx.config.sources.events:
-        events = pl.read_parquet(files.events(source.name), columns=EVENT_COLUMNS)
-        activity.append(event_activity(events, records))
-    decided = decide(records["golden_id"], pl.concat(activity), ctx.as_of, rules)
+    decided, undated = _decide_in_partitions(ctx, restore_activity(restores, retired), previous["golden_id"])
     changes = archive_changes(decided, set(previous["golden_id"].to_list()), retired, ctx.as_of, rules)
     since = inactive_since(ctx.as_of, rules)
     archived = (
@@ -84,7 +85,7 @@ def archive_stage(ctx: RunContext) -> ArchiveReport:
         archived_customers=archived.height,
         archived=sum(e.kind == "archived" for e in changes),
         unarchived=sum(e.kind == "unarchived" for e in changes),
-        undated_customers=decided.filter(pl.col("last_activity_on").is_null()).height,
+        undated_customers=undated,
     )
     log.info(
         "archive: %d archived customers (%d archived, %d back this run), %d without any date; inactive since %s",
@@ -95,3 +96,48 @@ def archive_stage(ctx: RunContext) -> ArchiveReport:
         report.inactive_since or "never (archive.inactive_years: null)",
     )
     return report
+
+
+def _decide_in_partitions(ctx: RunContext, restored: pl.DataFrame, previous: pl.Series) -> tuple[pl.DataFrame, int]:
+    """The archive decision (policy.decide) of every golden customer, made in as many partitions of
+    consecutive golden ids as the memory budget asks (mdm/budget.py), each reading only its
+    customers' records and the events of those records from disk; a customer's decision depends on
+    its own activity only, so the partitions change nothing. (The decided rows a run keeps: the
+    customers archived now or before, in golden id order; the customers without any date.)"""
+    files, rules = ctx.files, ctx.config.survivorship_rules.archive
+    golden_ids = (
+        pl.scan_parquet(files.records)
+        .select(pl.col("golden_id").unique().sort())
+        .collect(engine="streaming")["golden_id"]
+    )
+    rows = pl.scan_parquet(files.records).select(pl.len()).collect().item()
+    count = min(ctx.budget.partitions(rows, ARCHIVE_BYTES_PER_RECORD), max(golden_ids.len(), 1))
+    edges = [round(i * golden_ids.len() / count) for i in range(count + 1)]
+    kept, undated = [pl.DataFrame(schema=DECIDED_SCHEMA)], 0
+    for start, end in itertools.pairwise(edges):
+        mine = golden_ids.slice(start, end - start)
+        records = (
+            pl.scan_parquet(files.records)
+            .select(RECORD_COLUMNS)
+            .join(mine.to_frame().lazy(), on="golden_id", how="semi", maintain_order="left")
+            .collect(engine="streaming")
+        )
+        keys = records.lazy().select(
+            pl.col("source").alias("person_source"), pl.col("source_record_id").alias("person_record_id")
+        )
+        activity = [record_activity(records), restored.filter(pl.col("golden_id").is_in(mine.implode()))]
+        for source in ctx.config.sources.events:
+            events = (
+                pl.scan_parquet(files.events(source.name))
+                .select(EVENT_COLUMNS)
+                .join(keys, on=["person_source", "person_record_id"], how="semi", maintain_order="left")
+                .collect(engine="streaming")
+            )
+            activity.append(event_activity(events, records))
+        decided = decide(records["golden_id"], pl.concat(activity), ctx.as_of, rules)
+        del records, activity
+        undated += decided.filter(pl.col("last_activity_on").is_null()).height
+        kept.append(decided.filter(pl.col("archived") | pl.col("golden_id").is_in(previous.implode())))
+    if count > 1:
+        log.info("archive: %d customers decided in %d partitions", golden_ids.len(), count)
+    return pl.concat(kept), undated

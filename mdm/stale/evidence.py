@@ -85,6 +85,7 @@ def value_evidence(
     as_of: dt.date,
     rules: StalenessRules,
     outcomes: pl.DataFrame | None = None,
+    household: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per golden customer and value of the attribute:
 
@@ -98,7 +99,63 @@ def value_evidence(
       lacking the value but showing the same or another `partial_column` value (a postcode);
     - failed_at / failed_by / failed_reliability: the latest failed contact attempt after it was
       confirmed (returned mail, a bounce).
+
+    `household`: the household evidence (household_evidence) of every customer, when `records` are
+    only some customers' (a partition): other customers holding a value may be in other partitions.
     """
+    rule = rules.rule(attribute)
+    values, present, tried = own_values(records, attribute, as_of, rules, outcomes)
+    partial = rule.partial_column if rule.partial_weight > 0 and rule.partial_column in records.columns else None
+    if rule.household_weight > 0:
+        found = _household(values) if household is None else household
+        values = values.join(found, on=["golden_id", "value"], how="left")
+    else:
+        values = values.with_columns(
+            pl.lit(None, pl.Datetime("us")).alias("household_confirmed_at"),
+            pl.lit(None, pl.String).alias("household_confirmed_by"),
+            pl.lit(None, pl.Datetime("us")).alias("household_superseded_at"),
+            pl.lit(None, pl.String).alias("household_superseded_by"),
+        )
+    if partial:
+        values = values.join(
+            _partial(records, values, rule.column, partial, as_of), on=["golden_id", "value"], how="left"
+        )
+    else:
+        values = values.with_columns(
+            pl.lit(None, pl.Datetime("us")).alias("partial_confirmed_at"),
+            pl.lit(None, pl.String).alias("partial_confirmed_by"),
+            pl.lit(None, pl.Datetime("us")).alias("partial_superseded_at"),
+            pl.lit(None, pl.String).alias("partial_superseded_by"),
+        )
+    failed = (
+        tried.filter(pl.col("outcome") == "failed")
+        .join(values.select("golden_id", "value", "confirmed_at"), on=["golden_id", "value"])
+        .filter(pl.col("confirmed_at").is_null() | (pl.col("event_time") > pl.col("confirmed_at")))
+        .sort("event_time", "event", descending=[True, False])
+        .group_by("golden_id", "value", maintain_order=True)
+        .agg(
+            pl.col("event_time").first().alias("failed_at"),
+            pl.col("event").first().alias("failed_by"),
+            pl.col("reliability").first().alias("failed_reliability"),
+        )
+    )
+    return values.join(failed, on=["golden_id", "value"], how="left").drop("kind", "partial")
+
+
+HOUSEHOLD_COLUMNS = ["golden_id", "value", "confirmed_at", "confirmed_by", "superseded_at", "superseded_by"]
+"""What household evidence reads of a customer's values (own_values)."""
+
+
+def own_values(
+    records: pl.DataFrame,
+    attribute: ContactAttribute,
+    as_of: dt.date,
+    rules: StalenessRules,
+    outcomes: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The evidence of each customer's own records and attempts (values: golden_id, value, kind,
+    partial, confirmed_at / _by, superseded_at / _by), the records carrying a value (present) and
+    the attempts on them (tried): a function of the customer's records alone."""
     rule = rules.rule(attribute)
     typed = attribute == "phone" and rules.phone_type_column is not None and rules.phone_type_column in records
     kind = pl.col(rules.phone_type_column) if typed and rules.phone_type_column else pl.lit(None, pl.String)
@@ -148,39 +205,20 @@ def value_evidence(
     values = values.join(
         _superseding(values, present, same, rule.values_at_once), on=["golden_id", "value"], how="left"
     )
-    if rule.household_weight > 0:
-        values = values.join(_household(values), on=["golden_id", "value"], how="left")
-    else:
-        values = values.with_columns(
-            pl.lit(None, pl.Datetime("us")).alias("household_confirmed_at"),
-            pl.lit(None, pl.String).alias("household_confirmed_by"),
-            pl.lit(None, pl.Datetime("us")).alias("household_superseded_at"),
-            pl.lit(None, pl.String).alias("household_superseded_by"),
-        )
-    if partial:
-        values = values.join(
-            _partial(records, values, rule.column, partial, as_of), on=["golden_id", "value"], how="left"
-        )
-    else:
-        values = values.with_columns(
-            pl.lit(None, pl.Datetime("us")).alias("partial_confirmed_at"),
-            pl.lit(None, pl.String).alias("partial_confirmed_by"),
-            pl.lit(None, pl.Datetime("us")).alias("partial_superseded_at"),
-            pl.lit(None, pl.String).alias("partial_superseded_by"),
-        )
-    failed = (
-        tried.filter(pl.col("outcome") == "failed")
-        .join(values.select("golden_id", "value", "confirmed_at"), on=["golden_id", "value"])
-        .filter(pl.col("confirmed_at").is_null() | (pl.col("event_time") > pl.col("confirmed_at")))
-        .sort("event_time", "event", descending=[True, False])
-        .group_by("golden_id", "value", maintain_order=True)
-        .agg(
-            pl.col("event_time").first().alias("failed_at"),
-            pl.col("event").first().alias("failed_by"),
-            pl.col("reliability").first().alias("failed_reliability"),
-        )
+    return values, present, tried
+
+
+def household_evidence(values: pl.LazyFrame) -> pl.DataFrame:
+    """_household of every customer's own values (HOUSEHOLD_COLUMNS of own_values, say from the
+    files of many partitions), reading whole only the values 2 to HOUSEHOLD_MAX_CUSTOMERS
+    customers hold."""
+    shared = (
+        values.group_by("value")
+        .len()
+        .filter(pl.col("len") > 1, pl.col("len") <= HOUSEHOLD_MAX_CUSTOMERS)
+        .select("value")
     )
-    return values.join(failed, on=["golden_id", "value"], how="left").drop("kind", "partial")
+    return _household(values.join(shared, on="value", how="semi").collect())
 
 
 def _attempts(present: pl.DataFrame, attribute: ContactAttribute, outcomes: pl.DataFrame | None) -> pl.DataFrame:

@@ -9,6 +9,7 @@ definitions and measured choices: docs/architecture.md, section "mdm/stale/".
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple, get_args
 
@@ -54,10 +55,12 @@ def value_flags(
     as_of: dt.date,
     rules: StalenessRules,
     outcomes: pl.DataFrame | None = None,
+    household: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per golden customer and value of the attribute: its evidence (mdm/stale/evidence.py), months,
     freshness, stale_probability, is_stale and stale_reason (mdm/stale/probability.py)."""
-    return with_probability(value_evidence(records, attribute, as_of, rules, outcomes), attribute, as_of, rules)
+    evidence = value_evidence(records, attribute, as_of, rules, outcomes, household)
+    return with_probability(evidence, attribute, as_of, rules)
 
 
 class StaleFlags(NamedTuple):
@@ -76,13 +79,15 @@ def flag_stale(
     as_of: dt.date,
     rules: StalenessRules,
     outcomes: pl.DataFrame | None = None,
+    households: Mapping[ContactAttribute, pl.DataFrame] | None = None,
 ) -> StaleFlags:
     """(golden_flags, record_flags, checks).
 
     `records`: golden_id, source, source_record_id, source_updated_at and each attribute's
     comparable column (`phone_type` too, when present). `golden`: golden_id and the same
     comparable columns holding the golden customer's chosen values. `outcomes`: contact outcomes
-    (evidence.OUTCOME_SCHEMA), or None.
+    (evidence.OUTCOME_SCHEMA), or None. `households`: per attribute, the household evidence of every
+    customer (evidence.household_evidence) when `records` are one partition's; None: from `records`.
 
     golden_flags, per golden_id and attribute: `<attr>_last_confirmed`, `<attr>_freshness` (1 - the
     decay prior), `<attr>_stale_probability`, `<attr>_is_stale` (null when the golden has no value)
@@ -97,7 +102,8 @@ def flag_stale(
     record_dates = dated(records.select(*RECORD_KEY, "source_updated_at"), as_of).select(*RECORD_KEY, "confirmed_at")
     for attribute in ATTRIBUTES:
         column = rules.column(attribute)
-        flags = value_flags(records, attribute, as_of, rules, outcomes)
+        household = None if households is None else households.get(attribute)
+        flags = value_flags(records, attribute, as_of, rules, outcomes, household)
         chosen = golden.select("golden_id", pl.col(column).alias("value")).join(
             flags, on=["golden_id", "value"], how="left"
         )
@@ -194,7 +200,7 @@ def stale_inputs(records: pl.DataFrame | pl.LazyFrame, rules: StalenessRules) ->
         .select(
             *keys, *(pl.col(c) if c in columns else pl.lit(None, pl.String).alias(c) for c in dict.fromkeys(wanted))
         )
-        .collect()
+        .collect(engine="streaming")
     )
 
 

@@ -5,22 +5,30 @@ master's tables join them in (mdm/publish/tables.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from mdm.config.survivorship import StalenessRules
 from mdm.context import RunContext
-from mdm.stale.evidence import OUTCOME_SCHEMA, RECORD_KEY
+from mdm.stale.evidence import HOUSEHOLD_COLUMNS, OUTCOME_SCHEMA, RECORD_KEY, household_evidence, own_values
 from mdm.stale.flags import ATTRIBUTES, LINEAGE_FIELD, flag_stale, golden_values, stale_inputs
 from mdm.stale.report import calibration_by_months
+from mdm.types import ContactAttribute
 
 log = logging.getLogger(__name__)
 
 EVENT_COLUMNS = ["source", "event_id", "person_source", "person_record_id", "event_time"]
 DAYS_PER_YEAR = 365
+CHECK_COLUMNS = ["attribute", "months", "stale_probability", "checked_months", "contradicted"]
+"""What the run report's calibration reads of StaleFlags.checks (mdm/stale/report.py)."""
+STALE_BYTES_PER_RECORD = 1_500
+"""The stale flags' working set per record: its contact columns, each attribute's values and their
+evidence, the record and golden flags (measured at 1M generated records, bench/RESULTS.md)."""
 
 
 @dataclass(frozen=True)
@@ -33,11 +41,12 @@ class StaleReport:
     (mdm/stale/report.py)."""
 
 
-def contact_outcomes(ctx: RunContext, rules: StalenessRules) -> pl.DataFrame:
-    """The outcomes `staleness.outcomes` names, from the run's accepted event rows (OUTCOME_SCHEMA)."""
+def contact_outcomes(ctx: RunContext, rules: StalenessRules, records: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The outcomes `staleness.outcomes` names, from the run's accepted event rows (OUTCOME_SCHEMA);
+    with `records`, only the outcomes of those records (a partition's)."""
     parts = [pl.DataFrame(schema=OUTCOME_SCHEMA)]
     for rule in rules.outcomes:
-        events = pl.read_parquet(ctx.files.events(rule.events), columns=[*EVENT_COLUMNS, rule.column])
+        events = _events_of(ctx, rule.events, [*EVENT_COLUMNS, rule.column], records).collect(engine="streaming")
         text = pl.col(rule.column).cast(pl.String).str.strip_chars().str.to_lowercase()
         outcome = (
             pl.when(text.is_in([v.lower() for v in rule.failed]))
@@ -75,46 +84,134 @@ def contacts_last_year(ctx: RunContext, records: pl.DataFrame) -> pl.DataFrame:
     since = dt.datetime.combine(ctx.as_of - dt.timedelta(days=DAYS_PER_YEAR), dt.time())
     parts = [pl.DataFrame(schema={"golden_id": pl.String})]
     for source in ctx.config.sources.events:
-        events = pl.read_parquet(ctx.files.events(source.name), columns=EVENT_COLUMNS)
+        events = pl.scan_parquet(ctx.files.events(source.name)).select(EVENT_COLUMNS)
         recent = events.filter(pl.col("event_time").cast(pl.Datetime("us")) >= since)
         parts.append(
             recent.join(
-                records.select("golden_id", "source", "source_record_id"),
+                records.lazy().select("golden_id", "source", "source_record_id"),
                 left_on=["person_source", "person_record_id"],
                 right_on=["source", "source_record_id"],
-            ).select("golden_id")
+            )
+            .select("golden_id")
+            .collect(engine="streaming")
         )
     return pl.concat(parts).group_by("golden_id").agg(pl.len().cast(pl.Int64).alias("contacts_last_year"))
 
 
-def stale_stage(ctx: RunContext) -> StaleReport:
-    files, rules = ctx.files, ctx.config.staleness_rules
-    records = stale_inputs(pl.scan_parquet(files.records), rules)
+def _events_of(ctx: RunContext, source: str, columns: list[str], records: pl.DataFrame | None) -> pl.LazyFrame:
+    """An event source's rows (those columns), only those of `records` when given."""
+    events = pl.scan_parquet(ctx.files.events(source)).select(columns)
+    if records is None:
+        return events
+    keys = records.lazy().select(
+        pl.col("source").alias("person_source"), pl.col("source_record_id").alias("person_record_id")
+    )
+    return events.join(keys, on=["person_source", "person_record_id"], how="semi", maintain_order="left")
+
+
+def _records(ctx: RunContext, rules: StalenessRules, mine: pl.Series | None) -> pl.DataFrame:
+    """The columns flag_stale reads of every record, or of the records of the golden ids `mine`."""
+    records = pl.scan_parquet(ctx.files.records)
+    if mine is not None:
+        records = records.join(mine.to_frame().lazy(), on="golden_id", how="semi", maintain_order="left")
+    return stale_inputs(records, rules)
+
+
+def _of(frame: pl.LazyFrame, mine: pl.Series | None) -> pl.LazyFrame:
+    return (
+        frame if mine is None else frame.join(mine.to_frame().lazy(), on="golden_id", how="semi", maintain_order="left")
+    )
+
+
+def _flag_partition(
+    ctx: RunContext,
+    rules: StalenessRules,
+    mine: pl.Series | None,
+    households: dict[ContactAttribute, pl.DataFrame] | None,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(golden flags, record flags, checks) of the golden ids `mine` (None: every customer)."""
+    files = ctx.files
+    records = _records(ctx, rules, mine)
     # only what golden_values reads: the lineage of the contact attributes is a tenth of the whole
     wanted = {"golden_id"} | {rules.column(a) for a in ATTRIBUTES}
-    golden = pl.read_parquet(files.golden, columns=[c for c in pl.read_parquet_schema(files.golden) if c in wanted])
-    lineage = (
+    golden = _of(
+        pl.scan_parquet(files.golden).select([c for c in pl.read_parquet_schema(files.golden) if c in wanted]), mine
+    ).collect(engine="streaming")
+    lineage = _of(
         pl.scan_parquet(files.lineage)
         .filter(pl.col("attribute").is_in(list(LINEAGE_FIELD.values())))
-        .select("golden_id", "attribute", *RECORD_KEY)
-        .collect()
-    )
+        .select("golden_id", "attribute", *RECORD_KEY),
+        mine,
+    ).collect(engine="streaming")
     chosen = golden_values(golden, lineage, records, rules)
-    flags = flag_stale(records, chosen, ctx.as_of, rules, contact_outcomes(ctx, rules))
+    outcomes = contact_outcomes(ctx, rules, None if mine is None else records)
+    flags = flag_stale(records, chosen, ctx.as_of, rules, outcomes, households)
     contacts = contacts_last_year(ctx, records)
     golden_flags = flags.golden.join(contacts, on="golden_id", how="left", maintain_order="left").with_columns(
         pl.col("contacts_last_year").fill_null(0)
     )
-    golden_flags.write_parquet(files.stale_golden)
-    flags.records.write_parquet(files.stale_records)
+    return golden_flags, flags.records, flags.checks.select(CHECK_COLUMNS)
+
+
+def _households(
+    ctx: RunContext, rules: StalenessRules, partitions: list[pl.Series]
+) -> dict[ContactAttribute, pl.DataFrame]:
+    """Per attribute with household evidence, that evidence of every customer: each partition's own
+    values go to a file, then the values other customers share are read back whole (they are few)."""
+    weighted = [a for a in ATTRIBUTES if rules.rule(a).household_weight > 0]
+    parts: dict[ContactAttribute, list[Path]] = {a: [] for a in weighted}
+    for number, mine in enumerate(partitions):
+        if not weighted:
+            break
+        records = _records(ctx, rules, mine)
+        outcomes = contact_outcomes(ctx, rules, records)
+        for attribute in weighted:
+            values, _, _ = own_values(records, attribute, ctx.as_of, rules, outcomes)
+            parts[attribute].append(ctx.files.dir / f"stale_values_{attribute}_{number}.parquet")
+            values.select(HOUSEHOLD_COLUMNS).write_parquet(parts[attribute][-1])
+    households = {a: household_evidence(pl.concat([pl.scan_parquet(p) for p in parts[a]])) for a in weighted}
+    for path in (p for paths in parts.values() for p in paths):
+        path.unlink()
+    return households
+
+
+def stale_stage(ctx: RunContext) -> StaleReport:
+    files, rules = ctx.files, ctx.config.staleness_rules
+    golden_ids = pl.read_parquet(files.golden, columns=["golden_id"])["golden_id"]
+    rows = pl.scan_parquet(files.records).select(pl.len()).collect().item()
+    count = min(ctx.budget.partitions(rows, STALE_BYTES_PER_RECORD), max(golden_ids.len(), 1))
+    # partitions of the golden file's rows, so stale_golden keeps its order; every customer's flags
+    # depend on its own records, household evidence aside, which is read across partitions first
+    edges = [round(i * golden_ids.len() / count) for i in range(count + 1)]
+    partitions = [golden_ids.slice(start, end - start) for start, end in itertools.pairwise(edges)]
+    households = _households(ctx, rules, partitions) if count > 1 else None
+    golden_parts, record_parts, checks = [], [], []
+    stale_records, stale_golden = 0, dict[str, int]()
+    for number, mine in enumerate(partitions):
+        golden_flags, record_flags, partition_checks = _flag_partition(
+            ctx, rules, mine if count > 1 else None, households
+        )
+        golden_parts.append(files.dir / f"stale_golden_{number}.parquet")
+        record_parts.append(files.dir / f"stale_records_{number}.parquet")
+        golden_flags.write_parquet(golden_parts[-1])
+        record_flags.write_parquet(record_parts[-1])
+        checks.append(partition_checks)
+        stale_records += int(record_flags["is_stale"].sum())
+        for c in (c for c in golden_flags.columns if c.endswith("_is_stale")):
+            stale_golden[c.removesuffix("_is_stale")] = stale_golden.get(c.removesuffix("_is_stale"), 0) + int(
+                golden_flags[c].sum()
+            )
+        del golden_flags, record_flags
+    for parts, target in ((golden_parts, files.stale_golden), (record_parts, files.stale_records)):
+        pl.concat([pl.scan_parquet(p) for p in parts]).sink_parquet(target)
+        for part in parts:
+            part.unlink()
+    if count > 1:
+        log.info("stale: %d customers flagged in %d partitions", golden_ids.len(), count)
     report = StaleReport(
-        stale_records=int(flags.records["is_stale"].sum()),
-        stale_golden={
-            c.removesuffix("_is_stale"): int(golden_flags[c].sum())
-            for c in golden_flags.columns
-            if c.endswith("_is_stale")
-        },
-        by_months_since_update=calibration_by_months(flags.checks, rules),
+        stale_records=stale_records,
+        stale_golden=stale_golden,
+        by_months_since_update=calibration_by_months(pl.concat(checks), rules),
     )
     log.info("stale: %d records flagged", report.stale_records)
     return report

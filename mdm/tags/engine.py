@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,8 +131,43 @@ def prepare_connection(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     con.sql("SET enable_external_access = false")
 
 
+TagRows = Callable[[TagDef, duckdb.DuckDBPyRelation], None]
+"""What evaluate_each does with a tag's current rows (TAG_COLUMNS, ordered by golden_id): keep them
+in memory (evaluate_tags) or stream them to files (mdm/tags/compute.py). A DuckDB error it raises
+while the rows are read makes the tag an error like any other."""
+
+
 def evaluate_tags(con: duckdb.DuckDBPyConnection, config: TagsConfig, *, event_sources: set[str]) -> TagResults:
-    """Evaluate every computed tag of `config` on `con` (prepared with prepare_connection).
+    """Evaluate every computed tag of `config` on `con` (prepared with prepare_connection), the
+    rows of all of them in one frame (a master's check, the tests; the run streams them instead)."""
+    frames: list[pl.DataFrame] = []
+
+    def keep(tag: TagDef, rows: duckdb.DuckDBPyRelation) -> None:
+        frames.append(tag_rows(tag, rows.pl()))
+
+    errors, outcomes = evaluate_each(con, config, event_sources=event_sources, rows=keep)
+    tags = pl.concat([pl.DataFrame(schema=CUSTOMER_TAGS_SCHEMA), *frames])
+    return TagResults(tags, errors, outcomes)
+
+
+def tag_rows(tag: TagDef, rows: pl.DataFrame) -> pl.DataFrame:
+    """customer_tags rows (CUSTOMER_TAGS_SCHEMA) of a tag's current rows (TAG_COLUMNS)."""
+    return (
+        rows.with_columns(
+            pl.lit(tag.name).alias("tag"),
+            pl.lit(tag.category).alias("category"),
+            pl.lit(tag.origin).alias("origin"),
+        )
+        .select(list(CUSTOMER_TAGS_SCHEMA))
+        .cast(CUSTOMER_TAGS_SCHEMA)
+    )
+
+
+def evaluate_each(
+    con: duckdb.DuckDBPyConnection, config: TagsConfig, *, event_sources: set[str], rows: TagRows
+) -> tuple[pl.DataFrame, dict[str, TagOutcome]]:
+    """Evaluate every computed tag of `config` on `con` (prepared with prepare_connection), handing
+    each tag's current rows to `rows`; (tag_errors rows, each tag's outcome).
 
     Config problems of tags.yaml become error rows too, so the run report and `tag_errors` show
     every problem in one place."""
@@ -141,7 +177,6 @@ def evaluate_tags(con: duckdb.DuckDBPyConnection, config: TagsConfig, *, event_s
             "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views() WHERE NOT internal"
         ).fetchall()
     )
-    frames: list[pl.DataFrame] = []
     errors: list[dict[str, Any]] = [
         {"tag": p["tag"], "file": str(config.path), "line": p["line"], "problem": p["problem"], "fix": p["fix"]}
         for p in config.problems
@@ -157,7 +192,8 @@ def evaluate_tags(con: duckdb.DuckDBPyConnection, config: TagsConfig, *, event_s
             continue
         started = time.perf_counter()
         try:
-            rows = con.sql(_current(tag_sql(tag, con))).pl()
+            # one row per customer: ordered by golden_id, a tag's rows need no sort in Python
+            rows(tag, con.sql(f"SELECT * FROM ({_current(tag_sql(tag, con))}) AS c ORDER BY c.golden_id"))
         except (duckdb.Error, ValueError) as exc:
             message = str(exc).strip()
             errors.append(
@@ -171,13 +207,5 @@ def evaluate_tags(con: duckdb.DuckDBPyConnection, config: TagsConfig, *, event_s
             )
             outcomes[tag.name] = TagOutcome(tag.name, "error", round(time.perf_counter() - started, 3))
             continue
-        frames.append(
-            rows.with_columns(
-                pl.lit(tag.name).alias("tag"),
-                pl.lit(tag.category).alias("category"),
-                pl.lit(tag.origin).alias("origin"),
-            ).select(list(CUSTOMER_TAGS_SCHEMA))
-        )
         outcomes[tag.name] = TagOutcome(tag.name, "ok", round(time.perf_counter() - started, 3))
-    tags = pl.concat([pl.DataFrame(schema=CUSTOMER_TAGS_SCHEMA), *[f.cast(CUSTOMER_TAGS_SCHEMA) for f in frames]])
-    return TagResults(tags, pl.DataFrame(errors, schema=TAG_ERRORS_SCHEMA), outcomes)
+    return pl.DataFrame(errors, schema=TAG_ERRORS_SCHEMA), outcomes
