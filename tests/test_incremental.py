@@ -142,14 +142,15 @@ def _steward_answers(master: Path, rng: random.Random) -> None:
         desk.decide(ana, (ls, lr), (rs, rr), rng.choice(["same", "not_same"]), expected_version=None)
 
 
-def _table(master: Path, name: str) -> pl.DataFrame:
+def _table(master: Path, name: str, *, in_stored_order: bool = False) -> pl.DataFrame:
+    """A table of the master without its run columns, its rows sorted (or as stored)."""
     con = duckdb.connect(str(master), read_only=True)
     try:
         frame: pl.DataFrame = con.sql(f'SELECT * FROM "{name}"').pl()
     finally:
         con.close()
     frame = frame.drop([c for c in frame.columns if c in RUN_COLUMNS])
-    return frame.sort(frame.columns, nulls_last=True) if frame.height else frame
+    return frame.sort(frame.columns, nulls_last=True) if frame.height and not in_stored_order else frame
 
 
 def _mode(master: Path) -> dict:
