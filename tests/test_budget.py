@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from mdm.archive import stage as archive_stage
 from mdm.budget import MemoryBudget, MemoryLimitError, parse_size
 from mdm.cli import main
+from mdm.cluster import stage as cluster_stage
 from mdm.config.dictionary import DEFAULT_DICTIONARY
 from mdm.config.rules import DEFAULT_RULES_DIR
 from mdm.executor import ExecutorSettings
@@ -77,6 +78,7 @@ def test_a_run_in_many_partitions_publishes_the_master_of_a_run_in_one(
     monkeypatch.setattr(standardize_stage, "STANDARDIZE_BYTES_PER_ROW", 10_000_000)
     monkeypatch.setattr(match_stage, "SCORE_BYTES_PER_PAIR", 1_000_000)
     monkeypatch.setattr(match_partitions, "MATCH_BYTES_PER_PAIR", 200_000)
+    monkeypatch.setattr(cluster_stage, "CLUSTER_BYTES_PER_RECORD", 2_000_000)
     with caplog.at_level(logging.INFO, logger="mdm"):
         run_pipeline(sources, parted, as_of=AS_OF, full=True, executor=ExecutorSettings(memory_limit="1GiB"))
     said = [r.getMessage() for r in caplog.records]
@@ -84,6 +86,7 @@ def test_a_run_in_many_partitions_publishes_the_master_of_a_run_in_one(
     assert any("rows in" in m and "batches" in m for m in said), said
     assert any("scored in" in m and "slices" in m for m in said), said
     assert any("compared in" in m and "partitions of left rids" in m for m in said), said
+    assert any("partitions of connected components" in m for m in said), said
     for name in COMPARED:
         assert _table(parted, name).equals(_table(whole, name)), f"{name} differs when built in partitions"
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from mdm.cluster.conflicts import profile_columns, profiles_of
-from mdm.cluster.constrained import cluster_records
+from mdm.cluster.conflicts import Profile, profile_columns, profiles_of
+from mdm.cluster.partitioned import cluster_in_partitions
 from mdm.context import PAIR_FILE_COMPRESSION, RunContext
 from mdm.state.decisions import run_links
 from mdm.state.fingerprint import FINGERPRINT_COLUMNS
@@ -31,17 +31,22 @@ class ClusterReport:
     """Merges a conflict would have stopped but a strong id both sides hold outweighed, by outcome."""
 
 
+CLUSTER_BYTES_PER_RECORD = 1_000
+"""Clustering's working set per record: its profile (Python objects), its place in the union-find,
+and its links' outcomes (1.8 GiB for the whole stage at 1,980,183 records, bench/RESULTS.md)."""
+
+
 def cluster_stage(ctx: RunContext) -> ClusterReport:
     files = ctx.files
     available = pl.read_parquet_schema(files.standardized)
     strong_ids = ctx.config.dictionary.strong_ids
-    wanted = ("rid", "source", "source_record_id", *profile_columns(strong_ids), *FINGERPRINT_COLUMNS)
-    records = pl.read_parquet(files.standardized, columns=[c for c in dict.fromkeys(wanted) if c in available])
+    rids = pl.read_parquet(files.standardized, columns=["rid"])["rid"]
     # only the matched and review pairs in memory: the non-matches (most pairs) go from file to file
     scored = pl.scan_parquet(files.scored).select("left", "right", "match_probability", "match_class")
     # steward decisions as must/cannot links; those whose records changed materially since the
     # decision are held back (for publish to requeue), see mdm/state/decisions.py
-    steward_links = run_links(ctx.state_dir, records)
+    keyed = [c for c in dict.fromkeys(("rid", "source", "source_record_id", *FINGERPRINT_COLUMNS)) if c in available]
+    steward_links = run_links(ctx.state_dir, pl.scan_parquet(files.standardized).select(keyed))
     steward_links.changed.write_parquet(files.steward_changed)
     files.steward_applied.write_text(json.dumps(steward_links.applied))
     must, cannot = steward_links.must, steward_links.cannot
@@ -51,16 +56,27 @@ def cluster_stage(ctx: RunContext) -> ClusterReport:
         .sort(["match_probability", "left", "right"], descending=[True, False, False])
     )
     review = scored.filter(pl.col("match_class") == "review").collect()
-    result = cluster_records(
-        profiles_of(records, strong_ids),
+    profiled = [c for c in profile_columns(strong_ids) if c in available]
+
+    def read_profiles(wanted: pl.Series) -> list[Profile]:
+        """The profiles of the records `wanted` (sorted rids: a rid is its record's row)."""
+        scan = pl.scan_parquet(files.standardized).select("rid", *profiled)
+        if wanted.len() < rids.len():
+            scan = scan.filter(pl.col("rid").is_in(wanted.implode()))
+        return profiles_of(scan.collect().sort("rid"), strong_ids)
+
+    result = cluster_in_partitions(
+        read_profiles,
+        rids.len(),
         links,
         ctx.config.match_rules.cannot_link,
+        ctx.budget.partitions(rids.len(), CLUSTER_BYTES_PER_RECORD),
         must_link=must,
         cannot_link=cannot,
         review_pairs=review,
     )
     labels, outcomes = result.labels, result.outcomes
-    pl.DataFrame({"rid": records["rid"], "cluster": labels}).write_parquet(files.clusters)
+    pl.DataFrame({"rid": rids, "cluster": labels}).write_parquet(files.clusters)
     linked = links.select("left", "right", pl.Series("outcome", outcomes, dtype=pl.String))
     reviewed = review.select("left", "right", pl.Series("outcome", result.review_outcomes, dtype=pl.String))
     others = scored.filter(pl.col("match_class") == "non_match").select(

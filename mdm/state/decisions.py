@@ -60,9 +60,9 @@ def active_decision_rows(store: StateStore) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
-def run_links(state_dir: Any, records: pl.DataFrame) -> RunLinks:
+def run_links(state_dir: Any, records: pl.LazyFrame) -> RunLinks:
     """Steward links for a run over `records` (rid, source, source_record_id and whichever
-    FINGERPRINT_COLUMNS the run has)."""
+    FINGERPRINT_COLUMNS the run has); only the records a decision names are collected."""
     with StateStore(state_dir) as store:
         decisions = active_decision_rows(store)
     out = RunLinks()
@@ -70,9 +70,12 @@ def run_links(state_dir: Any, records: pl.DataFrame) -> RunLinks:
         return out
     wanted = {(d["left_source"], d["left_record_id"]) for d in decisions}
     wanted |= {(d["right_source"], d["right_record_id"]) for d in decisions}
-    columns = ["rid", "source", "source_record_id", *(c for c in FINGERPRINT_COLUMNS if c in records.columns)]
+    present = records.collect_schema().names()
+    columns = ["rid", "source", "source_record_id", *(c for c in FINGERPRINT_COLUMNS if c in present)]
+    named = pl.DataFrame(sorted(wanted), schema={"source": pl.String, "source_record_id": pl.String}, orient="row")
     index: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
-    for row in records.select(columns).iter_rows(named=True):
+    found = records.select(columns).join(named.lazy(), on=["source", "source_record_id"], how="semi").collect()
+    for row in found.iter_rows(named=True):
         key = (row["source"], row["source_record_id"])
         if key in wanted:
             index[key] = (row["rid"], fingerprint_of(row))
