@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import duckdb
-import polars as pl
 
+from mdm.duck import Table, create_table
 from mdm.files import fsync_path
 
 MEMORY_LIMIT = "1GB"
@@ -31,7 +31,7 @@ def temporary_path(master: Path, run_id: str) -> Path:
 def publish_master(
     master: Path,
     run_id: str,
-    tables: dict[str, pl.DataFrame | str],
+    tables: Mapping[str, Table],
     *,
     views: dict[str, str] | None = None,
     macros: dict[str, str] | None = None,
@@ -41,10 +41,10 @@ def publish_master(
     """Write `tables` (and SQL `views`, and table `macros`: "name(params)" -> SELECT) into a new
     DuckDB file and swap it in for `master`; return the rows of each table.
 
-    A table is a polars frame, or a SELECT (over `read_parquet(...)`) that DuckDB runs itself,
-    for tables too big to hold as a frame. `before_swap` runs after the new file is complete and
-    before the rename: the place to commit the durable store, so a published master never
-    refers to ids the store lacks.
+    A table is a polars frame, a parquet file, or a SELECT (over `read_parquet(...)`) that DuckDB
+    runs itself, for tables too big to hold as a frame (mdm/duck.py). `before_swap` runs after the
+    new file is complete and before the rename: the place to commit the durable store, so a
+    published master never refers to ids the store lacks.
     """
     master.parent.mkdir(parents=True, exist_ok=True)
     for pattern in (f".{master.name}.*.tmp", f".{master.name}.*.tmp.wal"):  # a killed run's file and its log
@@ -59,12 +59,7 @@ def publish_master(
         try:
             counts: dict[str, int] = {}
             for name, frame in tables.items():
-                if isinstance(frame, str):
-                    con.sql(f'CREATE TABLE "{name}" AS {frame}')
-                else:
-                    con.register("_frame", frame)
-                    con.sql(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
-                    con.unregister("_frame")
+                create_table(con, name, frame)
                 counts[name] = int(con.sql(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
             for signature, sql in (macros or {}).items():  # before the views: a view may read a macro
                 con.sql(f"CREATE MACRO {signature} AS TABLE {sql}")

@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 
 from mdm.config.tags import TagDef, TagsConfig
+from mdm.duck import Table, create_table
 from mdm.golden.ids import resolve_retired
 from mdm.tags.engine import CUSTOMER_TAGS_SCHEMA, evaluate_each, prepare_connection, tag_rows
 from mdm.tags.stored import Split, place_stored_tags
@@ -40,7 +41,7 @@ class ComputedTags:
 
 
 def compute_tags(
-    tables: Mapping[str, pl.DataFrame | Path | str],
+    tables: Mapping[str, Table],
     config: TagsConfig,
     as_of: dt.date,
     *,
@@ -69,14 +70,7 @@ def compute_tags(
     con = duckdb.connect(config=settings)
     try:
         for name, table in tables.items():
-            if isinstance(table, Path):
-                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet(?)', [str(table)])
-            elif isinstance(table, str):
-                con.sql(f'CREATE TABLE "{name}" AS {table}')
-            else:
-                con.register("_frame", table)
-                con.sql(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
-                con.unregister("_frame")
+            create_table(con, name, table)
         placed = place_stored_tags(stored, definitions, _active(con, stored, retired), retired, splits, archived)
         prepare_connection(con, as_of)
         written = _TagFiles(work_dir, placed.tags)
