@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from evaluate_master import evaluate  # noqa: E402
@@ -108,6 +109,23 @@ def table(runs: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def report(runs: list[dict[str, Any]]) -> str:
+    """The table of the runs (by executor, then size), and per executor each stage's growth
+    exponents: of its seconds and of its peak memory."""
+    runs = sorted(runs, key=lambda r: (str(r["executor"]), int(r["records"])))
+    lines = [table(runs)]
+    for executor in dict.fromkeys(str(r["executor"]) for r in runs):
+        mine = [r for r in runs if r["executor"] == executor]
+        for measure, key in (("seconds", "seconds"), ("peak memory", "peak_mib")):
+            per_stage = {
+                stage: growth_exponent([(int(r["records"]), float(r["stages"][stage][key])) for r in mine])
+                for stage in mine[0]["stages"]
+            }
+            whole = growth_exponent([(int(r["records"]), float(r[key])) for r in mine])
+            lines.append(f"growth exponents of {measure} ({executor}): {per_stage}, whole run {whole}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, nargs="+", default=[220_000, 440_000])
@@ -115,8 +133,16 @@ def main() -> None:
     parser.add_argument("--memory-limit", default=None, help="passed to the run (e.g. 6GiB); default: the run's own")
     parser.add_argument("--work", type=Path, default=Path("/tmp/mdm-bench"))
     parser.add_argument("--stop-above-mib", type=int, default=None, help="kill the run when it holds more than this")
+    parser.add_argument(
+        "--runs",
+        type=Path,
+        default=None,
+        help="a JSON-lines file: this invocation's runs are added to it, and the table and the growth exponents"
+        " cover every run in it (sizes run one invocation at a time, e.g. the largest alone)",
+    )
     args = parser.parse_args()
-    runs = []
+    earlier = args.runs.read_text().splitlines() if args.runs is not None and args.runs.exists() else []
+    runs: list[dict[str, Any]] = [json.loads(line) for line in earlier if line]
     for people in args.people:
         sources = generated_sources(people, args.work)
         for executor in args.executor:
@@ -126,17 +152,10 @@ def main() -> None:
             run = run_once(sources, master, executor, args.memory_limit, args.stop_above_mib)
             print(json.dumps(run), flush=True)
             runs.append(run)
-    print(table(runs))
-    for executor in args.executor:
-        mine = [r for r in runs if r["executor"] == executor]
-        stages = list(mine[0]["stages"])  # type: ignore[arg-type]
-        exponents = {
-            s: growth_exponent([(int(r["records"]), float(r["stages"][s]["seconds"])) for r in mine])  # type: ignore[index, arg-type]
-            for s in stages
-        }
-        total = growth_exponent([(int(r["records"]), float(r["seconds"])) for r in mine])  # type: ignore[arg-type]
-        memory = growth_exponent([(int(r["records"]), float(r["peak_mib"])) for r in mine])  # type: ignore[arg-type]
-        print(f"growth exponents ({executor}): {exponents}, total {total}, peak memory {memory}")
+            if args.runs is not None:
+                with args.runs.open("a") as out:
+                    out.write(json.dumps(run) + "\n")
+    print(report(runs))
 
 
 if __name__ == "__main__":
