@@ -80,33 +80,39 @@ def golden_stage(ctx: RunContext) -> GoldenReport:
     )
     carried = _carried_golden(ctx, ids)
     to_build = ids if carried is None else ids.filter(~pl.col("golden_id").is_in(carried.golden["golden_id"].implode()))
-    built, lineage_parts = _build_in_partitions(ctx, to_build)
-    customers = built if carried is None else pl.concat([carried.golden.select(built.columns), built]).sort("golden_id")
-    if carried is not None:
-        log.info("golden (incremental): %d customers built, %d carried over", built.height, carried.golden.height)
+    golden_parts, lineage_parts, built = _build_in_partitions(ctx, to_build)
+    built_golden = pl.concat([pl.scan_parquet(p) for p in golden_parts])  # in golden id order, partition by partition
+    if carried is None:
+        built_golden.sink_parquet(files.golden)
+        customers = built
+    else:
+        log.info("golden (incremental): %d customers built, %d carried over", built, carried.golden.height)
+        fresh = built_golden.collect()
+        pl.concat([carried.golden.select(fresh.columns), fresh]).sort("golden_id").write_parquet(files.golden)
+        customers = built + carried.golden.height
         carried.lineage.write_parquet(lineage_parts[0].with_name("lineage_carried.parquet"))
         lineage_parts.insert(0, lineage_parts[0].with_name("lineage_carried.parquet"))
-    customers.write_parquet(files.golden)
     pl.concat([pl.scan_parquet(p) for p in lineage_parts]).sink_parquet(files.lineage)
-    for part in lineage_parts:
+    for part in [*golden_parts, *lineage_parts]:
         part.unlink()
     RunIds(assignment.next_number, assignment.events).write(files.ids)
     new = assignment.new_ids.len()
-    log.info("golden: %d customers from %d records, %d new ids", customers.height, ids.height, new)
-    return GoldenReport(customers.height, ids.height - customers.height, new, built.height)
+    log.info("golden: %d customers from %d records, %d new ids", customers, ids.height, new)
+    return GoldenReport(customers, ids.height - customers, new, built)
 
 
-def _build_in_partitions(ctx: RunContext, to_build: pl.DataFrame) -> tuple[pl.DataFrame, list[Path]]:
+def _build_in_partitions(ctx: RunContext, to_build: pl.DataFrame) -> tuple[list[Path], list[Path], int]:
     """The golden records of the customers of `to_build` (`rid`, `golden_id`), built in as many
     partitions of consecutive golden ids as the memory budget asks (mdm/budget.py), each reading
-    its records from the records file; (golden records in golden id order, the lineage files of the
-    partitions). A golden record depends on its own records only, so the partitions change nothing."""
+    its records from the records file and writing its golden records and lineage to files of its
+    own; (the golden record files, in golden id order; the lineage files; the customers built). A
+    golden record depends on its own records only, so the partitions change nothing."""
     files, rules, fields = ctx.files, ctx.config.survivorship_rules, ctx.config.published_fields
     golden_ids = to_build["golden_id"].unique().sort()
     columns = golden_inputs(rules, list(pl.read_parquet_schema(files.records)))
     count = min(ctx.budget.partitions(to_build.height, GOLDEN_BYTES_PER_RECORD), max(golden_ids.len(), 1))
     edges = [round(i * golden_ids.len() / count) for i in range(count + 1)]
-    built, lineage_parts = [], []
+    golden_parts, lineage_parts, built = [], [], 0
     for number, (start, end) in enumerate(itertools.pairwise(edges)):
         mine = golden_ids.slice(start, end - start).to_frame().lazy()
         records = (
@@ -117,12 +123,15 @@ def _build_in_partitions(ctx: RunContext, to_build: pl.DataFrame) -> tuple[pl.Da
         )
         customers, lineage = build_golden(records, rules, fields)
         del records
-        built.append(customers)
+        built += customers.height
+        golden_parts.append(files.dir / f"golden_{number}.parquet")
+        customers.write_parquet(golden_parts[-1])
         lineage_parts.append(files.dir / f"lineage_{number}.parquet")
         lineage.write_parquet(lineage_parts[-1])
+        del customers, lineage
     if count > 1:
         log.info("golden: %d customers built in %d partitions", golden_ids.len(), count)
-    return pl.concat(built), lineage_parts
+    return golden_parts, lineage_parts, built
 
 
 def _carried_golden(ctx: RunContext, ids: pl.DataFrame) -> CarriedGolden | None:
