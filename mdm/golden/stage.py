@@ -58,9 +58,10 @@ class RunIds:
 NEXT_NUMBER_KEY = "mdm.next_golden_number"
 
 
-GOLDEN_BYTES_PER_RECORD = 2_500
+GOLDEN_BYTES_PER_RECORD = 3_400
 """The golden build's working set per record: the record's columns and the survivorship rules'
-candidates, ranks and lineage rows (1.9 GiB over the 0.5 GiB of 990,235 records, bench/RESULTS.md)."""
+candidates, ranks and lineage rows (the stage peaked at 3,386 MiB building 990,235 records in one
+partition, bench/RESULTS.md; at 2,500 bytes, 4,948,210 records in four partitions peaked at 7,678)."""
 
 
 def golden_stage(ctx: RunContext) -> GoldenReport:
