@@ -30,7 +30,8 @@ from generated import generated_sources  # noqa: E402
 from memory import RssTimeline  # noqa: E402
 
 RUN = """
-import json, sys, time, datetime as dt
+import json, logging, sys, time, datetime as dt
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")  # partitions, publish steps
 from mdm.executor import ExecutorSettings
 from mdm.pipeline import run_pipeline, call_directly
 windows = {}

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,7 +94,7 @@ class PublishReport:
 
 
 def publish_stage(ctx: RunContext) -> PublishReport:
-    files = ctx.files
+    files, phases = ctx.files, _Phases()
     # the big tables go from work file to work file, DuckDB loads them from there (under its memory
     # limit): only the records' keys and the small tables are frames
     records = record_keys(files)
@@ -104,11 +105,14 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     scan_customer_xref(ctx, scan_published_records(files)).sink_parquet(xref)
     lineage = protect_lineage_file(files.lineage, files.dir / "published_lineage.parquet", sensitive, cipher)
     protected_records = protect_records(files.records, files.published_records, sensitive, cipher)
+    phases.done("golden_customers, customer_xref, lineage and source_records to files")
     ids = RunIds.read(files.ids)
     ingested = IngestReport.from_json(files.ingest_report.read_text())
     match_pairs(ctx)
+    phases.done("match_pairs to files")
     model = load_model(files.model)
     queue, review = review_queue_table(ctx, records)
+    phases.done("review_queue")
     archive = ArchiveChanges.from_dict(json.loads(files.archive_changes.read_text()))
     with StateStore(ctx.state_dir) as store:
         tables: dict[str, pl.DataFrame | str] = {
@@ -136,8 +140,10 @@ def publish_stage(ctx: RunContext) -> PublishReport:
         tables |= tag_tables(ctx)
         versions = prepare_history(store, ctx.run_id, pl.scan_parquet(customers), ctx.work_dir)
         tables |= versions.tables
+        phases.done("golden history")
         quality = run_quality(files.records, pl.scan_parquet(xref), ctx.config.published_fields, ctx.run_id)
         tables[QUALITY_TABLE] = quality_table(store.quality_metrics(), quality)
+        phases.done("quality")
         views, macros = crm_views(ctx.as_of)
         assignments = records.select("source", "source_record_id", "golden_id")  # read by the store in batches
         # the model as trained (before the stewards' labels moved it): later runs reuse it and apply the labels again
@@ -148,6 +154,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
         )
         labels = read_new_labels(files.new_labels)
         _leave_records(ctx, protected_records, lineage)  # for the next run, before the store says this run is published
+        phases.done("records left for the next run")
         counts = publish_master(
             ctx.master_path,
             ctx.run_id,
@@ -168,6 +175,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
                 archive=archive,
             ),
         )
+    phases.done("the DuckDB file written, the store saved, the file swapped in")
     prune_bases(ctx.state_dir, ctx.run_id)  # this run is the last published: the bases before it are stale
     # the model beside the master, for `mdm explain` and for reading (the master holds its parameters too)
     model_file = model_path(ctx.master_path)
@@ -179,6 +187,18 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     write_snapshot(ctx.master_path, ctx.run_id, snapshot)
     log.info("publish: %s (%d golden customers), kept as %s", ctx.master_path, counts["golden_customers"], kept)
     return PublishReport(counts, versions.opened, versions.closed, kept, review)
+
+
+class _Phases:
+    """Logs the seconds of each step of publish as it ends: where a large run spends its time."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    def done(self, step: str) -> None:
+        now = time.monotonic()
+        log.info("publish: %s in %.1f s", step, now - self.last)
+        self.last = now
 
 
 def _leave_records(ctx: RunContext, records: Path, lineage: Path) -> None:
