@@ -63,6 +63,9 @@ class Partitions(Protocol):
 
     distributed: bool
     """True when partitions leave this process (the stage then ships them whole, not lazily)."""
+    workers: int
+    """Partitions computed at once (a stage that reads each partition's input from disk reads this many
+    before it maps them)."""
 
     def map(self, fn: Callable[..., T], *iterables: Sequence[Any], **shared: Any) -> list[T]: ...
 
@@ -73,6 +76,7 @@ class LocalPartitions:
     """Each partition in this process, one after the other (the stages' own pools aside)."""
 
     distributed = False
+    workers = 1
 
     def map(self, fn: Callable[..., T], *iterables: Sequence[Any], **shared: Any) -> list[T]:
         return [fn(*args, **shared) for args in zip(*iterables, strict=True)]
@@ -88,6 +92,7 @@ class DaskPartitions:
 
     def __init__(self, client: Any):
         self.client = client
+        self.workers = max(len(client.scheduler_info()["workers"]), 1)
         self.tasks: Counter[str] = Counter()
         """Tasks sent, by function name (the run log says how many)."""
 

@@ -1,5 +1,5 @@
-"""Where the partitions run (mdm/executor.py): a run whose standardize batches and comparison
-slices go to a Dask cluster publishes the same master as a run that keeps them here."""
+"""Where the partitions run (mdm/executor.py): a run whose standardize batches, comparison slices
+and golden partitions go to a Dask cluster publishes the same master as a run that keeps them here."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_the_sample_on_a_two_worker_dask_cluster_publishes_the_local_runs_master
     with caplog.at_level(logging.INFO, logger="mdm.executor"):
         second = run_pipeline(sources, dask, as_of=AS_OF, full=True, executor=ExecutorSettings("dask", workers=2))
     sent = [r.getMessage() for r in caplog.records if "Dask tasks" in r.getMessage()]
-    assert sent and "_compare_slice" in sent[0] and "_results_frame" in sent[0], sent
+    assert sent and all(task in sent[0] for task in ("_compare_slice", "_results_frame", "build_golden")), sent
     assert second.match.candidate_pairs == first.match.candidate_pairs > 0
     for name in COMPARED:
         assert _table(dask, name).equals(_table(local, name)), f"{name} differs between the local and the Dask run"

@@ -107,29 +107,35 @@ def _build_in_partitions(ctx: RunContext, to_build: pl.DataFrame) -> tuple[list[
     partitions of consecutive golden ids as the memory budget asks (mdm/budget.py), each reading
     its records from the records file and writing its golden records and lineage to files of its
     own; (the golden record files, in golden id order; the lineage files; the customers built). A
-    golden record depends on its own records only, so the partitions change nothing."""
+    golden record depends on its own records only, so the partitions change nothing. The builds
+    go through the run's executor (mdm/executor.py), as many at once as it has workers, each
+    partition that much smaller: on Dask, the records of a wave are read here and built there."""
     files, rules, fields = ctx.files, ctx.config.survivorship_rules, ctx.config.published_fields
     golden_ids = to_build["golden_id"].unique().sort()
     columns = golden_inputs(rules, list(pl.read_parquet_schema(files.records)))
-    count = min(ctx.budget.partitions(to_build.height, GOLDEN_BYTES_PER_RECORD), max(golden_ids.len(), 1))
+    at_once = ctx.partitions.workers
+    count = min(ctx.budget.partitions(to_build.height, GOLDEN_BYTES_PER_RECORD) * at_once, max(golden_ids.len(), 1))
     edges = [round(i * golden_ids.len() / count) for i in range(count + 1)]
+    ranges = list(enumerate(itertools.pairwise(edges)))
     golden_parts, lineage_parts, built = [], [], 0
-    for number, (start, end) in enumerate(itertools.pairwise(edges)):
-        mine = golden_ids.slice(start, end - start).to_frame().lazy()
-        records = (
+    for first in range(0, count, at_once):
+        wave = ranges[first : first + at_once]
+        inputs = [
             pl.scan_parquet(files.records)
             .select(columns)
-            .join(mine, on="golden_id", how="semi", maintain_order="left")
+            .join(mine.to_frame().lazy(), on="golden_id", how="semi", maintain_order="left")
             .collect()
-        )
-        customers, lineage = build_golden(records, rules, fields)
-        del records
-        built += customers.height
-        golden_parts.append(files.dir / f"golden_{number}.parquet")
-        customers.write_parquet(golden_parts[-1])
-        lineage_parts.append(files.dir / f"lineage_{number}.parquet")
-        lineage.write_parquet(lineage_parts[-1])
-        del customers, lineage
+            for mine in (golden_ids.slice(start, end - start) for _, (start, end) in wave)
+        ]
+        results = ctx.partitions.map(build_golden, inputs, rules=rules, fields=fields)
+        del inputs
+        for (number, _), (customers, lineage) in zip(wave, results, strict=True):
+            built += customers.height
+            golden_parts.append(files.dir / f"golden_{number}.parquet")
+            customers.write_parquet(golden_parts[-1])
+            lineage_parts.append(files.dir / f"lineage_{number}.parquet")
+            lineage.write_parquet(lineage_parts[-1])
+        del results
     if count > 1:
         log.info("golden: %d customers built in %d partitions", golden_ids.len(), count)
     return golden_parts, lineage_parts, built
