@@ -3,12 +3,13 @@ default), or on a Dask cluster (`dask`, `mdm run --executor dask [--dask-address
 
 The partitions are the same either way and each is a pure function of its inputs, so both give
 the same master, record for record: the standardize stage's batches of distinct values, the
-match stage's slices of candidate pairs to compare and the golden stage's partitions of customers. Without an address, `dask` starts a
-`LocalCluster` of one single-threaded worker process per core and closes it after the run; with
-one, it connects to a running scheduler whose workers have this package installed (the same
-version) and sends them the partitions' inputs (a large input common to every partition, the
-records' compared columns, is sent once per worker). The run itself, its work files and the
-durable store stay on the machine that runs `mdm run` (docs/scaling.md).
+match stage's slices of candidate pairs to compare and the golden stage's partitions of
+customers. Without an address, `dask` starts a `LocalCluster` of one single-threaded worker
+process per core and closes it after the run; with one, it connects to a running scheduler whose
+workers have this package installed (the same version) and sends them the partitions' inputs (a
+large input common to every partition, the records' compared columns, is sent once per worker).
+The run itself, its work files and the durable store stay on the machine that runs `mdm run`
+(docs/scaling.md).
 """
 
 from __future__ import annotations

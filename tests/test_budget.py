@@ -79,6 +79,7 @@ def test_a_run_in_many_partitions_publishes_the_master_of_a_run_in_one(
     monkeypatch.setattr(match_stage, "SCORE_BYTES_PER_PAIR", 1_000_000)
     monkeypatch.setattr(match_partitions, "MATCH_BYTES_PER_PAIR", 200_000)
     monkeypatch.setattr(cluster_stage, "CLUSTER_BYTES_PER_RECORD", 2_000_000)
+    monkeypatch.setattr(golden_stage, "RECORD_SLICE_ROWS", 97)  # the records with their golden ids in slices
     with caplog.at_level(logging.INFO, logger="mdm"):
         run_pipeline(sources, parted, as_of=AS_OF, full=True, executor=ExecutorSettings(memory_limit="1GiB"))
     said = [r.getMessage() for r in caplog.records]

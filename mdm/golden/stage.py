@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from mdm.context import RunContext
+from mdm.files import write_in_slices
 from mdm.golden.delta import CarriedGolden, carried_golden_ids, golden_fingerprint, unchanged_customers
 from mdm.golden.ids import EVENT_SCHEMA, assign_golden_ids, new_ids
 from mdm.golden.survivorship import build_golden, golden_inputs
@@ -64,6 +65,10 @@ candidates, ranks and lineage rows (the stage peaked at 3,386 MiB building 990,2
 partition, bench/RESULTS.md; at 2,500 bytes, 4,948,210 records in four partitions peaked at 7,678)."""
 
 
+RECORD_SLICE_ROWS = 100_000
+"""The records are written with their golden ids this many at a time (a record has over a hundred columns)."""
+
+
 def golden_stage(ctx: RunContext) -> GoldenReport:
     files, fields = ctx.files, ctx.config.published_fields
     keys = pl.read_parquet(files.standardized, columns=["rid", "source", "source_record_id"])
@@ -75,10 +80,15 @@ def golden_stage(ctx: RunContext) -> GoldenReport:
     del keys, clusters, registry
     rules = ctx.config.survivorship_rules
     rules.check_fields(ctx.config.survivorship_path, fields, {*pl.read_parquet_schema(files.standardized), "golden_id"})
-    # the records with their golden ids, streamed to disk: each partition reads back its own customers
-    pl.scan_parquet(files.standardized).join(ids.lazy(), on="rid", how="left", maintain_order="left").sink_parquet(
-        files.records
-    )
+    # the records with their golden ids, to disk a slice at a time (a streaming join of the whole file
+    # held 3 GiB and more at 5M records): `ids` has the standardized file's rows in its order, so a
+    # slice's golden ids are the same slice of `ids`; each partition reads back its own customers
+    golden_ids = ids["golden_id"]
+
+    def with_golden_ids(piece: pl.DataFrame, start: int) -> pl.DataFrame:
+        return piece.with_columns(golden_ids.slice(start, piece.height))
+
+    write_in_slices(files.standardized, files.records, RECORD_SLICE_ROWS, with_golden_ids)
     carried = _carried_golden(ctx, ids)
     to_build = ids if carried is None else ids.filter(~pl.col("golden_id").is_in(carried.golden["golden_id"].implode()))
     golden_parts, lineage_parts, built = _build_in_partitions(ctx, to_build)

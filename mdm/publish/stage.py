@@ -9,16 +9,15 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from mdm.cluster.review import QueueReport
 from mdm.context import RunContext
+from mdm.files import write_in_slices
 from mdm.golden.delta import golden_fingerprint
 from mdm.golden.history import prepare_history
 from mdm.golden.ids import id_event_history
@@ -211,7 +210,7 @@ def _leave_records(ctx: RunContext, records: Path, lineage: Path) -> None:
         records,
         files.carried_records,
         CARRY_SLICE_ROWS,
-        lambda piece: piece.join(hashes, on="rid", how="inner", maintain_order="left").drop("rid"),
+        lambda piece, _: piece.join(hashes, on="rid", how="inner", maintain_order="left").drop("rid"),
     )
     golden = protect_file(files.golden, files.dir / "carried_golden.parquet", sensitive, ctx.cipher)
     formats = {s.name: json.loads(files.formats(s.name).read_text()) for s in ctx.config.sources.sources}
@@ -246,27 +245,6 @@ def _leave_bases(ctx: RunContext, formats: dict[str, dict[str, str | None]]) -> 
         staged[source.name] = path
         described[source.name] = SourceBase(source.staged_fields, formats[source.name])
     save_bases(ctx.state_dir, ctx.run_id, staged, described, keep=ctx.bases.run_id if ctx.bases else None)
-
-
-def write_in_slices(
-    source: Path, out: Path, rows: int, each: Callable[[pl.DataFrame], pl.DataFrame] = lambda piece: piece
-) -> None:
-    """`each` slice of at most `rows` rows of the parquet file `source`, in order, appended to the
-    parquet file `out`: only one slice is ever in memory, whatever the file's length (a slice reads
-    only the row groups it spans). The file has the same rows, columns and types as one written by
-    polars whole."""
-    total = int(pl.scan_parquet(source).select(pl.len()).collect().item())
-    writer: pq.ParquetWriter | None = None
-    try:
-        for start in range(0, total, rows) if total else range(1):
-            table = each(pl.scan_parquet(source).slice(start, rows).collect()).to_arrow()
-            if writer is None:
-                writer = pq.ParquetWriter(out, table.schema, compression="zstd")
-            writer.write_table(table)
-            del table
-    finally:
-        if writer is not None:
-            writer.close()
 
 
 def _run_counts(ingested: IngestReport, ids: RunIds, changes: Path, archive: ArchiveChanges) -> dict[str, Any]:
