@@ -6,8 +6,8 @@ the same master, record for record: the standardize stage's batches of distinct 
 match stage's slices of candidate pairs to compare and the golden stage's partitions of
 customers. Without an address, `dask` starts a `LocalCluster` of one single-threaded worker
 process per core and closes it after the run; with one, it connects to a running scheduler whose
-workers have this package installed (the same version) and sends them the partitions' inputs (a
-large input common to every partition, the records' compared columns, is sent once per worker).
+workers have this package installed (the same version) and sends them the partitions' inputs
+(each comparison slice with the records its pairs name, each golden partition with its records).
 The run itself, its work files and the durable store stay on the machine that runs `mdm run`
 (docs/scaling.md).
 """
@@ -60,7 +60,7 @@ class ExecutorSettings:
 
 
 class Partitions(Protocol):
-    """Runs one function over partitions, in order; `share` marks an input every partition reads."""
+    """Runs one function over partitions, in order (`shared` keyword arguments go to every call)."""
 
     distributed: bool
     """True when partitions leave this process (the stage then ships them whole, not lazily)."""
@@ -69,8 +69,6 @@ class Partitions(Protocol):
     before it maps them)."""
 
     def map(self, fn: Callable[..., T], *iterables: Sequence[Any], **shared: Any) -> list[T]: ...
-
-    def share(self, value: Any) -> Any: ...
 
 
 class LocalPartitions:
@@ -81,9 +79,6 @@ class LocalPartitions:
 
     def map(self, fn: Callable[..., T], *iterables: Sequence[Any], **shared: Any) -> list[T]:
         return [fn(*args, **shared) for args in zip(*iterables, strict=True)]
-
-    def share(self, value: Any) -> Any:
-        return value
 
 
 class DaskPartitions:
@@ -104,10 +99,6 @@ class DaskPartitions:
         futures = self.client.map(fn, *iterables, pure=False, **shared)
         results: list[T] = self.client.gather(futures)
         return results
-
-    def share(self, value: Any) -> Any:
-        """`value` sent once to every worker; the handle goes to `map` as a keyword argument."""
-        return self.client.scatter(value, broadcast=True, hash=False)
 
 
 @contextmanager

@@ -353,8 +353,18 @@ def compare_pairs(
     settings = _SliceSettings(list(comparisons), columns, list(keep), [f"{c}_l" for c in carry_left], many)
     if partitions is None or not partitions.distributed:
         return pl.concat([_compare_slice(part, side, settings) for part in slices])
-    # on a cluster each worker codes its copy of the records' strings (categories are per process)
-    return pl.concat(partitions.map(_compare_slice, slices, side=partitions.share(side), settings=settings))
+    # on a cluster each task gets only the records its slice's pairs name, and codes their strings
+    # there (categories are per process): a worker holds a slice's worth whatever the record count
+    # (every record's columns sent to every worker outgrew a worker's share of the budget at 1M
+    # records). The slices go a wave of one per worker at a time, so this process holds as few.
+    compared = []
+    for first in range(0, len(slices), partitions.workers):
+        wave = slices[first : first + partitions.workers]
+        named = [pl.concat([part["left"], part["right"]]).unique().to_frame("rid") for part in wave]
+        sides = [side.join(rids, on="rid", how="semi") for rids in named]
+        compared += partitions.map(_compare_slice, wave, sides, settings=settings)
+        del sides
+    return pl.concat(compared)
 
 
 @dataclass(frozen=True)
