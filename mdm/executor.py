@@ -67,6 +67,8 @@ class Partitions(Protocol):
     workers: int
     """Partitions computed at once (a stage that reads each partition's input from disk reads this many
     before it maps them)."""
+    worker_bytes: int | None
+    """The memory each worker may hold (a stage sizes what it sends one by it); None: this process's budget."""
 
     def map(self, fn: Callable[..., T], *iterables: Sequence[Any], **shared: Any) -> list[T]: ...
 
@@ -76,6 +78,7 @@ class LocalPartitions:
 
     distributed = False
     workers = 1
+    worker_bytes: int | None = None
 
     def map(self, fn: Callable[..., T], *iterables: Sequence[Any], **shared: Any) -> list[T]:
         return [fn(*args, **shared) for args in zip(*iterables, strict=True)]
@@ -88,7 +91,10 @@ class DaskPartitions:
 
     def __init__(self, client: Any):
         self.client = client
-        self.workers = max(len(client.scheduler_info()["workers"]), 1)
+        workers = client.scheduler_info()["workers"].values()
+        self.workers = max(len(workers), 1)
+        limits = [int(w.get("memory_limit") or 0) for w in workers]
+        self.worker_bytes = min(limits) if limits and min(limits) > 0 else None
         self.tasks: Counter[str] = Counter()
         """Tasks sent, by function name (the run log says how many)."""
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
+from mdm.budget import MemoryBudget
 from mdm.context import RunContext
 from mdm.files import write_in_slices
 from mdm.golden.delta import CarriedGolden, carried_golden_ids, golden_fingerprint, unchanged_customers
@@ -123,8 +124,11 @@ def _build_in_partitions(ctx: RunContext, to_build: pl.DataFrame) -> tuple[list[
     files, rules, fields = ctx.files, ctx.config.survivorship_rules, ctx.config.published_fields
     golden_ids = to_build["golden_id"].unique().sort()
     columns = golden_inputs(rules, list(pl.read_parquet_schema(files.records)))
-    at_once = ctx.partitions.workers
-    count = min(ctx.budget.partitions(to_build.height, GOLDEN_BYTES_PER_RECORD) * at_once, max(golden_ids.len(), 1))
+    at_once, worker_bytes = ctx.partitions.workers, ctx.partitions.worker_bytes
+    count = ctx.budget.partitions(to_build.height, GOLDEN_BYTES_PER_RECORD) * at_once
+    if worker_bytes is not None:  # and small enough for a worker's own limit
+        count = max(count, MemoryBudget(worker_bytes).partitions(to_build.height, GOLDEN_BYTES_PER_RECORD))
+    count = min(count, max(golden_ids.len(), 1))
     edges = [round(i * golden_ids.len() / count) for i in range(count + 1)]
     ranges = list(enumerate(itertools.pairwise(edges)))
     golden_parts, lineage_parts, built = [], [], 0
