@@ -66,6 +66,11 @@ candidates, ranks and lineage rows (the stage peaked at 3,386 MiB building 990,2
 partition, bench/RESULTS.md; at 2,500 bytes, 4,948,210 records in four partitions peaked at 7,678)."""
 
 
+GOLDEN_WORKER_BYTES_PER_RECORD = 7_500
+"""The same on a Dask worker, which also holds the partition as it arrived: a worker building 250k
+records' golden records reached 1.75 GiB (bench/RESULTS.md)."""
+
+
 RECORD_SLICE_ROWS = 100_000
 """The records are written with their golden ids this many at a time (a record has over a hundred columns)."""
 
@@ -127,7 +132,7 @@ def _build_in_partitions(ctx: RunContext, to_build: pl.DataFrame) -> tuple[list[
     at_once, worker_bytes = ctx.partitions.workers, ctx.partitions.worker_bytes
     count = ctx.budget.partitions(to_build.height, GOLDEN_BYTES_PER_RECORD) * at_once
     if worker_bytes is not None:  # and small enough for a worker's own limit
-        count = max(count, MemoryBudget(worker_bytes).partitions(to_build.height, GOLDEN_BYTES_PER_RECORD))
+        count = max(count, MemoryBudget(worker_bytes).partitions(to_build.height, GOLDEN_WORKER_BYTES_PER_RECORD))
     count = min(count, max(golden_ids.len(), 1))
     edges = [round(i * golden_ids.len() / count) for i in range(count + 1)]
     ranges = list(enumerate(itertools.pairwise(edges)))
