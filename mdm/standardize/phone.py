@@ -126,6 +126,8 @@ def parse_phone(value: str, region: str | None) -> ParsedPhone:
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if len(e164) > 16:  # libphonenumber accepts some German ranges past the 15 digits E.164 allows
         return _rejected(f"invalid phone '{value}': more than the 15 digits E.164 allows")
+    if len(e164) < 8:  # and some short German pager ranges: +49 1640 is no customer's phone
+        return _rejected(f"invalid phone '{value}': fewer than the 7 digits of a whole international number")
     if _is_digit_run(str(number.national_number)):
         return _rejected(f"placeholder phone '{value}'")
     if _FICTIONAL.match(e164):
