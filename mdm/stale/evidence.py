@@ -55,6 +55,17 @@ def _ref(record: pl.Expr, at: pl.Expr) -> pl.Expr:
     return record + " (" + at.dt.date().cast(pl.String) + ")"
 
 
+def _no_evidence(prefix: str) -> list[pl.Expr]:
+    """The `<prefix>_confirmed_at / _by` and `<prefix>_superseded_at / _by` columns of a kind of
+    evidence the rules do not weigh: empty."""
+    return [
+        pl.lit(None, pl.Datetime("us")).alias(f"{prefix}_confirmed_at"),
+        pl.lit(None, pl.String).alias(f"{prefix}_confirmed_by"),
+        pl.lit(None, pl.Datetime("us")).alias(f"{prefix}_superseded_at"),
+        pl.lit(None, pl.String).alias(f"{prefix}_superseded_by"),
+    ]
+
+
 def _same_values(values: pl.DataFrame, typo_edits: int) -> pl.DataFrame:
     """(golden_id, value, other): pairs of one customer's distinct values that count as one
     value written two ways: the same digits and at most `typo_edits` edits apart."""
@@ -110,23 +121,13 @@ def value_evidence(
         found = _household(values) if household is None else household
         values = values.join(found, on=["golden_id", "value"], how="left")
     else:
-        values = values.with_columns(
-            pl.lit(None, pl.Datetime("us")).alias("household_confirmed_at"),
-            pl.lit(None, pl.String).alias("household_confirmed_by"),
-            pl.lit(None, pl.Datetime("us")).alias("household_superseded_at"),
-            pl.lit(None, pl.String).alias("household_superseded_by"),
-        )
+        values = values.with_columns(_no_evidence("household"))
     if partial:
         values = values.join(
             _partial(records, values, rule.column, partial, as_of), on=["golden_id", "value"], how="left"
         )
     else:
-        values = values.with_columns(
-            pl.lit(None, pl.Datetime("us")).alias("partial_confirmed_at"),
-            pl.lit(None, pl.String).alias("partial_confirmed_by"),
-            pl.lit(None, pl.Datetime("us")).alias("partial_superseded_at"),
-            pl.lit(None, pl.String).alias("partial_superseded_by"),
-        )
+        values = values.with_columns(_no_evidence("partial"))
     failed = (
         tried.filter(pl.col("outcome") == "failed")
         .join(values.select("golden_id", "value", "confirmed_at"), on=["golden_id", "value"])
