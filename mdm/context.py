@@ -125,6 +125,18 @@ class WorkFiles:
         return self.dir / "pair_outcomes.parquet"
 
     @property
+    def cluster_records(self) -> Path:
+        """Each record's component and cluster label, as the next run reads them (-> publish leaves
+        it; mdm/cluster/delta.py)."""
+        return self.dir / "cluster_records.parquet"
+
+    @property
+    def cluster_pairs(self) -> Path:
+        """Each must-link, link (with its rank in its component), pair to review and cannot-link with
+        its outcome, as the next run reads them (-> publish leaves it; mdm/cluster/delta.py)."""
+        return self.dir / "cluster_pairs.parquet"
+
+    @property
     def steward_outcomes(self) -> Path:
         """Each steward "same" link and whether it was applied (-> publish)."""
         return self.dir / "steward_outcomes.parquet"

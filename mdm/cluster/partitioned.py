@@ -56,7 +56,8 @@ def components(left: pl.Series, right: pl.Series, records: int) -> pl.Series:
         labels = lowered
 
 
-def _pairs_frame(pairs: list[tuple[int, int]] | pl.DataFrame) -> pl.DataFrame:
+def pairs_frame(pairs: list[tuple[int, int]] | pl.DataFrame) -> pl.DataFrame:
+    """`left`, `right` (Int64) of record pairs given as tuples or as a frame."""
     if isinstance(pairs, pl.DataFrame):
         frame = pairs.select(pl.col("left").cast(pl.Int64), pl.col("right").cast(pl.Int64))
     else:
@@ -74,18 +75,21 @@ def cluster_in_partitions(
     must_link: list[tuple[int, int]],
     cannot_link: list[tuple[int, int]],
     review_pairs: pl.DataFrame,
+    component: pl.Series | None = None,
 ) -> Clustering:
     """`cluster_records` over records 0 .. records-1 in `partitions` partitions of connected
     components (one partition: exactly `cluster_records`, with every profile read at once). The
-    same labels, outcomes, review outcomes and steward outcomes, in the same order."""
+    same labels, outcomes, review outcomes and steward outcomes, in the same order. `component`:
+    the records' `components`, when the caller has them."""
     if partitions <= 1:
         every = pl.int_range(records, eager=True, dtype=pl.Int64)
         return cluster_records(
             read_profiles(every), links, rules, must_link=must_link, cannot_link=cannot_link, review_pairs=review_pairs
         )
-    linked, must, cannot, review = (_pairs_frame(p) for p in (links, must_link, cannot_link, review_pairs))
-    edges = pl.concat([linked.select("left", "right"), must.select("left", "right")])
-    component = components(edges["left"], edges["right"], records)
+    linked, must, cannot, review = (pairs_frame(p) for p in (links, must_link, cannot_link, review_pairs))
+    if component is None:
+        edges = pl.concat([linked.select("left", "right"), must.select("left", "right")])
+        component = components(edges["left"], edges["right"], records)
     part = (component * partitions // max(records, 1)).cast(pl.Int64)
 
     def with_parts(frame: pl.DataFrame) -> pl.DataFrame:
@@ -129,7 +133,7 @@ def cluster_in_partitions(
             steward[no] = (rids[row[0]], rids[row[1]], row[2])
         del result
     across = review.filter(pl.col("lp") != pl.col("rp"))
-    for no, outcome in zip(across["no"], _judge_across(read_profiles, labels, across, cannot, rules), strict=True):
+    for no, outcome in zip(across["no"], judge_across(read_profiles, labels, across, cannot, rules), strict=True):
         review_outcomes[no] = outcome
     log.info("cluster: %d records clustered in %d partitions of connected components", records, partitions)
     return Clustering(
@@ -137,7 +141,7 @@ def cluster_in_partitions(
     )
 
 
-def _judge_across(
+def judge_across(
     read_profiles: ProfileReader, labels: pl.Series, pairs: pl.DataFrame, cannot: pl.DataFrame, rules: CannotLink
 ) -> list[str]:
     """The review outcome of each pair whose records are in different partitions, hence different

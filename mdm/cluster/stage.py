@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from mdm.cluster.conflicts import Profile, profile_columns, profiles_of
-from mdm.cluster.partitioned import cluster_in_partitions
+from mdm.cluster.delta import Carried, carried_clustering, cluster_changed, cluster_fingerprint, leave_clustering
+from mdm.cluster.partitioned import cluster_in_partitions, components, pairs_frame
 from mdm.context import PAIR_FILE_COMPRESSION, RunContext
+from mdm.incremental.carry import CLUSTER_FINGERPRINT, CLUSTER_PAIRS_FILE, CLUSTER_RECORDS_FILE, PREVIOUS_RID
 from mdm.state.decisions import run_links
 from mdm.state.fingerprint import FINGERPRINT_COLUMNS
 
@@ -65,18 +67,48 @@ def cluster_stage(ctx: RunContext) -> ClusterReport:
             scan = scan.filter(pl.col("rid").is_in(wanted.implode()))
         return profiles_of(scan.collect().sort("rid"), strong_ids)
 
-    result = cluster_in_partitions(
-        read_profiles,
-        rids.len(),
-        links,
-        ctx.config.match_rules.cannot_link,
-        ctx.budget.partitions(rids.len(), CLUSTER_BYTES_PER_RECORD),
-        must_link=must,
-        cannot_link=cannot,
-        review_pairs=review,
-    )
+    rules = ctx.config.match_rules.cannot_link
+    edges = pl.concat([pairs_frame(links), pairs_frame(must)])
+    component = components(edges["left"], edges["right"], rids.len())
+    carried = _carried(ctx, component, links, must, cannot, review)
+    if carried is None:
+        result = cluster_in_partitions(
+            read_profiles,
+            rids.len(),
+            links,
+            rules,
+            ctx.budget.partitions(rids.len(), CLUSTER_BYTES_PER_RECORD),
+            must_link=must,
+            cannot_link=cannot,
+            review_pairs=review,
+            component=component,
+        )
+    else:
+        result = cluster_changed(
+            read_profiles,
+            links,
+            rules,
+            lambda records: ctx.budget.partitions(records, CLUSTER_BYTES_PER_RECORD),
+            carried,
+            must_link=must,
+            cannot_link=cannot,
+            review_pairs=review,
+        )
     labels, outcomes = result.labels, result.outcomes
     pl.DataFrame({"rid": rids, "cluster": labels}).write_parquet(files.clusters)
+    left_records, left_pairs = leave_clustering(
+        component,
+        pl.Series(labels, dtype=pl.Int64),
+        pairs_frame(must),
+        links,
+        review,
+        pairs_frame(cannot),
+        pl.Series(outcomes, dtype=pl.String),
+        pl.Series(result.review_outcomes, dtype=pl.String),
+        result.steward["outcome"],
+    )
+    left_records.write_parquet(files.cluster_records)
+    left_pairs.write_parquet(files.cluster_pairs)
     linked = links.select("left", "right", pl.Series("outcome", outcomes, dtype=pl.String))
     reviewed = review.select("left", "right", pl.Series("outcome", result.review_outcomes, dtype=pl.String))
     others = scored.filter(pl.col("match_class") == "non_match").select(
@@ -99,3 +131,30 @@ def cluster_stage(ctx: RunContext) -> ClusterReport:
     )
     log.info("cluster: %d clusters, %d pairs merged, %d blocked", report.clusters, report.merged_pairs, len(blocked))
     return report
+
+
+def _carried(
+    ctx: RunContext,
+    component: pl.Series,
+    links: pl.DataFrame,
+    must: list[tuple[int, int]],
+    cannot: list[tuple[int, int]],
+    review: pl.DataFrame,
+) -> Carried | None:
+    """What the clean components keep of the last run's clustering (mdm/cluster/delta.py), or None
+    when this run clusters every component."""
+    carry = ctx.carry
+    fingerprint = cluster_fingerprint(ctx.config.match_rules.cannot_link, ctx.config.dictionary.strong_ids)
+    if carry is None or not carry.usable(CLUSTER_FINGERPRINT, fingerprint, [CLUSTER_RECORDS_FILE, CLUSTER_PAIRS_FILE]):
+        return None
+    previous = pl.read_parquet(ctx.files.record_hashes, columns=["rid", PREVIOUS_RID]).sort("rid")[PREVIOUS_RID]
+    return carried_clustering(
+        previous,
+        component,
+        pairs_frame(must),
+        links,
+        review,
+        pairs_frame(cannot),
+        pl.read_parquet(carry.left(CLUSTER_RECORDS_FILE)),
+        pl.read_parquet(carry.left(CLUSTER_PAIRS_FILE)),
+    )

@@ -17,7 +17,9 @@ every pair, by the rids of that run, which are the row numbers of `standardized.
 giant blocks, with a fingerprint of the matching rules: the next run compares only the pairs that
 touch a new or changed record (mdm/match/delta.py). And its golden records and their lineage
 (sensitive values as tokens), with a fingerprint of the survivorship rules: the next run builds
-only the golden records whose records changed (mdm/golden/delta.py).
+only the golden records whose records changed (mdm/golden/delta.py). And its clustering (each
+record's component and label, each link's and pair to review's outcome), with a fingerprint of the
+conflict rules: the next run clusters only the components that changed (mdm/cluster/delta.py).
 """
 
 from __future__ import annotations
@@ -45,9 +47,12 @@ PAIRS_FILE = "pairs.parquet"
 GIANT_BLOCKS_FILE = "giant_blocks.parquet"
 GOLDEN_FILE = "golden.parquet"
 LINEAGE_FILE = "lineage.parquet"
-LEFT_FILES = (PAIRS_FILE, GIANT_BLOCKS_FILE, GOLDEN_FILE, LINEAGE_FILE)
+CLUSTER_RECORDS_FILE = "cluster_records.parquet"
+CLUSTER_PAIRS_FILE = "cluster_pairs.parquet"
+LEFT_FILES = (PAIRS_FILE, GIANT_BLOCKS_FILE, GOLDEN_FILE, LINEAGE_FILE, CLUSTER_RECORDS_FILE, CLUSTER_PAIRS_FILE)
 MATCH_FINGERPRINT = "match_fingerprint"
 GOLDEN_FINGERPRINT = "golden_fingerprint"
+CLUSTER_FINGERPRINT = "cluster_fingerprint"
 META_FILE = "carry.json"
 HASH_COLUMN = "record_hash"
 PREVIOUS_RID = "previous_rid"
@@ -86,7 +91,8 @@ class CarryOver:
     sensitive: list[str]
     fingerprints: Mapping[str, str] = field(default_factory=dict)
     """What the other left files were made under: MATCH_FINGERPRINT (the matching rules of the
-    pairs), GOLDEN_FINGERPRINT (the survivorship rules of the golden records)."""
+    pairs), GOLDEN_FINGERPRINT (the survivorship rules of the golden records), CLUSTER_FINGERPRINT
+    (the conflict rules of the clustering)."""
 
     def left(self, name: str) -> Path:
         """One of the LEFT_FILES."""
@@ -137,7 +143,9 @@ def load_carry(state_dir: Path, last_published: str | None, fingerprint: str, se
     path = directory / RECORDS_FILE
     if not path.exists():
         return None
-    fingerprints = {k: meta[k] for k in (MATCH_FINGERPRINT, GOLDEN_FINGERPRINT) if isinstance(meta.get(k), str)}
+    fingerprints = {
+        k: meta[k] for k in (MATCH_FINGERPRINT, GOLDEN_FINGERPRINT, CLUSTER_FINGERPRINT) if isinstance(meta.get(k), str)
+    }
     return CarryOver(path, meta["run_id"], meta.get("formats", {}), sensitive, fingerprints)
 
 
@@ -151,8 +159,8 @@ def save_carry(
     fingerprints: Mapping[str, str] | None = None,
 ) -> None:
     """Leave this run's standardized records (already protected, with record_hash and golden_id)
-    for the next run, with the other files of `left` (file name -> this run's file: PAIRS_FILE,
-    GIANT_BLOCKS_FILE, GOLDEN_FILE, LINEAGE_FILE) and the `fingerprints` they were made under;
+    for the next run, with the other files of `left` (file name -> this run's file: one of
+    LEFT_FILES) and the `fingerprints` they were made under;
     written beside and renamed into place, the metadata last."""
     directory = carry_dir(state_dir)
     directory.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from mdm.cluster.delta import cluster_fingerprint
 from mdm.cluster.review import QueueReport
 from mdm.context import RunContext
 from mdm.files import write_in_slices
@@ -24,6 +25,9 @@ from mdm.golden.ids import id_event_history
 from mdm.golden.stage import RunIds
 from mdm.incremental.bases import SourceBase, prune_bases, save_bases
 from mdm.incremental.carry import (
+    CLUSTER_FINGERPRINT,
+    CLUSTER_PAIRS_FILE,
+    CLUSTER_RECORDS_FILE,
     GIANT_BLOCKS_FILE,
     GOLDEN_FILE,
     GOLDEN_FINGERPRINT,
@@ -203,7 +207,8 @@ class _Phases:
 def _leave_records(ctx: RunContext, records: Path, lineage: Path) -> None:
     """What the next run carries over (mdm/incremental/carry.py): this run's standardized records
     with their golden ids (`records`, as source_records publishes them) and row hashes, its compared
-    pairs and its golden records and lineage (`lineage` as published), sensitive values as tokens."""
+    pairs, its clustering, and its golden records and lineage (`lineage` as published), sensitive
+    values as tokens."""
     files, sensitive = ctx.files, ctx.config.dictionary.sensitive_fields
     hashes = pl.read_parquet(files.record_hashes).drop(PREVIOUS_RID)  # two numbers a record
     write_in_slices(
@@ -220,10 +225,13 @@ def _leave_records(ctx: RunContext, records: Path, lineage: Path) -> None:
         GIANT_BLOCKS_FILE: files.giant_blocks,
         GOLDEN_FILE: golden,
         LINEAGE_FILE: lineage,
+        CLUSTER_RECORDS_FILE: files.cluster_records,
+        CLUSTER_PAIRS_FILE: files.cluster_pairs,
     }
     fingerprints = {
         MATCH_FINGERPRINT: match_fingerprint(rules),
         GOLDEN_FINGERPRINT: golden_fingerprint(ctx.config.survivorship_rules, fields),
+        CLUSTER_FINGERPRINT: cluster_fingerprint(rules.cannot_link, ctx.config.dictionary.strong_ids),
     }
     save_carry(ctx.state_dir, ctx.run_id, ctx.fingerprint, formats, files.carried_records, left, fingerprints)
     golden.unlink(missing_ok=True)
