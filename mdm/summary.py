@@ -55,6 +55,7 @@ class RunSummary:
             "candidate_pairs": self.match.candidate_pairs,
             "compared_pairs": self.match.compared_pairs,
             "golden_built": self.golden.built,
+            "cluster_carried_records": self.cluster.carried_records,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -139,6 +140,8 @@ def _match_lines(match: MatchReport, cluster: ClusterReport, tables: dict[str, i
         f"scored: match {classes['match']} (merged {cluster.merged_pairs}, blocked by conflicts"
         f" {cluster.blocked_pairs}), review {classes['review']}, non-match {classes['non_match']}",
     ]
+    if cluster.carried_records:
+        lines.append(f"clusters of {cluster.carried_records} records carried over (their components did not change)")
     if match.giant_blocks:
         lines.append(f"oversized blocks skipped: {match.giant_blocks} (see table blocking_giant_blocks)")
     if skipped:

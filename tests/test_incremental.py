@@ -180,6 +180,10 @@ def test_incremental_nights_publish_the_full_runs_master(tmp_path: Path, seed: i
         # only the pairs touching a new or changed record were compared; the full run compared all
         assert 0 < night_run.match.compared_pairs < night_run.match.candidate_pairs / 2
         assert full_run.match.compared_pairs == full_run.match.candidate_pairs == night_run.match.candidate_pairs
+        # only the components the changes touch were clustered again
+        records = night_run.standardize.records
+        assert records / 2 < night_run.cluster.carried_records < records
+        assert full_run.cluster.carried_records == 0
         # and only the customers whose records changed had their golden record built
         assert 0 < night_run.golden.built < night_run.golden.golden_customers / 2
         assert full_run.golden.built == full_run.golden.golden_customers == night_run.golden.golden_customers

@@ -2,20 +2,23 @@
 
 Constrained union-find never joins records of different connected components (of the links and
 the steward must-links), so each component's clusters and outcomes are a function of that
-component alone: its records' profiles in rid order, its must-links then links in the order they
+component alone: its records' profiles, its must-links then links in the order they
 are applied, and the steward cannot-links between its records (mdm/cluster/partitioned.py). A
 component is *clean* when all of that is exactly last run's:
 
 - every record of it is carried over unchanged (`previous_rid`: same source row, same dates as of
-  today, so the same profile), the records were last run's component in full (none deleted or
-  moved out), in the same relative order;
+  today, so the same profile) and the records were last run's component in full (none deleted or
+  moved out);
 - its must-links and links, in the order they are applied, are last run's (a pair whose
   probability moved across the match threshold, or past another link of the component, makes it
   dirty);
 - no steward cannot-link touching it was added or revoked.
 
-A clean component takes last run's cluster labels and outcomes; the dirty ones are clustered as in
-a full run. A pair to review is judged against the final clusters: last run's outcome stands when
+Which record is left or right in a pair, and the order of the records (a source exporting its rows
+in another order renumbers them), change nothing: every conflict check is symmetric and reads the
+clusters' records as sets. A clean component takes last run's clusters and outcomes (a label is
+the smallest rid of its cluster, so it is taken again from today's rids); the dirty ones are
+clustered as in a full run. A pair to review is judged against the final clusters: last run's outcome stands when
 both its records are in clean components and it was a pair to review last run; any other is judged
 now. So the clusters and every outcome are those of a full run (tests/test_cluster_delta.py,
 tests/test_incremental.py).
@@ -113,8 +116,20 @@ def leave_clustering(
 
 
 def _in_last_run(pairs: pl.DataFrame, previous: pl.Series) -> pl.DataFrame:
-    """`pairs` with their records' rids in the last run (`pl`, `pr`; null for a record new or changed)."""
-    return pairs.with_columns(previous.gather(pairs["left"]).alias("pl"), previous.gather(pairs["right"]).alias("pr"))
+    """`pairs` with their records' rids in the last run, the smaller first (`pl`, `pr`; both null
+    when a record is new or changed)."""
+    return pairs.with_columns(
+        previous.gather(pairs["left"]).alias("pl"), previous.gather(pairs["right"]).alias("pr")
+    ).with_columns(_unordered("pl", "pr"))
+
+
+def _unordered(left: str, right: str) -> list[pl.Expr]:
+    """The two records of a pair, the smaller first, under their own names (null if either is)."""
+    both = pl.col(left).is_not_null() & pl.col(right).is_not_null()
+    return [
+        pl.when(both).then(pl.min_horizontal(left, right)).alias(left),
+        pl.when(both).then(pl.max_horizontal(left, right)).alias(right),
+    ]
 
 
 @dataclass(frozen=True)
@@ -162,14 +177,9 @@ def carried_clustering(
             pl.col("old").n_unique().alias("olds"),
             pl.col("old").first().alias("old"),
             pl.len().alias("size"),
-            (pl.col("prev").sort_by("rid").diff().fill_null(1) > 0).all().alias("ordered"),
         )
         .join(sizes, on="old", how="left")
-        .with_columns(
-            (
-                pl.col("carried") & (pl.col("olds") == 1) & pl.col("ordered") & (pl.col("size") == pl.col("old_size"))
-            ).alias("ok")
-        )
+        .with_columns((pl.col("carried") & (pl.col("olds") == 1) & (pl.col("size") == pl.col("old_size"))).alias("ok"))
     )
     # the edges, in the order union-find applies them, mapped to last run's rids
     prev_of = today["prev"]
@@ -186,7 +196,7 @@ def carried_clustering(
             pl.col("left").alias("ol"),
             pl.col("right").alias("or"),
             "outcome",
-        ),
+        ).with_columns(_unordered("ol", "or")),
         on=["old", "rank"],
         how="left",
     ).with_columns(
@@ -208,8 +218,10 @@ def carried_clustering(
     )
     # a cannot-link added or revoked makes its records' components dirty
     cannot_today = _in_last_run(_frame(cannot), prev_of)
-    cannot_before = before_pairs.filter(pl.col("kind") == "cannot").select(
-        pl.col("left").alias("pl"), pl.col("right").alias("pr")
+    cannot_before = (
+        before_pairs.filter(pl.col("kind") == "cannot")
+        .select(pl.col("left").alias("pl"), pl.col("right").alias("pr"))
+        .with_columns(_unordered("pl", "pr"))
     )
     unmatched_today = cannot_today.join(cannot_before, on=["pl", "pr"], how="anti")
     gone = cannot_before.join(cannot_today.drop_nulls(["pl", "pr"]), on=["pl", "pr"], how="anti")
@@ -240,8 +252,11 @@ def carried_clustering(
         "kind", "no", "outcome"
     )
     # pairs to review: last run's outcome where both records are clean and it was judged last run
-    judged = before_pairs.filter(pl.col("kind") == "review").select(
-        pl.col("left").alias("pl"), pl.col("right").alias("pr"), "outcome"
+    judged = (
+        before_pairs.filter(pl.col("kind") == "review")
+        .select(pl.col("left").alias("pl"), pl.col("right").alias("pr"), "outcome")
+        .with_columns(_unordered("pl", "pr"))
+        .unique(["pl", "pr"])
     )
     clean_prev = today.filter(clean).select("prev")["prev"]
     reviewed = (

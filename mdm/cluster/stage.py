@@ -31,6 +31,9 @@ class ClusterReport:
     steward_cannot_links: int
     outweighed_by_reason: dict[str, int] = field(default_factory=dict)
     """Merges a conflict would have stopped but a strong id both sides hold outweighed, by outcome."""
+    carried_records: int = 0
+    """Records whose clusters were carried over from the last run: none in a full run; in an
+    incremental run those of the connected components that did not change (mdm/cluster/delta.py)."""
 
 
 CLUSTER_BYTES_PER_RECORD = 1_000
@@ -128,6 +131,7 @@ def cluster_stage(ctx: RunContext) -> ClusterReport:
         steward_must_links=len(must),
         steward_cannot_links=len(cannot),
         outweighed_by_reason={r: outweighed.count(r) for r in sorted(set(outweighed))},
+        carried_records=int(carried.clean.sum()) if carried is not None else 0,
     )
     log.info("cluster: %d clusters, %d pairs merged, %d blocked", report.clusters, report.merged_pairs, len(blocked))
     return report
