@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import json
+import logging
 import random
 import shutil
 import sqlite3
@@ -159,7 +160,10 @@ def _mode(master: Path) -> dict:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_incremental_nights_publish_the_full_runs_master(tmp_path: Path, seed: int) -> None:
+def test_incremental_nights_publish_the_full_runs_master(
+    tmp_path: Path, seed: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="mdm.publish.patch")
     rng = random.Random(seed)
     sources = _sample(tmp_path / "data", people=150)
     live = tmp_path / "live" / "master.duckdb"
@@ -173,7 +177,11 @@ def test_incremental_nights_publish_the_full_runs_master(tmp_path: Path, seed: i
         # the same store and master, twice: once incremental (the live one), once --full
         twin = tmp_path / f"full{night}" / "master.duckdb"
         shutil.copytree(live.parent, twin.parent)
+        caplog.clear()
         night_run = run_pipeline(sources, live, as_of=as_of)
+        # the incremental run patched the last master's source_records and lineage (mdm/publish/patch.py)
+        patched = [r.getMessage() for r in caplog.records if " patched: " in r.getMessage()]
+        assert len(patched) == 2 and "written whole" not in caplog.text, caplog.text
         full_run = run_pipeline(sources, twin, as_of=as_of, full=True)
         incremental, full = _mode(live), _mode(twin)
         assert (incremental["mode"], full["mode"]) == ("incremental", "full")
@@ -193,6 +201,43 @@ def test_incremental_nights_publish_the_full_runs_master(tmp_path: Path, seed: i
         for name in COMPARED:
             mine, theirs = _table(live, name), _table(twin, name)
             assert mine.equals(theirs), f"night {night}: {name} differs between the incremental and the full run"
+        assert _catalog(live) == _catalog(twin)  # nothing of the copied master is left over
+
+
+def _catalog(master: Path) -> list[tuple[str, str]]:
+    """Every table, view and macro of a master, by kind and name."""
+    return query(
+        master,
+        "SELECT 'table', table_name FROM duckdb_tables() UNION ALL"
+        " SELECT 'view', view_name FROM duckdb_views() WHERE NOT internal UNION ALL"
+        " SELECT function_type, function_name FROM duckdb_functions() WHERE NOT internal"
+        " AND function_type IN ('macro', 'table_macro') ORDER BY ALL",
+    )
+
+
+def test_a_master_changed_since_its_run_is_not_patched_but_written_whole(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rows deleted from the published master by hand: the next run's patch would start from a master
+    other than the one its hashes describe, so it writes the table whole, and publishes what a full
+    run publishes."""
+    sources = _sample(tmp_path / "data", people=60)
+    live, twin = tmp_path / "live" / "master.duckdb", tmp_path / "twin" / "master.duckdb"
+    run_pipeline(sources, live, as_of=AS_OF)
+    shutil.copytree(live.parent, twin.parent)
+    con = duckdb.connect(str(live))
+    try:
+        con.sql("DELETE FROM source_records WHERE source = 'crm'")
+    finally:
+        con.close()
+    _night(tmp_path / "data", random.Random(3), 1)
+    caplog.set_level(logging.INFO, logger="mdm.publish.patch")
+    run_pipeline(sources, live, as_of=AS_OF + dt.timedelta(days=1))
+    assert "source_records in the last master is not as the last run left it; written whole" in caplog.text
+    assert "golden_attribute_lineage patched" in caplog.text
+    run_pipeline(sources, twin, as_of=AS_OF + dt.timedelta(days=1), full=True)
+    for name in ("source_records", "golden_attribute_lineage"):
+        assert _table(live, name).equals(_table(twin, name)), name
 
 
 def test_a_changed_configuration_or_a_failed_run_means_a_full_run(tmp_path: Path) -> None:

@@ -49,7 +49,20 @@ GOLDEN_FILE = "golden.parquet"
 LINEAGE_FILE = "lineage.parquet"
 CLUSTER_RECORDS_FILE = "cluster_records.parquet"
 CLUSTER_PAIRS_FILE = "cluster_pairs.parquet"
-LEFT_FILES = (PAIRS_FILE, GIANT_BLOCKS_FILE, GOLDEN_FILE, LINEAGE_FILE, CLUSTER_RECORDS_FILE, CLUSTER_PAIRS_FILE)
+HASH_FILES = {
+    "source_records": "source_records_hashes.parquet",
+    "golden_attribute_lineage": "lineage_hashes.parquet",
+}
+"""The master tables the next run patches (mdm/publish/patch.py) -> the file of their group hashes."""
+LEFT_FILES = (
+    PAIRS_FILE,
+    GIANT_BLOCKS_FILE,
+    GOLDEN_FILE,
+    LINEAGE_FILE,
+    CLUSTER_RECORDS_FILE,
+    CLUSTER_PAIRS_FILE,
+    *HASH_FILES.values(),
+)
 MATCH_FINGERPRINT = "match_fingerprint"
 GOLDEN_FINGERPRINT = "golden_fingerprint"
 CLUSTER_FINGERPRINT = "cluster_fingerprint"

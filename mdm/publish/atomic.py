@@ -17,6 +17,7 @@ import duckdb
 
 from mdm.duck import Table, create_table
 from mdm.files import fsync_path
+from mdm.publish.patch import TablePatch, apply_patch, clear_master
 
 MEMORY_LIMIT = "1GB"
 """DuckDB's buffer while it writes the master unless told (a run passes its budget's share,
@@ -37,6 +38,8 @@ def publish_master(
     macros: dict[str, str] | None = None,
     before_swap: Callable[[], None] | None = None,
     memory_limit: str = MEMORY_LIMIT,
+    base: Path | None = None,
+    patches: Mapping[str, TablePatch] | None = None,
 ) -> dict[str, int]:
     """Write `tables` (and SQL `views`, and table `macros`: "name(params)" -> SELECT) into a new
     DuckDB file and swap it in for `master`; return the rows of each table.
@@ -45,6 +48,11 @@ def publish_master(
     runs itself, for tables too big to hold as a frame (mdm/duck.py). `before_swap` runs after the
     new file is complete and before the rename: the place to commit the durable store, so a
     published master never refers to ids the store lacks.
+
+    With `base` (the last published master) the new file starts as a copy of it: the tables of
+    `patches` are patched in place (mdm/publish/patch.py), everything else in it is dropped and
+    `tables` written as without one; a table whose patch does not apply is written whole from
+    `tables`.
     """
     master.parent.mkdir(parents=True, exist_ok=True)
     for pattern in (f".{master.name}.*.tmp", f".{master.name}.*.tmp.wal"):  # a killed run's file and its log
@@ -54,12 +62,18 @@ def publish_master(
         shutil.rmtree(stray, ignore_errors=True)
     tmp = temporary_path(master, run_id)
     spill = tmp.with_name(tmp.name + ".spill")
+    patches = patches if base is not None and patches else {}
     try:
+        if patches and base is not None:
+            shutil.copyfile(base, tmp)
         con = duckdb.connect(str(tmp), config={"memory_limit": memory_limit, "temp_directory": str(spill)})
         try:
+            if patches:
+                clear_master(con, keep=list(patches))
             counts: dict[str, int] = {}
             for name, frame in tables.items():
-                create_table(con, name, frame)
+                if not (name in patches and apply_patch(con, name, patches[name])):
+                    create_table(con, name, frame)
                 counts[name] = int(con.sql(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
             for signature, sql in (macros or {}).items():  # before the views: a view may read a macro
                 con.sql(f"CREATE MACRO {signature} AS TABLE {sql}")

@@ -31,6 +31,7 @@ from mdm.incremental.carry import (
     GIANT_BLOCKS_FILE,
     GOLDEN_FILE,
     GOLDEN_FINGERPRINT,
+    HASH_FILES,
     LINEAGE_FILE,
     MATCH_FINGERPRINT,
     PAIRS_FILE,
@@ -43,6 +44,7 @@ from mdm.match.learn import read_new_labels
 from mdm.match.model import load_model
 from mdm.publish.atomic import publish_master
 from mdm.publish.pairs import MATCH_PAIRS_ORDER, parquet_sql
+from mdm.publish.patch import TablePatch, master_run, table_patch
 from mdm.publish.protect import (
     protect_file,
     protect_golden,
@@ -109,6 +111,10 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     lineage = protect_lineage_file(files.lineage, files.dir / "published_lineage.parquet", sensitive, cipher)
     protected_records = protect_records(files.records, files.published_records, sensitive, cipher)
     phases.done("golden_customers, customer_xref, lineage and source_records to files")
+    base, patches = _patches(
+        ctx, {"source_records": (protected_records, ["rid"]), "golden_attribute_lineage": (lineage, [])}
+    )
+    phases.done("the patches of the last master")
     ids = RunIds.read(files.ids)
     ingested = IngestReport.from_json(files.ingest_report.read_text())
     match_pairs(ctx)
@@ -165,6 +171,8 @@ def publish_stage(ctx: RunContext) -> PublishReport:
             views={"customers_to_reverify": reverify_view_sql("golden_customers")} | views,
             macros=versions.macros | macros,
             memory_limit=ctx.budget.duckdb_limit,
+            base=base,
+            patches=patches,
             before_swap=lambda: store.save_assignments(
                 ctx.run_id,
                 assignments,
@@ -204,6 +212,23 @@ class _Phases:
         self.last = now
 
 
+def _patches(ctx: RunContext, tables: dict[str, tuple[Path, list[str]]]) -> tuple[Path | None, dict[str, TablePatch]]:
+    """The last master to start from and the patches of its tables (mdm/publish/patch.py) when this
+    run is incremental and the master is the last published run's, else (None, {}); either way
+    each patched table's group hashes go to the work dir, for the next run (`tables`: name -> its
+    rows' file and the columns it does not publish)."""
+    carry = ctx.carry
+    base = ctx.master_path if carry is not None and master_run(ctx.master_path) == carry.run_id else None
+    patches: dict[str, TablePatch] = {}
+    for name, (rows, exclude) in tables.items():
+        previous = carry.left(HASH_FILES[name]) if base is not None and carry is not None else None
+        patch, hashes = table_patch(name, rows, exclude, previous, ctx.files.dir)
+        hashes.write_parquet(ctx.files.dir / HASH_FILES[name])
+        if patch is not None:
+            patches[name] = patch
+    return (base, patches) if patches else (None, {})
+
+
 def _leave_records(ctx: RunContext, records: Path, lineage: Path) -> None:
     """What the next run carries over (mdm/incremental/carry.py): this run's standardized records
     with their golden ids (`records`, as source_records publishes them) and row hashes, its compared
@@ -227,7 +252,7 @@ def _leave_records(ctx: RunContext, records: Path, lineage: Path) -> None:
         LINEAGE_FILE: lineage,
         CLUSTER_RECORDS_FILE: files.cluster_records,
         CLUSTER_PAIRS_FILE: files.cluster_pairs,
-    }
+    } | {name: files.dir / name for name in HASH_FILES.values()}
     fingerprints = {
         MATCH_FINGERPRINT: match_fingerprint(rules),
         GOLDEN_FINGERPRINT: golden_fingerprint(ctx.config.survivorship_rules, fields),
