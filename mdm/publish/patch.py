@@ -7,7 +7,9 @@ therefore starts the new master from a copy of the last one, when it is the stor
 master, and replaces only the rows of those tables that differ; every other table is dropped and
 written again as in a full run. The rows that differ are found by content: the last run left a hash
 of each group of rows (a record's row; a customer's lineage rows) beside its carried records, and
-the groups whose hash is new or gone are deleted from the copy and today's rows of them inserted.
+the groups whose hash is new or gone are deleted from the copy and today's rows of them inserted
+(a record whose only change is its row number, because a row before it left the export, has that
+column updated in place).
 So the patched table holds exactly the rows a full run writes (the row order aside: SQL tables have
 none), which tests/test_incremental.py checks, and a count check before and after the patch falls
 back to writing the table whole if the copy was not what the hashes say.
@@ -25,36 +27,49 @@ import polars as pl
 
 log = logging.getLogger(__name__)
 
-PATCHED_TABLES: dict[str, tuple[str, ...]] = {
-    "source_records": ("source", "source_record_id"),
-    "golden_attribute_lineage": ("golden_id",),
+
+@dataclass(frozen=True)
+class Patched:
+    """How a patched table's rows group: `keys` make a group; `moved` are columns of a row that
+    change without the row changing otherwise (a record's row number, when a row before it was
+    deleted from the export), updated in place; `unique`: one row per group."""
+
+    keys: tuple[str, ...]
+    moved: tuple[str, ...] = ()
+    unique: bool = False
+
+
+PATCHED_TABLES: dict[str, Patched] = {
+    "source_records": Patched(("source", "source_record_id"), moved=("row_number",), unique=True),
+    "golden_attribute_lineage": Patched(("golden_id",)),
 }
-"""The tables an incremental run patches, each with the columns that make its groups of rows."""
+"""The tables an incremental run patches."""
 _SEED = 20261206
 
 
-def group_hashes(rows: Path, keys: Sequence[str], exclude: Sequence[str] = ()) -> pl.DataFrame:
+def group_hashes(rows: Path, table: Patched, exclude: Sequence[str] = ()) -> pl.DataFrame:
     """Per group of `rows` (the `keys` columns): a hash of its rows' content (every column but
-    `exclude`, in any order of the rows) and its row count `n`."""
+    `exclude` and the moved ones; the rows in any order: the sum of their hashes), its row count
+    `n`, and for a table of one row per group the moved columns' values."""
     scan = pl.scan_parquet(rows)
-    columns = [c for c in scan.collect_schema().names() if c not in exclude]
-    return (
-        scan.select(*keys, pl.struct(columns).hash(_SEED).alias("_row"))
-        .group_by(*keys)
-        .agg(pl.col("_row").sort().implode().hash(_SEED).alias("hash"), pl.len().alias("n"))
-        .collect()
-    )
+    columns = [c for c in scan.collect_schema().names() if c not in exclude and c not in table.moved]
+    hashed = scan.select(*table.keys, *table.moved, pl.struct(columns).hash(_SEED).alias("hash"))
+    if table.unique:
+        return hashed.with_columns(pl.lit(1, pl.UInt32).alias("n")).collect()
+    return hashed.group_by(*table.keys).agg(pl.col("hash").sum(), pl.len().cast(pl.UInt32).alias("n")).collect()
 
 
 @dataclass(frozen=True)
 class TablePatch:
     """How to turn the last master's table into today's: delete the groups `removed` (their keys),
-    insert `added` (today's rows of the new and changed groups); `before` and `after`: the table's
-    rows in the last master and today."""
+    insert `added` (today's rows of the new and changed groups), set the moved columns of the
+    rows `moved` (keys and values); `before` and `after`: the table's rows in the last master and
+    today."""
 
-    keys: tuple[str, ...]
+    table: Patched
     removed: Path
     added: Path
+    moved: Path
     before: int
     after: int
 
@@ -64,24 +79,41 @@ def table_patch(
 ) -> tuple[TablePatch | None, pl.DataFrame]:
     """Today's group hashes of table `name` (made of `rows`, less `exclude`), and the patch from
     the last run's (`previous`: the hashes it left; None: no patch, the table is written whole)."""
-    keys = PATCHED_TABLES[name]
-    today = group_hashes(rows, keys, exclude)
+    table = PATCHED_TABLES[name]
+    keys = list(table.keys)
+    today = group_hashes(rows, table, exclude)
     if previous is None or not previous.exists():
         return None, today
     before = pl.read_parquet(previous)
-    compared = today.join(before.rename({"hash": "_before", "n": "_n"}), on=keys, how="left")
-    changed = compared.filter(pl.col("_before").is_null() | (pl.col("_before") != pl.col("hash"))).select(keys)
+    if before.columns != today.columns:  # left by a run of other code
+        return None, today
+    renamed = {c: f"_{c}" for c in before.columns if c not in keys}
+    compared = today.join(before.rename(renamed), on=keys, how="left")
+    changed = compared.filter(pl.col("_hash").is_null() | (pl.col("_hash") != pl.col("hash"))).select(keys)
+    moved = compared.filter(
+        (pl.col("_hash") == pl.col("hash"))
+        & pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"_{c}")) for c in table.moved)
+        if table.moved
+        else pl.lit(False)
+    ).select(*keys, *table.moved)
     gone = before.join(today, on=keys, how="anti").select(keys)
-    removed, added = work_dir / f"patch_{name}_removed.parquet", work_dir / f"patch_{name}_added.parquet"
-    pl.concat([changed, gone]).write_parquet(removed)
+    paths = [work_dir / f"patch_{name}_{part}.parquet" for part in ("removed", "added", "moved")]
+    pl.concat([changed, gone]).write_parquet(paths[0])
     (
         pl.scan_parquet(rows)
-        .join(changed.lazy(), on=list(keys), how="semi")
+        .join(changed.lazy(), on=keys, how="semi")
         .select(pl.all().exclude(*exclude) if exclude else pl.all())
-        .sink_parquet(added)
+        .sink_parquet(paths[1])
     )
-    log.info("publish: %s patched: %d groups of rows replaced, %d gone", name, changed.height, gone.height)
-    return TablePatch(keys, removed, added, int(before["n"].sum()), int(today["n"].sum())), today
+    moved.write_parquet(paths[2])
+    log.info(
+        "publish: %s patched: %d groups of rows replaced, %d gone, %d moved",
+        name,
+        changed.height,
+        gone.height,
+        moved.height,
+    )
+    return TablePatch(table, paths[0], paths[1], paths[2], int(before["n"].sum()), int(today["n"].sum())), today
 
 
 def apply_patch(con: duckdb.DuckDBPyConnection, name: str, patch: TablePatch) -> bool:
@@ -96,8 +128,11 @@ def apply_patch(con: duckdb.DuckDBPyConnection, name: str, patch: TablePatch) ->
         log.warning("publish: %s in the last master is not as the last run left it; written whole", name)
         con.sql(f"DROP TABLE IF EXISTS {table}")
         return False
-    match = " AND ".join(f't."{k}" = r."{k}"' for k in patch.keys)
+    match = " AND ".join(f't."{k}" = r."{k}"' for k in patch.table.keys)
     con.execute(f"DELETE FROM {table} AS t USING read_parquet(?) AS r WHERE {match}", [str(patch.removed)])
+    if patch.table.moved:
+        moved = ", ".join(f'"{c}" = r."{c}"' for c in patch.table.moved)
+        con.execute(f"UPDATE {table} AS t SET {moved} FROM read_parquet(?) AS r WHERE {match}", [str(patch.moved)])
     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [str(patch.added)])
     if _count(con, table) != patch.after:
         log.warning("publish: %s patched does not hold today's rows; written whole", name)
