@@ -17,7 +17,7 @@ import logging
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 BASES_DIRNAME = "bases"
 BASES_META = "bases.json"
+INGESTED_META = "ingested.json"
+"""Beside the bases: what the run's ingest of each unchanged-able source left (mdm/ingest/reuse.py)."""
 STAGED_KEYS = ("source", "row_number", "source_record_id", "updated_at")
 """The staged columns of every source before its fields (mdm/ingest/source.py)."""
 
@@ -61,6 +63,9 @@ class StagedBases:
     directory: Path
     run_id: str
     sources: Mapping[str, SourceBase]
+    ingested: Mapping[str, Any] = field(default_factory=dict)
+    """Source or event source name -> what its ingest left (mdm/ingest/reuse.py), for the sources
+    whose reads a later run may take over."""
 
     def records(
         self,
@@ -121,24 +126,38 @@ def load_bases(state_dir: Path, last_published: str | None) -> StagedBases | Non
         log.info("delta: the last published run %s left no source records to apply deltas to", last_published)
         return None
     sources = {name: SourceBase(list(entry["mapped"]), dict(entry["formats"])) for name, entry in meta.items()}
-    return StagedBases(directory, last_published, sources)
+    try:
+        ingested: dict[str, Any] = json.loads((directory / INGESTED_META).read_text())
+    except (OSError, ValueError):
+        ingested = {}
+    return StagedBases(directory, last_published, sources, ingested)
 
 
 def save_bases(
-    state_dir: Path, run_id: str, staged: Mapping[str, Path], sources: Mapping[str, SourceBase], keep: str | None
+    state_dir: Path,
+    run_id: str,
+    staged: Mapping[str, Path],
+    sources: Mapping[str, SourceBase],
+    keep: str | None,
+    ingested: Mapping[str, Any] | None = None,
+    files: Mapping[str, Path] | None = None,
 ) -> None:
     """Leave this run's staged rows per source (`staged`: source -> file, sensitive values already
     tokens) with what they were staged with, as `bases/<run_id>/` (written aside, fsynced, renamed
-    into place); then remove every other run's directory but `keep`'s (the last published run's,
-    still the valid one until this run is recorded as published: `prune_bases` then)."""
+    into place), with `ingested` (INGESTED_META) and the `files` it names (file name -> this run's
+    file); then remove every other run's directory but `keep`'s (the last published run's, still
+    the valid one until this run is recorded as published: `prune_bases` then)."""
     root = bases_root(state_dir)
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".{run_id}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    for name, path in staged.items():
-        shutil.copyfile(path, base_file(tmp, name))
-        fsync_path(base_file(tmp, name))
+    copies = {base_file(tmp, name): path for name, path in staged.items()}
+    copies |= {tmp / name: path for name, path in (files or {}).items()}
+    for target, path in copies.items():
+        shutil.copyfile(path, target)
+        fsync_path(target)
+    (tmp / INGESTED_META).write_text(json.dumps(ingested or {}, sort_keys=True))
     meta = {name: {"mapped": base.mapped, "formats": base.formats} for name, base in sources.items()}
     (tmp / BASES_META).write_text(json.dumps(meta, sort_keys=True))
     fsync_path(tmp / BASES_META)

@@ -16,6 +16,7 @@ from mdm.context import RunContext
 from mdm.errors import MdmError
 from mdm.ingest.delta import apply_delta
 from mdm.ingest.events import EventIngestResult, PersonRecords, ingest_events, person_records
+from mdm.ingest.reuse import DIGESTS_FILE, file_digest, taken_over
 from mdm.ingest.source import IngestResult, ingest_source
 from mdm.state import StateStore
 from mdm.steps import StageCaller, call_directly, source_step
@@ -81,11 +82,15 @@ class SourceIngested:
 
     counts: SourceCounts
     quarantine: pl.DataFrame
+    digest: str | None = None
+    """The SHA-256 of the file read (None: a database)."""
+    taken: bool = False
+    """True when the last published run's ingest was taken over (the same file, mdm/ingest/reuse.py)."""
 
 
 @dataclass(frozen=True)
 class PersonSourceIngested(SourceIngested):
-    records: PersonRecords
+    records: PersonRecords = PersonRecords(frozenset(), frozenset())
     """Its accepted and quarantined record ids (its event sources name them)."""
 
 
@@ -95,11 +100,25 @@ def ingest_stage(ctx: RunContext, call: StageCaller = call_directly) -> IngestRe
     and the report. Person sources come first: an event names a person record, which must be accepted."""
     sources, files = ctx.config.sources, ctx.files
     persons = [call(source_step(s.name), partial(ingest_person_source, source=s), ctx) for s in sources.sources]
-    records = {s.name: p.records for s, p in zip(sources.sources, persons, strict=True)}
+    by_name = {s.name: p for s, p in zip(sources.sources, persons, strict=True)}
     events = [
-        call(source_step(e.name), partial(ingest_event_source, source=e, person=records[e.person.source]), ctx)
+        call(
+            source_step(e.name),
+            partial(
+                ingest_event_source,
+                source=e,
+                person=by_name[e.person.source].records,
+                person_taken=by_name[e.person.source].taken,
+            ),
+            ctx,
+        )
         for e in sources.events
     ]
+    digests = {
+        s.name: r.digest
+        for s, r in [*zip(sources.sources, persons, strict=True), *zip(sources.events, events, strict=True)]
+    }
+    (files.dir / DIGESTS_FILE).write_text(json.dumps(digests))
     counts = [p.counts for p in persons]
     _check_shrink(ctx, sources.sources, counts)
     rejected = pl.concat([r.quarantine for r in (*persons, *events)])
@@ -111,7 +130,25 @@ def ingest_stage(ctx: RunContext, call: StageCaller = call_directly) -> IngestRe
 
 def ingest_person_source(ctx: RunContext, source: SourceConfig) -> PersonSourceIngested:
     """Read one person source: its records and date formats to its work files. A delta extract is
-    applied to the source's records as the last published run left them (mdm/ingest/delta.py)."""
+    applied to the source's records as the last published run left them (mdm/ingest/delta.py); a
+    full extract whose file the last published run read takes that run's result over
+    (mdm/ingest/reuse.py)."""
+    digest = file_digest(ctx.config.sources, source) if source.extract == "full" else None
+    taken = taken_over(ctx, source.name, digest)
+    if taken is not None and ctx.bases is not None:
+        staged = ctx.bases.records(
+            source.name,
+            source.staged_fields,
+            taken.formats,
+            ctx.cipher,
+            ctx.config.dictionary.sensitive_fields,
+        )
+        if staged is not None:
+            staged.write_parquet(ctx.files.staged(source.name))
+            ctx.files.formats(source.name).write_text(json.dumps(taken.formats))
+            counts = SourceCounts(**taken.counts)
+            ids = person_records(staged, taken.quarantine)
+            return PersonSourceIngested(counts, taken.quarantine, digest, True, ids)
     result = ingest_source(ctx.config.sources, source, ctx.config.dictionary)
     if source.extract == "delta":
         applied = apply_delta(result, _base(ctx, source, result.formats))
@@ -139,7 +176,7 @@ def ingest_person_source(ctx: RunContext, source: SourceConfig) -> PersonSourceI
         deleted,
         records.height,
     )
-    return PersonSourceIngested(counts, quarantine, person_records(records, quarantine))
+    return PersonSourceIngested(counts, quarantine, digest, False, person_records(records, quarantine))
 
 
 def _base(ctx: RunContext, source: SourceConfig, formats: dict[str, str | None]) -> pl.DataFrame | None:
@@ -150,13 +187,21 @@ def _base(ctx: RunContext, source: SourceConfig, formats: dict[str, str | None])
     return ctx.bases.records(source.name, source.staged_fields, formats, ctx.cipher, sensitive)
 
 
-def ingest_event_source(ctx: RunContext, source: EventSourceConfig, person: PersonRecords) -> SourceIngested:
+def ingest_event_source(
+    ctx: RunContext, source: EventSourceConfig, person: PersonRecords, person_taken: bool = False
+) -> SourceIngested:
     """Read one event source (`person`: the records of the person source its events name): its
-    accepted events to its work file."""
+    accepted events to its work file. When its file and its person source's (`person_taken`) are
+    those the last published run read, that run's result is taken over (mdm/ingest/reuse.py)."""
+    digest = file_digest(ctx.config.sources, source)
+    taken = taken_over(ctx, source.name, digest, person_taken)
+    if taken is not None and taken.events is not None:
+        taken.events.write_parquet(ctx.files.events(source.name))
+        return SourceIngested(SourceCounts(**taken.counts), taken.quarantine, digest, True)
     events = ingest_events(ctx.config.sources, source, person)
     events.events.write_parquet(ctx.files.events(source.name))
     log.info("ingest events %s: %d read, %d quarantined", source.name, events.rows_read, events.rows_quarantined)
-    return SourceIngested(SourceCounts.of(source.name, source.kind, events), events.quarantine)
+    return SourceIngested(SourceCounts.of(source.name, source.kind, events), events.quarantine, digest)
 
 
 def _check_shrink(ctx: RunContext, sources: list[SourceConfig], counts: list[SourceCounts]) -> None:

@@ -38,6 +38,7 @@ from mdm.incremental.carry import (
     PREVIOUS_RID,
     save_carry,
 )
+from mdm.ingest import reuse
 from mdm.ingest.stage import IngestReport
 from mdm.match.delta import match_fingerprint
 from mdm.match.learn import read_new_labels
@@ -162,7 +163,9 @@ def publish_stage(ctx: RunContext) -> PublishReport:
             else None
         )
         labels = read_new_labels(files.new_labels)
-        _leave_records(ctx, protected_records, lineage)  # for the next run, before the store says this run is published
+        _leave_records(
+            ctx, protected_records, lineage, ingested
+        )  # for the next run, before the store says this run is published
         phases.done("records left for the next run")
         counts = publish_master(
             ctx.master_path,
@@ -229,7 +232,7 @@ def _patches(ctx: RunContext, tables: dict[str, tuple[Path, list[str]]]) -> tupl
     return (base, patches) if patches else (None, {})
 
 
-def _leave_records(ctx: RunContext, records: Path, lineage: Path) -> None:
+def _leave_records(ctx: RunContext, records: Path, lineage: Path, ingested: IngestReport) -> None:
     """What the next run carries over (mdm/incremental/carry.py): this run's standardized records
     with their golden ids (`records`, as source_records publishes them) and row hashes, its compared
     pairs, its clustering, and its golden records and lineage (`lineage` as published), sensitive
@@ -260,13 +263,14 @@ def _leave_records(ctx: RunContext, records: Path, lineage: Path) -> None:
     }
     save_carry(ctx.state_dir, ctx.run_id, ctx.fingerprint, formats, files.carried_records, left, fingerprints)
     golden.unlink(missing_ok=True)
-    _leave_bases(ctx, formats)
+    _leave_bases(ctx, formats, ingested)
 
 
-def _leave_bases(ctx: RunContext, formats: dict[str, dict[str, str | None]]) -> None:
+def _leave_bases(ctx: RunContext, formats: dict[str, dict[str, str | None]], ingested: IngestReport) -> None:
     """Every person source's staged records, sensitive values as tokens: what the next run applies
     a delta extract to (mdm/incremental/bases.py). Full sources leave theirs too, so a source can
-    move to delta extracts (or back after one full night) with its records in place."""
+    move to delta extracts (or back after one full night) with its records in place. Beside them,
+    what the next run needs to take over the ingest of a file that does not change (mdm/ingest/reuse.py)."""
     files, sensitive = ctx.files, ctx.config.dictionary.sensitive_fields
     staged, described = {}, {}
     for source in ctx.config.sources.sources:
@@ -277,7 +281,10 @@ def _leave_bases(ctx: RunContext, formats: dict[str, dict[str, str | None]]) -> 
             )
         staged[source.name] = path
         described[source.name] = SourceBase(source.staged_fields, formats[source.name])
-    save_bases(ctx.state_dir, ctx.run_id, staged, described, keep=ctx.bases.run_id if ctx.bases else None)
+    counts = {c.source: c for c in [*ingested.sources, *ingested.events]}
+    taken, left = reuse.leave(ctx, counts, formats)
+    keep = ctx.bases.run_id if ctx.bases else None
+    save_bases(ctx.state_dir, ctx.run_id, staged, described, keep=keep, ingested=taken, files=left)
 
 
 def _run_counts(ingested: IngestReport, ids: RunIds, changes: Path, archive: ArchiveChanges) -> dict[str, Any]:
