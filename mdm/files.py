@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +33,18 @@ def fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def place_copy(source: Path, target: Path) -> None:
+    """`target` holding `source`'s bytes, on disk: a second name of the same file when both are on
+    one file system (a work file is never written again once done, so nothing changes it under
+    the store), else a copy."""
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+    fsync_path(target)
 
 
 def write_in_slices(

@@ -24,7 +24,7 @@ from typing import Any
 import polars as pl
 
 from mdm.errors import MdmError
-from mdm.files import fsync_path
+from mdm.files import fsync_path, place_copy
 from mdm.incremental.carry import carry_dir
 from mdm.sensitive import FieldCipher
 
@@ -155,8 +155,7 @@ def save_bases(
     copies = {base_file(tmp, name): path for name, path in staged.items()}
     copies |= {tmp / name: path for name, path in (files or {}).items()}
     for target, path in copies.items():
-        shutil.copyfile(path, target)
-        fsync_path(target)
+        place_copy(path, target)
     (tmp / INGESTED_META).write_text(json.dumps(ingested or {}, sort_keys=True))
     meta = {name: {"mapped": base.mapped, "formats": base.formats} for name, base in sources.items()}
     (tmp / BASES_META).write_text(json.dumps(meta, sort_keys=True))

@@ -28,7 +28,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,7 @@ from pathlib import Path
 import polars as pl
 
 from mdm.config.project import ProjectConfig
-from mdm.files import fsync_path
+from mdm.files import fsync_path, place_copy
 from mdm.sensitive import RECORD_SUFFIXES, FieldCipher
 
 log = logging.getLogger(__name__)
@@ -194,6 +193,5 @@ def save_carry(
 def _written(source: Path, final: Path) -> tuple[Path, Path]:
     """`source` copied to a temporary file beside `final`, on disk; (that file, final)."""
     tmp = final.with_name(f".{final.name}.tmp")
-    shutil.copyfile(source, tmp)
-    fsync_path(tmp)
+    place_copy(source, tmp)
     return tmp, final
