@@ -53,6 +53,12 @@ class WorkFiles:
         return self.dir / "quarantine.parquet"
 
     @property
+    def ingest_digests(self) -> Path:
+        """Each source's and event source's file SHA-256, null for a database (-> publish leaves it
+        for the next run to take unchanged reads over, mdm/ingest/reuse.py)."""
+        return self.dir / "ingest_digests.json"
+
+    @property
     def ingest_report(self) -> Path:
         """Rows read, accepted and quarantined per source (-> publish: run_source_counts, run_log)."""
         return self.dir / "ingest_report.json"

@@ -30,9 +30,6 @@ from mdm.context import RunContext
 
 log = logging.getLogger(__name__)
 
-DIGESTS_FILE = "ingest_digests.json"
-"""In the run's work dir: source or event source name -> the SHA-256 of the file it read."""
-
 
 def file_digest(config: SourcesConfig, source: SourceConfig | EventSourceConfig) -> str | None:
     """The SHA-256 of a file source's file (None: a database, or no such file)."""
@@ -98,7 +95,7 @@ def leave(
     counts and formats, and `events` for an event source; file name -> this run's file). `counts`:
     each source's and event source's SourceCounts."""
     files = ctx.files
-    digests: dict[str, str | None] = json.loads((files.dir / DIGESTS_FILE).read_text())
+    digests: dict[str, str | None] = json.loads(files.ingest_digests.read_text())
     sensitive = ctx.config.sensitive_columns
     quarantine = pl.read_parquet(files.quarantine)
     meta: dict[str, Any] = {}

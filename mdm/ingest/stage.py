@@ -16,7 +16,7 @@ from mdm.context import RunContext
 from mdm.errors import MdmError
 from mdm.ingest.delta import apply_delta
 from mdm.ingest.events import EventIngestResult, PersonRecords, ingest_events, person_records
-from mdm.ingest.reuse import DIGESTS_FILE, file_digest, taken_over
+from mdm.ingest.reuse import file_digest, taken_over
 from mdm.ingest.source import IngestResult, ingest_source
 from mdm.state import StateStore
 from mdm.steps import StageCaller, call_directly, source_step
@@ -118,7 +118,7 @@ def ingest_stage(ctx: RunContext, call: StageCaller = call_directly) -> IngestRe
         s.name: r.digest
         for s, r in [*zip(sources.sources, persons, strict=True), *zip(sources.events, events, strict=True)]
     }
-    (files.dir / DIGESTS_FILE).write_text(json.dumps(digests))
+    files.ingest_digests.write_text(json.dumps(digests))
     counts = [p.counts for p in persons]
     _check_shrink(ctx, sources.sources, counts)
     rejected = pl.concat([r.quarantine for r in (*persons, *events)])
