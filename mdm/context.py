@@ -174,6 +174,13 @@ class WorkFiles:
         return self.dir / "lineage.parquet"
 
     @property
+    def assigned(self) -> Path:
+        """`source`, `source_record_id`, `golden_id` of the records whose golden id the registry
+        does not hold yet (a new record, or one whose id changed) (-> publish, which saves only
+        these: mdm/golden/stage.py)."""
+        return self.dir / "assigned.parquet"
+
+    @property
     def ids(self) -> Path:
         """The id events of this run (its new ids among them) and the next free number (-> archive,
         tags, publish; mdm/golden/stage.py, RunIds)."""
@@ -247,10 +254,10 @@ class WorkFiles:
         return self.dir / "record_hashes.parquet"
 
     @property
-    def carried_records(self) -> Path:
-        """The standardized records with their golden ids and hashes, sensitive values as tokens, as
-        the next run will read them (publish's)."""
-        return self.dir / "carried_records.parquet"
+    def carried_hashes(self) -> Path:
+        """`rid`, `record_hash` of the records carried to the next run, left beside them (publish's,
+        mdm/incremental/carry.py RECORD_HASHES_FILE)."""
+        return self.dir / "carried_hashes.parquet"
 
     @property
     def published_records(self) -> Path:

@@ -23,7 +23,6 @@ from mdm.golden import stage as golden_stage
 from mdm.match import partitions as match_partitions
 from mdm.match import stage as match_stage
 from mdm.pipeline import run_pipeline
-from mdm.publish import stage as publish_stage
 from mdm.publish import tables as publish_tables
 from mdm.stale import stage as stale_stage
 from mdm.standardize import stage as standardize_stage
@@ -121,13 +120,12 @@ def test_a_dictionary_without_a_term_frequency_column_still_scores(tmp_path: Pat
 def test_a_publish_in_small_slices_publishes_the_master_of_a_publish_in_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Publish builds match_pairs a slice of pairs at a time, writes the records carried to the next
-    run a slice of records at a time and hashes the golden history a batch at a time: in slices of a
+    """Publish builds match_pairs a slice of pairs at a time and hashes the golden history a batch
+    at a time: in slices of a
     few hundred (a dozen and more of each on the sample), the master and what is left for the next
     run are exactly those of one slice each, row for row and in order."""
     sources, whole, sliced, _ = twin_masters(tmp_path, "whole", "sliced")
     monkeypatch.setattr(publish_tables, "MAX_SLICE_PAIRS", 400)
-    monkeypatch.setattr(publish_stage, "CARRY_SLICE_ROWS", 200)
     monkeypatch.setattr(golden_history, "_HASH_BATCH_ROWS", 100)
     with caplog.at_level(logging.INFO, logger="mdm"):
         run_pipeline(sources, sliced, as_of=AS_OF, full=True)

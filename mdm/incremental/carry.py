@@ -48,6 +48,10 @@ GOLDEN_FILE = "golden.parquet"
 LINEAGE_FILE = "lineage.parquet"
 CLUSTER_RECORDS_FILE = "cluster_records.parquet"
 CLUSTER_PAIRS_FILE = "cluster_pairs.parquet"
+RECORD_HASHES_FILE = "record_hashes.parquet"
+"""Each carried record's `rid` (its row in RECORDS_FILE) and `record_hash`: kept apart from the
+records so that the records file is the one publish wrote, left as a second name of it (rewriting
+a million records to add one column took 5.6 s, bench/RESULTS.md)."""
 HASH_FILES = {
     "source_records": "source_records_hashes.parquet",
     "golden_attribute_lineage": "lineage_hashes.parquet",
@@ -60,6 +64,7 @@ LEFT_FILES = (
     LINEAGE_FILE,
     CLUSTER_RECORDS_FILE,
     CLUSTER_PAIRS_FILE,
+    RECORD_HASHES_FILE,
     *HASH_FILES.values(),
 )
 MATCH_FINGERPRINT = "match_fingerprint"
@@ -129,6 +134,10 @@ class CarryOver:
             .filter(pl.col("source") == source)
             .collect()
         )
+        hashes = self.left(RECORD_HASHES_FILE)
+        if HASH_COLUMN not in records.columns and hashes.exists():  # the hashes beside the records
+            by_rid = pl.read_parquet(hashes).with_columns(pl.col("rid").cast(records.schema["rid"]))
+            records = records.join(by_rid, on="rid", how="left", maintain_order="left").drop("rid")
         columns = [f"{f}{s}" for f in self.sensitive for s in RECORD_SUFFIXES if f"{f}{s}" in records.columns]
         if columns and cipher is not None:
             records = records.with_columns(cipher.decrypt_series(records[c]).alias(c) for c in columns)
@@ -170,9 +179,9 @@ def save_carry(
     left: Mapping[str, Path] | None = None,
     fingerprints: Mapping[str, str] | None = None,
 ) -> None:
-    """Leave this run's standardized records (already protected, with record_hash and golden_id)
-    for the next run, with the other files of `left` (file name -> this run's file: one of
-    LEFT_FILES) and the `fingerprints` they were made under;
+    """Leave this run's standardized records (already protected, with `rid` and golden_id; their
+    record hashes are the left RECORD_HASHES_FILE) for the next run, with the other files of `left`
+    (file name -> this run's file: one of LEFT_FILES) and the `fingerprints` they were made under;
     written beside and renamed into place, the metadata last."""
     directory = carry_dir(state_dir)
     directory.mkdir(parents=True, exist_ok=True)

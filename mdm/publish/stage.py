@@ -18,7 +18,6 @@ import polars as pl
 from mdm.cluster.delta import cluster_fingerprint
 from mdm.cluster.review import QueueReport
 from mdm.context import RunContext
-from mdm.files import write_in_slices
 from mdm.golden.delta import golden_fingerprint
 from mdm.golden.history import prepare_history
 from mdm.golden.ids import id_event_history
@@ -36,6 +35,7 @@ from mdm.incremental.carry import (
     MATCH_FINGERPRINT,
     PAIRS_FILE,
     PREVIOUS_RID,
+    RECORD_HASHES_FILE,
     save_carry,
 )
 from mdm.ingest import reuse
@@ -81,10 +81,6 @@ from mdm.state import StateStore
 from mdm.state.archive import ArchiveChanges, archive_events
 
 log = logging.getLogger(__name__)
-
-CARRY_SLICE_ROWS = 100_000
-"""Records carried over to the next run are written this many at a time: a record has over a hundred
-columns, and polars' streaming join of the whole file held 1.7 GiB more at 1M records (bench/RESULTS.md)."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +151,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
         tables[QUALITY_TABLE] = quality_table(store.quality_metrics(), quality)
         phases.done("quality")
         views, macros = crm_views(ctx.as_of)
-        assignments = records.select("source", "source_record_id", "golden_id")  # read by the store in batches
+        assignments = pl.read_parquet(files.assigned)  # the new and changed ids; read by the store in batches
         # the model as trained (before the stewards' labels moved it): later runs reuse it and apply the labels again
         trained = (
             (model.trained_at.isoformat(), load_model(files.model_trained).model_dump_json())
@@ -238,17 +234,13 @@ def _leave_records(ctx: RunContext, records: Path, lineage: Path, ingested: Inge
     pairs, its clustering, and its golden records and lineage (`lineage` as published), sensitive
     values as tokens."""
     files, sensitive = ctx.files, ctx.config.dictionary.sensitive_fields
-    hashes = pl.read_parquet(files.record_hashes).drop(PREVIOUS_RID)  # two numbers a record
-    write_in_slices(
-        records,
-        files.carried_records,
-        CARRY_SLICE_ROWS,
-        lambda piece, _: piece.join(hashes, on="rid", how="inner", maintain_order="left").drop("rid"),
-    )
+    hashes = files.carried_hashes
+    pl.read_parquet(files.record_hashes).drop(PREVIOUS_RID).write_parquet(hashes)  # two numbers a record
     golden = protect_file(files.golden, files.dir / "carried_golden.parquet", sensitive, ctx.cipher)
     formats = {s.name: json.loads(files.formats(s.name).read_text()) for s in ctx.config.sources.sources}
     rules, fields = ctx.config.match_rules, ctx.config.published_fields
     left = {
+        RECORD_HASHES_FILE: hashes,
         PAIRS_FILE: files.compared,
         GIANT_BLOCKS_FILE: files.giant_blocks,
         GOLDEN_FILE: golden,
@@ -261,7 +253,7 @@ def _leave_records(ctx: RunContext, records: Path, lineage: Path, ingested: Inge
         GOLDEN_FINGERPRINT: golden_fingerprint(ctx.config.survivorship_rules, fields),
         CLUSTER_FINGERPRINT: cluster_fingerprint(rules.cannot_link, ctx.config.dictionary.strong_ids),
     }
-    save_carry(ctx.state_dir, ctx.run_id, ctx.fingerprint, formats, files.carried_records, left, fingerprints)
+    save_carry(ctx.state_dir, ctx.run_id, ctx.fingerprint, formats, records, left, fingerprints)
     golden.unlink(missing_ok=True)
     _leave_bases(ctx, formats, ingested)
 

@@ -370,6 +370,10 @@ class StateStore:
         the customers it archived and brought back (mdm/state/archive.py). Records absent from this
         run keep their registry rows.
 
+        `assignments` need hold only the records whose golden id is new or changed (a run passes
+        those, mdm/golden/stage.py): a record given keeps its `first_run` and gets this run as
+        `last_run`, the run that last set its id; the others keep theirs.
+
         `assignments` (`source`, `source_record_id`, `golden_id`) and `events` are frames, read
         a few rows at a time into the inserts: no list of 5M tuples beside them."""
         with self.transaction() as con:
