@@ -202,6 +202,17 @@ def test_incremental_nights_publish_the_full_runs_master(
             mine, theirs = _table(live, name), _table(twin, name)
             assert mine.equals(theirs), f"night {night}: {name} differs between the incremental and the full run"
         assert _catalog(live) == _catalog(twin)  # nothing of the copied master is left over
+        # the store's registry holds every record's published golden id, the same after either run;
+        # the night wrote only the records whose id was new or changed (the others keep last_run)
+        xref = _table(live, "customer_xref").select("source", "source_record_id", "golden_id")
+        for master in (live, twin):
+            with StateStore(master.parent / "state") as store:
+                registry = store.registry()
+            held = xref.join(registry, on=["source", "source_record_id"], how="left", suffix="_registry")
+            assert (held["golden_id"] == held["golden_id_registry"]).all(), f"night {night}: registry differs"
+        with sqlite3.connect(live.parent / "state" / "mdm_state.sqlite") as con:
+            written = con.execute("SELECT count(*) FROM xref_registry WHERE last_run = ?", (night_run.run_id,))
+            assert 0 < written.fetchone()[0] < xref.height / 2
 
 
 def _catalog(master: Path) -> list[tuple[str, str]]:
