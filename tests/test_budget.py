@@ -121,9 +121,8 @@ def test_a_publish_in_small_slices_publishes_the_master_of_a_publish_in_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Publish builds match_pairs a slice of pairs at a time and hashes the golden history a batch
-    at a time: in slices of a
-    few hundred (a dozen and more of each on the sample), the master and what is left for the next
-    run are exactly those of one slice each, row for row and in order."""
+    at a time: in slices of a few hundred (a dozen and more of each on the sample), the master and
+    what is left for the next run are exactly those of one slice each, row for row and in order."""
     sources, whole, sliced, _ = twin_masters(tmp_path, "whole", "sliced")
     monkeypatch.setattr(publish_tables, "MAX_SLICE_PAIRS", 400)
     monkeypatch.setattr(golden_history, "_HASH_BATCH_ROWS", 100)
