@@ -18,7 +18,7 @@ from mdm.budget import MemoryBudget
 from mdm.config.project import ProjectConfig
 from mdm.executor import LocalPartitions, Partitions
 from mdm.incremental.bases import StagedBases
-from mdm.incremental.carry import CarryOver
+from mdm.incremental.carry import HASH_FILES, CarryOver
 from mdm.sensitive import FieldCipher
 
 TagTable = Literal["customer_tags", "tag_definitions", "tag_errors", "tag_reviews"]
@@ -230,6 +230,12 @@ class WorkFiles:
     def match_pairs_glob(self) -> str:
         """Every slice file of match_pairs, in order (polars and DuckDB both read the pattern)."""
         return str(self.match_pairs / "*.parquet")
+
+    @property
+    def match_pairs_hashes(self) -> Path:
+        """`left`, `right` and a hash of each pair's row of match_pairs, in its order (publish's: the
+        next run patches match_pairs by them, mdm/publish/patch.py `pairs_patch`)."""
+        return self.dir / HASH_FILES["match_pairs"]
 
     @property
     def published_golden(self) -> Path:

@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import random
+import re
 import shutil
 import sqlite3
 from contextlib import closing
@@ -180,9 +181,15 @@ def test_incremental_nights_publish_the_full_runs_master(
         shutil.copytree(live.parent, twin.parent)
         caplog.clear()
         night_run = run_pipeline(sources, live, as_of=as_of)
-        # the incremental run patched the last master's source_records and lineage (mdm/publish/patch.py)
-        patched = [r.getMessage() for r in caplog.records if " patched: " in r.getMessage()]
-        assert len(patched) == 2 and "written whole" not in caplog.text, caplog.text
+        # the incremental run patched the last master's source_records and lineage (mdm/publish/patch.py),
+        # and match_pairs unless most scores moved: these nights change a sixth of the records, so
+        # the prior and the frequencies of most names step (test_a_quiet_night_patches_match_pairs)
+        patched = {r.getMessage().split()[1] for r in caplog.records if " patched: " in r.getMessage()}
+        assert {"source_records", "golden_attribute_lineage"} <= patched, caplog.text
+        if "match_pairs" in patched:
+            assert "written whole" not in caplog.text, caplog.text
+        else:
+            assert "match_pairs: " in caplog.text and "pairs changed; written whole" in caplog.text, caplog.text
         full_run = run_pipeline(sources, twin, as_of=as_of, full=True)
         incremental, full = _mode(live), _mode(twin)
         assert (incremental["mode"], full["mode"]) == ("incremental", "full")
@@ -215,6 +222,42 @@ def test_incremental_nights_publish_the_full_runs_master(
         with closing(sqlite3.connect(live.parent / "state" / "mdm_state.sqlite")) as con:
             written = con.execute("SELECT count(*) FROM xref_registry WHERE last_run = ?", (night_run.run_id,))
             assert 0 < written.fetchone()[0] < xref.height / 2
+
+
+def test_a_quiet_night_patches_match_pairs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A night that changes a few records (one edited, one deleted, one added) leaves the record
+    count in its step and most frequencies too: most pairs keep their scores, so match_pairs is
+    patched, by the pairs whose rows changed, into what a full run writes (the pairs explained in
+    slices of 40, as a large run does)."""
+    monkeypatch.setattr("mdm.publish.tables.MAX_SLICE_PAIRS", 40)
+    sources = _sample(tmp_path / "data", people=150)
+    live, twin = tmp_path / "live" / "master.duckdb", tmp_path / "twin" / "master.duckdb"
+    run_pipeline(sources, live, as_of=AS_OF)
+    shutil.copytree(live.parent, twin.parent)
+    path = tmp_path / "data" / "sources" / "crm.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8").removeprefix("\ufeff"))))
+    header, body = rows[0], rows[1:]
+    email = header.index("email")
+    body[5][email] = "moved." + (body[5][email] or "none@example.org")
+    del body[9]
+    body.append(["N1" + body[20][0], *body[20][1:]])  # a new registration, a near copy of someone
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([header, *body])
+    path.write_text("\ufeff" + out.getvalue(), encoding="utf-8")
+    caplog.set_level(logging.INFO, logger="mdm.publish.patch")
+    run_pipeline(sources, live, as_of=AS_OF + dt.timedelta(days=1))
+    patched = [r.getMessage() for r in caplog.records if r.getMessage().startswith("publish: match_pairs patched")]
+    assert len(patched) == 1 and "written whole" not in caplog.text, caplog.text
+    found = re.search(r"(\d+) pairs inserted, (\d+) deleted", patched[0])
+    assert found is not None
+    inserted, deleted = int(found[1]), int(found[2])
+    pairs = query(live, "SELECT count(*) FROM match_pairs")[0][0]
+    assert 0 < inserted < pairs / 2 and 0 < deleted < pairs / 2
+    run_pipeline(sources, twin, as_of=AS_OF + dt.timedelta(days=1), full=True)
+    for name in COMPARED:
+        assert _table(live, name).equals(_table(twin, name)), name
 
 
 def _catalog(master: Path) -> list[tuple[str, str]]:

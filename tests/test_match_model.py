@@ -14,7 +14,15 @@ import pytest
 from mdm.config.rules import Comparison, load_match_rules
 from mdm.match import block_pairs, load_model, save_model, score, score_pairs, train_model
 from mdm.match.comparisons import compare_pairs, usable_comparisons
-from mdm.match.model import add_pattern_counts, build_model, expectation_maximisation, initial_m, pattern_counts
+from mdm.match.model import (
+    add_pattern_counts,
+    build_model,
+    expectation_maximisation,
+    in_steps,
+    initial_m,
+    pattern_counts,
+)
+from mdm.match.score import term_frequencies
 
 # ---- convergence on pairs generated from known parameters --------------------------------------
 # Level 0 of each comparison is the null level (chosen with probability NULL_RATE, match or not);
@@ -278,9 +286,27 @@ def test_the_prior_is_for_two_random_records_and_scales_with_the_data() -> None:
     """Twice the records, about half the chance that two random ones are one person."""
     comparison = _comparison("dob", 3)
     model = build_model([comparison], {"dob": [1.0, 0.9, 0.1]}, {"dob": [1.0, 0.01, 0.99]}, 0.001, {}, 1001)
-    assert model.prior_weight_for(1001) == pytest.approx(math.log2(0.001 / 0.999))
-    assert model.prior_weight_for(2001) == pytest.approx(math.log2(0.0005 / 0.9995))
+    # the record count is read in steps (in_steps): within 1/32 bit of the count itself
+    assert model.prior_weight_for(1001) == pytest.approx(math.log2(0.001 / 0.999), abs=1 / 32)
+    assert model.prior_weight_for(2001) == pytest.approx(math.log2(0.0005 / 0.9995), abs=1 / 32)
     assert model.prior_weight_for(2) == pytest.approx(0.0)  # capped at even odds
+
+
+def test_scoring_reads_counts_in_steps_so_a_few_records_more_change_no_score() -> None:
+    """A night's few records more or less leave the prior and most term frequencies exactly as they
+    were (so an incremental run rewrites only the pairs that changed), never more than 1/32 bit off
+    the exact count, and a larger count never reads smaller."""
+    steps = [in_steps(n) for n in range(1, 5000)]
+    assert all(abs(math.log2(s / n)) <= 1 / 32 + 1e-12 for n, s in enumerate(steps, start=1))
+    assert steps == sorted(steps) and in_steps(1) == 1.0
+    model = build_model([_comparison("dob", 3)], {"dob": [1.0, 0.9, 0.1]}, {"dob": [1.0, 0.01, 0.99]}, 0.001, {}, 1001)
+    assert model.prior_weight_for(990_000) == model.prior_weight_for(990_100)
+    assert model.prior_weight_for(990_000) != model.prior_weight_for(1_100_000)
+    names = ["smith"] * 1000 + ["jones"] * 500 + [f"rare{i}" for i in range(8500)]
+    before = dict(term_frequencies(pl.DataFrame({"name": names}), "name").iter_rows())
+    after = dict(term_frequencies(pl.DataFrame({"name": [*names, "smith", "jones", "new"]}), "name").iter_rows())
+    assert (after["smith"], after["jones"], after["rare1"]) == (before["smith"], before["jones"], before["rare1"])
+    assert before["smith"] == pytest.approx(0.1, rel=2 ** (1 / 16) - 1) and max(before.values()) <= 1.0
 
 
 def test_training_on_the_pattern_counts_of_partitions_is_training_on_all_pairs(trained: tuple) -> None:

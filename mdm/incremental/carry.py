@@ -55,6 +55,7 @@ a million records to add one column took 5.6 s, bench/RESULTS.md)."""
 HASH_FILES = {
     "source_records": "source_records_hashes.parquet",
     "golden_attribute_lineage": "lineage_hashes.parquet",
+    "match_pairs": "match_pairs_hashes.parquet",
 }
 """The master tables the next run patches (mdm/publish/patch.py) -> the file of their group hashes."""
 LEFT_FILES = (

@@ -20,16 +20,19 @@ import polars as pl
 from mdm.config.rules import Comparison
 from mdm.executor import Partitions
 from mdm.match.comparisons import compare_pairs, usable_comparisons
-from mdm.match.model import MatchModel, TrainedComparison
+from mdm.match.model import MatchModel, TrainedComparison, in_steps, in_steps_expr
 from mdm.types import PairClass
 
 PAIR_CLASSES = list(get_args(PairClass))
 
 
 def term_frequencies(records: pl.DataFrame, column: str) -> pl.DataFrame:
-    """`value`, `term_frequency` (share of the records with a value that have this value)."""
+    """`value`, `term_frequency`: the share of the records with a value that have this value, both
+    counts read in steps (`in_steps`, so a few records more or less leave most frequencies as
+    they were)."""
     values = records.select(pl.col(column).alias("value")).drop_nulls()
-    return values.group_by("value").agg((pl.len() / max(values.height, 1)).alias("term_frequency"))
+    with_value = in_steps(max(values.height, 1))
+    return values.group_by("value").agg((in_steps_expr(pl.len()) / with_value).alias("term_frequency"))
 
 
 def tf_columns(comparisons: list[Comparison]) -> list[str]:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import polars as pl
 
+from mdm.publish.patch import row_hash
+
 PAIR_BYTES = 1_200
 """Bytes one pair takes while its slice of match_pairs is built: its scored row (levels, weights),
 its outcome, both records' keys and the explained row written out (an estimate kept high: one
@@ -41,14 +43,18 @@ def with_record_ids(pairs: pl.LazyFrame, keys: pl.LazyFrame) -> pl.LazyFrame:
     return pairs
 
 
-def explained_pairs(scored: pl.LazyFrame, outcomes: pl.LazyFrame, keys: pl.LazyFrame) -> pl.LazyFrame:
+def explained_pairs(
+    scored: pl.LazyFrame, outcomes: pl.LazyFrame, keys: pl.LazyFrame, rids: bool = False
+) -> pl.LazyFrame:
     """Scored pairs by their records' source ids (`keys`: RECORD_KEY_COLUMNS of every record they
     name), with each comparison's level and weight, the total, the class and what clustering did
-    with it (`outcomes`: left, right, outcome), in the order of `scored`."""
+    with it (`outcomes`: left, right, outcome), in the order of `scored`; with `rids`, the pair's
+    `left` and `right` first."""
     columns = scored.collect_schema().names()
     explained = [c for c in columns if c.endswith(("_level", "_weight")) and c != "match_weight"]
     joined = scored.join(outcomes, on=["left", "right"], how="left", maintain_order="left")
     return with_record_ids(joined, keys).select(
+        *(["left", "right"] if rids else []),
         "left_source",
         "left_record_id",
         "right_source",
@@ -65,10 +71,13 @@ def explained_pairs(scored: pl.LazyFrame, outcomes: pl.LazyFrame, keys: pl.LazyF
 
 
 def write_explained_pairs(
-    scored_path: Path, outcomes_path: Path, records_path: Path, out_dir: Path, slice_pairs: int
+    scored_path: Path, outcomes_path: Path, records_path: Path, out_dir: Path, slice_pairs: int, hashes: Path
 ) -> int:
     """Every scored pair explained (`explained_pairs`), written to `out_dir` as numbered slice
     files of at most `slice_pairs` pairs each, in the scored file's order; return the slices.
+    Beside them, in `hashes`: each pair's `left`, `right` and a hash of its explained row
+    (`row_hash`), in the same order, from which the next run patches match_pairs
+    (mdm/publish/patch.py `pairs_patch`).
 
     Only one slice of pairs is in memory at a time, with only the outcomes whose left rid falls in
     the slice's range of left rids (the scored pairs come in order of left rid, so that range is
@@ -80,6 +89,7 @@ def write_explained_pairs(
     keys = pl.read_parquet(records_path, columns=RECORD_KEY_COLUMNS).lazy()
     total = int(pl.scan_parquet(scored_path).select(pl.len()).collect().item())
     starts = range(0, total, slice_pairs) if total else range(1)
+    hashed: list[pl.DataFrame] = []
     for number, start in enumerate(starts):
         piece = pl.scan_parquet(scored_path).slice(start, slice_pairs).collect()
         outcomes = pl.scan_parquet(outcomes_path)
@@ -87,6 +97,11 @@ def write_explained_pairs(
             outcomes = outcomes.filter(pl.col("left").is_between(piece["left"].min(), piece["left"].max()))
         else:
             outcomes = outcomes.head(0)
-        explained_pairs(piece.lazy(), outcomes, keys).sink_parquet(out_dir / f"{number:06d}.parquet")
+        explained = explained_pairs(piece.lazy(), outcomes, keys, rids=True).collect()
         del piece
+        published = explained.drop("left", "right")
+        published.write_parquet(out_dir / f"{number:06d}.parquet")
+        hashed.append(explained.select("left", "right", row_hash(published.columns)))
+        del explained, published
+    pl.concat(hashed).write_parquet(hashes)
     return len(starts)

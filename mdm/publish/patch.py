@@ -25,6 +25,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from mdm.incremental.carry import PREVIOUS_RID
+
 log = logging.getLogger(__name__)
 
 
@@ -47,13 +49,19 @@ PATCHED_TABLES: dict[str, Patched] = {
 _SEED = 20261206
 
 
+def row_hash(columns: Sequence[str]) -> pl.Expr:
+    """`hash`: one number for a row's values of `columns` (the same values, the same number, in
+    any run of this code)."""
+    return pl.struct(columns).hash(_SEED).alias("hash")
+
+
 def group_hashes(rows: Path, table: Patched, exclude: Sequence[str] = ()) -> pl.DataFrame:
     """Per group of `rows` (the `keys` columns): a hash of its rows' content (every column but
     `exclude` and the moved ones; the rows in any order: the sum of their hashes), its row count
     `n`, and for a table of one row per group the moved columns' values."""
     scan = pl.scan_parquet(rows)
     columns = [c for c in scan.collect_schema().names() if c not in exclude and c not in table.moved]
-    hashed = scan.select(*table.keys, *table.moved, pl.struct(columns).hash(_SEED).alias("hash"))
+    hashed = scan.select(*table.keys, *table.moved, row_hash(columns))
     if table.unique:
         return hashed.with_columns(pl.lit(1, pl.UInt32).alias("n")).collect()
     return hashed.group_by(*table.keys).agg(pl.col("hash").sum(), pl.len().cast(pl.UInt32).alias("n")).collect()
@@ -176,3 +184,91 @@ def clear_master(con: duckdb.DuckDBPyConnection, keep: Sequence[str]) -> None:
         if table not in keep:
             con.sql(f'DROP TABLE "{table}"')
     con.sql("CHECKPOINT")
+
+
+MATCH_PAIRS = Patched(("left_source", "left_record_id", "right_source", "right_record_id"), unique=True)
+"""match_pairs as a patched table: one row per pair of records."""
+MOST_CHANGED = 0.5
+"""A patch replacing more than this share of a table's rows is not applied: the table is written
+whole (a night that moves every score, such as one whose steward labels moved the model)."""
+
+
+@dataclass(frozen=True)
+class PairRows:
+    """One run's explained pairs (`rows`: the match_pairs slice files) and beside them `hashes`
+    (`left`, `right` rids and `hash` of each row, in the same order), with the records' keys by
+    rid (`records`: `rid`, `source`, `source_record_id`)."""
+
+    rows: str
+    hashes: Path
+    records: pl.LazyFrame
+
+
+def pairs_patch(
+    today: PairRows, previous: Path, last_records: pl.LazyFrame, renumbered: pl.DataFrame, work_dir: Path
+) -> TablePatch | None:
+    """The patch of match_pairs from the last run's (`previous`: its hashes file; `last_records`:
+    its records' keys by its rids) to `today`'s: a pair whose records both carried over
+    (`renumbered`: today's `rid`, its `previous_rid` or null) and whose row hash is last run's is
+    kept; every other pair of today is inserted, and every pair of last run not kept deleted, by its
+    records' source ids. None when the patch would replace most of the table (MOST_CHANGED) or the
+    last run's hashes are not there.
+
+    Pairs are ten times the records and more, so the pairs are matched by rids (numbers), and
+    turned into source ids only for the pairs that change."""
+    if not previous.exists():
+        return None
+    before = pl.read_parquet(previous)
+    if before.columns != ["left", "right", "hash"]:  # left by a run of other code
+        return None
+    rids = [pl.col("left", "right").cast(pl.Int64)]
+    before = before.with_columns(rids)
+    numbers = renumbered.select(pl.col("rid", PREVIOUS_RID).cast(pl.Int64))
+    hashed = (
+        pl.read_parquet(today.hashes)
+        .with_columns(rids)
+        .with_row_index("_row")
+        .join(numbers.rename({"rid": "left", PREVIOUS_RID: "_left"}), on="left", how="left")
+        .join(numbers.rename({"rid": "right", PREVIOUS_RID: "_right"}), on="right", how="left")
+        .join(
+            before.rename({"left": "_left", "right": "_right", "hash": "_hash"}),
+            on=["_left", "_right"],
+            how="left",
+        )
+    )
+    same = pl.col("_hash").is_not_null() & (pl.col("_hash") == pl.col("hash"))
+    changed = hashed.filter(~same).select("_row", "left", "right")
+    if changed.height > MOST_CHANGED * max(hashed.height, 1):
+        log.info("publish: match_pairs: %d of %d pairs changed; written whole", changed.height, hashed.height)
+        return None
+    kept = hashed.filter(same).select(pl.col("_left").alias("left"), pl.col("_right").alias("right"))
+    gone = before.join(kept, on=["left", "right"], how="anti").select("left", "right")
+    paths = [work_dir / f"patch_match_pairs_{part}.parquet" for part in ("removed", "added", "moved")]
+    pl.concat(
+        [
+            _pair_keys(changed.select("left", "right").lazy(), today.records),
+            _pair_keys(gone.lazy(), last_records),
+        ]
+    ).unique().sink_parquet(paths[0])
+    (
+        pl.scan_parquet(today.rows)
+        .with_row_index("_row")
+        .join(changed.lazy().select("_row"), on="_row", how="semi")
+        .drop("_row")
+        .sink_parquet(paths[1])
+    )
+    pl.DataFrame(schema={key: pl.String for key in MATCH_PAIRS.keys}).write_parquet(paths[2])
+    log.info("publish: match_pairs patched: %d pairs inserted, %d deleted", changed.height, gone.height)
+    return TablePatch(MATCH_PAIRS, paths[0], paths[1], paths[2], before.height, hashed.height)
+
+
+def _pair_keys(pairs: pl.LazyFrame, records: pl.LazyFrame) -> pl.LazyFrame:
+    """MATCH_PAIRS.keys of pairs of rids (`left`, `right`), by `records` (`rid`, `source`, `source_record_id`)."""
+    for end in ("left", "right"):
+        keys = records.select(
+            pl.col("rid").cast(pl.Int64).alias(end),
+            pl.col("source").alias(f"{end}_source"),
+            pl.col("source_record_id").alias(f"{end}_record_id"),
+        )
+        pairs = pairs.join(keys, on=end, how="left")
+    return pairs.select(MATCH_PAIRS.keys)

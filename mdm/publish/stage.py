@@ -45,7 +45,7 @@ from mdm.match.learn import read_new_labels
 from mdm.match.model import load_model
 from mdm.publish.atomic import publish_master
 from mdm.publish.pairs import MATCH_PAIRS_ORDER, parquet_sql
-from mdm.publish.patch import TablePatch, master_run, table_patch
+from mdm.publish.patch import PairRows, TablePatch, master_run, pairs_patch, table_patch
 from mdm.publish.protect import (
     protect_file,
     protect_golden,
@@ -108,14 +108,14 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     lineage = protect_lineage_file(files.lineage, files.dir / "published_lineage.parquet", sensitive, cipher)
     protected_records = protect_records(files.records, files.published_records, sensitive, cipher)
     phases.done("golden_customers, customer_xref, lineage and source_records to files")
+    match_pairs(ctx)
+    phases.done("match_pairs to files")
     base, patches = _patches(
         ctx, {"source_records": (protected_records, ["rid"]), "golden_attribute_lineage": (lineage, [])}
     )
     phases.done("the patches of the last master")
     ids = RunIds.read(files.ids)
     ingested = IngestReport.from_json(files.ingest_report.read_text())
-    match_pairs(ctx)
-    phases.done("match_pairs to files")
     model = load_model(files.model)
     queue, review = review_queue_table(ctx, records)
     phases.done("review_queue")
@@ -225,6 +225,15 @@ def _patches(ctx: RunContext, tables: dict[str, tuple[Path, list[str]]]) -> tupl
         hashes.write_parquet(ctx.files.dir / HASH_FILES[name])
         if patch is not None:
             patches[name] = patch
+    if base is not None and carry is not None:
+        files = ctx.files
+        today = PairRows(files.match_pairs_glob, files.match_pairs_hashes, pl.scan_parquet(files.records))
+        # a carried record's rid in the last run is its row in the carried records (PREVIOUS_RID)
+        last = pl.scan_parquet(carry.path).select("source", "source_record_id").with_row_index("rid")
+        renumbered = pl.read_parquet(files.record_hashes, columns=["rid", PREVIOUS_RID])
+        pairs = pairs_patch(today, carry.left(HASH_FILES["match_pairs"]), last, renumbered, files.dir)
+        if pairs is not None:
+            patches["match_pairs"] = pairs
     return (base, patches) if patches else (None, {})
 
 

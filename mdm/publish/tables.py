@@ -153,7 +153,9 @@ def match_pairs(ctx: RunContext) -> None:
     slices the memory budget sizes (mdm/publish/pairs.py)."""
     files = ctx.files
     slice_pairs = min(ctx.budget.rows_per_partition(PAIR_BYTES), MAX_SLICE_PAIRS)
-    slices = write_explained_pairs(files.scored, files.pair_outcomes, files.records, files.match_pairs, slice_pairs)
+    slices = write_explained_pairs(
+        files.scored, files.pair_outcomes, files.records, files.match_pairs, slice_pairs, files.match_pairs_hashes
+    )
     log.info("publish: match_pairs written in %d slices of at most %d pairs", slices, slice_pairs)
 
 
