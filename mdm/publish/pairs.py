@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from mdm.publish.patch import row_hash
+from mdm.publish.patch import PairsDiff, row_hash
 
 PAIR_BYTES = 1_200
 """Bytes one pair takes while its slice of match_pairs is built: its scored row (levels, weights),
@@ -71,13 +71,19 @@ def explained_pairs(
 
 
 def write_explained_pairs(
-    scored_path: Path, outcomes_path: Path, records_path: Path, out_dir: Path, slice_pairs: int, hashes: Path
+    scored_path: Path,
+    outcomes_path: Path,
+    records_path: Path,
+    out_dir: Path,
+    slice_pairs: int,
+    hashes: Path,
+    diff: PairsDiff | None = None,
 ) -> int:
     """Every scored pair explained (`explained_pairs`), written to `out_dir` as numbered slice
     files of at most `slice_pairs` pairs each, in the scored file's order; return the slices.
     Beside them, in `hashes`: each pair's `left`, `right` and a hash of its explained row
-    (`row_hash`), in the same order, from which the next run patches match_pairs
-    (mdm/publish/patch.py `pairs_patch`).
+    (`row_hash`), in the same order, from which the next run patches match_pairs; each slice is
+    handed to `diff` too, which finds this run's patch of the last master (mdm/publish/patch.py).
 
     Only one slice of pairs is in memory at a time, with only the outcomes whose left rid falls in
     the slice's range of left rids (the scored pairs come in order of left rid, so that range is
@@ -102,6 +108,8 @@ def write_explained_pairs(
         published = explained.drop("left", "right")
         published.write_parquet(out_dir / f"{number:06d}.parquet")
         hashed.append(explained.select("left", "right", row_hash(published.columns)))
+        if diff is not None:
+            diff.add(published, hashed[-1])
         del explained, published
     pl.concat(hashed).write_parquet(hashes)
     return len(starts)

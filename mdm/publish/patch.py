@@ -18,6 +18,7 @@ back to writing the table whole if the copy was not what the hashes say.
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,7 @@ class TablePatch:
     table: Patched
     removed: Path
     added: Path
+    """A parquet file, or a glob pattern of several."""
     moved: Path
     before: int
     after: int
@@ -193,73 +195,75 @@ MOST_CHANGED = 0.5
 whole (a night that moves every score, such as one whose steward labels moved the model)."""
 
 
-@dataclass(frozen=True)
-class PairRows:
-    """One run's explained pairs (`rows`: the match_pairs slice files) and beside them `hashes`
-    (`left`, `right` rids and `hash` of each row, in the same order), with the records' keys by
-    rid (`records`: `rid`, `source`, `source_record_id`)."""
+class PairsDiff:
+    """The patch of match_pairs from the last run's to today's, found slice by slice while today's
+    pairs are explained (mdm/publish/pairs.py `write_explained_pairs`), so no slice is read twice.
 
-    rows: str
-    hashes: Path
-    records: pl.LazyFrame
+    A pair whose records both carried over (`renumbered`: today's `rid` and its `previous_rid`,
+    null for a record new or changed) and whose row hash is the one the last run left for that
+    pair (`before`: its `left`, `right` rids and `hash`) is kept; every other pair of today is
+    inserted, every pair of the last run not kept is deleted, by its records' source ids. Pairs are
+    ten times the records and more, so they are matched by rids (numbers), and turned into source
+    ids only where they change."""
 
+    def __init__(self, before: pl.DataFrame, renumbered: pl.DataFrame, work_dir: Path) -> None:
+        rids = pl.col("left", "right").cast(pl.Int64)
+        self.before = before.with_columns(rids).rename({"left": "_left", "right": "_right", "hash": "_hash"})
+        numbers = renumbered.select(pl.col("rid", PREVIOUS_RID).cast(pl.Int64))
+        self.lefts = numbers.rename({"rid": "left", PREVIOUS_RID: "_left"})
+        self.rights = numbers.rename({"rid": "right", PREVIOUS_RID: "_right"})
+        self.added = work_dir / "patch_match_pairs_added"
+        shutil.rmtree(self.added, ignore_errors=True)
+        self.added.mkdir(parents=True)
+        self.work_dir = work_dir
+        self.kept: list[pl.DataFrame] = []
+        self.removed: list[pl.DataFrame] = []
+        self.pairs = self.inserted = 0
 
-def pairs_patch(
-    today: PairRows, previous: Path, last_records: pl.LazyFrame, renumbered: pl.DataFrame, work_dir: Path
-) -> TablePatch | None:
-    """The patch of match_pairs from the last run's (`previous`: its hashes file; `last_records`:
-    its records' keys by its rids) to `today`'s: a pair whose records both carried over
-    (`renumbered`: today's `rid`, its `previous_rid` or null) and whose row hash is last run's is
-    kept; every other pair of today is inserted, and every pair of last run not kept deleted, by its
-    records' source ids. None when the patch would replace most of the table (MOST_CHANGED) or the
-    last run's hashes are not there.
+    @classmethod
+    def read(cls, previous: Path, renumbered: pl.DataFrame, work_dir: Path) -> PairsDiff | None:
+        """The diff against the hashes the last run left (`previous`), None when there are none."""
+        if not previous.exists():
+            return None
+        before = pl.read_parquet(previous)
+        if before.columns != ["left", "right", "hash"]:  # left by a run of other code
+            return None
+        return cls(before, renumbered, work_dir)
 
-    Pairs are ten times the records and more, so the pairs are matched by rids (numbers), and
-    turned into source ids only for the pairs that change."""
-    if not previous.exists():
-        return None
-    before = pl.read_parquet(previous)
-    if before.columns != ["left", "right", "hash"]:  # left by a run of other code
-        return None
-    rids = [pl.col("left", "right").cast(pl.Int64)]
-    before = before.with_columns(rids)
-    numbers = renumbered.select(pl.col("rid", PREVIOUS_RID).cast(pl.Int64))
-    hashed = (
-        pl.read_parquet(today.hashes)
-        .with_columns(rids)
-        .with_row_index("_row")
-        .join(numbers.rename({"rid": "left", PREVIOUS_RID: "_left"}), on="left", how="left")
-        .join(numbers.rename({"rid": "right", PREVIOUS_RID: "_right"}), on="right", how="left")
-        .join(
-            before.rename({"left": "_left", "right": "_right", "hash": "_hash"}),
-            on=["_left", "_right"],
-            how="left",
+    def add(self, explained: pl.DataFrame, hashes: pl.DataFrame) -> None:
+        """One slice of today's pairs: `explained` rows as published, `hashes` (`left`, `right`,
+        `hash`) of the same rows in the same order."""
+        hashed = (
+            hashes.with_columns(pl.col("left", "right").cast(pl.Int64))
+            .join(self.lefts, on="left", how="left", maintain_order="left")
+            .join(self.rights, on="right", how="left", maintain_order="left")
+            .join(self.before, on=["_left", "_right"], how="left", maintain_order="left")
         )
-    )
-    same = pl.col("_hash").is_not_null() & (pl.col("_hash") == pl.col("hash"))
-    changed = hashed.filter(~same).select("_row", "left", "right")
-    if changed.height > MOST_CHANGED * max(hashed.height, 1):
-        log.info("publish: match_pairs: %d of %d pairs changed; written whole", changed.height, hashed.height)
-        return None
-    kept = hashed.filter(same).select(pl.col("_left").alias("left"), pl.col("_right").alias("right"))
-    gone = before.join(kept, on=["left", "right"], how="anti").select("left", "right")
-    paths = [work_dir / f"patch_match_pairs_{part}.parquet" for part in ("removed", "added", "moved")]
-    pl.concat(
-        [
-            _pair_keys(changed.select("left", "right").lazy(), today.records),
-            _pair_keys(gone.lazy(), last_records),
-        ]
-    ).unique().sink_parquet(paths[0])
-    (
-        pl.scan_parquet(today.rows)
-        .with_row_index("_row")
-        .join(changed.lazy().select("_row"), on="_row", how="semi")
-        .drop("_row")
-        .sink_parquet(paths[1])
-    )
-    pl.DataFrame(schema={key: pl.String for key in MATCH_PAIRS.keys}).write_parquet(paths[2])
-    log.info("publish: match_pairs patched: %d pairs inserted, %d deleted", changed.height, gone.height)
-    return TablePatch(MATCH_PAIRS, paths[0], paths[1], paths[2], before.height, hashed.height)
+        same = hashed["_hash"].eq_missing(hashed["hash"]) & hashed["_hash"].is_not_null()
+        self.kept.append(hashed.filter(same).select("_left", "_right"))
+        changed = explained.filter(~same)
+        changed.write_parquet(self.added / f"{len(self.kept):06d}.parquet")
+        self.removed.append(changed.select(MATCH_PAIRS.keys))
+        self.pairs += hashed.height
+        self.inserted += changed.height
+
+    def patch(self, last_records: pl.LazyFrame) -> TablePatch | None:
+        """The patch (None when it would replace most of the table, MOST_CHANGED): the pairs
+        changed or new today inserted, those and the last run's pairs not kept deleted
+        (`last_records`: the last run's records' `rid`, `source`, `source_record_id`)."""
+        if self.inserted > MOST_CHANGED * max(self.pairs, 1):
+            log.info("publish: match_pairs: %d of %d pairs changed; written whole", self.inserted, self.pairs)
+            return None
+        kept = pl.concat(self.kept)
+        gone = self.before.join(kept, on=["_left", "_right"], how="anti").select(
+            pl.col("_left").alias("left"), pl.col("_right").alias("right")
+        )
+        paths = [self.work_dir / f"patch_match_pairs_{part}.parquet" for part in ("removed", "moved")]
+        pl.concat([*self.removed, _pair_keys(gone.lazy(), last_records).collect()]).unique().write_parquet(paths[0])
+        pl.DataFrame(schema={key: pl.String for key in MATCH_PAIRS.keys}).write_parquet(paths[1])
+        log.info("publish: match_pairs patched: %d pairs inserted, %d deleted", self.inserted, gone.height)
+        added = self.added / "*.parquet"
+        return TablePatch(MATCH_PAIRS, paths[0], added, paths[1], self.before.height, self.pairs)
 
 
 def _pair_keys(pairs: pl.LazyFrame, records: pl.LazyFrame) -> pl.LazyFrame:

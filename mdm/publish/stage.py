@@ -36,6 +36,7 @@ from mdm.incremental.carry import (
     PAIRS_FILE,
     PREVIOUS_RID,
     RECORD_HASHES_FILE,
+    CarryOver,
     save_carry,
 )
 from mdm.ingest import reuse
@@ -45,7 +46,7 @@ from mdm.match.learn import read_new_labels
 from mdm.match.model import load_model
 from mdm.publish.atomic import publish_master
 from mdm.publish.pairs import MATCH_PAIRS_ORDER, parquet_sql
-from mdm.publish.patch import PairRows, TablePatch, master_run, pairs_patch, table_patch
+from mdm.publish.patch import PairsDiff, TablePatch, master_run, table_patch
 from mdm.publish.protect import (
     protect_file,
     protect_golden,
@@ -108,11 +109,16 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     lineage = protect_lineage_file(files.lineage, files.dir / "published_lineage.parquet", sensitive, cipher)
     protected_records = protect_records(files.records, files.published_records, sensitive, cipher)
     phases.done("golden_customers, customer_xref, lineage and source_records to files")
-    match_pairs(ctx)
+    base = _base(ctx)
+    diff = _pairs_diff(ctx) if base is not None else None
+    match_pairs(ctx, diff)
     phases.done("match_pairs to files")
-    base, patches = _patches(
-        ctx, {"source_records": (protected_records, ["rid"]), "golden_attribute_lineage": (lineage, [])}
+    patches = _patches(
+        ctx, base, {"source_records": (protected_records, ["rid"]), "golden_attribute_lineage": (lineage, [])}
     )
+    if diff is not None and ctx.carry is not None and (pairs := diff.patch(_last_keys(ctx.carry))) is not None:
+        patches["match_pairs"] = pairs
+    base = base if patches else None
     phases.done("the patches of the last master")
     ids = RunIds.read(files.ids)
     ingested = IngestReport.from_json(files.ingest_report.read_text())
@@ -211,13 +217,18 @@ class _Phases:
         self.last = now
 
 
-def _patches(ctx: RunContext, tables: dict[str, tuple[Path, list[str]]]) -> tuple[Path | None, dict[str, TablePatch]]:
-    """The last master to start from and the patches of its tables (mdm/publish/patch.py) when this
-    run is incremental and the master is the last published run's, else (None, {}); either way
-    each patched table's group hashes go to the work dir, for the next run (`tables`: name -> its
-    rows' file and the columns it does not publish)."""
+def _base(ctx: RunContext) -> Path | None:
+    """The last master, to start from, when this run is incremental and the master is the last
+    published run's (mdm/publish/patch.py), else None."""
     carry = ctx.carry
-    base = ctx.master_path if carry is not None and master_run(ctx.master_path) == carry.run_id else None
+    return ctx.master_path if carry is not None and master_run(ctx.master_path) == carry.run_id else None
+
+
+def _patches(ctx: RunContext, base: Path | None, tables: dict[str, tuple[Path, list[str]]]) -> dict[str, TablePatch]:
+    """The patches of the last master's tables `tables` (name -> its rows' file and the columns it
+    does not publish) from `base`; either way each table's group hashes go to the work dir, for
+    the next run."""
+    carry = ctx.carry
     patches: dict[str, TablePatch] = {}
     for name, (rows, exclude) in tables.items():
         previous = carry.left(HASH_FILES[name]) if base is not None and carry is not None else None
@@ -225,16 +236,20 @@ def _patches(ctx: RunContext, tables: dict[str, tuple[Path, list[str]]]) -> tupl
         hashes.write_parquet(ctx.files.dir / HASH_FILES[name])
         if patch is not None:
             patches[name] = patch
-    if base is not None and carry is not None:
-        files = ctx.files
-        today = PairRows(files.match_pairs_glob, files.match_pairs_hashes, pl.scan_parquet(files.records))
-        # a carried record's rid in the last run is its row in the carried records (PREVIOUS_RID)
-        last = pl.scan_parquet(carry.path).select("source", "source_record_id").with_row_index("rid")
-        renumbered = pl.read_parquet(files.record_hashes, columns=["rid", PREVIOUS_RID])
-        pairs = pairs_patch(today, carry.left(HASH_FILES["match_pairs"]), last, renumbered, files.dir)
-        if pairs is not None:
-            patches["match_pairs"] = pairs
-    return (base, patches) if patches else (None, {})
+    return patches
+
+
+def _pairs_diff(ctx: RunContext) -> PairsDiff | None:
+    """What finds match_pairs' patch while its rows are written (mdm/publish/patch.py)."""
+    if ctx.carry is None:
+        return None
+    renumbered = pl.read_parquet(ctx.files.record_hashes, columns=["rid", PREVIOUS_RID])
+    return PairsDiff.read(ctx.carry.left(HASH_FILES["match_pairs"]), renumbered, ctx.files.dir)
+
+
+def _last_keys(carry: CarryOver) -> pl.LazyFrame:
+    """The last run's records' keys by its rids: a carried record's rid is its row (PREVIOUS_RID)."""
+    return pl.scan_parquet(carry.path).select("source", "source_record_id").with_row_index("rid")
 
 
 def _leave_records(ctx: RunContext, records: Path, lineage: Path, ingested: IngestReport) -> None:

@@ -24,6 +24,7 @@ from mdm.publish.pairs import (
     with_record_ids,
     write_explained_pairs,
 )
+from mdm.publish.patch import PairsDiff
 from mdm.stale.flags import RECORD_FLAG_COLUMNS
 from mdm.state.archive import EVENTS_SCHEMA as ARCHIVE_EVENTS_SCHEMA
 from mdm.state.archive import ArchiveChanges
@@ -147,14 +148,20 @@ def per_run(ctx: RunContext, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(ctx.run_column())
 
 
-def match_pairs(ctx: RunContext) -> None:
+def match_pairs(ctx: RunContext, diff: PairsDiff | None = None) -> None:
     """Write the work file match_pairs: every scored pair by its records' source ids, with its
     outcome and evidence (published as table match_pairs, and the review queue's input), in
-    slices the memory budget sizes (mdm/publish/pairs.py)."""
+    slices the memory budget sizes (mdm/publish/pairs.py); each slice handed to `diff` too."""
     files = ctx.files
     slice_pairs = min(ctx.budget.rows_per_partition(PAIR_BYTES), MAX_SLICE_PAIRS)
     slices = write_explained_pairs(
-        files.scored, files.pair_outcomes, files.records, files.match_pairs, slice_pairs, files.match_pairs_hashes
+        files.scored,
+        files.pair_outcomes,
+        files.records,
+        files.match_pairs,
+        slice_pairs,
+        files.match_pairs_hashes,
+        diff,
     )
     log.info("publish: match_pairs written in %d slices of at most %d pairs", slices, slice_pairs)
 
