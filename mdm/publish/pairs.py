@@ -19,8 +19,9 @@ MAX_SLICE_PAIRS = 500_000
 """At most this many pairs per slice of match_pairs whatever the budget: beyond it a slice only
 holds more at once for no gain in speed."""
 MATCH_PAIRS_ORDER = "match_probability DESC, left_source, left_record_id, right_source, right_record_id"
-"""match_pairs as published: best first, then by the pair's records (a pair is unique, so the order is
-total and the master the same however the pairs were sliced)."""
+"""match_pairs as a run that writes it whole stores it: best first, then by the pair's records (a pair
+is unique, so the order is total and the master the same however the pairs were sliced). A patched
+match_pairs (mdm/publish/patch.py) holds the same rows in another order: readers ORDER BY."""
 RECORD_KEY_COLUMNS = ["rid", "source", "source_record_id", "golden_id"]
 
 

@@ -13,6 +13,9 @@ column updated in place).
 So the patched table holds exactly the rows a full run writes (the row order aside: SQL tables have
 none), which tests/test_incremental.py checks, and a count check before and after the patch falls
 back to writing the table whole if the copy was not what the hashes say.
+
+`match_pairs` is patched by pairs, its hashes compared while its rows are written (`PairsDiff`):
+scores stay put for pairs whose records and counts did not move (mdm/match/model.py `in_steps`).
 """
 
 from __future__ import annotations
