@@ -211,7 +211,10 @@ class PairsDiff:
 
     def __init__(self, before: pl.DataFrame, renumbered: pl.DataFrame, work_dir: Path) -> None:
         rids = pl.col("left", "right").cast(pl.Int64)
-        self.before = before.with_columns(rids).rename({"left": "_left", "right": "_right", "hash": "_hash"})
+        # in order of left rid (as the last run explained them): a slice's pairs are looked up in
+        # the range of last run's left rids they name, not in all pairs
+        before = before.with_columns(rids).rename({"left": "_left", "right": "_right", "hash": "_hash"})
+        self.before = before if before["_left"].is_sorted() else before.sort("_left", "_right")
         numbers = renumbered.select(pl.col("rid", PREVIOUS_RID).cast(pl.Int64))
         self.lefts = numbers.rename({"rid": "left", PREVIOUS_RID: "_left"})
         self.rights = numbers.rename({"rid": "right", PREVIOUS_RID: "_right"})
@@ -240,8 +243,12 @@ class PairsDiff:
             hashes.with_columns(pl.col("left", "right").cast(pl.Int64))
             .join(self.lefts, on="left", how="left", maintain_order="left")
             .join(self.rights, on="right", how="left", maintain_order="left")
-            .join(self.before, on=["_left", "_right"], how="left", maintain_order="left")
         )
+        lefts, column = hashed["_left"].drop_nulls().sort(), self.before["_left"]
+        start = int(column.search_sorted(lefts.head(1), side="left").item()) if lefts.len() else 0
+        end = int(column.search_sorted(lefts.tail(1), side="right").item()) if lefts.len() else 0
+        before = self.before.slice(start, max(end - start, 0))
+        hashed = hashed.join(before, on=["_left", "_right"], how="left", maintain_order="left")
         same = hashed["_hash"].eq_missing(hashed["hash"]) & hashed["_hash"].is_not_null()
         self.kept.append(hashed.filter(same).select("_left", "_right"))
         changed = explained.filter(~same)
