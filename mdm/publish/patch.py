@@ -214,7 +214,10 @@ class PairsDiff:
         # in order of left rid (as the last run explained them): a slice's pairs are looked up in
         # the range of last run's left rids they name, not in all pairs
         before = before.with_columns(rids).rename({"left": "_left", "right": "_right", "hash": "_hash"})
-        self.before = before if before["_left"].is_sorted() else before.sort("_left", "_right")
+        before = before if before["_left"].is_sorted() else before.sort("_left", "_right")
+        self.before = before.with_row_index("_position")
+        self.kept = pl.repeat(False, before.height, eager=True)
+        """Per pair of the last run (by position in `before`): kept today."""
         numbers = renumbered.select(pl.col("rid", PREVIOUS_RID).cast(pl.Int64))
         self.lefts = numbers.rename({"rid": "left", PREVIOUS_RID: "_left"})
         self.rights = numbers.rename({"rid": "right", PREVIOUS_RID: "_right"})
@@ -222,9 +225,8 @@ class PairsDiff:
         shutil.rmtree(self.added, ignore_errors=True)
         self.added.mkdir(parents=True)
         self.work_dir = work_dir
-        self.kept: list[pl.DataFrame] = []
         self.removed: list[pl.DataFrame] = []
-        self.pairs = self.inserted = 0
+        self.pairs = self.inserted = self.slices = 0
 
     @classmethod
     def read(cls, previous: Path, renumbered: pl.DataFrame, work_dir: Path) -> PairsDiff | None:
@@ -250,9 +252,10 @@ class PairsDiff:
         before = self.before.slice(start, max(end - start, 0))
         hashed = hashed.join(before, on=["_left", "_right"], how="left", maintain_order="left")
         same = hashed["_hash"].eq_missing(hashed["hash"]) & hashed["_hash"].is_not_null()
-        self.kept.append(hashed.filter(same).select("_left", "_right"))
+        self.kept.scatter(hashed.filter(same)["_position"], True)
         changed = explained.filter(~same)
-        changed.write_parquet(self.added / f"{len(self.kept):06d}.parquet")
+        changed.write_parquet(self.added / f"{self.slices:06d}.parquet")
+        self.slices += 1
         self.removed.append(changed.select(MATCH_PAIRS.keys))
         self.pairs += hashed.height
         self.inserted += changed.height
@@ -264,10 +267,7 @@ class PairsDiff:
         if self.inserted > MOST_CHANGED * max(self.pairs, 1):
             log.info("publish: match_pairs: %d of %d pairs changed; written whole", self.inserted, self.pairs)
             return None
-        kept = pl.concat(self.kept)
-        gone = self.before.join(kept, on=["_left", "_right"], how="anti").select(
-            pl.col("_left").alias("left"), pl.col("_right").alias("right")
-        )
+        gone = self.before.filter(~self.kept).select(pl.col("_left").alias("left"), pl.col("_right").alias("right"))
         paths = [self.work_dir / f"patch_match_pairs_{part}.parquet" for part in ("removed", "moved")]
         pl.concat([*self.removed, _pair_keys(gone.lazy(), last_records).collect()]).unique().write_parquet(paths[0])
         pl.DataFrame(schema={key: pl.String for key in MATCH_PAIRS.keys}).write_parquet(paths[1])
