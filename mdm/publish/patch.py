@@ -210,17 +210,19 @@ class PairsDiff:
     ids only where they change."""
 
     def __init__(self, before: pl.DataFrame, renumbered: pl.DataFrame, work_dir: Path) -> None:
-        rids = pl.col("left", "right").cast(pl.Int64)
         # in order of left rid (as the last run explained them): a slice's pairs are looked up in
         # the range of last run's left rids they name, not in all pairs
-        before = before.with_columns(rids).rename({"left": "_left", "right": "_right", "hash": "_hash"})
+        before = before.with_columns(pl.col("left", "right").cast(pl.Int64)).rename(
+            {"left": "_left", "right": "_right", "hash": "_hash"}
+        )
         before = before if before["_left"].is_sorted() else before.sort("_left", "_right")
         self.before = before.with_row_index("_position")
         self.kept = pl.repeat(False, before.height, eager=True)
         """Per pair of the last run (by position in `before`): kept today."""
-        numbers = renumbered.select(pl.col("rid", PREVIOUS_RID).cast(pl.Int64))
-        self.lefts = numbers.rename({"rid": "left", PREVIOUS_RID: "_left"})
-        self.rights = numbers.rename({"rid": "right", PREVIOUS_RID: "_right"})
+        rids, previous = renumbered["rid"].cast(pl.Int64), renumbered[PREVIOUS_RID].cast(pl.Int64)
+        size = rids.len() and int(rids.max()) + 1  # type: ignore[arg-type]
+        self.previous = pl.repeat(None, size, dtype=pl.Int64, eager=True).scatter(rids, previous)
+        """Today's rid -> its previous rid (null: new or changed), looked up by position."""
         self.added = work_dir / "patch_match_pairs_added"
         shutil.rmtree(self.added, ignore_errors=True)
         self.added.mkdir(parents=True)
@@ -241,10 +243,8 @@ class PairsDiff:
     def add(self, explained: pl.DataFrame, hashes: pl.DataFrame) -> None:
         """One slice of today's pairs: `explained` rows as published, `hashes` (`left`, `right`,
         `hash`) of the same rows in the same order."""
-        hashed = (
-            hashes.with_columns(pl.col("left", "right").cast(pl.Int64))
-            .join(self.lefts, on="left", how="left", maintain_order="left")
-            .join(self.rights, on="right", how="left", maintain_order="left")
+        hashed = hashes.with_columns(
+            self.previous.gather(hashes["left"]).alias("_left"), self.previous.gather(hashes["right"]).alias("_right")
         )
         lefts, column = hashed["_left"].drop_nulls().sort(), self.before["_left"]
         start = int(column.search_sorted(lefts.head(1), side="left").item()) if lefts.len() else 0
