@@ -18,13 +18,21 @@ from tests.conftest import AS_OF, REPO, query
 
 
 def task_runs(flow_run_id: UUID) -> dict[str, list[int]]:
-    """The task runs of one flow run: their name (Prefect's suffix cut off) -> the attempts of each."""
+    """The task runs of one flow run: their name (Prefect's suffix cut off) -> the attempts of each.
+    Prefect records a task run's states from events, after the flow has returned: read until every
+    task run is in a final state (up to 15 s), so a failed run is counted with its attempt."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     async def read() -> dict[str, list[int]]:
         async with get_client() as client:
-            runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            for _ in range(60):
+                runs = await client.read_task_runs(
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+                )
+                if all(r.state is not None and r.state.is_final() for r in runs):
+                    break
+                await asyncio.sleep(0.25)
         found: dict[str, list[int]] = {}
         for r in runs:
             found.setdefault(r.name.rsplit("-", 1)[0], []).append(r.run_count)
