@@ -4,12 +4,10 @@ from parquet."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import polars as pl
-
-from mdm.publish.patch import PairsDiff, row_hash
 
 PAIR_BYTES = 1_200
 """Bytes one pair takes while its slice of match_pairs is built: its scored row (levels, weights),
@@ -23,6 +21,13 @@ MATCH_PAIRS_ORDER = "match_probability DESC, left_source, left_record_id, right_
 is unique, so the order is total and the master the same however the pairs were sliced). A patched
 match_pairs (mdm/publish/patch.py) holds the same rows in another order: readers ORDER BY."""
 RECORD_KEY_COLUMNS = ["rid", "source", "source_record_id", "golden_id"]
+_SEED = 20261206
+
+
+def row_hash(columns: Sequence[str]) -> pl.Expr:
+    """`hash`: one number for a row's values of `columns` (the same values, the same number, in
+    any run of this code; what the patches of mdm/publish/patch.py compare)."""
+    return pl.struct(columns).hash(_SEED).alias("hash")
 
 
 def parquet_sql(path: Path | str, exclude: Sequence[str] = (), order: str | None = None) -> str:
@@ -78,13 +83,13 @@ def write_explained_pairs(
     out_dir: Path,
     slice_pairs: int,
     hashes: Path,
-    diff: PairsDiff | None = None,
+    each_slice: Callable[[pl.DataFrame, pl.DataFrame], None] | None = None,
 ) -> int:
     """Every scored pair explained (`explained_pairs`), written to `out_dir` as numbered slice
     files of at most `slice_pairs` pairs each, in the scored file's order; return the slices.
     Beside them, in `hashes`: each pair's `left`, `right` and a hash of its explained row
-    (`row_hash`), in the same order, from which the next run patches match_pairs; each slice is
-    handed to `diff` too, which finds this run's patch of the last master (mdm/publish/patch.py).
+    (`row_hash`), in the same order, from which the next run patches match_pairs; each slice's rows
+    and hashes are handed to `each_slice` too (mdm/publish/patch.py `PairsDiff.add`).
 
     Only one slice of pairs is in memory at a time, with only the outcomes whose left rid falls in
     the slice's range of left rids (the scored pairs come in order of left rid, so that range is
@@ -109,8 +114,8 @@ def write_explained_pairs(
         published = explained.drop("left", "right")
         published.write_parquet(out_dir / f"{number:06d}.parquet")
         hashed.append(explained.select("left", "right", row_hash(published.columns)))
-        if diff is not None:
-            diff.add(published, hashed[-1])
+        if each_slice is not None:
+            each_slice(published, hashed[-1])
         del explained, published
     pl.concat(hashed).write_parquet(hashes)
     return len(starts)

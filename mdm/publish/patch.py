@@ -30,6 +30,7 @@ import duckdb
 import polars as pl
 
 from mdm.incremental.carry import PREVIOUS_RID
+from mdm.publish.pairs import row_hash, with_record_ids
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +51,6 @@ PATCHED_TABLES: dict[str, Patched] = {
     "golden_attribute_lineage": Patched(("golden_id",)),
 }
 """The tables an incremental run patches."""
-_SEED = 20261206
-
-
-def row_hash(columns: Sequence[str]) -> pl.Expr:
-    """`hash`: one number for a row's values of `columns` (the same values, the same number, in
-    any run of this code)."""
-    return pl.struct(columns).hash(_SEED).alias("hash")
 
 
 def group_hashes(rows: Path, table: Patched, exclude: Sequence[str] = ()) -> pl.DataFrame:
@@ -269,20 +263,9 @@ class PairsDiff:
             return None
         gone = self.before.filter(~self.kept).select(pl.col("_left").alias("left"), pl.col("_right").alias("right"))
         paths = [self.work_dir / f"patch_match_pairs_{part}.parquet" for part in ("removed", "moved")]
-        pl.concat([*self.removed, _pair_keys(gone.lazy(), last_records).collect()]).unique().write_parquet(paths[0])
+        gone_keys = with_record_ids(gone.lazy(), last_records).select(MATCH_PAIRS.keys).collect()
+        pl.concat([*self.removed, gone_keys]).unique().write_parquet(paths[0])
         pl.DataFrame(schema={key: pl.String for key in MATCH_PAIRS.keys}).write_parquet(paths[1])
         log.info("publish: match_pairs patched: %d pairs inserted, %d deleted", self.inserted, gone.height)
         added = self.added / "*.parquet"
         return TablePatch(MATCH_PAIRS, paths[0], added, paths[1], self.before.height, self.pairs)
-
-
-def _pair_keys(pairs: pl.LazyFrame, records: pl.LazyFrame) -> pl.LazyFrame:
-    """MATCH_PAIRS.keys of pairs of rids (`left`, `right`), by `records` (`rid`, `source`, `source_record_id`)."""
-    for end in ("left", "right"):
-        keys = records.select(
-            pl.col("rid").cast(pl.Int64).alias(end),
-            pl.col("source").alias(f"{end}_source"),
-            pl.col("source_record_id").alias(f"{end}_record_id"),
-        )
-        pairs = pairs.join(keys, on=end, how="left")
-    return pairs.select(MATCH_PAIRS.keys)

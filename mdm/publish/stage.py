@@ -249,7 +249,8 @@ def _pairs_diff(ctx: RunContext) -> PairsDiff | None:
 
 def _last_keys(carry: CarryOver) -> pl.LazyFrame:
     """The last run's records' keys by its rids: a carried record's rid is its row (PREVIOUS_RID)."""
-    return pl.scan_parquet(carry.path).select("source", "source_record_id").with_row_index("rid")
+    keys = pl.scan_parquet(carry.path).select("source", "source_record_id").with_row_index("rid")
+    return keys.with_columns(pl.col("rid").cast(pl.Int64))
 
 
 def _leave_records(ctx: RunContext, records: Path, lineage: Path, ingested: IngestReport) -> None:

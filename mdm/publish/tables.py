@@ -161,7 +161,7 @@ def match_pairs(ctx: RunContext, diff: PairsDiff | None = None) -> None:
         files.match_pairs,
         slice_pairs,
         files.match_pairs_hashes,
-        diff,
+        diff.add if diff is not None else None,
     )
     log.info("publish: match_pairs written in %d slices of at most %d pairs", slices, slice_pairs)
 
