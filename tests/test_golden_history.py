@@ -10,11 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
+from mdm.duck import SqlPatch
 from mdm.golden.history import row_hashes, segment_path
 from mdm.pipeline import PipelineError, run_pipeline
+from mdm.publish.patch import apply_patch
 from mdm.state import StateStore
 from tests.conftest import AS_OF
 from tests.conftest import query as q
@@ -229,3 +232,29 @@ def test_a_missing_segment_fails_the_run_loudly(tiny: Path, tmp_path: Path) -> N
     segment_path(master.parent / "state", first.run_id).unlink()
     with pytest.raises(PipelineError, match="golden history segments missing for committed versions"):
         run_pipeline(tiny, master, as_of=AS_OF)
+
+
+def test_a_history_patch_that_does_not_hold_leaves_the_table_to_be_written_whole() -> None:
+    """An incremental run patches the histories of the last master's copy (mdm/publish/patch.py):
+    a patch applies only when the table has the rows the run expects before and after, and each
+    statement changes the rows it says; otherwise the table is dropped and written whole."""
+    con = duckdb.connect()
+    try:
+        con.sql("CREATE TABLE h AS SELECT 'G1' AS golden_id, 'r1' AS valid_from_run, NULL::VARCHAR AS valid_to_run")
+        close = "UPDATE {table} SET valid_to_run = ? WHERE valid_to_run IS NULL AND golden_id = ?"
+        add = "INSERT INTO {table} BY NAME SELECT ? AS golden_id, ? AS valid_from_run"
+        patch = SqlPatch(((close, ("r2", "G1"), 1), (add, ("G1", "r2"), 1)), before=1, after=2)
+        assert apply_patch(con, "h", patch)
+        assert con.sql("SELECT * FROM h ORDER BY valid_from_run").fetchall() == [("G1", "r1", "r2"), ("G1", "r2", None)]
+        # the last master holds other rows than the run expects: not touched, dropped
+        con.sql("CREATE TABLE other AS SELECT 1 AS x")
+        assert not apply_patch(con, "other", SqlPatch(((add, ("G2", "r3"), 1),), before=5, after=6))
+        # a statement changing another number of rows than it says (a version closed twice, or never)
+        assert not apply_patch(con, "h", SqlPatch(((close, ("r3", "G9"), 1),), before=2, after=2))
+        # today's rows no longer fit the table (a golden column added since)
+        con.sql("CREATE TABLE h AS SELECT 'G1' AS golden_id, 'r1' AS valid_from_run, NULL::VARCHAR AS valid_to_run")
+        wider = "INSERT INTO {table} BY NAME SELECT 'G2' AS golden_id, 'r2' AS valid_from_run, 'x' AS new_column"
+        assert not apply_patch(con, "h", SqlPatch(((wider, (), 1),), before=1, after=2))
+        assert con.sql("SELECT table_name FROM duckdb_tables()").fetchall() == []
+    finally:
+        con.close()

@@ -185,7 +185,9 @@ def test_incremental_nights_publish_the_full_runs_master(
         # and match_pairs unless most scores moved: these nights change a sixth of the records, so
         # the prior and the frequencies of most names step (test_a_quiet_night_patches_match_pairs)
         patched = {r.getMessage().split()[1] for r in caplog.records if " patched: " in r.getMessage()}
-        assert {"source_records", "golden_attribute_lineage"} <= patched, caplog.text
+        assert {"source_records", "golden_attribute_lineage", "golden_customers_history", "id_events"} <= patched, (
+            caplog.text
+        )
         if "match_pairs" in patched:
             assert "written whole" not in caplog.text, caplog.text
         else:
@@ -209,6 +211,20 @@ def test_incremental_nights_publish_the_full_runs_master(
         for name in COMPARED:
             mine, theirs = _table(live, name), _table(twin, name)
             assert mine.equals(theirs), f"night {night}: {name} differs between the incremental and the full run"
+        # the histories, patched with this night's versions and id events, hold what the full run wrote
+        # whole (the two runs' ids and times aside)
+        timeless = ["valid_from", "valid_to"]
+        mine, theirs = _table(live, "golden_customers_history"), _table(twin, "golden_customers_history")
+        assert mine.drop(timeless).equals(theirs.drop(timeless)), f"night {night}: the golden history differs"
+        wrong_times = query(
+            live,
+            "SELECT count(*) FROM golden_customers_history h"
+            " JOIN published_runs o ON o.run_id = h.valid_from_run"
+            " LEFT JOIN published_runs c ON c.run_id = h.valid_to_run"
+            " WHERE h.valid_from IS DISTINCT FROM o.published_at OR h.valid_to IS DISTINCT FROM c.published_at",
+        )
+        assert wrong_times == [(0,)], f"night {night}: versions opened or closed at another time than their run's"
+        assert not re.search(r"(golden_customers_history|id_events) .*written whole", caplog.text), caplog.text
         assert _catalog(live) == _catalog(twin)  # nothing of the copied master is left over
         # the store's registry holds every record's published golden id, the same after either run;
         # the night wrote only the records whose id was new or changed (the others keep last_run)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from mdm.duck import SqlPatch, Table
 from mdm.files import fsync_path
 from mdm.state.store import StateStore, VersionChanges
 
@@ -91,12 +92,16 @@ class HistoryUpdate:
     master's tables and macros."""
 
     changes: VersionChanges
-    tables: dict[str, pl.DataFrame | str]
+    tables: dict[str, Table]
     macros: dict[str, str]
     opened: int
     """versions this run opens (new ids, changed records)"""
     closed: int
     """versions this run closes (changed records, retired ids)"""
+    patch: SqlPatch
+    """golden_customers_history from the last master's: the closed versions closed, the opened
+    added (mdm/publish/patch.py applies it to a copy of the last master; the table's SELECT in
+    `tables` writes it whole, reading every run's segment)."""
 
 
 def history_dir(state_dir: Path) -> Path:
@@ -181,6 +186,7 @@ def prepare_history(
         .drop("row_hash")
     )
     table = _history_table(store, all_versions, customers, work_dir)
+    at = all_runs["published_at"][-1]
     return HistoryUpdate(
         changes=VersionChanges(
             published_at=published_at,
@@ -191,7 +197,38 @@ def prepare_history(
         macros=AS_OF_MACROS,
         opened=opened.height,
         closed=closed.height,
+        patch=_history_patch(run_id, at, versions.height, opened.height, closed, store.directory, work_dir),
     )
+
+
+def _history_patch(
+    run_id: str, at: dt.datetime, before: int, opened: int, closed: pl.DataFrame, state_dir: Path, work_dir: Path
+) -> SqlPatch:
+    """The last master's golden_customers_history made today's: the `closed` golden ids' current
+    versions closed at this run (published `at`), this run's segment's `opened` versions added.
+    The whole table reads every run's segment, so its cost grows with the nights published; the
+    patch's with the versions this run opens and closes."""
+    closed_ids = work_dir / "golden_versions_closed.parquet"
+    closed.select("golden_id").write_parquet(closed_ids)
+    steps: list[tuple[str, tuple[object, ...], int | None]] = [
+        (
+            "UPDATE {table} SET valid_to_run = ?, valid_to = ? WHERE valid_to_run IS NULL"
+            " AND golden_id IN (SELECT golden_id FROM read_parquet(?))",
+            (run_id, at, str(closed_ids)),
+            closed.height,
+        )
+    ]
+    if opened:
+        steps.append(
+            (
+                "INSERT INTO {table} BY NAME SELECT golden_id, valid_from_run, NULL::VARCHAR AS valid_to_run,"
+                " ?::TIMESTAMP AS valid_from, NULL::TIMESTAMP AS valid_to, * EXCLUDE (golden_id, valid_from_run)"
+                " FROM read_parquet(?)",
+                (at, str(segment_path(state_dir, run_id))),
+                opened,
+            )
+        )
+    return SqlPatch(tuple(steps), before, before + opened)
 
 
 def _history_table(

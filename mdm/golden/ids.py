@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
+from mdm.duck import SqlPatch
 from mdm.state.store import ID_DIGITS, ID_PREFIX
 from mdm.types import GoldenId
 
@@ -276,5 +278,18 @@ def _retired_events(registry: pl.DataFrame, candidates: pl.DataFrame, retired_id
 
 def id_event_history(earlier: pl.DataFrame, run_id: str, events: pl.DataFrame) -> pl.DataFrame:
     """The master's `id_events`: every earlier run's events (from the store, in run order), then this run's."""
-    this_run = events.select(pl.lit(run_id, dtype=pl.String).alias("run_id"), *EVENT_SCHEMA).cast(EVENT_SCHEMA)  # type: ignore[arg-type]
-    return pl.concat([earlier.select(list(ID_EVENT_SCHEMA)).cast(ID_EVENT_SCHEMA), this_run])  # type: ignore[arg-type]
+    return pl.concat([earlier.select(list(ID_EVENT_SCHEMA)).cast(ID_EVENT_SCHEMA), _of_run(run_id, events)])  # type: ignore[arg-type]
+
+
+def id_events_patch(earlier: int, run_id: str, events: pl.DataFrame, path: Path) -> SqlPatch:
+    """The master's `id_events` from the last master's (`earlier` rows: the store's events before
+    this run): this run's events added, written to `path` for DuckDB to read. A run reads and
+    writes its own events only, where the whole table grows with every night published."""
+    this_run = _of_run(run_id, events)
+    this_run.write_parquet(path)
+    insert = "INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)"
+    return SqlPatch(((insert, (str(path),), this_run.height),), earlier, earlier + this_run.height)
+
+
+def _of_run(run_id: str, events: pl.DataFrame) -> pl.DataFrame:
+    return events.select(pl.lit(run_id, dtype=pl.String).alias("run_id"), *EVENT_SCHEMA).cast(ID_EVENT_SCHEMA)  # type: ignore[arg-type]

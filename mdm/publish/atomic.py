@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from mdm.duck import Table, create_table
+from mdm.duck import SqlPatch, Table, create_table
 from mdm.files import fsync_path
 from mdm.publish.patch import TablePatch, apply_patch, clear_master
 
@@ -39,7 +39,7 @@ def publish_master(
     before_swap: Callable[[], None] | None = None,
     memory_limit: str = MEMORY_LIMIT,
     base: Path | None = None,
-    patches: Mapping[str, TablePatch] | None = None,
+    patches: Mapping[str, TablePatch | SqlPatch] | None = None,
 ) -> dict[str, int]:
     """Write `tables` (and SQL `views`, and table `macros`: "name(params)" -> SELECT) into a new
     DuckDB file and swap it in for `master`; return the rows of each table.

@@ -29,6 +29,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from mdm.duck import SqlPatch
 from mdm.incremental.carry import PREVIOUS_RID
 from mdm.publish.pairs import row_hash, with_record_ids
 
@@ -123,9 +124,9 @@ def table_patch(
     return TablePatch(table, paths[0], paths[1], paths[2], int(before["n"].sum()), int(today["n"].sum())), today
 
 
-def apply_patch(con: duckdb.DuckDBPyConnection, name: str, patch: TablePatch) -> bool:
+def apply_patch(con: duckdb.DuckDBPyConnection, name: str, patch: TablePatch | SqlPatch) -> bool:
     """Patch table `name` of `con` (a copy of the last master); False, and the table dropped, when
-    its rows are not what the last run left (then it is written whole)."""
+    its rows are not what the last run left or the patch does not hold (then it is written whole)."""
     table = f'"{name}"'
     try:
         before = _count(con, table)
@@ -135,16 +136,36 @@ def apply_patch(con: duckdb.DuckDBPyConnection, name: str, patch: TablePatch) ->
         log.warning("publish: %s in the last master is not as the last run left it; written whole", name)
         con.sql(f"DROP TABLE IF EXISTS {table}")
         return False
+    try:
+        held = _run_steps(con, table, patch) if isinstance(patch, SqlPatch) else _replace_groups(con, table, patch)
+    except duckdb.Error as error:  # today's rows no longer fit the table (a column added since)
+        log.warning("publish: %s could not be patched (%s); written whole", name, error)
+        held = False
+    if not held or _count(con, table) != patch.after:
+        log.warning("publish: %s patched does not hold today's rows; written whole", name)
+        con.sql(f"DROP TABLE {table}")
+        return False
+    return True
+
+
+def _replace_groups(con: duckdb.DuckDBPyConnection, table: str, patch: TablePatch) -> bool:
     match = " AND ".join(f't."{k}" = r."{k}"' for k in patch.table.keys)
     con.execute(f"DELETE FROM {table} AS t USING read_parquet(?) AS r WHERE {match}", [str(patch.removed)])
     if patch.table.moved:
         moved = ", ".join(f'"{c}" = r."{c}"' for c in patch.table.moved)
         con.execute(f"UPDATE {table} AS t SET {moved} FROM read_parquet(?) AS r WHERE {match}", [str(patch.moved)])
     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [str(patch.added)])
-    if _count(con, table) != patch.after:
-        log.warning("publish: %s patched does not hold today's rows; written whole", name)
-        con.sql(f"DROP TABLE {table}")
-        return False
+    return True
+
+
+def _run_steps(con: duckdb.DuckDBPyConnection, table: str, patch: SqlPatch) -> bool:
+    changes = []
+    for sql, parameters, rows in patch.steps:
+        changed = con.execute(sql.format(table=table), list(parameters)).fetchone()
+        if rows is not None and (changed is None or changed[0] != rows):
+            return False
+        changes.append(f"{changed[0] if changed else 0} rows {sql.split()[0].lower()}")
+    log.info("publish: %s patched: %s", table.strip('"'), ", ".join(changes))
     return True
 
 

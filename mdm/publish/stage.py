@@ -18,9 +18,10 @@ import polars as pl
 from mdm.cluster.delta import cluster_fingerprint
 from mdm.cluster.review import QueueReport
 from mdm.context import RunContext
+from mdm.duck import SqlPatch, Table
 from mdm.golden.delta import golden_fingerprint
-from mdm.golden.history import prepare_history
-from mdm.golden.ids import id_event_history
+from mdm.golden.history import HISTORY_TABLE, prepare_history
+from mdm.golden.ids import id_event_history, id_events_patch
 from mdm.golden.stage import RunIds
 from mdm.incremental.bases import SourceBase, prune_bases, save_bases
 from mdm.incremental.carry import (
@@ -118,7 +119,6 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     )
     if diff is not None and ctx.carry is not None and (pairs := diff.patch(_last_keys(ctx.carry))) is not None:
         patches["match_pairs"] = pairs
-    base = base if patches else None
     phases.done("the patches of the last master")
     ids = RunIds.read(files.ids)
     ingested = IngestReport.from_json(files.ingest_report.read_text())
@@ -127,7 +127,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     phases.done("review_queue")
     archive = ArchiveChanges.from_dict(json.loads(files.archive_changes.read_text()))
     with StateStore(ctx.state_dir) as store:
-        tables: dict[str, pl.DataFrame | str] = {
+        tables: dict[str, Table] = {
             "golden_customers": parquet_sql(customers),
             "archived_customers": protect_golden(archived_customers_table(ctx), sensitive, cipher),
             "customer_xref": parquet_sql(xref),
@@ -142,7 +142,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
             "quarantine": per_run(
                 ctx, protect_quarantine(pl.read_parquet(files.quarantine), ctx.config.sensitive_columns, cipher)
             ),
-            "id_events": id_event_history(store.id_events(), ctx.run_id, ids.events),
+            "id_events": lambda: id_event_history(store.id_events(), ctx.run_id, ids.events),
             "archive_events": archive_events_table(ctx, archive_events(store)),
             "run_log": run_log_table(ctx, store, _run_counts(ingested, ids, files.changes, archive)),
             "run_source_counts": run_source_counts_table(ctx, ingested),
@@ -152,6 +152,10 @@ def publish_stage(ctx: RunContext) -> PublishReport:
         tables |= tag_tables(ctx)
         versions = prepare_history(store, ctx.run_id, pl.scan_parquet(customers), ctx.work_dir)
         tables |= versions.tables
+        if base is not None:  # the histories from the last master's: this run's rows added, a few closed
+            patches[HISTORY_TABLE] = versions.patch
+            run_events = files.dir / "id_events_of_run.parquet"
+            patches["id_events"] = id_events_patch(store.id_event_count(), ctx.run_id, ids.events, run_events)
         phases.done("golden history")
         quality = run_quality(files.records, pl.scan_parquet(xref), ctx.config.published_fields, ctx.run_id)
         tables[QUALITY_TABLE] = quality_table(store.quality_metrics(), quality)
@@ -224,12 +228,14 @@ def _base(ctx: RunContext) -> Path | None:
     return ctx.master_path if carry is not None and master_run(ctx.master_path) == carry.run_id else None
 
 
-def _patches(ctx: RunContext, base: Path | None, tables: dict[str, tuple[Path, list[str]]]) -> dict[str, TablePatch]:
+def _patches(
+    ctx: RunContext, base: Path | None, tables: dict[str, tuple[Path, list[str]]]
+) -> dict[str, TablePatch | SqlPatch]:
     """The patches of the last master's tables `tables` (name -> its rows' file and the columns it
     does not publish) from `base`; either way each table's group hashes go to the work dir, for
     the next run."""
     carry = ctx.carry
-    patches: dict[str, TablePatch] = {}
+    patches: dict[str, TablePatch | SqlPatch] = {}
     for name, (rows, exclude) in tables.items():
         previous = carry.left(HASH_FILES[name]) if base is not None and carry is not None else None
         patch, hashes = table_patch(name, rows, exclude, previous, ctx.files.dir)

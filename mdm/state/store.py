@@ -467,6 +467,10 @@ class StateStore:
         if wrong:
             raise ValueError(f"retired golden ids assigned to records of run {run_id}: {wrong}")
 
+    def id_event_count(self) -> int:
+        """How many id events every run together wrote."""
+        return int(self._con.execute("SELECT count(*) FROM id_events").fetchone()[0])
+
     def id_events(self) -> pl.DataFrame:
         """Every run's id events, in the order they were written (run by run)."""
         return self._frame(
