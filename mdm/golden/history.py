@@ -212,8 +212,8 @@ def _history_patch(
     closed.select("golden_id").write_parquet(closed_ids)
     steps: list[tuple[str, tuple[object, ...], int | None]] = [
         (
-            "UPDATE {table} SET valid_to_run = ?, valid_to = ? WHERE valid_to_run IS NULL"
-            " AND golden_id IN (SELECT golden_id FROM read_parquet(?))",
+            "UPDATE {table} AS t SET valid_to_run = ?, valid_to = ? FROM read_parquet(?) AS c"
+            " WHERE t.golden_id = c.golden_id AND t.valid_to_run IS NULL",
             (run_id, at, str(closed_ids)),
             closed.height,
         )

@@ -158,13 +158,16 @@ def _replace_groups(con: duckdb.DuckDBPyConnection, table: str, patch: TablePatc
     return True
 
 
+_DONE = {"INSERT": "inserted", "UPDATE": "updated", "DELETE": "deleted"}
+
+
 def _run_steps(con: duckdb.DuckDBPyConnection, table: str, patch: SqlPatch) -> bool:
     changes = []
     for sql, parameters, rows in patch.steps:
         changed = con.execute(sql.format(table=table), list(parameters)).fetchone()
         if rows is not None and (changed is None or changed[0] != rows):
             return False
-        changes.append(f"{changed[0] if changed else 0} rows {sql.split()[0].lower()}")
+        changes.append(f"{changed[0] if changed else 0} rows {_DONE[sql.split()[0].upper()]}")
     log.info("publish: %s patched: %s", table.strip('"'), ", ".join(changes))
     return True
 

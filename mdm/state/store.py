@@ -471,11 +471,14 @@ class StateStore:
         """How many id events every run together wrote."""
         return int(self._con.execute("SELECT count(*) FROM id_events").fetchone()[0])
 
-    def id_events(self) -> pl.DataFrame:
-        """Every run's id events, in the order they were written (run by run)."""
+    def id_events(self, kind: str | None = None) -> pl.DataFrame:
+        """Every run's id events (of that `kind` only, when given), in the order they were written
+        (run by run)."""
+        where, parameters = ("WHERE kind = ? ", (kind,)) if kind is not None else ("", ())
         return self._frame(
-            "SELECT run_id, kind, old_id, new_id, reason FROM id_events ORDER BY event_id",
+            f"SELECT run_id, kind, old_id, new_id, reason FROM id_events {where}ORDER BY event_id",
             {"run_id": pl.String, "kind": pl.String, "old_id": pl.String, "new_id": pl.String, "reason": pl.String},
+            parameters=parameters,
         )
 
     def published_runs(self) -> pl.DataFrame:
@@ -506,9 +509,11 @@ class StateStore:
             {"golden_id": pl.String, "valid_from_run": pl.String, "valid_to_run": pl.String, "row_hash": pl.String},
         )
 
-    def _frame(self, sql: str, schema: dict[str, Any], *, rechunk: bool = True) -> pl.DataFrame:
+    def _frame(
+        self, sql: str, schema: dict[str, Any], *, rechunk: bool = True, parameters: tuple[Any, ...] = ()
+    ) -> pl.DataFrame:
         """A query's rows as a frame, fetched in batches so Python holds few rows at a time."""
-        cur = self._con.execute(sql)
+        cur = self._con.execute(sql, parameters)
         parts = [pl.DataFrame(schema=schema)]
         while batch := cur.fetchmany(_BATCH_ROWS):
             parts.append(pl.DataFrame(batch, schema=schema, orient="row"))

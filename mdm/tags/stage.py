@@ -67,7 +67,7 @@ def tags_stage(ctx: RunContext) -> TagsReport:
     with StateStore(ctx.state_dir) as store:
         stored, retired = store.stored_tags(), dict(store.retired_ids())
         published = dict(store.published_runs().select("run_id", "published_at").iter_rows())
-        history = store.id_events().filter(pl.col("kind") == "split")
+        history = store.id_events(kind="split")  # of the 450k events at 1M records, a few
     retired |= dict(run_events.filter(pl.col("kind") == "merged").select("old_id", "new_id").iter_rows())
     for revived in run_events.filter(REVIVAL_EVENT)["new_id"]:
         retired.pop(revived, None)
