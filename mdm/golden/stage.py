@@ -12,7 +12,7 @@ import polars as pl
 
 from mdm.budget import MemoryBudget
 from mdm.context import RunContext
-from mdm.files import write_in_slices
+from mdm.files import with_column_in_slices
 from mdm.golden.delta import CarriedGolden, carried_golden_ids, golden_fingerprint, unchanged_customers
 from mdm.golden.ids import EVENT_SCHEMA, assign_golden_ids, new_ids
 from mdm.golden.survivorship import build_golden, golden_inputs
@@ -94,12 +94,7 @@ def golden_stage(ctx: RunContext) -> GoldenReport:
     # the records with their golden ids, to disk a slice at a time (a streaming join of the whole file
     # held 3 GiB and more at 5M records): `ids` has the standardized file's rows in its order, so a
     # slice's golden ids are the same slice of `ids`; each partition reads back its own customers
-    golden_ids = ids["golden_id"]
-
-    def with_golden_ids(piece: pl.DataFrame, start: int) -> pl.DataFrame:
-        return piece.with_columns(golden_ids.slice(start, piece.height))
-
-    write_in_slices(files.standardized, files.records, RECORD_SLICE_ROWS, with_golden_ids)
+    with_column_in_slices(files.standardized, files.records, RECORD_SLICE_ROWS, ids["golden_id"])
     carried = _carried_golden(ctx, ids)
     to_build = ids if carried is None else ids.filter(~pl.col("golden_id").is_in(carried.golden["golden_id"].implode()))
     golden_parts, lineage_parts, built = _build_in_partitions(ctx, to_build)
