@@ -212,9 +212,9 @@ def _standardize(
         pl.lit(None, dtype=pl.Int64).alias(PREVIOUS_RID)
     )
     kept_rows = compared.filter(same).select("source_record_id", "row_number", "_position")
-    kept = (
+    kept = (  # in staged order
         carried.drop("row_number", HASH_COLUMN)
-        .join(kept_rows, on="source_record_id", how="inner")
+        .join(kept_rows, on="source_record_id", how="inner", maintain_order="right")
         .select(*fresh.columns, "_position")
     )
     redone = restandardize_as_of(kept, source, dictionary, formats, as_of)
@@ -223,8 +223,10 @@ def _standardize(
         same_dates = pl.DataFrame([kept[c].eq_missing(redone[c]) for c in dated]).select(pl.all_horizontal(pl.all()))
         redone = redone.with_columns(pl.when(same_dates.to_series()).then(pl.col(PREVIOUS_RID)).alias(PREVIOUS_RID))
     kept = redone
-    positions = compared.filter(~same)["_position"]
-    frame = pl.concat([fresh.with_columns(positions), kept], how="vertical").sort("_position").drop("_position")
+    if fresh.height:  # the new and changed rows put in their places
+        positions = compared.filter(~same)["_position"]
+        kept = pl.concat([fresh.with_columns(positions), kept], how="vertical").sort("_position")
+    frame = kept.drop("_position")  # a source unchanged since the last run is not sorted again
     changes = SourceChanges(new, staged.height - unchanged - new, unchanged, deleted, carried=True)
     return frame, row_hashes, changes
 
