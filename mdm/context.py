@@ -24,7 +24,9 @@ from mdm.sensitive import FieldCipher
 TagTable = Literal["customer_tags", "tag_definitions", "tag_errors", "tag_reviews"]
 PAIR_FILE_COMPRESSION: Literal["lz4"] = "lz4"
 """The work files of millions of pairs (scored, pair_outcomes) live for one run: lz4 writes them
-about twice as fast as the default zstd (9.3M scored pairs: 1.2 s, not 2.1 s) for a larger file."""
+about twice as fast as the default zstd (9.3M scored pairs: 1.2 s, not 2.1 s) for a larger file.
+So do standardize's batches, read once when the records file is written (990k records: 1.8 s, not
+2.5 s, 154 MiB instead of 104)."""
 
 
 @dataclass(frozen=True)

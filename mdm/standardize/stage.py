@@ -12,7 +12,7 @@ import pandera.polars as pa
 import polars as pl
 
 from mdm.config.sources import SourceConfig
-from mdm.context import RunContext
+from mdm.context import PAIR_FILE_COMPRESSION, RunContext
 from mdm.errors import MdmError
 from mdm.incremental.carry import HASH_COLUMN, PREVIOUS_RID, record_hashes
 from mdm.ingest import QUARANTINE_SCHEMA, IngestResult
@@ -128,7 +128,7 @@ class _Standardized:
         frame = frame.drop(PREVIOUS_RID)
         self.schema.validate(frame)
         self.parts.append(self.work / f"standardized_{len(self.parts)}.parquet")
-        frame.write_parquet(self.parts[-1])
+        frame.write_parquet(self.parts[-1], compression=PAIR_FILE_COMPRESSION)  # read once, by write()
 
     def write(self, standardized: Path, hashes: Path, profile: Path) -> int:
         """The standardized records with their rids (in source and staged order), their row hashes and
