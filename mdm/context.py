@@ -225,13 +225,20 @@ class WorkFiles:
     def match_pairs(self) -> Path:
         """Scored pairs explained by source record ids (publish's intermediate): a directory of
         slice files, numbered in order, each written before the next is built; read them all
-        through `match_pairs_glob`."""
+        through `match_pairs_glob`. An incremental run that patches match_pairs writes them only
+        when the table is written whole after all."""
         return self.dir / "match_pairs"
 
     @property
     def match_pairs_glob(self) -> str:
         """Every slice file of match_pairs, in order (polars and DuckDB both read the pattern)."""
         return str(self.match_pairs / "*.parquet")
+
+    @property
+    def review_pairs(self) -> Path:
+        """The explained pairs the review queue reads: those between golden customers an undecided
+        pair joins, and those of the steward decisions requeued (publish's intermediate)."""
+        return self.dir / "review_pairs.parquet"
 
     @property
     def match_pairs_hashes(self) -> Path:

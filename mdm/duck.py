@@ -11,9 +11,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-Table = pl.DataFrame | Path | str | Callable[[], pl.DataFrame]
-"""A frame, a parquet file, the SELECT making the table, or what reads the frame (read only when
-the table is written: a table patched instead is never read whole)."""
+Table = pl.DataFrame | Path | str | Callable[[], pl.DataFrame | str]
+"""A frame, a parquet file, the SELECT making the table, or what reads the frame or makes the
+SELECT's files (called only when the table is written: a table patched instead is never read
+whole)."""
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,13 @@ class SqlPatch:
 
 def create_table(con: duckdb.DuckDBPyConnection, name: str, table: Table) -> None:
     """CREATE TABLE `name` from `table` in `con`."""
+    if callable(table):
+        table = table()
     if isinstance(table, Path):
         con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet(?)', [str(table)])
     elif isinstance(table, str):
         con.sql(f'CREATE TABLE "{name}" AS {table}')
     else:
-        frame = table if isinstance(table, pl.DataFrame) else table()
-        con.register("_frame", frame)
+        con.register("_frame", table)
         con.sql(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
         con.unregister("_frame")

@@ -18,6 +18,9 @@ UNDECIDED = (pl.col("outcome") == "review") | pl.col("outcome").str.starts_with(
 """The outcomes a pair must have to be considered for the queue (a cheap filter before `review_items`)."""
 REVIEW_REASON = "score between the review and match thresholds"
 STEWARD_BLOCKED = "blocked: steward"
+QUEUED = UNDECIDED & ~pl.col("outcome").str.starts_with(STEWARD_BLOCKED)
+"""The outcomes of the pairs that make an item of the queue (between two golden customers): a
+score between the thresholds, or a merge blocked by a conflict rather than by a steward."""
 """Pairs a steward's "not the same" keeps apart: never queued again."""
 ITEM_COLUMNS: dict[str, pl.DataType] = {
     "review_rank": pl.Int64(),
@@ -166,7 +169,7 @@ def review_items(
     cross = pairs.filter(pl.col("left_golden_id") != pl.col("right_golden_id")).with_columns(g1, g2)
     blocked = pl.col("outcome").str.starts_with("blocked")
     undecided = (
-        cross.filter(UNDECIDED & ~pl.col("outcome").str.starts_with(STEWARD_BLOCKED))
+        cross.filter(QUEUED)
         .with_columns(
             (pl.col("match_weight") - pl.when(blocked).then(settings.conflict_bits).otherwise(0.0)).alias("_evidence")
         )

@@ -21,7 +21,6 @@ scores stay put for pairs whose records and counts did not move (mdm/match/model
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ import polars as pl
 
 from mdm.duck import SqlPatch
 from mdm.incremental.carry import PREVIOUS_RID
-from mdm.publish.pairs import row_hash, with_record_ids
+from mdm.publish.pairs import fresh_dir, row_hash, with_record_ids, write_slice
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +217,7 @@ whole (a night that moves every score, such as one whose steward labels moved th
 
 class PairsDiff:
     """The patch of match_pairs from the last run's to today's, found slice by slice while today's
-    pairs are explained (mdm/publish/pairs.py `write_explained_pairs`), so no slice is read twice.
+    pairs are hashed (mdm/publish/pairs.py `ScoredPairs`): only the pairs that changed are explained.
 
     A pair whose records both carried over (`renumbered`: today's `rid` and its `previous_rid`,
     null for a record new or changed) and whose row hash is the one the last run left for that
@@ -242,8 +241,7 @@ class PairsDiff:
         self.previous = pl.repeat(None, size, dtype=pl.Int64, eager=True).scatter(rids, previous)
         """Today's rid -> its previous rid (null: new or changed), looked up by position."""
         self.added = work_dir / "patch_match_pairs_added"
-        shutil.rmtree(self.added, ignore_errors=True)
-        self.added.mkdir(parents=True)
+        fresh_dir(self.added)
         self.work_dir = work_dir
         self.removed: list[pl.DataFrame] = []
         self.pairs = self.inserted = self.slices = 0
@@ -258,9 +256,10 @@ class PairsDiff:
             return None
         return cls(before, renumbered, work_dir)
 
-    def add(self, explained: pl.DataFrame, hashes: pl.DataFrame) -> None:
-        """One slice of today's pairs: `explained` rows as published, `hashes` (`left`, `right`,
-        `hash`) of the same rows in the same order."""
+    def add(self, hashes: pl.DataFrame) -> pl.Series:
+        """One slice of today's pairs by their `hashes` (`left`, `right`, `hash`, in order): which
+        of them changed (new, or not the row the last run published for the pair). Their rows
+        go to `insert`."""
         hashed = hashes.with_columns(
             self.previous.gather(hashes["left"]).alias("_left"), self.previous.gather(hashes["right"]).alias("_right")
         )
@@ -271,11 +270,14 @@ class PairsDiff:
         hashed = hashed.join(before, on=["_left", "_right"], how="left", maintain_order="left")
         same = hashed["_hash"].eq_missing(hashed["hash"]) & hashed["_hash"].is_not_null()
         self.kept.scatter(hashed.filter(same)["_position"], True)
-        changed = explained.filter(~same)
-        changed.write_parquet(self.added / f"{self.slices:06d}.parquet")
+        self.pairs += hashed.height
+        return ~same
+
+    def insert(self, changed: pl.DataFrame) -> None:
+        """The rows of match_pairs (as published) of one slice's changed pairs (`add`)."""
+        write_slice(changed, self.added, self.slices)
         self.slices += 1
         self.removed.append(changed.select(MATCH_PAIRS.keys))
-        self.pairs += hashed.height
         self.inserted += changed.height
 
     def patch(self, last_records: pl.LazyFrame) -> TablePatch | None:

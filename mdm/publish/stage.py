@@ -46,7 +46,7 @@ from mdm.match.delta import match_fingerprint
 from mdm.match.learn import read_new_labels
 from mdm.match.model import load_model
 from mdm.publish.atomic import publish_master
-from mdm.publish.pairs import MATCH_PAIRS_ORDER, parquet_sql
+from mdm.publish.pairs import parquet_sql
 from mdm.publish.patch import PairsDiff, TablePatch, master_run, table_patch
 from mdm.publish.protect import (
     protect_file,
@@ -112,8 +112,8 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     phases.done("golden_customers, customer_xref, lineage and source_records to files")
     base = _base(ctx)
     diff = _pairs_diff(ctx) if base is not None else None
-    match_pairs(ctx, diff)
-    phases.done("match_pairs to files")
+    pairs_table = match_pairs(ctx, diff)
+    phases.done("match_pairs hashed, explained to files")
     patches = _patches(
         ctx, base, {"source_records": (protected_records, ["rid"]), "golden_attribute_lineage": (lineage, [])}
     )
@@ -133,7 +133,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
             "customer_xref": parquet_sql(xref),
             "source_records": parquet_sql(protected_records, exclude=["rid"]),
             "golden_attribute_lineage": parquet_sql(lineage),
-            "match_pairs": parquet_sql(files.match_pairs_glob, order=MATCH_PAIRS_ORDER),
+            "match_pairs": pairs_table,
             "review_queue": queue,
             "match_model": match_model_table(ctx, model),
             "match_learning": match_learning_table(ctx),

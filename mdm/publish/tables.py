@@ -14,15 +14,19 @@ import polars as pl
 
 from mdm.cluster.review import QueueReport, decided_golden_pairs, queue_report, review_items, todays_queue
 from mdm.context import RunContext, WorkFiles
+from mdm.duck import Table
 from mdm.ingest.stage import IngestReport
 from mdm.match.model import MatchModel
 from mdm.publish.pairs import (
+    MATCH_PAIRS_ORDER,
     MAX_SLICE_PAIRS,
     PAIR_BYTES,
     RECORD_KEY_COLUMNS,
+    ScoredPairs,
+    fresh_dir,
     parquet_sql,
     with_record_ids,
-    write_explained_pairs,
+    write_slice,
 )
 from mdm.publish.patch import PairsDiff
 from mdm.stale.flags import RECORD_FLAG_COLUMNS
@@ -148,22 +152,64 @@ def per_run(ctx: RunContext, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(ctx.run_column())
 
 
-def match_pairs(ctx: RunContext, diff: PairsDiff | None = None) -> None:
-    """Write the work file match_pairs: every scored pair by its records' source ids, with its
-    outcome and evidence (published as table match_pairs, and the review queue's input), in
-    slices the memory budget sizes (mdm/publish/pairs.py); each slice handed to `diff` too."""
+def match_pairs(ctx: RunContext, diff: PairsDiff | None = None) -> Table:
+    """Explain the run's scored pairs by their records' source ids, with each pair's outcome and
+    evidence (mdm/publish/pairs.py `ScoredPairs`), in slices the memory budget sizes: every pair
+    into the work files of match_pairs, or with `diff` (an incremental run patching the last
+    master's table) only the pairs that changed, into the patch; either way the pairs the review
+    queue reads into the work file review_pairs, and every pair's hash for the next run. Return
+    table match_pairs: with `diff`, what explains every pair when the table is written whole
+    after all (a patch that does not hold)."""
     files = ctx.files
     slice_pairs = min(ctx.budget.rows_per_partition(PAIR_BYTES), MAX_SLICE_PAIRS)
-    slices = write_explained_pairs(
-        files.scored,
-        files.pair_outcomes,
-        files.records,
-        files.match_pairs,
+    pairs = ScoredPairs(files.scored, files.pair_outcomes, files.records, slice_pairs)
+    if diff is None:
+        fresh_dir(files.match_pairs)
+
+        def each(number: int, piece: pl.DataFrame, hashes: pl.DataFrame) -> None:
+            write_slice(pairs.explain(piece), files.match_pairs, number)
+    else:
+        patching = diff
+
+        def each(number: int, piece: pl.DataFrame, hashes: pl.DataFrame) -> None:
+            patching.insert(pairs.explain(piece.filter(patching.add(hashes))))
+
+    hashed = pairs.hash_all(each)
+    hashed.select("left", "right", "hash").write_parquet(files.match_pairs_hashes)
+    links = _requeued_links(pl.read_parquet(files.steward_changed), pairs.keys)
+    wanted = pairs.write_wanted(pairs.wanted(hashed, links), files.review_pairs)
+    log.info(
+        "publish: %d pairs hashed in %d slices of at most %d, %s; %d for the review queue",
+        hashed.height,
+        len(pairs.starts),
         slice_pairs,
-        files.match_pairs_hashes,
-        diff.add if diff is not None else None,
+        "all explained" if diff is None else f"{diff.inserted} changed explained",
+        wanted,
     )
-    log.info("publish: match_pairs written in %d slices of at most %d pairs", slices, slice_pairs)
+    table = parquet_sql(files.match_pairs_glob, order=MATCH_PAIRS_ORDER)
+    if diff is None:
+        return table
+
+    def whole() -> str:
+        pairs.write_all(files.match_pairs)
+        return table
+
+    return whole
+
+
+def _requeued_links(changed: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
+    """The `left` and `right` rids of the steward decisions held back (`changed`, by source ids;
+    null for a record gone) among the records' `keys`."""
+    keys = keys.select("rid", "source", "source_record_id")
+    return pl.DataFrame(
+        {
+            end: changed.select(source=f"{end}_source", source_record_id=f"{end}_record_id").join(
+                keys, on=["source", "source_record_id"], how="left", maintain_order="left"
+            )["rid"]
+            for end in ("left", "right")
+        },
+        schema={"left": pl.Int64, "right": pl.Int64},
+    )
 
 
 def run_thresholds(files: WorkFiles) -> tuple[float, float]:
@@ -175,10 +221,10 @@ def run_thresholds(files: WorkFiles) -> tuple[float, float]:
 def review_queue_table(ctx: RunContext, records: pl.DataFrame) -> tuple[pl.DataFrame, QueueReport]:
     """Today's review items (mdm/cluster/review.py), the pairs of steward decisions whose records
     changed since the decision on top, up to the daily capacity; and the queue's counts. Needs
-    the work file match_pairs."""
+    the work file review_pairs (`match_pairs`)."""
     files, settings = ctx.files, ctx.config.match_rules.review
     decided = [(tuple(a), tuple(b), d) for a, b, d in json.loads(files.steward_applied.read_text())]
-    pairs = pl.scan_parquet(files.match_pairs_glob)
+    pairs = pl.scan_parquet(files.review_pairs)
     match_t, review_t = run_thresholds(files)
     items = review_items(
         pairs,
