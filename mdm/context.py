@@ -129,7 +129,8 @@ class WorkFiles:
 
     @property
     def pair_outcomes(self) -> Path:
-        """What clustering did with each scored pair: merged, blocked and why (-> publish)."""
+        """What clustering did with each scored pair of class match or review: merged, blocked and
+        why, in order of left and right rid (-> publish; a non-match's outcome is "non_match")."""
         return self.dir / "pair_outcomes.parquet"
 
     @property

@@ -40,6 +40,7 @@ def _files(tmp_path: Path, seed: int, records: int = 120) -> tuple[Path, Path, P
     )
     pairs = sorted({tuple(sorted(rng.sample(range(records), 2))) for _ in range(records * 6)})
     probability = [rng.random() for _ in pairs]
+    outcome = rng.choices(OUTCOMES, WEIGHTS, k=len(pairs))
     scored = pl.DataFrame(
         {
             "left": [a for a, _ in pairs],
@@ -50,12 +51,11 @@ def _files(tmp_path: Path, seed: int, records: int = 120) -> tuple[Path, Path, P
             "prior_weight": [-4.0] * len(pairs),
             "match_weight": [p * 10 - 5 for p in probability],
             "match_probability": probability,
-            "match_class": pl.Series(
-                ["match" if p > 0.9 else "review" if p > 0.5 else "non_match" for p in probability], dtype=CLASSES
-            ),
+            "match_class": pl.Series([o if o in ("non_match", "review") else "match" for o in outcome], dtype=CLASSES),
         }
     )
-    outcomes = scored.select("left", "right", pl.Series("outcome", rng.choices(OUTCOMES, WEIGHTS, k=len(pairs))))
+    # as the cluster stage leaves them: the outcomes of the matches and reviews (here in any order)
+    outcomes = scored.select("left", "right", pl.Series("outcome", outcome)).filter(pl.col("outcome") != "non_match")
     paths = tmp_path / "scored.parquet", tmp_path / "outcomes.parquet", tmp_path / "records.parquet"
     scored.write_parquet(paths[0])
     outcomes.sample(fraction=1.0, shuffle=True, seed=seed).write_parquet(paths[1])  # any order
@@ -73,6 +73,10 @@ def test_the_review_queue_reads_from_the_wanted_pairs_what_it_reads_from_all(tmp
     hashed = pairs.hash_all(lambda number, piece, hashes: None)
     pairs.write_all(tmp_path / "all")
     every = pl.scan_parquet(tmp_path / "all" / "*.parquet")
+    # every pair has its outcome: the cluster stage's, or "non_match" for a non-match
+    explained = every.collect()
+    assert explained.height == hashed.height and explained["outcome"].null_count() == 0
+    assert explained["outcome"].eq("non_match").equals(explained["match_class"].eq("non_match"))
     rng = random.Random(seed)
     # held-back decisions: some between records blocking paired, some not
     chosen = [tuple(rng.sample(range(keys.height), 2)) for _ in range(6)] + [
@@ -127,10 +131,11 @@ def test_a_pairs_hash_follows_its_explained_row(tmp_path: Path) -> None:
     again = ScoredPairs(scored, outcomes, records, slice_pairs=1000).hash_all(lambda *_: None)
     assert first.equals(again)
     frame, outcome = pl.read_parquet(scored), pl.read_parquet(outcomes)
-    # each change made to one pair's row: the pair at position 3 of the scored file
-    one = pl.int_range(pl.len()) == 3
-    theirs = (pl.col("left") == frame["left"][3]) & (pl.col("right") == frame["right"][3])
-    other = "else" if frame["given_name_level"][3] == "exact" else "exact"
+    # each change made to one pair's row
+    at = int(frame["match_class"].ne("non_match").arg_true()[0])  # a pair with an outcome of its own
+    one = pl.int_range(pl.len()) == at
+    theirs = (pl.col("left") == frame["left"][at]) & (pl.col("right") == frame["right"][at])
+    other = "else" if frame["given_name_level"][at] == "exact" else "exact"
     changes = {
         "outcome": (
             frame,
@@ -152,7 +157,7 @@ def test_a_pairs_hash_follows_its_explained_row(tmp_path: Path) -> None:
         outcomes_now.write_parquet(tmp_path / "outcomes_now.parquet")
         now = ScoredPairs(tmp_path / "scored_now.parquet", tmp_path / "outcomes_now.parquet", records, 64)
         differs = now.hash_all(lambda *_: None)["hash"] != first["hash"]
-        assert differs.arg_true().to_list() == [3], name
+        assert differs.arg_true().to_list() == [at], name
     moved = keys.with_columns(
         pl.when(pl.col("rid") == 5).then(pl.lit("G9999")).otherwise("golden_id").alias("golden_id")
     )

@@ -114,10 +114,9 @@ def cluster_stage(ctx: RunContext) -> ClusterReport:
     left_pairs.write_parquet(files.cluster_pairs)
     linked = links.select("left", "right", pl.Series("outcome", outcomes, dtype=pl.String))
     reviewed = review.select("left", "right", pl.Series("outcome", result.review_outcomes, dtype=pl.String))
-    others = scored.filter(pl.col("match_class") == "non_match").select(
-        "left", "right", pl.lit("non_match").alias("outcome")
-    )
-    pl.concat([linked.lazy(), reviewed.lazy(), others]).sink_parquet(
+    # a non-match's outcome is "non_match": only the others are written (a sixth of the pairs), in
+    # the scored pairs' order (mdm/publish/pairs.py reads them by ranges of left rids)
+    pl.concat([linked, reviewed]).sort("left", "right").write_parquet(
         files.pair_outcomes, compression=PAIR_FILE_COMPRESSION
     )
     result.steward.write_parquet(files.steward_outcomes)

@@ -3,6 +3,7 @@ from parquet."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -79,7 +80,8 @@ def _evidence(columns: Sequence[str]) -> list[str]:
 
 
 class ScoredPairs:
-    """The run's scored pairs read slice by slice with what clustering did with each (`outcome`),
+    """The run's scored pairs read slice by slice with what clustering did with each (`outcome`:
+    "non_match" for a non-match, else from the cluster stage's file),
     explained (`explained_pairs`) only where a row of match_pairs is wanted, and hashed without
     explaining them.
 
@@ -88,7 +90,7 @@ class ScoredPairs:
     narrow; any order gives the same pairs, only a wider range) and every record's four keys: the
     scored pairs are ten times the records and more, the keys are not.
 
-    A pair's hash (`hashes`) stands for its explained row: the hash of its scored values, its
+    A pair's hash (`hashes`) stands for its explained row: it hashes the pair's scored values, its
     outcome and a hash of each record's keys (source, source_record_id, golden_id), so a pair is
     hashed by numbers picked by rid; the source ids, strings, are what makes explaining a pair
     cost (a slice of 500k pairs: explained 0.43 s, written 0.29 s)."""
@@ -115,17 +117,23 @@ class ScoredPairs:
             outcomes = outcomes.filter(pl.col("left").is_between(piece["left"].min(), piece["left"].max()))
         else:
             outcomes = outcomes.head(0)
-        return piece.join(outcomes.collect(), on=["left", "right"], how="left", maintain_order="left")
+        joined = piece.join(outcomes.collect(), on=["left", "right"], how="left", maintain_order="left")
+        non_match = pl.col("match_class") == "non_match"
+        return joined.with_columns(pl.when(non_match).then(pl.lit("non_match")).otherwise("outcome").alias("outcome"))
 
     def explain(self, piece: pl.DataFrame) -> pl.DataFrame:
         """`piece`'s pairs as rows of match_pairs."""
         return explained_pairs(piece.lazy(), self.keys.lazy()).collect()
 
     def hashes(self, piece: pl.DataFrame) -> pl.DataFrame:
-        """`left`, `right` and the hash of each pair of `piece` (see the class)."""
+        """`left`, `right` and the hash of each pair of `piece` (see the class): each value hashed
+        with a seed of its own column, the hashes combined by xor (a row hash of the ~30 columns
+        took 0.20 s a slice of 500k pairs, this 0.03 s)."""
         values = ["rule", "match_probability", "match_weight", "match_class", "outcome", *_evidence(piece.columns)]
         ends = [self.key_hash.gather(piece[end]).alias(f"_{end}_keys") for end in ("left", "right")]
-        return piece.select("left", "right", pl.struct(*values, *ends).hash(_SEED).alias("hash"))
+        hashed = [pl.col(c).hash(_SEED + i) for i, c in enumerate([*values, "_left_keys", "_right_keys"])]
+        combined = functools.reduce(lambda a, b: a.xor(b), hashed)
+        return piece.with_columns(*ends).select("left", "right", combined.alias("hash"))
 
     def hash_all(self, each: Callable[[int, pl.DataFrame, pl.DataFrame], None]) -> pl.DataFrame:
         """Every slice read and hashed, and handed with its number and hashes to `each` (which
