@@ -238,8 +238,9 @@ class WorkFiles:
     @property
     def review_pairs(self) -> Path:
         """The explained pairs the review queue reads: those between golden customers an undecided
-        pair joins, and those of the steward decisions requeued (publish's intermediate)."""
-        return self.dir / "review_pairs.parquet"
+        pair joins, and those of the steward decisions requeued (publish's intermediate): a
+        directory of slice files."""
+        return self.dir / "review_pairs"
 
     @property
     def match_pairs_hashes(self) -> Path:

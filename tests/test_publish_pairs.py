@@ -39,8 +39,12 @@ def _files(tmp_path: Path, seed: int, records: int = 120) -> tuple[Path, Path, P
         }
     )
     pairs = sorted({tuple(sorted(rng.sample(range(records), 2))) for _ in range(records * 6)})
-    probability = [rng.random() for _ in pairs]
     outcome = rng.choices(OUTCOMES, WEIGHTS, k=len(pairs))
+    # weights by class (the thresholds 0.9 and 0.5 are 3.2 and 0 bits); a blocked merge enters
+    # the queue when its weight less the conflict's 28 bits reaches the review threshold
+    spans = {"non_match": (-20.0, -0.1), "review": (0.0, 3.1)}
+    weight = [rng.uniform(*spans.get(o, (3.2, 40.0))) for o in outcome]
+    probability = [2**w / (1 + 2**w) for w in weight]
     scored = pl.DataFrame(
         {
             "left": [a for a, _ in pairs],
@@ -49,7 +53,7 @@ def _files(tmp_path: Path, seed: int, records: int = 120) -> tuple[Path, Path, P
             "given_name_level": pl.Series([rng.choice(LEVELS.categories) for _ in pairs], dtype=LEVELS),
             "given_name_weight": [rng.uniform(-3, 3) for _ in pairs],
             "prior_weight": [-4.0] * len(pairs),
-            "match_weight": [p * 10 - 5 for p in probability],
+            "match_weight": weight,
             "match_probability": probability,
             "match_class": pl.Series([o if o in ("non_match", "review") else "match" for o in outcome], dtype=CLASSES),
         }
@@ -70,17 +74,10 @@ def test_the_review_queue_reads_from_the_wanted_pairs_what_it_reads_from_all(tmp
     scored, outcomes, records, keys = _files(tmp_path, seed)
     pairs = ScoredPairs(scored, outcomes, records, slice_pairs=50)
     assert len(pairs.starts) > 5
-    hashed = pairs.hash_all(lambda number, piece, hashes: None)
-    pairs.write_all(tmp_path / "all")
-    every = pl.scan_parquet(tmp_path / "all" / "*.parquet")
-    # every pair has its outcome: the cluster stage's, or "non_match" for a non-match
-    explained = every.collect()
-    assert explained.height == hashed.height and explained["outcome"].null_count() == 0
-    assert explained["outcome"].eq("non_match").equals(explained["match_class"].eq("non_match"))
     rng = random.Random(seed)
     # held-back decisions: some between records blocking paired, some not
     chosen = [tuple(rng.sample(range(keys.height), 2)) for _ in range(6)] + [
-        (int(a), int(b)) for a, b in hashed.select("left", "right").sample(6, seed=seed).iter_rows()
+        (int(a), int(b)) for a, b in pl.read_parquet(scored, columns=["left", "right"]).sample(6, seed=seed).iter_rows()
     ]
     row = keys.rows(named=True)
     changed = pl.DataFrame(
@@ -100,12 +97,16 @@ def test_the_review_queue_reads_from_the_wanted_pairs_what_it_reads_from_all(tmp
         schema=CHANGED_SCHEMA,
     )
     links = pl.DataFrame({"left": [a for a, _ in chosen], "right": [b for _, b in chosen]})
-    positions = pairs.wanted(hashed, links)
-    assert 0 < positions.len() < hashed.height / 2
-    written = pairs.write_wanted(positions, tmp_path / "wanted.parquet")
-    wanted = pl.scan_parquet(tmp_path / "wanted.parquet")
-    assert written == wanted.collect().height == positions.len()
-    assert wanted.collect().columns == every.collect_schema().names()
+    hashed = pairs.hash_all(lambda number, piece, hashes: None, tmp_path / "review", links)
+    pairs.write_all(tmp_path / "all")
+    every = pl.scan_parquet(tmp_path / "all" / "*.parquet")
+    # every pair has its outcome: the cluster stage's, or "non_match" for a non-match
+    explained = every.collect()
+    assert explained.height == hashed.height and explained["outcome"].null_count() == 0
+    assert explained["outcome"].eq("non_match").equals(explained["match_class"].eq("non_match"))
+    wanted = pl.scan_parquet(tmp_path / "review" / "*.parquet")
+    assert 0 < pairs.reviewed == wanted.collect().height < hashed.height / 2
+    assert wanted.collect().columns == explained.columns
 
     def queue(explained: pl.LazyFrame) -> pl.DataFrame:
         golden = keys.select("source", "source_record_id", "golden_id")
@@ -127,8 +128,13 @@ def test_a_pairs_hash_follows_its_explained_row(tmp_path: Path) -> None:
     """The same pairs hash the same from files written in another order and another slicing; a
     pair whose outcome, score, level or record's golden id differs hashes differently, and only it."""
     scored, outcomes, records, keys = _files(tmp_path, 7)
-    first = ScoredPairs(scored, outcomes, records, slice_pairs=64).hash_all(lambda *_: None)
-    again = ScoredPairs(scored, outcomes, records, slice_pairs=1000).hash_all(lambda *_: None)
+    none = pl.DataFrame(schema={"left": pl.Int64, "right": pl.Int64})
+
+    def hashed(pairs: ScoredPairs) -> pl.DataFrame:
+        return pairs.hash_all(lambda *_: None, tmp_path / "review", none)
+
+    first = hashed(ScoredPairs(scored, outcomes, records, slice_pairs=64))
+    again = hashed(ScoredPairs(scored, outcomes, records, slice_pairs=1000))
     assert first.equals(again)
     frame, outcome = pl.read_parquet(scored), pl.read_parquet(outcomes)
     # each change made to one pair's row
@@ -156,12 +162,12 @@ def test_a_pairs_hash_follows_its_explained_row(tmp_path: Path) -> None:
         scored_now.write_parquet(tmp_path / "scored_now.parquet")
         outcomes_now.write_parquet(tmp_path / "outcomes_now.parquet")
         now = ScoredPairs(tmp_path / "scored_now.parquet", tmp_path / "outcomes_now.parquet", records, 64)
-        differs = now.hash_all(lambda *_: None)["hash"] != first["hash"]
+        differs = hashed(now)["hash"] != first["hash"]
         assert differs.arg_true().to_list() == [at], name
     moved = keys.with_columns(
         pl.when(pl.col("rid") == 5).then(pl.lit("G9999")).otherwise("golden_id").alias("golden_id")
     )
     moved.write_parquet(tmp_path / "moved.parquet")
-    now = ScoredPairs(scored, outcomes, tmp_path / "moved.parquet", 64).hash_all(lambda *_: None)
+    now = hashed(ScoredPairs(scored, outcomes, tmp_path / "moved.parquet", 64))
     touching = (first["left"] == 5) | (first["right"] == 5)
     assert ((now["hash"] != first["hash"]) == touching).all() and touching.sum() > 0

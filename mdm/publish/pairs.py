@@ -108,6 +108,8 @@ class ScoredPairs:
         """Each record's golden id as a number (in the order of the ids), by rid."""
         self.total = int(pl.scan_parquet(scored).select(pl.len()).collect().item())
         self.starts = range(0, self.total, slice_pairs) if self.total else range(1)
+        self.reviewed = 0
+        """The pairs `hash_all` explained for the review queue."""
 
     def slice(self, number: int) -> pl.DataFrame:
         """The scored pairs of slice `number` (from 0), each with its `outcome`."""
@@ -135,18 +137,51 @@ class ScoredPairs:
         combined = functools.reduce(lambda a, b: a.xor(b), hashed)
         return piece.with_columns(*ends).select("left", "right", combined.alias("hash"))
 
-    def hash_all(self, each: Callable[[int, pl.DataFrame, pl.DataFrame], None]) -> pl.DataFrame:
+    def hash_all(
+        self, each: Callable[[int, pl.DataFrame, pl.DataFrame], None], review_dir: Path, links: pl.DataFrame
+    ) -> pl.DataFrame:
         """Every slice read and hashed, and handed with its number and hashes to `each` (which
-        explains what it needs of it); return every pair's `left`, `right`, `hash` and whether
-        the review queue takes it as `undecided` (mdm/cluster/review.py QUEUED), in order."""
+        explains what it needs of it); the pairs of each slice that the review queue reads
+        (`for_review`) explained into `review_dir`, in slice files; return every pair's `left`,
+        `right` and `hash`, in order. `links`: see `for_review`."""
+        fresh_dir(review_dir)
+        between = self._queued_between()
+        touched = pl.concat([links["left"], links["right"]]).cast(pl.Int64).unique().implode()
         hashed: list[pl.DataFrame] = []
         for number in range(len(self.starts)):
             piece = self.slice(number)
-            hashes = self.hashes(piece)
-            each(number, piece, hashes)
-            hashed.append(hashes.with_columns(piece.select(QUEUED.fill_null(False).alias("undecided"))))
-            del piece
+            hashed.append(self.hashes(piece))
+            each(number, piece, hashed[-1])
+            wanted = self.explain(piece.filter(self.for_review(piece, between, touched)))
+            write_slice(wanted, review_dir, number)
+            self.reviewed += wanted.height
+            del piece, wanted
         return pl.concat(hashed)
+
+    def for_review(self, piece: pl.DataFrame, between: pl.Series, touched: pl.Series) -> pl.Series:
+        """Which pairs of `piece` the review queue reads (mdm/cluster/review.py `review_items`,
+        mdm/state/decisions.py `requeue_changed`): those between two golden customers that an
+        undecided pair joins (`between`: `_queued_between`), and those between two records of the
+        steward decisions requeued (`touched`: their rids). Every other pair is one those functions
+        drop."""
+        cross = self._golden_pairs(piece).select(
+            pl.col("pair").is_in(between.implode()) & (pl.col("g1") != pl.col("g2"))
+        )
+        linked = piece["left"].cast(pl.Int64).is_in(touched) & piece["right"].cast(pl.Int64).is_in(touched)
+        return cross.to_series() | linked
+
+    def _queued_between(self) -> pl.Series:
+        """The pairs of golden customers (`_golden_pairs`' `pair`) an undecided pair (QUEUED) joins:
+        read from the cluster stage's outcomes, as a non-match never is undecided."""
+        undecided = pl.scan_parquet(self.outcomes).filter(QUEUED).select("left", "right").collect()
+        golden = self._golden_pairs(undecided).filter(pl.col("g1") != pl.col("g2"))
+        return golden["pair"].unique()
+
+    def _golden_pairs(self, pairs: pl.DataFrame) -> pl.DataFrame:
+        """Each pair's golden customers (`g1` <= `g2`, as numbers) and both as one number `pair`."""
+        ends = pl.DataFrame([self.golden.gather(pairs[end]).cast(pl.UInt64).alias(end) for end in ("left", "right")])
+        g1, g2 = pl.min_horizontal("left", "right"), pl.max_horizontal("left", "right")
+        return ends.select(g1.alias("g1"), g2.alias("g2"), (g1 * (1 << 32) + g2).alias("pair"))
 
     def write_all(self, out_dir: Path) -> int:
         """Every pair explained, written to `out_dir` as numbered slice files in the scored file's
@@ -155,41 +190,6 @@ class ScoredPairs:
         for number in range(len(self.starts)):
             write_slice(self.explain(self.slice(number)), out_dir, number)
         return len(self.starts)
-
-    def wanted(self, hashed: pl.DataFrame, links: pl.DataFrame) -> pl.Series:
-        """The positions (in the scored file's order: `hashed` as `hash_all` returns it) of the
-        pairs the review queue reads (mdm/cluster/review.py `review_items`, mdm/state/decisions.py
-        `requeue_changed`): the pairs between two golden customers that at least one undecided
-        pair joins, and the pairs between two records of `links` (`left`, `right` rids: the
-        steward decisions requeued). Every other pair is one those functions drop."""
-        golden = pl.DataFrame(
-            [self.golden.gather(hashed[end]).alias(end) for end in ("left", "right")] + [hashed["undecided"]]
-        )
-        pairs = golden.select(
-            pl.min_horizontal("left", "right").alias("g1"), pl.max_horizontal("left", "right").alias("g2"), "undecided"
-        ).with_row_index("position")
-        cross = pairs.filter(pl.col("g1") != pl.col("g2"))
-        joined = cross.filter("undecided").select("g1", "g2").unique()
-        between = cross.join(joined, on=["g1", "g2"], how="semi")["position"]
-        touched = pl.concat([links["left"], links["right"]]).cast(pl.Int64).unique().implode()
-        linked = (
-            hashed.select("left", "right")
-            .with_row_index("position")
-            .filter(pl.col("left").is_in(touched) & pl.col("right").is_in(touched))["position"]
-        )
-        return pl.concat([between, linked]).unique().sort()
-
-    def write_wanted(self, positions: pl.Series, out: Path) -> int:
-        """The pairs at `positions` (sorted) explained, written to the file `out`; return them."""
-        parts: list[pl.DataFrame] = []
-        starts = pl.Series(list(self.starts), dtype=positions.dtype)
-        slices = starts.search_sorted(positions, side="right") - 1
-        for number in slices.unique().sort():
-            local = positions.filter(slices == number) - self.starts[number]
-            parts.append(self.explain(self.slice(int(number))[local]))
-        empty = self.explain(self.slice(0).head(0))
-        pl.concat([empty, *parts]).write_parquet(out)
-        return positions.len()
 
 
 def fresh_dir(path: Path) -> None:

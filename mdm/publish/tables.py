@@ -174,17 +174,16 @@ def match_pairs(ctx: RunContext, diff: PairsDiff | None = None) -> Table:
         def each(number: int, piece: pl.DataFrame, hashes: pl.DataFrame) -> None:
             patching.insert(pairs.explain(piece.filter(patching.add(hashes))))
 
-    hashed = pairs.hash_all(each)
-    hashed.select("left", "right", "hash").write_parquet(files.match_pairs_hashes)
     links = _requeued_links(pl.read_parquet(files.steward_changed), pairs.keys)
-    wanted = pairs.write_wanted(pairs.wanted(hashed, links), files.review_pairs)
+    hashed = pairs.hash_all(each, files.review_pairs, links)
+    hashed.write_parquet(files.match_pairs_hashes)
     log.info(
         "publish: %d pairs hashed in %d slices of at most %d, %s; %d for the review queue",
         hashed.height,
         len(pairs.starts),
         slice_pairs,
         "all explained" if diff is None else f"{diff.inserted} changed explained",
-        wanted,
+        pairs.reviewed,
     )
     table = parquet_sql(files.match_pairs_glob, order=MATCH_PAIRS_ORDER)
     if diff is None:
@@ -224,7 +223,7 @@ def review_queue_table(ctx: RunContext, records: pl.DataFrame) -> tuple[pl.DataF
     the work file review_pairs (`match_pairs`)."""
     files, settings = ctx.files, ctx.config.match_rules.review
     decided = [(tuple(a), tuple(b), d) for a, b, d in json.loads(files.steward_applied.read_text())]
-    pairs = pl.scan_parquet(files.review_pairs)
+    pairs = pl.scan_parquet(files.review_pairs / "*.parquet")
     match_t, review_t = run_thresholds(files)
     items = review_items(
         pairs,
