@@ -11,7 +11,7 @@ import polars as pl
 from mdm.config.rules import MatchRules
 from mdm.incremental.carry import PREVIOUS_RID, CarryOver
 from mdm.match.blocking import block_pairs
-from mdm.match.delta import compare_delta, left_pairs
+from mdm.match.delta import _renumbered, compare_delta, left_pairs
 from mdm.match.score import compare_for_scoring
 
 RULES = MatchRules.model_validate(
@@ -123,3 +123,22 @@ def test_a_night_compares_only_what_changed_and_ends_with_the_full_pairs(tmp_pat
     assert delta.carried > 0
     assert delta.recompared + delta.carried == full.height
     assert delta.recompared < full.height
+
+
+def test_the_last_runs_pairs_are_renumbered_to_todays_rids_by_position() -> None:
+    """Each pair whose records both carried over gets today's rids (in any order of the rids:
+    a record deleted before it, a source reordered); a pair with a record not carried is dropped.
+    The same pairs as joining the rids, as a run did before."""
+    pairs = pl.DataFrame({"left": [0, 0, 1, 2, 3, 5], "right": [1, 4, 2, 5, 4, 6], "rule": list("abcdef")})
+    rids = pl.Series("rid", [7, 3, 0, 1, 2], dtype=pl.UInt32)  # today's rids of the carried records
+    previous = pl.Series(PREVIOUS_RID, [0, 1, 2, 4, 6], dtype=pl.UInt32)  # their rids in the last run
+    renumbered = _renumbered(pairs, rids, previous)
+    clean = pl.DataFrame({"rid": rids.cast(pl.Int64), PREVIOUS_RID: previous.cast(pl.Int64)})
+    joined = (
+        pairs.join(clean.rename({PREVIOUS_RID: "left", "rid": "_left"}), on="left")
+        .join(clean.rename({PREVIOUS_RID: "right", "rid": "_right"}), on="right")
+        .select(pl.col("_left").alias("left"), pl.col("_right").alias("right"), "rule")
+    )
+    assert renumbered.sort("rule").equals(joined.sort("rule"))
+    assert renumbered.rows() == [(7, 3, "a"), (7, 1, "b"), (3, 0, "c")]
+    assert _renumbered(pairs.head(0), rids.head(0), previous.head(0)).height == 0

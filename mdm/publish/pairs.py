@@ -41,24 +41,25 @@ def parquet_sql(path: Path | str, exclude: Sequence[str] = (), order: str | None
     return f"SELECT {columns} FROM read_parquet('{quoted}')" + (f" ORDER BY {order}" if order else "")
 
 
+_KEY_NAMES = {"source": "source", "source_record_id": "record_id", "golden_id": "golden_id"}
+"""A record's key column -> its name in a pair's columns, after `left_` or `right_`."""
+
+
 def with_record_ids(pairs: pl.LazyFrame, keys: pl.LazyFrame) -> pl.LazyFrame:
     """Pairs of rids (`left`, `right`) with each side's `keys` columns (of `rid`, `source`,
     `source_record_id`, `golden_id`) as `left_source`, `left_record_id`, `left_golden_id`, ...;
     in the order of `pairs`."""
-    short = {"source": "source", "source_record_id": "record_id", "golden_id": "golden_id"}
     for end in ("left", "right"):
-        names = {"rid": end} | {c: f"{end}_{short[c]}" for c in keys.collect_schema().names() if c in short}
+        names = {"rid": end} | {c: f"{end}_{_KEY_NAMES[c]}" for c in keys.collect_schema().names() if c in _KEY_NAMES}
         pairs = pairs.join(keys.rename(names), on=end, maintain_order="left")
     return pairs
 
 
-def explained_pairs(scored: pl.LazyFrame, keys: pl.LazyFrame) -> pl.LazyFrame:
-    """Scored pairs with their `outcome` (what clustering did with the pair) by their records'
-    source ids (`keys`: RECORD_KEY_COLUMNS of every record they name), with each comparison's level
-    and weight, the total and the class, in the order of `scored`."""
-    columns = scored.collect_schema().names()
-    explained = _evidence(columns)
-    return with_record_ids(scored, keys).select(
+def explained_pairs(scored: pl.DataFrame) -> pl.DataFrame:
+    """Scored pairs with their `outcome` (what clustering did with the pair) and their records'
+    keys (`with_record_ids`' columns) as rows of match_pairs: by their records' source ids, with
+    each comparison's level and weight, the total and the class, in the order of `scored`."""
+    return scored.select(
         "left_source",
         "left_record_id",
         "right_source",
@@ -70,7 +71,7 @@ def explained_pairs(scored: pl.LazyFrame, keys: pl.LazyFrame) -> pl.LazyFrame:
         "match_weight",
         pl.col("match_class").cast(pl.String),
         "outcome",
-        *[pl.col(c).cast(pl.String) if c.endswith("_level") else pl.col(c) for c in explained],
+        *[pl.col(c).cast(pl.String) if c.endswith("_level") else pl.col(c) for c in _evidence(scored.columns)],
     )
 
 
@@ -103,6 +104,9 @@ class ScoredPairs:
         by_rid = pl.repeat(None, size, dtype=pl.UInt64, eager=True)
         self.key_hash = by_rid.scatter(rids, self.keys.select(row_hash(RECORD_KEY_COLUMNS[1:]))["hash"])
         """Each record's keys hashed, by rid."""
+        positions = pl.int_range(rids.len(), dtype=pl.UInt32, eager=True)
+        self.row = pl.repeat(None, size, dtype=pl.UInt32, eager=True).scatter(rids, positions)
+        """Each record's row of `keys`, by rid."""
         codes = self.keys["golden_id"].rank("dense").cast(pl.UInt32)
         self.golden = pl.repeat(None, size, dtype=pl.UInt32, eager=True).scatter(rids, codes)
         """Each record's golden id as a number (in the order of the ids), by rid."""
@@ -124,8 +128,11 @@ class ScoredPairs:
         return joined.with_columns(pl.when(non_match).then(pl.lit("non_match")).otherwise("outcome").alias("outcome"))
 
     def explain(self, piece: pl.DataFrame) -> pl.DataFrame:
-        """`piece`'s pairs as rows of match_pairs."""
-        return explained_pairs(piece.lazy(), self.keys.lazy()).collect()
+        """`piece`'s pairs as rows of match_pairs, their records' keys picked by position (a join
+        would hash every record's rid for each piece, however few its pairs)."""
+        rows = {end: self.row.gather(piece[end]) for end in ("left", "right")}
+        ends = [self.keys[c].gather(rows[end]).alias(f"{end}_{name}") for end in rows for c, name in _KEY_NAMES.items()]
+        return explained_pairs(piece.with_columns(ends))
 
     def hashes(self, piece: pl.DataFrame) -> pl.DataFrame:
         """`left`, `right` and the hash of each pair of `piece` (see the class): each value hashed

@@ -215,6 +215,11 @@ MOST_CHANGED = 0.5
 whole (a night that moves every score, such as one whose steward labels moved the model)."""
 
 
+def _pair_key(left: pl.Series, right: pl.Series) -> pl.Series:
+    """A pair of rids (each below 2^32) as one number, ordered as the pairs are by left, then right."""
+    return left.cast(pl.UInt64) * (1 << 32) + right.cast(pl.UInt64)
+
+
 class PairsDiff:
     """The patch of match_pairs from the last run's to today's, found slice by slice while today's
     pairs are hashed (mdm/publish/pairs.py `ScoredPairs`): only the pairs that changed are explained.
@@ -227,13 +232,17 @@ class PairsDiff:
     ids only where they change."""
 
     def __init__(self, before: pl.DataFrame, renumbered: pl.DataFrame, work_dir: Path) -> None:
-        # in order of left rid (as the last run explained them): a slice's pairs are looked up in
-        # the range of last run's left rids they name, not in all pairs
         before = before.with_columns(pl.col("left", "right").cast(pl.Int64)).rename(
             {"left": "_left", "right": "_right", "hash": "_hash"}
         )
-        before = before if before["_left"].is_sorted() else before.sort("_left", "_right")
-        self.before = before.with_row_index("_position")
+        key = _pair_key(before["_left"], before["_right"])
+        if not key.is_sorted():  # the last run's pairs come in order of their rids, unless written by other code
+            before = before.sort("_left", "_right")
+            key = _pair_key(before["_left"], before["_right"])
+        self.before, self.key = before, key
+        """The last run's pairs (`_left`, `_right`, `_hash`) and each as one number, in order: a
+        slice's pairs are found among them by a binary search (a join on the two rids of a range
+        of them took twice as long)."""
         self.kept = pl.repeat(False, before.height, eager=True)
         """Per pair of the last run (by position in `before`): kept today."""
         rids, previous = renumbered["rid"].cast(pl.Int64), renumbered[PREVIOUS_RID].cast(pl.Int64)
@@ -260,17 +269,15 @@ class PairsDiff:
         """One slice of today's pairs by their `hashes` (`left`, `right`, `hash`, in order): which
         of them changed (new, or not the row the last run published for the pair). Their rows
         go to `insert`."""
-        hashed = hashes.with_columns(
-            self.previous.gather(hashes["left"]).alias("_left"), self.previous.gather(hashes["right"]).alias("_right")
-        )
-        lefts, column = hashed["_left"].drop_nulls().sort(), self.before["_left"]
-        start = int(column.search_sorted(lefts.head(1), side="left").item()) if lefts.len() else 0
-        end = int(column.search_sorted(lefts.tail(1), side="right").item()) if lefts.len() else 0
-        before = self.before.slice(start, max(end - start, 0))
-        hashed = hashed.join(before, on=["_left", "_right"], how="left", maintain_order="left")
-        same = hashed["_hash"].eq_missing(hashed["hash"]) & hashed["_hash"].is_not_null()
-        self.kept.scatter(hashed.filter(same)["_position"], True)
-        self.pairs += hashed.height
+        key = _pair_key(self.previous.gather(hashes["left"]), self.previous.gather(hashes["right"]))
+        if self.key.len():
+            at = self.key.search_sorted(key.fill_null(0), side="left").clip(0, self.key.len() - 1)
+            same = (self.key.gather(at) == key) & (self.before["_hash"].gather(at) == hashes["hash"])
+            same = same.fill_null(False)
+            self.kept.scatter(at.filter(same), True)
+        else:
+            same = pl.repeat(False, hashes.height, eager=True)
+        self.pairs += hashes.height
         return ~same
 
     def insert(self, changed: pl.DataFrame) -> None:
