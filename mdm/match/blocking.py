@@ -54,26 +54,39 @@ RidRange = tuple[int, int]
 """rids `start` <= rid < `end`: the left (lower) rids of one partition of the candidate pairs."""
 
 
+Keyed = dict[str, tuple[pl.DataFrame, pl.DataFrame]]
+"""Per rule name: its records' keys outside its giant blocks (`rid` and the key parts) and its
+giant blocks (the key parts and `size`), as `rule_pairs` found them for one frame of records."""
+
+
 def rule_pairs(
     records: pl.DataFrame,
     rule: BlockingRule,
     max_block_size: int,
     touching: pl.Series | None = None,
     left_in: RidRange | None = None,
+    keyed_by: Keyed | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(pairs left < right of one rule, its giant blocks). `records` needs `rid` and the key columns.
     With `touching` (rids), only the pairs with at least one record among them; with `left_in`,
     only the pairs whose left rid is in that range (one partition: each pair has one left rid, so
     the partitions of a set of ranges share no pair). The block sizes, and so the giant blocks,
-    are those of every record either way."""
+    are those of every record either way. `keyed_by`: the keys and block sizes of calls before
+    on the same records and rules, reused (counting every record's blocks is most of the cost),
+    and this rule's added."""
     limit = rule.max_block_size or max_block_size
     parts = [key_part(p) for p in rule.key]
     names = [p.meta.output_name() for p in parts]
-    keyed = records.select("rid", *parts).drop_nulls(names)
-    sizes = keyed.group_by(names).agg(pl.len().alias("size"))
-    giant = sizes.filter(pl.col("size") > limit)
-    if giant.height:
-        keyed = keyed.join(giant.select(names), on=names, how="anti")
+    if keyed_by is not None and rule.name in keyed_by:
+        keyed, giant = keyed_by[rule.name]
+    else:
+        keyed = records.select("rid", *parts).drop_nulls(names)
+        sizes = keyed.group_by(names).agg(pl.len().alias("size"))
+        giant = sizes.filter(pl.col("size") > limit)
+        if giant.height:
+            keyed = keyed.join(giant.select(names), on=names, how="anti")
+        if keyed_by is not None:
+            keyed_by[rule.name] = keyed, giant
     if rule.other_key is None and touching is None:
         pairs = (
             _left_in(keyed, left_in)
@@ -151,12 +164,13 @@ def block_pairs(
     max_block_size: int,
     touching: pl.Series | None = None,
     left_in: RidRange | None = None,
+    keyed_by: Keyed | None = None,
 ) -> Blocked:
     """Candidate pairs of `records` (a standardized frame with `rid`) under every blocking rule;
     with `touching` (rids), only the pairs with a record among them (an incremental run's new and
     changed records, mdm/match/delta.py); with `left_in`, only those whose left rid is in the
     range (one partition of the pairs, mdm/match/partitions.py). The report then counts those
-    pairs only.
+    pairs only. `keyed_by`: see `rule_pairs`.
 
     A rule naming a column the frame lacks is skipped with a warning and a report entry.
     Raising `max_block_size` finds pairs inside big blocks (recall) at a quadratic cost in pairs.
@@ -172,7 +186,7 @@ def block_pairs(
             warnings.warn(f"blocking rule {rule.name!r} skipped: column(s) {absent} absent", stacklevel=2)
             report.append({"rule": rule.name, "pairs": 0, "new_pairs": 0, "skipped": f"column(s) {absent} absent"})
             continue
-        pairs, giant = rule_pairs(records, rule, max_block_size, touching, left_in)
+        pairs, giant = rule_pairs(records, rule, max_block_size, touching, left_in, keyed_by)
         found.append(
             pairs.with_columns(
                 pl.lit(index, dtype=pl.UInt8).alias("_rule"), pl.lit(1 << index, dtype=pl.UInt64).alias("_bit")

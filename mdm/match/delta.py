@@ -27,7 +27,7 @@ import polars as pl
 from mdm.config.rules import Comparison, MatchRules
 from mdm.executor import Partitions
 from mdm.incremental.carry import GIANT_BLOCKS_FILE, PAIRS_FILE, PREVIOUS_RID, CarryOver
-from mdm.match.blocking import Blocked, block_pairs, count_by_rule, records_in_blocks
+from mdm.match.blocking import Blocked, Keyed, block_pairs, count_by_rule, records_in_blocks
 from mdm.match.comparisons import compare_pairs
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,8 @@ def compare_delta(
     `records`: the run's standardized records (`rid` and the matching columns); `previous`: `rid`,
     `previous_rid` of every record (null: new or changed)."""
     dirty = previous.filter(pl.col(PREVIOUS_RID).is_null())["rid"]
-    blocked = block_pairs(records, rules.blocking, rules.max_block_size, touching=dirty)
+    keyed: Keyed = {}  # the records' blocks, counted once for both calls
+    blocked = block_pairs(records, rules.blocking, rules.max_block_size, touching=dirty, keyed_by=keyed)
     crossed = _crossed(blocked.giant_blocks, pl.read_parquet(carry.left(GIANT_BLOCKS_FILE)))
     if crossed.height:
         # a block that crossed max_block_size either way finds other pairs of its unchanged records
@@ -90,7 +91,7 @@ def compare_delta(
             moved.len(),
         )
         dirty = pl.concat([dirty, moved]).unique()
-        blocked = block_pairs(records, rules.blocking, rules.max_block_size, touching=dirty)
+        blocked = block_pairs(records, rules.blocking, rules.max_block_size, touching=dirty, keyed_by=keyed)
     clean = previous.filter(pl.col(PREVIOUS_RID).is_not_null() & ~pl.col("rid").is_in(dirty.implode()))
     names = [c.name for c in comparisons]
     carried = pl.read_parquet(carry.left(PAIRS_FILE), columns=[*PAIR_COLUMNS, *names])

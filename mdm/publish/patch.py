@@ -30,6 +30,7 @@ import polars as pl
 
 from mdm.duck import SqlPatch
 from mdm.incremental.carry import PREVIOUS_RID
+from mdm.match.blocking import PAIR_KEY_BASE
 from mdm.publish.pairs import fresh_dir, row_hash, with_record_ids, write_slice
 
 log = logging.getLogger(__name__)
@@ -217,7 +218,7 @@ whole (a night that moves every score, such as one whose steward labels moved th
 
 def _pair_key(left: pl.Series, right: pl.Series) -> pl.Series:
     """A pair of rids (each below 2^32) as one number, ordered as the pairs are by left, then right."""
-    return left.cast(pl.UInt64) * (1 << 32) + right.cast(pl.UInt64)
+    return left.cast(pl.UInt64) * PAIR_KEY_BASE + right.cast(pl.UInt64)
 
 
 class PairsDiff:
