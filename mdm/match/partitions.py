@@ -19,7 +19,7 @@ merging the rules' pairs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,10 +44,12 @@ they are merged, the merged pairs, their levels and the slice being compared (be
 
 @dataclass(frozen=True)
 class ComparedParts:
-    """The run's candidate pairs and their levels, in files of ascending left rids."""
+    """The run's candidate pairs and their levels, in files of ascending left rids (or, compared at
+    once, in one frame)."""
 
-    paths: list[Path]
-    """Per partition, its pairs as compare_for_scoring gives them, sorted by (left, right)."""
+    parts: Sequence[Path | pl.DataFrame]
+    """Per partition, its pairs as compare_for_scoring gives them, sorted by (left, right): a file,
+    or the frame of pairs compared at once (`whole`)."""
     rules: list[dict[str, Any]]
     """The blocking report of all the pairs (block_pairs' `rules`)."""
     giant_blocks: pl.DataFrame
@@ -56,21 +58,27 @@ class ComparedParts:
     candidate_pairs: int
 
     def scan(self) -> pl.LazyFrame:
-        return pl.concat([pl.scan_parquet(path) for path in self.paths])
+        return pl.concat(
+            [part.lazy() if isinstance(part, pl.DataFrame) else pl.scan_parquet(part) for part in self.parts]
+        )
+
+    def read(self) -> Iterator[pl.DataFrame]:
+        """Each partition's pairs, one at a time."""
+        for part in self.parts:
+            yield part if isinstance(part, pl.DataFrame) else pl.read_parquet(part)
 
     def remove(self) -> None:
-        for path in self.paths:
-            path.unlink(missing_ok=True)
+        for part in self.parts:
+            if isinstance(part, Path):
+                part.unlink(missing_ok=True)
 
     @classmethod
-    def whole(
-        cls, blocked: Blocked, compared: pl.DataFrame, comparisons: Sequence[Comparison], work_dir: Path
-    ) -> ComparedParts:
-        """Pairs compared at once (an incremental run's, mdm/match/delta.py) as one partition."""
-        path = work_dir / "compared_0.parquet"
-        compared.write_parquet(path, compression=PAIR_FILE_COMPRESSION)
+    def whole(cls, blocked: Blocked, compared: pl.DataFrame, comparisons: Sequence[Comparison]) -> ComparedParts:
+        """Pairs compared at once (an incremental run's, mdm/match/delta.py) as one partition, kept
+        as the frame they are in: scoring reads a partition whole, so writing it to a file and
+        reading it back (3 s at 6.3M pairs) would only add the file."""
         patterns = pattern_counts(compared, comparisons)
-        return cls([path], blocked.rules, blocked.giant_blocks, patterns, blocked.pairs.height)
+        return cls([compared], blocked.rules, blocked.giant_blocks, patterns, blocked.pairs.height)
 
 
 def compare_in_partitions(

@@ -60,7 +60,7 @@ def match_stage(ctx: RunContext) -> MatchReport:
         compared = compare_in_partitions(records, rules, comparisons, ctx.budget, files.dir, ctx.partitions)
         recompared = compared.candidate_pairs
     else:
-        compared = ComparedParts.whole(delta.blocked, delta.compared, comparisons, files.dir)
+        compared = ComparedParts.whole(delta.blocked, delta.compared, comparisons)
         recompared = delta.recompared
         del delta
     left_pairs(compared.scan(), comparisons).sink_parquet(files.compared, compression=PAIR_FILE_COMPRESSION)
@@ -112,8 +112,7 @@ def _score_in_slices(
     frequencies = {column: term_frequencies(records, column) for column in tf_columns(usable)}
     parts: list[Path] = []
     classes = Counter[str]()
-    for path in compared.paths:
-        pairs = pl.read_parquet(path)
+    for pairs in compared.read():
         count = ctx.budget.partitions(pairs.height, SCORE_BYTES_PER_PAIR)
         size = -(-pairs.height // count) if pairs.height else 1
         for start in range(0, max(pairs.height, 1), size):
