@@ -83,9 +83,8 @@ def _evidence(columns: Sequence[str]) -> list[str]:
 
 class ScoredPairs:
     """The run's scored pairs read slice by slice with what clustering did with each (`outcome`:
-    "non_match" for a non-match, else from the cluster stage's file),
-    explained (`explained_pairs`) only where a row of match_pairs is wanted, and hashed without
-    explaining them.
+    "non_match" for a non-match, else the cluster stage's), explained (`explained_pairs`) only
+    where a row of match_pairs is wanted, and hashed without explaining them.
 
     Only one slice of pairs is in memory at a time, with only the outcomes whose left rid falls in
     the slice's range of left rids (the scored pairs come in order of left rid, so that range is
@@ -95,7 +94,8 @@ class ScoredPairs:
     A pair's hash (`hashes`) stands for its explained row: it hashes the pair's scored values, its
     outcome and a hash of each record's keys (source, source_record_id, golden_id), so a pair is
     hashed by numbers picked by rid; the source ids, strings, are what makes explaining a pair
-    cost (a slice of 500k pairs: explained 0.43 s, written 0.29 s)."""
+    cost (at 6.3M pairs, hashing every pair and explaining the 0.6M an incremental night inserts
+    or queues for review took 4-5 s where explaining, writing and hashing every row took 13)."""
 
     def __init__(self, scored: Path, outcomes: Path, records: Path, slice_pairs: int) -> None:
         self.scored, self.outcomes, self.slice_pairs = scored, outcomes, slice_pairs
