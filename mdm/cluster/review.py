@@ -18,10 +18,10 @@ UNDECIDED = (pl.col("outcome") == "review") | pl.col("outcome").str.starts_with(
 """The outcomes a pair must have to be considered for the queue (a cheap filter before `review_items`)."""
 REVIEW_REASON = "score between the review and match thresholds"
 STEWARD_BLOCKED = "blocked: steward"
+"""Pairs a steward's "not the same" keeps apart: never queued again."""
 QUEUED = UNDECIDED & ~pl.col("outcome").str.starts_with(STEWARD_BLOCKED)
 """The outcomes of the pairs that make an item of the queue (between two golden customers): a
 score between the thresholds, or a merge blocked by a conflict rather than by a steward."""
-"""Pairs a steward's "not the same" keeps apart: never queued again."""
 ITEM_COLUMNS: dict[str, pl.DataType] = {
     "review_rank": pl.Int64(),
     "left_source": pl.String(),
