@@ -129,8 +129,8 @@ def test_a_publish_in_small_slices_publishes_the_master_of_a_publish_in_one(
     monkeypatch.setattr(golden_history, "_HASH_BATCH_ROWS", 100)
     with caplog.at_level(logging.INFO, logger="mdm"):
         run_pipeline(sources, sliced, as_of=AS_OF, full=True)
-    said = [r.getMessage() for r in caplog.records if "match_pairs written in" in r.getMessage()]
-    assert said and int(said[0].split(" in ")[1].split()[0]) >= 10, said
+    said = [r.getMessage() for r in caplog.records if " pairs hashed in " in r.getMessage()]
+    assert said and int(said[0].split(" in ")[1].split()[0]) >= 10 and "all explained" in said[0], said
     for name in COMPARED:
         assert _table(sliced, name).equals(_table(whole, name)), f"{name} differs when published in slices"
     for name in ("golden_customers", "customer_xref", "match_pairs", "golden_customers_history"):
