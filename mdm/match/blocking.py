@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -253,6 +253,14 @@ PAIR_KEY_BASE = 1 << 32
 """A pair of rids below 2**32 is one UInt64 key (left * 2**32 + right): grouping and sorting one
 integer column is about twice as fast as two."""
 
+Key = TypeVar("Key", pl.Expr, pl.Series)
+
+
+def pair_number(left: Key, right: Key) -> Key:
+    """The pairs (`left`, `right`: rids or other numbers below 2**32) as one UInt64 each, ordered as
+    the pairs are by left, then right (PAIR_KEY_BASE)."""
+    return left.cast(pl.UInt64) * PAIR_KEY_BASE + right.cast(pl.UInt64)
+
 
 def _union(found: pl.DataFrame) -> pl.DataFrame:
     """One row per distinct (left, right) of `found` (`left`, `right`, `_rule`, `_bit`), sorted,
@@ -267,7 +275,7 @@ def _union(found: pl.DataFrame) -> pl.DataFrame:
     )
     if not fits:
         return found.group_by("left", "right").agg(*agg).sort("left", "right")
-    key = pl.col("left").cast(pl.UInt64) * PAIR_KEY_BASE + pl.col("right").cast(pl.UInt64)
+    key = pair_number(pl.col("left"), pl.col("right"))
     return (
         found.select(key.alias("_pair"), "_rule", "_bit")
         .group_by("_pair")

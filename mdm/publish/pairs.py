@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from mdm.cluster.review import QUEUED
-from mdm.match.blocking import PAIR_KEY_BASE
+from mdm.match.blocking import pair_number
 
 PAIR_BYTES = 1_200
 """Bytes one pair takes while its slice of match_pairs is built: its scored row (levels, weights),
@@ -189,7 +189,7 @@ class ScoredPairs:
         """Each pair's golden customers (`g1` <= `g2`, as numbers) and both as one number `pair`."""
         ends = pl.DataFrame([self.golden.gather(pairs[end]).cast(pl.UInt64).alias(end) for end in ("left", "right")])
         g1, g2 = pl.min_horizontal("left", "right"), pl.max_horizontal("left", "right")
-        return ends.select(g1.alias("g1"), g2.alias("g2"), (g1 * PAIR_KEY_BASE + g2).alias("pair"))
+        return ends.select(g1.alias("g1"), g2.alias("g2"), pair_number(g1, g2).alias("pair"))
 
     def write_all(self, out_dir: Path) -> int:
         """Every pair explained, written to `out_dir` as numbered slice files in the scored file's

@@ -30,7 +30,7 @@ import polars as pl
 
 from mdm.duck import SqlPatch
 from mdm.incremental.carry import PREVIOUS_RID
-from mdm.match.blocking import PAIR_KEY_BASE
+from mdm.match.blocking import pair_number
 from mdm.publish.pairs import fresh_dir, row_hash, with_record_ids, write_slice
 
 log = logging.getLogger(__name__)
@@ -216,11 +216,6 @@ MOST_CHANGED = 0.5
 whole (a night that moves every score, such as one whose steward labels moved the model)."""
 
 
-def _pair_key(left: pl.Series, right: pl.Series) -> pl.Series:
-    """A pair of rids (each below 2^32) as one number, ordered as the pairs are by left, then right."""
-    return left.cast(pl.UInt64) * PAIR_KEY_BASE + right.cast(pl.UInt64)
-
-
 class PairsDiff:
     """The patch of match_pairs from the last run's to today's, found slice by slice while today's
     pairs are hashed (mdm/publish/pairs.py `ScoredPairs`): only the pairs that changed are explained.
@@ -236,10 +231,10 @@ class PairsDiff:
         before = before.with_columns(pl.col("left", "right").cast(pl.Int64)).rename(
             {"left": "_left", "right": "_right", "hash": "_hash"}
         )
-        key = _pair_key(before["_left"], before["_right"])
+        key = pair_number(before["_left"], before["_right"])
         if not key.is_sorted():  # the last run's pairs come in order of their rids, unless written by other code
             before = before.sort("_left", "_right")
-            key = _pair_key(before["_left"], before["_right"])
+            key = pair_number(before["_left"], before["_right"])
         self.before, self.key = before, key
         """The last run's pairs (`_left`, `_right`, `_hash`) and each as one number, in order: a
         slice's pairs are found among them by a binary search (a join on the two rids of a range
@@ -270,7 +265,7 @@ class PairsDiff:
         """One slice of today's pairs by their `hashes` (`left`, `right`, `hash`, in order): which
         of them changed (new, or not the row the last run published for the pair). Their rows
         go to `insert`."""
-        key = _pair_key(self.previous.gather(hashes["left"]), self.previous.gather(hashes["right"]))
+        key = pair_number(self.previous.gather(hashes["left"]), self.previous.gather(hashes["right"]))
         if self.key.len():
             at = self.key.search_sorted(key.fill_null(0), side="left").clip(0, self.key.len() - 1)
             same = (self.key.gather(at) == key) & (self.before["_hash"].gather(at) == hashes["hash"])
