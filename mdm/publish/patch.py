@@ -29,9 +29,9 @@ import duckdb
 import polars as pl
 
 from mdm.duck import SqlPatch
-from mdm.incremental.carry import PREVIOUS_RID
+from mdm.incremental.carry import PREVIOUS_RID, row_hash
 from mdm.match.blocking import pair_number
-from mdm.publish.pairs import fresh_dir, row_hash, with_record_ids, write_slice
+from mdm.publish.pairs import fresh_dir, with_record_ids, write_slice
 
 log = logging.getLogger(__name__)
 
