@@ -18,8 +18,9 @@ from mdm.budget import MemoryBudget
 from mdm.config.project import ProjectConfig
 from mdm.executor import LocalPartitions, Partitions
 from mdm.incremental.bases import StagedBases
-from mdm.incremental.carry import HASH_FILES, CarryOver
+from mdm.incremental.carry import HASH_FILES, STALE_EVIDENCE_FILES, STALE_OUTCOMES_FILE, CarryOver
 from mdm.sensitive import FieldCipher
+from mdm.types import ContactAttribute
 
 TagTable = Literal["customer_tags", "tag_definitions", "tag_errors", "tag_reviews"]
 PAIR_FILE_COMPRESSION: Literal["lz4"] = "lz4"
@@ -199,6 +200,16 @@ class WorkFiles:
     def stale_records(self) -> Path:
         """Stale flags of each record's values (-> tags, publish)."""
         return self.dir / "stale_records.parquet"
+
+    def stale_evidence(self, attribute: ContactAttribute) -> Path:
+        """The evidence of each customer's values of a contact attribute (-> publish leaves it for
+        the next run, mdm/stale/delta.py)."""
+        return self.dir / STALE_EVIDENCE_FILES[attribute]
+
+    @property
+    def stale_outcomes(self) -> Path:
+        """The contact outcomes that evidence was found from (-> publish leaves it for the next run)."""
+        return self.dir / STALE_OUTCOMES_FILE
 
     # archive ->
     @property

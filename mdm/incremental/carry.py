@@ -20,6 +20,9 @@ touch a new or changed record (mdm/match/delta.py). And its golden records and t
 only the golden records whose records changed (mdm/golden/delta.py). And its clustering (each
 record's component and label, each link's and pair to review's outcome), with a fingerprint of the
 conflict rules: the next run clusters only the components that changed (mdm/cluster/delta.py).
+And the evidence of every contact value and the contact outcomes it was found from, with a
+fingerprint of the staleness rules and the as-of day: the next run finds the evidence again only
+for the customers a change touches (mdm/stale/delta.py).
 """
 
 from __future__ import annotations
@@ -32,12 +35,14 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import get_args
 
 import polars as pl
 
 from mdm.config.project import ProjectConfig
 from mdm.files import fsync_path, place_copy
 from mdm.sensitive import RECORD_SUFFIXES, FieldCipher
+from mdm.types import ContactAttribute
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,12 @@ HASH_FILES = {
     "match_pairs": "match_pairs_hashes.parquet",
 }
 """The master tables the next run patches (mdm/publish/patch.py) -> the file of their group hashes."""
+STALE_EVIDENCE_FILES: dict[ContactAttribute, str] = {
+    attribute: f"stale_evidence_{attribute}.parquet" for attribute in get_args(ContactAttribute)
+}
+"""Contact attribute -> the file of the evidence of each customer's values of it (mdm/stale/delta.py)."""
+STALE_OUTCOMES_FILE = "stale_outcomes.parquet"
+"""The contact outcomes that evidence was found from (mdm/stale/stage.py contact_outcomes)."""
 LEFT_FILES = (
     PAIRS_FILE,
     GIANT_BLOCKS_FILE,
@@ -68,10 +79,15 @@ LEFT_FILES = (
     CLUSTER_PAIRS_FILE,
     RECORD_HASHES_FILE,
     *HASH_FILES.values(),
+    *STALE_EVIDENCE_FILES.values(),
+    STALE_OUTCOMES_FILE,
 )
 MATCH_FINGERPRINT = "match_fingerprint"
 GOLDEN_FINGERPRINT = "golden_fingerprint"
 CLUSTER_FINGERPRINT = "cluster_fingerprint"
+STALE_FINGERPRINT = "stale_fingerprint"
+STALE_AS_OF = "stale_as_of"
+"""The as-of day the left evidence was found on (ISO date): records dated after it read otherwise later."""
 META_FILE = "carry.json"
 HASH_COLUMN = "record_hash"
 PREVIOUS_RID = "previous_rid"
@@ -121,7 +137,8 @@ class CarryOver:
     fingerprints: Mapping[str, str] = field(default_factory=dict)
     """What the other left files were made under: MATCH_FINGERPRINT (the matching rules of the
     pairs), GOLDEN_FINGERPRINT (the survivorship rules of the golden records), CLUSTER_FINGERPRINT
-    (the conflict rules of the clustering)."""
+    (the conflict rules of the clustering), STALE_FINGERPRINT and STALE_AS_OF (the staleness rules
+    and the as-of day of the contact values' evidence)."""
 
     def left(self, name: str) -> Path:
         """One of the LEFT_FILES."""
@@ -177,7 +194,9 @@ def load_carry(state_dir: Path, last_published: str | None, fingerprint: str, se
     if not path.exists():
         return None
     fingerprints = {
-        k: meta[k] for k in (MATCH_FINGERPRINT, GOLDEN_FINGERPRINT, CLUSTER_FINGERPRINT) if isinstance(meta.get(k), str)
+        k: meta[k]
+        for k in (MATCH_FINGERPRINT, GOLDEN_FINGERPRINT, CLUSTER_FINGERPRINT, STALE_FINGERPRINT, STALE_AS_OF)
+        if isinstance(meta.get(k), str)
     }
     return CarryOver(path, meta["run_id"], meta.get("formats", {}), sensitive, fingerprints)
 

@@ -37,6 +37,10 @@ from mdm.incremental.carry import (
     PAIRS_FILE,
     PREVIOUS_RID,
     RECORD_HASHES_FILE,
+    STALE_AS_OF,
+    STALE_EVIDENCE_FILES,
+    STALE_FINGERPRINT,
+    STALE_OUTCOMES_FILE,
     CarryOver,
     save_carry,
 )
@@ -78,6 +82,7 @@ from mdm.publish.tables import (
 )
 from mdm.publish.versions import keep_version, model_path
 from mdm.publish.views import crm_views
+from mdm.stale.delta import stale_fingerprint
 from mdm.stale.flags import reverify_view_sql
 from mdm.state import StateStore
 from mdm.state.archive import ArchiveChanges, archive_events
@@ -284,6 +289,14 @@ def _leave_records(ctx: RunContext, records: Path, lineage: Path, ingested: Inge
         GOLDEN_FINGERPRINT: golden_fingerprint(ctx.config.survivorship_rules, fields),
         CLUSTER_FINGERPRINT: cluster_fingerprint(rules.cannot_link, ctx.config.dictionary.strong_ids),
     }
+    evidence = {name: files.stale_evidence(a) for a, name in STALE_EVIDENCE_FILES.items()}
+    evidence[STALE_OUTCOMES_FILE] = files.stale_outcomes
+    if all(path.exists() for path in evidence.values()):  # the stale stage keeps them when it may (mdm/stale/delta.py)
+        left |= evidence
+        fingerprints |= {
+            STALE_FINGERPRINT: stale_fingerprint(ctx.config.staleness_rules),
+            STALE_AS_OF: ctx.as_of.isoformat(),
+        }
     save_carry(ctx.state_dir, ctx.run_id, ctx.fingerprint, formats, records, left, fingerprints)
     golden.unlink(missing_ok=True)
     _leave_bases(ctx, formats, ingested)

@@ -80,6 +80,7 @@ def flag_stale(
     rules: StalenessRules,
     outcomes: pl.DataFrame | None = None,
     households: Mapping[ContactAttribute, pl.DataFrame] | None = None,
+    evidence: Mapping[ContactAttribute, pl.DataFrame] | None = None,
 ) -> StaleFlags:
     """(golden_flags, record_flags, checks).
 
@@ -88,6 +89,9 @@ def flag_stale(
     comparable columns holding the golden customer's chosen values. `outcomes`: contact outcomes
     (evidence.OUTCOME_SCHEMA), or None. `households`: per attribute, the household evidence of every
     customer (evidence.household_evidence) when `records` are one partition's; None: from `records`.
+    `evidence`: per attribute, the evidence of every customer's values (evidence.value_evidence)
+    when the caller has it (an incremental run carries most of it, mdm/stale/delta.py); None: found
+    from `records`, `outcomes` and `households`.
 
     golden_flags, per golden_id and attribute: `<attr>_last_confirmed`, `<attr>_freshness` (1 - the
     decay prior), `<attr>_stale_probability`, `<attr>_is_stale` (null when the golden has no value)
@@ -103,7 +107,10 @@ def flag_stale(
     for attribute in ATTRIBUTES:
         column = rules.column(attribute)
         household = None if households is None else households.get(attribute)
-        flags = value_flags(records, attribute, as_of, rules, outcomes, household)
+        if evidence is None:
+            flags = value_flags(records, attribute, as_of, rules, outcomes, household)
+        else:
+            flags = with_probability(evidence[attribute], attribute, as_of, rules)
         chosen = golden.select("golden_id", pl.col(column).alias("value")).join(
             flags, on=["golden_id", "value"], how="left"
         )

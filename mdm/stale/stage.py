@@ -15,7 +15,17 @@ import polars as pl
 
 from mdm.config.survivorship import StalenessRules
 from mdm.context import RunContext
-from mdm.stale.evidence import HOUSEHOLD_COLUMNS, OUTCOME_SCHEMA, RECORD_KEY, household_evidence, own_values
+from mdm.golden.delta import carried_golden_ids, unchanged_customers
+from mdm.incremental.carry import PREVIOUS_RID
+from mdm.stale.delta import LastEvidence, evidence_carriable, kept_customers, night_evidence, outcome_changes
+from mdm.stale.evidence import (
+    HOUSEHOLD_COLUMNS,
+    OUTCOME_SCHEMA,
+    RECORD_KEY,
+    household_evidence,
+    own_values,
+    value_evidence,
+)
 from mdm.stale.flags import ATTRIBUTES, LINEAGE_FIELD, flag_stale, golden_values, stale_inputs
 from mdm.stale.report import calibration_by_months
 from mdm.types import ContactAttribute
@@ -145,12 +155,39 @@ def _flag_partition(
     ).collect(engine="streaming")
     chosen = golden_values(golden, lineage, records, rules)
     outcomes = contact_outcomes(ctx, rules, None if mine is None else records)
-    flags = flag_stale(records, chosen, ctx.as_of, rules, outcomes, households)
+    evidence = _evidence(ctx, rules, records, outcomes) if mine is None else None
+    flags = flag_stale(records, chosen, ctx.as_of, rules, outcomes, households, evidence)
     contacts = contacts_last_year(ctx, records)
     golden_flags = flags.golden.join(contacts, on="golden_id", how="left", maintain_order="left").with_columns(
         pl.col("contacts_last_year").fill_null(0)
     )
     return golden_flags, flags.records, flags.checks.select(CHECK_COLUMNS)
+
+
+def _evidence(
+    ctx: RunContext, rules: StalenessRules, records: pl.DataFrame, outcomes: pl.DataFrame
+) -> dict[ContactAttribute, pl.DataFrame] | None:
+    """Every customer's evidence per attribute when one partition flags them all: in an incremental
+    run most of it is the last run's (mdm/stale/delta.py); left in the work files for the next run
+    with the outcomes it was found from. None (flag_stale finds it) when it may not be kept."""
+    if not evidence_carriable(rules, ctx.config.dictionary.sensitive_fields):
+        return None
+    last = LastEvidence.read(ctx.carry, rules)
+    if last is None or ctx.carry is None:
+        evidence = {a: value_evidence(records, a, ctx.as_of, rules, outcomes) for a in ATTRIBUTES}
+    else:
+        ids = pl.read_parquet(ctx.files.records, columns=["rid", "golden_id"])
+        previous = pl.read_parquet(ctx.files.record_hashes, columns=["rid", PREVIOUS_RID])
+        unchanged = unchanged_customers(ids, previous, carried_golden_ids(ctx.carry))
+        changed = outcome_changes(last.outcomes, outcomes)
+        kept = kept_customers(unchanged, records, changed, min(last.as_of, ctx.as_of))
+        evidence, again = night_evidence(records, outcomes, ctx.as_of, rules, last.evidence, kept)
+        customers = records["golden_id"].n_unique()
+        log.info("stale (incremental): evidence of %d of %d customers found again, the rest carried", again, customers)
+    for attribute, frame in evidence.items():
+        frame.write_parquet(ctx.files.stale_evidence(attribute))
+    outcomes.write_parquet(ctx.files.stale_outcomes)
+    return evidence
 
 
 def _households(
