@@ -103,7 +103,7 @@ def flag_stale(
     golden_flags = golden.select("golden_id")
     record_flags = records.select(*RECORD_KEY)
     checks = []
-    record_dates = dated(records.select(*RECORD_KEY, "source_updated_at"), as_of).select(*RECORD_KEY, "confirmed_at")
+    record_dates = dated(records.select("source_updated_at"), as_of)["confirmed_at"].alias("record_at")
     for attribute in ATTRIBUTES:
         column = rules.column(attribute)
         household = None if households is None else households.get(attribute)
@@ -111,25 +111,27 @@ def flag_stale(
             flags = value_flags(records, attribute, as_of, rules, outcomes, household)
         else:
             flags = with_probability(evidence[attribute], attribute, as_of, rules)
+        # one row of flags per (golden_id, value): each join keeps its left rows, one for one and in
+        # order, so the flags go beside the golden and the records by position, not joined on their keys
         chosen = golden.select("golden_id", pl.col(column).alias("value")).join(
-            flags, on=["golden_id", "value"], how="left"
+            flags, on=["golden_id", "value"], how="left", maintain_order="left"
         )
         has_value = pl.col("value").is_not_null() & pl.col("stale_probability").is_not_null()
-        golden_flags = golden_flags.join(
-            chosen.select(
-                "golden_id",
-                pl.col("confirmed_at").alias(f"{attribute}_last_confirmed"),
-                pl.col("freshness").alias(f"{attribute}_freshness"),
-                pl.col("stale_probability").alias(f"{attribute}_stale_probability"),
-                # null: no value, or no record carries it
-                pl.when(pl.col("is_stale").is_not_null()).then(pl.col("is_stale")).alias(f"{attribute}_is_stale"),
-                pl.when(has_value | pl.col("is_stale").is_not_null())
-                .then(pl.col("stale_reason"))
-                .alias(f"{attribute}_stale_reason"),
-            ),
-            on="golden_id",
-            how="left",
-            maintain_order="left",
+        golden_flags = pl.concat(
+            [
+                golden_flags,
+                chosen.select(
+                    pl.col("confirmed_at").alias(f"{attribute}_last_confirmed"),
+                    pl.col("freshness").alias(f"{attribute}_freshness"),
+                    pl.col("stale_probability").alias(f"{attribute}_stale_probability"),
+                    # null: no value, or no record carries it
+                    pl.when(pl.col("is_stale").is_not_null()).then(pl.col("is_stale")).alias(f"{attribute}_is_stale"),
+                    pl.when(has_value | pl.col("is_stale").is_not_null())
+                    .then(pl.col("stale_reason"))
+                    .alias(f"{attribute}_stale_reason"),
+                ),
+            ],
+            how="horizontal",
         )
         per_record = records.select("golden_id", *RECORD_KEY, pl.col(column).alias("value")).join(
             flags.select(
@@ -137,19 +139,20 @@ def flag_stale(
             ),
             on=["golden_id", "value"],
             how="left",
-        )
-        checks.append(_checks(per_record, record_dates, attribute, as_of))
-        reason = pl.format("{} {}: {}", pl.lit(attribute), pl.col("stale_probability").round(2), pl.col("stale_reason"))
-        record_flags = record_flags.join(
-            per_record.select(
-                *RECORD_KEY,
-                pl.col("stale_probability").alias(f"{attribute}_stale_probability"),
-                pl.col("is_stale").alias(f"{attribute}_is_stale"),
-                pl.when(pl.col("is_stale")).then(reason).alias(f"_{attribute}_reason"),
-            ),
-            on=RECORD_KEY,
-            how="left",
             maintain_order="left",
+        )
+        checks.append(_checks(per_record.with_columns(record_dates), attribute, as_of))
+        reason = pl.format("{} {}: {}", pl.lit(attribute), pl.col("stale_probability").round(2), pl.col("stale_reason"))
+        record_flags = pl.concat(
+            [
+                record_flags,
+                per_record.select(
+                    pl.col("stale_probability").alias(f"{attribute}_stale_probability"),
+                    pl.col("is_stale").alias(f"{attribute}_is_stale"),
+                    pl.when(pl.col("is_stale")).then(reason).alias(f"_{attribute}_reason"),
+                ),
+            ],
+            how="horizontal",
         )
     reasons = [f"_{a}_reason" for a in ATTRIBUTES]
     record_flags = record_flags.with_columns(
@@ -159,23 +162,20 @@ def flag_stale(
     return StaleFlags(golden_flags, record_flags.drop(reasons), pl.concat(checks))
 
 
-def _checks(per_record: pl.DataFrame, record_dates: pl.DataFrame, attribute: str, as_of: dt.date) -> pl.DataFrame:
-    """StaleFlags.checks of one attribute: a record's value was checked again when a newer record of
-    the customer confirmed it (its value's last confirmation is after the record) or superseded it."""
+def _checks(per_record: pl.DataFrame, attribute: str, as_of: dt.date) -> pl.DataFrame:
+    """StaleFlags.checks of one attribute (`per_record`: each record's value, its flags and the
+    record's own date `record_at`): a record's value was checked again when a newer record of the
+    customer confirmed it (its value's last confirmation is after the record) or superseded it."""
     own = pl.col("record_at")
     later = pl.when(pl.col("confirmed_at") > own).then(pl.col("confirmed_at"))
     seen_again = pl.max_horizontal(later, pl.col("superseded_at"))
-    return (
-        per_record.filter(pl.col("value").is_not_null())
-        .join(record_dates.rename({"confirmed_at": "record_at"}), on=RECORD_KEY, how="left")
-        .select(
-            *RECORD_KEY,
-            pl.lit(attribute).alias("attribute"),
-            months_since(own, as_of).alias("months"),
-            "stale_probability",
-            ((seen_again.dt.date() - own.dt.date()).dt.total_days() / DAYS_PER_MONTH).alias("checked_months"),
-            pl.when(seen_again.is_not_null()).then(pl.col("superseded_at").is_not_null()).alias("contradicted"),
-        )
+    return per_record.filter(pl.col("value").is_not_null()).select(
+        *RECORD_KEY,
+        pl.lit(attribute).alias("attribute"),
+        months_since(own, as_of).alias("months"),
+        "stale_probability",
+        ((seen_again.dt.date() - own.dt.date()).dt.total_days() / DAYS_PER_MONTH).alias("checked_months"),
+        pl.when(seen_again.is_not_null()).then(pl.col("superseded_at").is_not_null()).alias("contradicted"),
     )
 
 
