@@ -6,6 +6,7 @@ Phones and e-mails are in test_standardize_contact.py, names in test_standardize
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from unittest.mock import patch
 
 import polars as pl
@@ -252,3 +253,54 @@ def test_tidy_on_a_few_values_is_polars_tidy(values: list[str | None]) -> None:
         many = tidy(raw)
     assert few.name == many.name and few.dtype == many.dtype
     assert few.to_list() == many.to_list()
+
+
+def _batch(source: str, start: int, rows: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A standardized batch (with previous_rid) of one e-mail field, and the staged rows it came from."""
+    ids = [f"{source}{i}" for i in range(start, start + rows)]
+    frame = pl.DataFrame(
+        {
+            "source": [source] * rows,
+            "source_record_id": ids,
+            "row_number": list(range(start, start + rows)),
+            "trust": [1] * rows,
+            "email_raw": [f"{i}@X.de " for i in ids],
+            "email": [f"{i}@x.de" for i in ids],
+            "email_key": [f"{i}@x.de" for i in ids],
+            "email_flags": [[] if i % 3 else ["trimmed"] for i in range(rows)],
+            "source_updated_at": [dt.datetime(2026, 1, 1 + i % 28) for i in range(rows)],
+            "updated_at_flags": [[] for _ in range(rows)],
+            "previous_rid": [None] * rows,
+        },
+        schema_overrides={"email_flags": pl.List(pl.String), "updated_at_flags": pl.List(pl.String)},
+    )
+    staged = pl.DataFrame({"updated_at": [str(d.date()) for d in frame["source_updated_at"]]})
+    return frame, staged
+
+
+@pytest.mark.parametrize("held", ["every batch", "the first batch", "none"])
+def test_standardized_batches_held_or_spilled_write_the_same_file(tmp_path: Path, held: str) -> None:
+    """The records' file is the same whether the batches were held in memory, written to files of
+    their own (past the stage's share of the memory budget), or some of each; no batch file is left."""
+    import pandera.polars as pa
+
+    from mdm.standardize.stage import DateCounts, _Standardized
+
+    batches = [_batch("crm", 0, 50), _batch("crm", 50, 30), _batch("web", 0, 40)]
+    first = int(batches[0][0].drop("previous_rid").estimated_size())
+    hold = {"every batch": 10**9, "the first batch": first, "none": 0}[held]
+    written = {}
+    for name, limit in (("reference", 10**9), (held, hold)):
+        work = tmp_path / name
+        work.mkdir()
+        done = _Standardized(work, pa.DataFrameSchema({"source": pa.Column(str)}), ["email"], [], limit)
+        for frame, staged in batches:
+            hashes = pl.Series("record_hash", range(frame.height), dtype=pl.UInt64)
+            done.keep(frame, staged, hashes, {"email": None, "updated_at": None}, DateCounts(), frame["source"][0])
+        spilled = sum(isinstance(part, Path) for part in done.parts)
+        assert spilled == {"every batch": 0, "the first batch": 2, "none": 3, "reference": 0}[name]
+        assert done.write(work / "standardized.parquet", work / "hashes.parquet", work / "profile.parquet") == 120
+        assert not list(work.glob("standardized_*.parquet"))
+        written[name] = pl.read_parquet(work / "standardized.parquet")
+    assert written[held].equals(written["reference"])
+    assert written[held]["rid"].to_list() == list(range(120))
