@@ -52,22 +52,24 @@ class CarriedGolden:
     """The unchanged customers' golden records and lineage, as build_golden gives them."""
 
     golden: pl.DataFrame
-    lineage: pl.DataFrame
+    lineage: pl.LazyFrame
+    """The unchanged customers' lineage, read when the run's lineage file is written."""
 
     @classmethod
     def read(cls, carry: CarryOver, ids: pl.Series, sensitive: list[str], cipher: FieldCipher | None) -> CarriedGolden:
         wanted = pl.col("golden_id").is_in(ids.implode())
         golden = pl.scan_parquet(carry.left(GOLDEN_FILE)).filter(wanted).collect()
-        lineage = pl.scan_parquet(carry.left(LINEAGE_FILE)).filter(wanted).collect()
+        lineage = pl.scan_parquet(carry.left(LINEAGE_FILE)).filter(wanted)
         if cipher is not None:
             golden = golden.with_columns(
                 cipher.decrypt_series(golden[f]).alias(f) for f in sensitive if f in golden.columns
             )
             tokens = pl.col("attribute").is_in(sensitive)
-            lineage = lineage.with_columns(
-                pl.when(tokens).then(cipher.decrypt_series(lineage[c])).otherwise(pl.col(c)).alias(c)
+            read = lineage.collect()
+            lineage = read.with_columns(
+                pl.when(tokens).then(cipher.decrypt_series(read[c])).otherwise(pl.col(c)).alias(c)
                 for c in ("value", "runner_up")
-            )
+            ).lazy()
         return cls(golden, lineage)
 
 

@@ -107,9 +107,8 @@ def golden_stage(ctx: RunContext) -> GoldenReport:
         fresh = built_golden.collect()
         pl.concat([carried.golden.select(fresh.columns), fresh]).sort("golden_id").write_parquet(files.golden)
         customers = built + carried.golden.height
-        carried.lineage.write_parquet(lineage_parts[0].with_name("lineage_carried.parquet"))
-        lineage_parts.insert(0, lineage_parts[0].with_name("lineage_carried.parquet"))
-    pl.concat([pl.scan_parquet(p) for p in lineage_parts]).sink_parquet(files.lineage)
+    carried_lineage = [] if carried is None else [carried.lineage]  # read from the last run's file as it is written
+    pl.concat([*carried_lineage, *(pl.scan_parquet(p) for p in lineage_parts)]).sink_parquet(files.lineage)
     for part in [*golden_parts, *lineage_parts]:
         part.unlink()
     RunIds(assignment.next_number, assignment.events).write(files.ids)
