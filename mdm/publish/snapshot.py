@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from mdm.files import fsync_path
+from mdm.files import fsync_path, place_copy
 
 SNAPSHOT_TABLES = ("golden_customers", "customer_xref", "customer_tags")
 
@@ -27,7 +27,8 @@ def snapshot_dir(master: Path) -> Path:
 
 def write_snapshot(master: Path, run_id: str, tables: Mapping[str, pl.DataFrame | Path]) -> Path:
     """Write the tables into a new directory and swap it in for the previous snapshot. A table is
-    a frame, or the parquet file it was published from (streamed across, never whole in memory)."""
+    a frame, or the parquet file it was published from (placed as a second name of that file, or a
+    copy of it: streaming it into a new file took 1.1 s at 1M records, bench/RESULTS.md)."""
     target = snapshot_dir(master)
     fresh = target.with_name(f".{target.name}.{run_id}")
     shutil.rmtree(fresh, ignore_errors=True)
@@ -35,10 +36,10 @@ def write_snapshot(master: Path, run_id: str, tables: Mapping[str, pl.DataFrame 
     for name in SNAPSHOT_TABLES:
         table = tables[name]
         if isinstance(table, Path):
-            pl.scan_parquet(table).sink_parquet(fresh / f"{name}.parquet")
+            place_copy(table, fresh / f"{name}.parquet")
         else:
             table.write_parquet(fresh / f"{name}.parquet")
-        fsync_path(fresh / f"{name}.parquet")
+            fsync_path(fresh / f"{name}.parquet")
     (fresh / "_run.json").write_text(json.dumps({"run_id": run_id, "tables": list(SNAPSHOT_TABLES)}))
     old = target.with_name(f".{target.name}.old")
     shutil.rmtree(old, ignore_errors=True)
