@@ -22,6 +22,31 @@ def test_components_label_each_record_with_the_smallest_record_of_its_component(
     assert components(pl.Series([], dtype=pl.Int64), pl.Series([], dtype=pl.Int64), 3).to_list() == [0, 1, 2]
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 40).flatmap(
+        lambda n: st.tuples(st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=60))
+    )
+)
+def test_components_are_union_finds(graph: tuple[int, list[tuple[int, int]]]) -> None:
+    """Any graph (self-loops, repeated edges, chains given backwards): each record's label is the
+    smallest record a plain union-find puts in its set."""
+    records, edges = graph
+    parent = list(range(records))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for a, b in edges:
+        ra, rb = root(a), root(b)
+        parent[max(ra, rb)] = min(ra, rb)
+    left = pl.Series([a for a, _ in edges], dtype=pl.Int64)
+    right = pl.Series([b for _, b in edges], dtype=pl.Int64)
+    assert components(left, right, records).to_list() == [root(i) for i in range(records)]
+
+
 BIRTHS = [None, "19800304", "19800403", "20110704"]
 GIVENS = [None, "ann", "anne", "bo", "j"]
 FAMILIES = ["smith", "smyth", "lee"]
