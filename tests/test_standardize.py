@@ -304,3 +304,47 @@ def test_standardized_batches_held_or_spilled_write_the_same_file(tmp_path: Path
         written[name] = pl.read_parquet(work / "standardized.parquet")
     assert written[held].equals(written["reference"])
     assert written[held]["rid"].to_list() == list(range(120))
+
+
+def test_dates_restandardized_as_of_a_new_day_equal_dates_standardized_on_it() -> None:
+    """An incremental run re-reads only the carried dates a new as-of day may change (those near the
+    future and age limits, or flagged by them): the result equals standardizing every date again."""
+    import random
+
+    from mdm.config.sources import load_sources
+    from mdm.standardize.source import BY_KIND, _field_columns, as_of_fields, restandardize_as_of
+    from tests.conftest import REPO
+
+    dictionary = load_dictionary()
+    source = load_sources(REPO / "data" / "sample" / "sources.yaml", dictionary.names).sources[0]
+    names = as_of_fields(dictionary)
+    first = dt.date(2026, 11, 1)
+    rng = random.Random(11)
+
+    def raw_dates(n: int) -> list[str | None]:
+        near = [first + dt.timedelta(days=d) for d in range(-5, 40)]
+        old = [first.replace(year=first.year - 120) + dt.timedelta(days=d) for d in range(-5, 40)]
+        odd = [None, "", "not a date", "0000-00-00", "1900-01-01", "9999-12-31", "2026-02-30"]
+        return [rng.choice([*(d.isoformat() for d in near + old), *odd, "1985-06-07"]) for _ in range(n)]
+
+    def standardized(raw: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+        columns: list[pl.Series] = []
+        for name in names:
+            definition = dictionary.field(name)
+            spec = source.fields.get(name)
+            ctx = FieldContext(
+                definition, dictionary, source.country, None, as_of, spec.max_age_years if spec else None
+            )
+            value = raw[name].alias(name)
+            columns += _field_columns(
+                definition, value, BY_KIND[definition.kind](value, ctx).with_policy(value, ctx.policy)
+            )
+        return pl.DataFrame(columns)
+
+    raw = pl.DataFrame({name: raw_dates(400) for name in names}, schema=dict.fromkeys(names, pl.String))
+    carried = standardized(raw, first)
+    for later in (first + dt.timedelta(days=1), first + dt.timedelta(days=30), first - dt.timedelta(days=3)):
+        again = restandardize_as_of(carried, source, dictionary, {}, later)
+        assert again.equals(standardized(raw, later)), later
+    # most dates are far from either limit: they were not read again
+    assert restandardize_as_of(carried, source, dictionary, {}, first).equals(carried)

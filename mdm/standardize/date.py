@@ -91,6 +91,27 @@ def _years_before(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year - years, day=28)
 
 
+AFTER_AS_OF = "after the as-of date "
+"""How a date after the run's as-of day is flagged (the day follows)."""
+BEFORE_AGE_LIMIT = r"^more than \d+ years before "
+"""How a date beyond the field's age limit is flagged (the day follows)."""
+
+
+def moved_by_as_of(clean: pl.Series, flags: pl.Series, as_of: dt.date, max_age: int | None) -> pl.Series:
+    """Per value standardized on another day (its `clean` date and `flags`): whether standardizing
+    it as of `as_of` may give another result. Only the checks against the day read it: a value
+    flagged by one (its message names the day), or a clean date that one would flag today."""
+    flagged = flags.list.eval(
+        pl.element().str.starts_with(AFTER_AS_OF) | pl.element().str.contains(BEFORE_AGE_LIMIT)
+    ).list.any()
+    if clean.dtype != pl.Date:  # a value kept as read (on_invalid: keep): not a date to compare
+        return pl.repeat(True, len(clean), eager=True)
+    outside = clean > as_of
+    if max_age is not None and max_age < as_of.year:
+        outside = outside | (clean < _years_before(as_of, max_age))
+    return (flagged.fill_null(False) | outside.fill_null(False)).alias("moved")
+
+
 def standardize_date(raw: pl.Series, ctx: FieldContext) -> Standardized:
     parsed, flags = parse_dates(raw, ctx.value_format)
     placeholder = parsed.is_in(list(PLACEHOLDER_DATES))
@@ -103,7 +124,7 @@ def standardize_date(raw: pl.Series, ctx: FieldContext) -> Standardized:
     flags = merge_flags(
         flags,
         flag_when(placeholder, "placeholder date"),
-        flag_when(future & ~placeholder, f"after the as-of date {ctx.as_of.isoformat()}"),
+        flag_when(future & ~placeholder, f"{AFTER_AS_OF}{ctx.as_of.isoformat()}"),
         flag_when(too_old & ~placeholder, f"more than {max_age} years before {ctx.as_of.isoformat()}"),
     )
     clean = pl.select(pl.when(placeholder | future | too_old).then(None).otherwise(parsed)).to_series()

@@ -27,7 +27,7 @@ from mdm.standardize.address import (
 )
 from mdm.standardize.base import FLAGS, FieldContext, Standardized, flags_from, merge_flags
 from mdm.standardize.coded import standardize_coded
-from mdm.standardize.date import parse_dates, standardize_date
+from mdm.standardize.date import moved_by_as_of, parse_dates, standardize_date
 from mdm.standardize.email import standardize_email
 from mdm.standardize.identifier import standardize_identifier
 from mdm.standardize.name import ParsedFullNames, parse_full_name, standardize_person_name
@@ -140,18 +140,31 @@ def restandardize_as_of(
     frame: pl.DataFrame, source: SourceConfig, dictionary: Dictionary, formats: dict[str, str | None], as_of: dt.date
 ) -> pl.DataFrame:
     """Records standardized on an earlier day, as of `as_of`: each as-of field recomputed from its
-    raw value exactly as standardize_source would (mdm/incremental/)."""
-    columns: list[pl.Series] = []
+    raw value exactly as standardize_source would (mdm/incremental/), for the records where the
+    day may change it (date.moved_by_as_of: a date near a limit the day sets); the others are as
+    they were (recomputing every carried record's dates was 1.1 s of a 1M-record night)."""
+    contexts = {}
+    moved = pl.repeat(False, frame.height, eager=True)
     for name in as_of_fields(dictionary):
         definition = dictionary.field(name)
         spec = source.fields.get(name)
-        ctx = FieldContext(
+        contexts[name] = ctx = FieldContext(
             definition, dictionary, source.country, formats.get(name), as_of, spec.max_age_years if spec else None
         )
-        value = frame[f"{name}_raw"].alias(name)
-        result = BY_KIND[definition.kind](value, ctx).with_policy(value, ctx.policy)
-        columns += _field_columns(definition, value, result)
-    return frame.with_columns(columns)
+        moved = moved | moved_by_as_of(frame[name], frame[f"{name}_flags"], as_of, ctx.age_limit_years)
+    if not moved.any():
+        return frame
+    again = frame.filter(moved)
+    columns: list[pl.Series] = []
+    for name, ctx in contexts.items():
+        value = again[f"{name}_raw"].alias(name)
+        result = BY_KIND[ctx.field.kind](value, ctx).with_policy(value, ctx.policy)
+        columns += _field_columns(ctx.field, value, result)
+    # each row's columns from `frame`, or from `columns` where it was standardized again
+    rows = pl.int_range(frame.height, eager=True, dtype=pl.Int64).scatter(
+        moved.arg_true(), pl.int_range(frame.height, frame.height + again.height, eager=True, dtype=pl.Int64)
+    )
+    return frame.with_columns(pl.concat([frame[c.name], c.cast(frame.schema[c.name])]).gather(rows) for c in columns)
 
 
 def standardized_schema(dictionary: Dictionary) -> pa.DataFrameSchema:
