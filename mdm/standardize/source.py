@@ -154,7 +154,8 @@ def restandardize_as_of(
         moved = moved | moved_by_as_of(frame[name], frame[f"{name}_flags"], as_of, ctx.age_limit_years)
     if not moved.any():
         return frame
-    again = frame.filter(moved)
+    # rechunked: polars 2.1 panicked in standardize_date on a filter of carried records of several chunks
+    again = frame.filter(moved).rechunk()
     columns: list[pl.Series] = []
     for name, ctx in contexts.items():
         value = again[f"{name}_raw"].alias(name)
