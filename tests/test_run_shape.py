@@ -20,6 +20,7 @@ from mdm.cli import main
 from mdm.context import RunContext, TagTable, WorkFiles
 from mdm.errors import MdmError
 from mdm.pipeline import STAGE_NAMES, PipelineError, Report, run_pipeline
+from mdm.types import ContactAttribute
 from tests.conftest import AS_OF
 
 
@@ -29,6 +30,7 @@ def declared_files(files: WorkFiles, sources: list[str], events: list[str]) -> s
         paths |= {files.staged(source), files.formats(source)}
     for source in events:
         paths |= {files.events(source), files.published_events(source)}
+    paths |= {files.stale_evidence(attribute) for attribute in get_args(ContactAttribute)}
     return paths | {files.tag_table(table) for table in get_args(TagTable)}
 
 
