@@ -178,6 +178,12 @@ class WorkFiles:
         return self.dir / "lineage.parquet"
 
     @property
+    def unchanged_customers(self) -> Path:
+        """`golden_id` of the customers whose records are all exactly the last run's, under the same
+        id (-> stale, which carries their evidence); written by an incremental run only."""
+        return self.dir / "unchanged_customers.parquet"
+
+    @property
     def assigned(self) -> Path:
         """`source`, `source_record_id`, `golden_id` of the records whose golden id the registry
         does not hold yet (a new record, or one whose id changed) (-> publish, which saves only

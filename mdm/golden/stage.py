@@ -95,7 +95,10 @@ def golden_stage(ctx: RunContext) -> GoldenReport:
     # held 3 GiB and more at 5M records): `ids` has the standardized file's rows in its order, so a
     # slice's golden ids are the same slice of `ids`; each partition reads back its own customers
     with_column_in_slices(files.standardized, files.records, RECORD_SLICE_ROWS, ids["golden_id"])
-    carried = _carried_golden(ctx, ids)
+    unchanged = _unchanged(ctx, ids)
+    if unchanged is not None:  # the stale stage carries these customers' evidence (mdm/stale/delta.py)
+        unchanged.to_frame().write_parquet(files.unchanged_customers)
+    carried = _carried_golden(ctx, unchanged)
     to_build = ids if carried is None else ids.filter(~pl.col("golden_id").is_in(carried.golden["golden_id"].implode()))
     golden_parts, lineage_parts, built = _build_in_partitions(ctx, to_build)
     built_golden = pl.concat([pl.scan_parquet(p) for p in golden_parts])  # in golden id order, partition by partition
@@ -159,13 +162,24 @@ def _build_in_partitions(ctx: RunContext, to_build: pl.DataFrame) -> tuple[list[
     return golden_parts, lineage_parts, built
 
 
-def _carried_golden(ctx: RunContext, ids: pl.DataFrame) -> CarriedGolden | None:
+def _unchanged(ctx: RunContext, ids: pl.DataFrame) -> pl.Series | None:
+    """The golden ids whose records are all exactly the last run's, under the same id
+    (mdm/golden/delta.py), or None in a full run."""
+    if ctx.carry is None:
+        return None
+    previous = pl.read_parquet(ctx.files.record_hashes, columns=["rid", PREVIOUS_RID])
+    return unchanged_customers(ids, previous, carried_golden_ids(ctx.carry))
+
+
+def _carried_golden(ctx: RunContext, unchanged: pl.Series | None) -> CarriedGolden | None:
     """The unchanged customers' golden records from the last run (mdm/golden/delta.py), or None when
     this run builds every golden record."""
     carry, fields = ctx.carry, ctx.config.published_fields
     fingerprint = golden_fingerprint(ctx.config.survivorship_rules, fields)
-    if carry is None or not carry.usable(GOLDEN_FINGERPRINT, fingerprint, [GOLDEN_FILE, LINEAGE_FILE]):
+    if (
+        carry is None
+        or unchanged is None
+        or not carry.usable(GOLDEN_FINGERPRINT, fingerprint, [GOLDEN_FILE, LINEAGE_FILE])
+    ):
         return None
-    previous = pl.read_parquet(ctx.files.record_hashes, columns=["rid", PREVIOUS_RID])
-    unchanged = unchanged_customers(ids, previous, carried_golden_ids(carry))
     return CarriedGolden.read(carry, unchanged, ctx.config.dictionary.sensitive_fields, ctx.cipher)

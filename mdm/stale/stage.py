@@ -15,8 +15,6 @@ import polars as pl
 
 from mdm.config.survivorship import StalenessRules
 from mdm.context import RunContext
-from mdm.golden.delta import carried_golden_ids, unchanged_customers
-from mdm.incremental.carry import PREVIOUS_RID
 from mdm.stale.delta import LastEvidence, evidence_carriable, kept_customers, night_evidence, outcome_changes
 from mdm.stale.evidence import (
     HOUSEHOLD_COLUMNS,
@@ -173,12 +171,10 @@ def _evidence(
     if not evidence_carriable(rules, ctx.config.dictionary.sensitive_fields):
         return None
     last = LastEvidence.read(ctx.carry, rules)
-    if last is None or ctx.carry is None:
+    if last is None:
         evidence = {a: value_evidence(records, a, ctx.as_of, rules, outcomes) for a in ATTRIBUTES}
     else:
-        ids = pl.read_parquet(ctx.files.records, columns=["rid", "golden_id"])
-        previous = pl.read_parquet(ctx.files.record_hashes, columns=["rid", PREVIOUS_RID])
-        unchanged = unchanged_customers(ids, previous, carried_golden_ids(ctx.carry))
+        unchanged = pl.read_parquet(ctx.files.unchanged_customers)["golden_id"]  # the golden stage's
         changed = outcome_changes(last.outcomes, outcomes)
         kept = kept_customers(unchanged, records, changed, min(last.as_of, ctx.as_of))
         evidence, again = night_evidence(records, outcomes, ctx.as_of, rules, last.evidence, kept)
