@@ -170,8 +170,7 @@ class _Standardized:
         for part in self.parts:
             if isinstance(part, Path):
                 part.unlink()
-        self.parts, self.held = [], 0
-        del held
+        self.parts, self.held = [], 0  # the held batches let go
         kept = {HASH_COLUMN: pl.concat(self.hashes), PREVIOUS_RID: pl.concat(self.previous)}
         records = len(kept[HASH_COLUMN])
         pl.DataFrame({"rid": pl.int_range(records, dtype=pl.Int64, eager=True), **kept}).write_parquet(hashes)
