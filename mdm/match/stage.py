@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,9 +134,12 @@ def _score_in_slices(
         del pairs
     if len(parts) > 1:
         log.info("match: %d candidate pairs scored in %d slices", compared.candidate_pairs, len(parts))
-    pl.concat([pl.scan_parquet(part) for part in parts]).sink_parquet(files.scored, compression=PAIR_FILE_COMPRESSION)
-    for part in parts:
-        part.unlink()
+    if len(parts) == 1:  # the one slice is the file (writing it again was 1.3 s at 6.3M pairs)
+        os.replace(parts[0], files.scored)
+    else:
+        pl.concat([pl.scan_parquet(p) for p in parts]).sink_parquet(files.scored, compression=PAIR_FILE_COMPRESSION)
+        for part in parts:
+            part.unlink()
     return dict(classes)
 
 
