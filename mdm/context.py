@@ -18,7 +18,13 @@ from mdm.budget import MemoryBudget
 from mdm.config.project import ProjectConfig
 from mdm.executor import LocalPartitions, Partitions
 from mdm.incremental.bases import StagedBases
-from mdm.incremental.carry import HASH_FILES, STALE_EVIDENCE_FILES, STALE_OUTCOMES_FILE, CarryOver
+from mdm.incremental.carry import (
+    HASH_FILES,
+    HISTORY_HASHES_FILE,
+    STALE_EVIDENCE_FILES,
+    STALE_OUTCOMES_FILE,
+    CarryOver,
+)
 from mdm.sensitive import FieldCipher
 from mdm.types import ContactAttribute
 
@@ -264,6 +270,12 @@ class WorkFiles:
         """`left`, `right` and a hash of each pair's row of match_pairs, in its order (publish's: the
         next run patches match_pairs by them, mdm/publish/patch.py `pairs_patch`)."""
         return self.dir / HASH_FILES["match_pairs"]
+
+    @property
+    def history_hashes(self) -> Path:
+        """`golden_id`, `row_hash`, `content` of each published golden record (publish's: the next
+        run's history reuses the row hashes, mdm/golden/history.py `_hashed`)."""
+        return self.dir / HISTORY_HASHES_FILE
 
     @property
     def published_golden(self) -> Path:

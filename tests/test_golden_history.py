@@ -258,3 +258,49 @@ def test_a_history_patch_that_does_not_hold_leaves_the_table_to_be_written_whole
         assert con.sql("SELECT table_name FROM duckdb_tables()").fetchall() == []
     finally:
         con.close()
+
+
+def test_row_hashes_known_from_an_earlier_run_are_taken_only_where_the_values_are_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A night's golden records hashed with the last night's hashes as `known` give the hashes of
+    hashing every record (over several batches); a known hash is taken only for the same values."""
+    from mdm.golden import history
+
+    monkeypatch.setattr(history, "_HASH_BATCH_ROWS", 7)
+    rng = __import__("random").Random(20261207)
+
+    def customers(n: int) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "golden_id": [f"G{i:09d}" for i in range(n)],
+                "email": [rng.choice([None, "a@x.com", "b@y.org"]) for _ in range(n)],
+                "record_count": [rng.randint(1, 4) for _ in range(n)],
+                "phones": [rng.choice([[], ["+15550100"], ["+15550100", "+15550199"]]) for _ in range(n)],
+                "address_freshness": [rng.random() for _ in range(n)],
+                "run_id": ["r1"] * n,
+            }
+        )
+
+    night1 = customers(40)
+    known = history._hashed(night1.lazy())
+    assert known["row_hash"].to_list() == row_hashes(night1).to_list()
+    edited = [3, 8, 21]  # new values; 30-39 gone; 40-44 new; every other record's staleness moved
+    night2 = pl.concat(
+        [
+            night1.head(30).with_columns(
+                pl.when(pl.int_range(pl.len()).is_in(edited)).then(pl.lit("c@z.net")).otherwise("email").alias("email"),
+                pl.lit(0.1).alias("address_freshness"),
+                pl.lit("r2").alias("run_id"),
+            ),
+            customers(45).tail(5).with_columns(pl.lit("r2").alias("run_id")),
+        ]
+    )
+    truth = row_hashes(night2).to_list()
+    assert history._hashed(night2.lazy(), known)["row_hash"].to_list() == truth
+    # a known hash stands only for its values: poisoned, it is taken for the unchanged records alone
+    poisoned = known.with_columns(pl.lit("0000000000000000").alias("row_hash"))
+    hashed = history._hashed(night2.lazy(), poisoned)["row_hash"].to_list()
+    redone = {*edited, *range(30, 35)}
+    assert [h for i, h in enumerate(hashed) if i in redone] == [h for i, h in enumerate(truth) if i in redone]
+    assert {h for i, h in enumerate(hashed) if i not in redone} == {"0000000000000000"}

@@ -70,6 +70,9 @@ STALE_EVIDENCE_FILES: dict[ContactAttribute, str] = {
 """Contact attribute -> the file of the evidence of each customer's values of it (mdm/stale/delta.py)."""
 STALE_OUTCOMES_FILE = "stale_outcomes.parquet"
 """The contact outcomes that evidence was found from (mdm/stale/stage.py contact_outcomes)."""
+HISTORY_HASHES_FILE = "golden_row_hashes.parquet"
+"""Each published golden record's version hash beside a quick hash of the same values
+(mdm/golden/history.py `_hashed`): the next run hashes again only the records whose values moved."""
 LEFT_FILES = (
     PAIRS_FILE,
     GIANT_BLOCKS_FILE,
@@ -81,6 +84,7 @@ LEFT_FILES = (
     *HASH_FILES.values(),
     *STALE_EVIDENCE_FILES.values(),
     STALE_OUTCOMES_FILE,
+    HISTORY_HASHES_FILE,
 )
 MATCH_FINGERPRINT = "match_fingerprint"
 GOLDEN_FINGERPRINT = "golden_fingerprint"

@@ -32,6 +32,7 @@ from mdm.incremental.carry import (
     GOLDEN_FILE,
     GOLDEN_FINGERPRINT,
     HASH_FILES,
+    HISTORY_HASHES_FILE,
     LINEAGE_FILE,
     MATCH_FINGERPRINT,
     PAIRS_FILE,
@@ -155,7 +156,9 @@ def publish_stage(ctx: RunContext) -> PublishReport:
         }
         tables |= event_tables(ctx)
         tables |= tag_tables(ctx)
-        versions = prepare_history(store, ctx.run_id, pl.scan_parquet(customers), ctx.work_dir)
+        known = _known_row_hashes(ctx.carry)
+        versions = prepare_history(store, ctx.run_id, pl.scan_parquet(customers), ctx.work_dir, known=known)
+        versions.hashes.write_parquet(files.history_hashes)
         tables |= versions.tables
         if base is not None:  # the histories from the last master's: this run's rows added, a few closed
             patches[HISTORY_TABLE] = versions.patch
@@ -258,6 +261,13 @@ def _pairs_diff(ctx: RunContext) -> PairsDiff | None:
     return PairsDiff.read(ctx.carry.left(HASH_FILES["match_pairs"]), renumbered, ctx.files.dir)
 
 
+def _known_row_hashes(carry: CarryOver | None) -> pl.DataFrame | None:
+    """The last run's golden records' version hashes by their values (mdm/golden/history.py
+    `_hashed`), when it left them."""
+    path = carry.left(HISTORY_HASHES_FILE) if carry is not None else None
+    return pl.read_parquet(path) if path is not None and path.exists() else None
+
+
 def _last_keys(carry: CarryOver) -> pl.LazyFrame:
     """The last run's records' keys by its rids: a carried record's rid is its row (PREVIOUS_RID)."""
     keys = pl.scan_parquet(carry.path).select("source", "source_record_id").with_row_index("rid")
@@ -283,6 +293,7 @@ def _leave_records(ctx: RunContext, records: Path, lineage: Path, ingested: Inge
         LINEAGE_FILE: lineage,
         CLUSTER_RECORDS_FILE: files.cluster_records,
         CLUSTER_PAIRS_FILE: files.cluster_pairs,
+        HISTORY_HASHES_FILE: files.history_hashes,
     } | {name: files.dir / name for name in HASH_FILES.values()}
     fingerprints = {
         MATCH_FINGERPRINT: match_fingerprint(rules),
