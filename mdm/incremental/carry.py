@@ -160,17 +160,28 @@ class CarryOver:
         not at all)."""
         if self.formats.get(source) != formats:
             return None
-        records = (
-            pl.scan_parquet(self.path)
-            .with_row_index(PREVIOUS_RID)
-            .with_columns(pl.col(PREVIOUS_RID).cast(pl.Int64))
-            .filter(pl.col("source") == source)
-            .collect()
-        )
+        # the source's rows, found by its column alone: they are one run of rows of the file (the
+        # records are in source order), read as a slice, not the whole file numbered and filtered
+        rows = (pl.read_parquet(self.path, columns=["source"])["source"] == source).arg_true().cast(pl.Int64)
+        first = int(rows[0]) if rows.len() else 0
+        scan = pl.scan_parquet(self.path)
+        if rows.len() and int(rows[-1]) - first + 1 != rows.len():
+            scan = scan.filter(pl.col("source") == source)  # not one run: the rows in their order all the same
+        else:
+            scan = scan.slice(first, rows.len())
+        records = scan.collect().select(rows.alias(PREVIOUS_RID), pl.all())
         hashes = self.left(RECORD_HASHES_FILE)
         if HASH_COLUMN not in records.columns and hashes.exists():  # the hashes beside the records
-            by_rid = pl.read_parquet(hashes).with_columns(pl.col("rid").cast(records.schema["rid"]))
-            records = records.join(by_rid, on="rid", how="left", maintain_order="left").drop("rid")
+            by_rid = pl.read_parquet(hashes).with_columns(pl.col("rid").cast(pl.Int64))
+            rids = records["rid"].cast(pl.Int64)
+            numbered = by_rid["rid"].equals(pl.int_range(by_rid.height, dtype=pl.Int64, eager=True).alias("rid"))
+            if numbered and rids.is_between(0, by_rid.height - 1).all():
+                picked = by_rid[HASH_COLUMN].gather(rids)  # a rid is its row of the hashes file
+                records = records.drop("rid").with_columns(picked)
+            else:
+                records = (
+                    records.with_columns(rids).join(by_rid, on="rid", how="left", maintain_order="left").drop("rid")
+                )
         columns = [f"{f}{s}" for f in self.sensitive for s in RECORD_SUFFIXES if f"{f}{s}" in records.columns]
         if columns and cipher is not None:
             records = records.with_columns(cipher.decrypt_series(records[c]).alias(c) for c in columns)
