@@ -242,11 +242,14 @@ def _standardize(
         pl.lit(None, dtype=pl.Int64).alias(PREVIOUS_RID)
     )
     kept_rows = compared.filter(same).select("source_record_id", "row_number", "_position")
-    kept = (  # in staged order
-        carried.drop("row_number", HASH_COLUMN)
-        .join(kept_rows, on="source_record_id", how="inner", maintain_order="right")
-        .select(*fresh.columns, "_position")
-    )
+    if unchanged == staged.height == carried.height and carried["source_record_id"].equals(staged["source_record_id"]):
+        kept_rows = kept_rows.drop("source_record_id")  # every row as it was, in its place: no join to pay for
+        kept = pl.concat([carried.drop("row_number", HASH_COLUMN), kept_rows], how="horizontal")
+    else:
+        kept = carried.drop("row_number", HASH_COLUMN).join(
+            kept_rows, on="source_record_id", how="inner", maintain_order="right"
+        )
+    kept = kept.select(*fresh.columns, "_position")  # in staged order
     redone = restandardize_as_of(kept, source, dictionary, formats, as_of)
     dated = [c for name in as_of_fields(dictionary) for c in (name, f"{name}_flags")]
     if dated:
