@@ -12,7 +12,7 @@ import polars as pl
 
 from mdm.budget import MemoryBudget
 from mdm.context import RunContext
-from mdm.files import with_column_in_slices
+from mdm.files import join_parts, with_column_in_slices
 from mdm.golden.delta import CarriedGolden, carried_golden_ids, golden_fingerprint, unchanged_customers
 from mdm.golden.ids import EVENT_SCHEMA, assign_golden_ids, new_ids
 from mdm.golden.survivorship import build_golden, golden_inputs
@@ -101,19 +101,19 @@ def golden_stage(ctx: RunContext) -> GoldenReport:
     carried = _carried_golden(ctx, unchanged)
     to_build = ids if carried is None else ids.filter(~pl.col("golden_id").is_in(carried.golden["golden_id"].implode()))
     golden_parts, lineage_parts, built = _build_in_partitions(ctx, to_build)
-    built_golden = pl.concat([pl.scan_parquet(p) for p in golden_parts])  # in golden id order, partition by partition
-    if carried is None:
-        built_golden.sink_parquet(files.golden)
+    if carried is None:  # in golden id order, partition by partition
+        join_parts(golden_parts, files.golden)
+        join_parts(lineage_parts, files.lineage)
         customers = built
     else:
         log.info("golden (incremental): %d customers built, %d carried over", built, carried.golden.height)
-        fresh = built_golden.collect()
+        fresh = pl.concat([pl.scan_parquet(p) for p in golden_parts]).collect()
         pl.concat([carried.golden.select(fresh.columns), fresh]).sort("golden_id").write_parquet(files.golden)
         customers = built + carried.golden.height
-    carried_lineage = [] if carried is None else [carried.lineage]  # read from the last run's file as it is written
-    pl.concat([*carried_lineage, *(pl.scan_parquet(p) for p in lineage_parts)]).sink_parquet(files.lineage)
-    for part in [*golden_parts, *lineage_parts]:
-        part.unlink()
+        # the carried lineage read from the last run's file as it is written
+        pl.concat([carried.lineage, *(pl.scan_parquet(p) for p in lineage_parts)]).sink_parquet(files.lineage)
+        for part in [*golden_parts, *lineage_parts]:
+            part.unlink()
     RunIds(assignment.next_number, assignment.events).write(files.ids)
     new = assignment.new_ids.len()
     log.info("golden: %d customers from %d records, %d new ids", customers, ids.height, new)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ import polars as pl
 
 from mdm.config.rules import Comparison
 from mdm.context import PAIR_FILE_COMPRESSION, RunContext
+from mdm.files import join_parts
 from mdm.incremental.carry import GIANT_BLOCKS_FILE, MATCH_FINGERPRINT, PAIRS_FILE, PREVIOUS_RID
 from mdm.match.choose import ModelOrigin, choose_model
 from mdm.match.comparisons import usable_comparisons
@@ -134,12 +134,7 @@ def _score_in_slices(
         del pairs
     if len(parts) > 1:
         log.info("match: %d candidate pairs scored in %d slices", compared.candidate_pairs, len(parts))
-    if len(parts) == 1:  # the one slice is the file (writing it again was 1.3 s at 6.3M pairs)
-        os.replace(parts[0], files.scored)
-    else:
-        pl.concat([pl.scan_parquet(p) for p in parts]).sink_parquet(files.scored, compression=PAIR_FILE_COMPRESSION)
-        for part in parts:
-            part.unlink()
+    join_parts(parts, files.scored, PAIR_FILE_COMPRESSION)
     return dict(classes)
 
 

@@ -15,6 +15,7 @@ import polars as pl
 
 from mdm.config.survivorship import StalenessRules
 from mdm.context import RunContext
+from mdm.files import join_parts
 from mdm.stale.delta import LastEvidence, evidence_carriable, kept_customers, night_evidence, outcome_changes
 from mdm.stale.evidence import (
     HOUSEHOLD_COLUMNS,
@@ -235,10 +236,8 @@ def stale_stage(ctx: RunContext) -> StaleReport:
                 golden_flags[c].sum()
             )
         del golden_flags, record_flags
-    for parts, target in ((golden_parts, files.stale_golden), (record_parts, files.stale_records)):
-        pl.concat([pl.scan_parquet(p) for p in parts]).sink_parquet(target)
-        for part in parts:
-            part.unlink()
+    join_parts(golden_parts, files.stale_golden)
+    join_parts(record_parts, files.stale_records)
     if count > 1:
         log.info("stale: %d customers flagged in %d partitions", golden_ids.len(), count)
     report = StaleReport(
