@@ -21,6 +21,7 @@ from mdm.incremental.bases import StagedBases
 from mdm.incremental.carry import (
     HASH_FILES,
     HISTORY_HASHES_FILE,
+    REGISTRY_FILE,
     STALE_EVIDENCE_FILES,
     STALE_OUTCOMES_FILE,
     CarryOver,
@@ -270,6 +271,12 @@ class WorkFiles:
         """`left`, `right` and a hash of each pair's row of match_pairs, in its order (publish's: the
         next run patches match_pairs by them, mdm/publish/patch.py `pairs_patch`)."""
         return self.dir / HASH_FILES["match_pairs"]
+
+    @property
+    def registry(self) -> Path:
+        """The golden id registry as this run leaves it in the store (golden -> publish: left for
+        the next run, mdm/incremental/carry.py REGISTRY_FILE)."""
+        return self.dir / REGISTRY_FILE
 
     @property
     def history_hashes(self) -> Path:

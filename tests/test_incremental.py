@@ -383,3 +383,43 @@ def test_a_source_file_unchanged_since_the_last_run_is_not_read_again(
         r.getMessage().split(":")[0].removeprefix("ingest ") for r in caplog.records if "taken over" in r.getMessage()
     }
     assert taken == {"crm", "billing", "clinic", "visits", "purchases"}
+
+
+def test_the_registry_a_run_leaves_is_the_store_s_and_the_next_night_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The golden id registry as a run leaves it beside its records is row for row the store's
+    after the run; the next night reads it instead of the store's table, unless the store says
+    another run wrote the registry last."""
+    sources = _sample(tmp_path / "data", people=60)
+    master = tmp_path / "out" / "master.duckdb"
+    left = master.parent / "state" / "records" / "registry.parquet"
+    keys = ["source", "source_record_id"]
+
+    def stored() -> pl.DataFrame:
+        with StateStore(master.parent / "state") as store:
+            return store.registry().sort(keys)
+
+    run_pipeline(sources, master, as_of=AS_OF)
+    assert pl.read_parquet(left).sort(keys).equals(stored())
+    read_from_store = []
+    original = StateStore.registry
+
+    def counted(self: StateStore) -> pl.DataFrame:
+        read_from_store.append(1)
+        return original(self)
+
+    monkeypatch.setattr(StateStore, "registry", counted)
+    for night in (1, 2):  # records edited, deleted and added: ids move, are new, are retired
+        _edit_csv(tmp_path / "data" / "sources" / "crm.csv", "utf-8", ",", random.Random(night), night)
+        run_pipeline(sources, master, as_of=AS_OF + dt.timedelta(days=night))
+        assert _mode(master)["mode"] == "incremental"
+        assert read_from_store == []
+        monkeypatch.setattr(StateStore, "registry", original)
+        assert pl.read_parquet(left).sort(keys).equals(stored())
+        monkeypatch.setattr(StateStore, "registry", counted)
+    with closing(sqlite3.connect(master.parent / "state" / "mdm_state.sqlite")) as con, con:
+        con.execute("UPDATE meta SET value = 'another run' WHERE key = 'registry_run'")
+    run_pipeline(sources, master, as_of=AS_OF + dt.timedelta(days=3))
+    assert _mode(master)["mode"] == "incremental"
+    assert read_from_store == [1]

@@ -16,7 +16,7 @@ from mdm.files import join_parts, with_column_in_slices
 from mdm.golden.delta import CarriedGolden, carried_golden_ids, golden_fingerprint, unchanged_customers
 from mdm.golden.ids import EVENT_SCHEMA, assign_golden_ids, new_ids
 from mdm.golden.survivorship import build_golden, golden_inputs
-from mdm.incremental.carry import GOLDEN_FILE, GOLDEN_FINGERPRINT, LINEAGE_FILE, PREVIOUS_RID
+from mdm.incremental.carry import GOLDEN_FILE, GOLDEN_FINGERPRINT, LINEAGE_FILE, PREVIOUS_RID, REGISTRY_FILE
 from mdm.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -80,15 +80,21 @@ def golden_stage(ctx: RunContext) -> GoldenReport:
     keys = pl.read_parquet(files.standardized, columns=["rid", "source", "source_record_id"])
     clusters = pl.read_parquet(files.clusters)
     with StateStore(ctx.state_dir) as store:
-        registry, next_number, retired = store.registry(), store.peek_next_numbers(), store.retired_ids()
+        registry, next_number, retired = _registry(ctx, store), store.peek_next_numbers(), store.retired_ids()
     assignment = assign_golden_ids(keys, clusters["cluster"], registry, next_number, retired=retired)
     ids = keys.select("rid").with_columns(assignment.golden_ids.alias("golden_id"))
     # the registry is saved by its changes: on a night of 1% changed records, an upsert of every
     # record's id was 5.7 of the 53 s publish took at 1M records (bench/RESULTS.md)
-    keys.select("source", "source_record_id").with_columns(ids["golden_id"]).join(
-        registry, on=["source", "source_record_id", "golden_id"], how="anti", maintain_order="left"
-    ).write_parquet(files.assigned)
-    del keys, clusters, registry
+    assigned = (
+        keys.select("source", "source_record_id")
+        .with_columns(ids["golden_id"])
+        .join(registry, on=["source", "source_record_id", "golden_id"], how="anti", maintain_order="left")
+    )
+    assigned.write_parquet(files.assigned)
+    # the registry as the store will hold it once the run is published (save_assignments upserts these)
+    kept = registry.join(assigned, on=["source", "source_record_id"], how="anti")
+    pl.concat([kept, assigned.select(kept.columns)]).write_parquet(files.registry)
+    del keys, clusters, registry, kept
     rules = ctx.config.survivorship_rules
     rules.check_fields(ctx.config.survivorship_path, fields, {*pl.read_parquet_schema(files.standardized), "golden_id"})
     # the records with their golden ids, to disk a slice at a time (a streaming join of the whole file
@@ -160,6 +166,15 @@ def _build_in_partitions(ctx: RunContext, to_build: pl.DataFrame) -> tuple[list[
     if count > 1:
         log.info("golden: %d customers built in %d partitions", golden_ids.len(), count)
     return golden_parts, lineage_parts, built
+
+
+def _registry(ctx: RunContext, store: StateStore) -> pl.DataFrame:
+    """The store's golden id registry: read from the copy the last run left (mdm/incremental/carry.py
+    REGISTRY_FILE) when the store says that run wrote it last, else from the store."""
+    carry = ctx.carry
+    if carry is not None and carry.left(REGISTRY_FILE).exists() and store.registry_run() == carry.run_id:
+        return pl.read_parquet(carry.left(REGISTRY_FILE))
+    return store.registry()
 
 
 def _unchanged(ctx: RunContext, ids: pl.DataFrame) -> pl.Series | None:

@@ -70,6 +70,11 @@ STALE_EVIDENCE_FILES: dict[ContactAttribute, str] = {
 """Contact attribute -> the file of the evidence of each customer's values of it (mdm/stale/delta.py)."""
 STALE_OUTCOMES_FILE = "stale_outcomes.parquet"
 """The contact outcomes that evidence was found from (mdm/stale/stage.py contact_outcomes)."""
+REGISTRY_FILE = "registry.parquet"
+"""The store's golden id registry as the run left it (`source`, `source_record_id`, `golden_id`:
+the rows it read, those it assigned upserted), which the next run reads instead of the store's
+table when the store says that run wrote the registry last (StateStore.registry_run): 990k rows
+fetched from SQLite took 1.3-1.7 s of the golden stage, read from this file 0.1 s."""
 HISTORY_HASHES_FILE = "golden_row_hashes.parquet"
 """Each published golden record's version hash beside a quick hash of the same values
 (mdm/golden/history.py `_hashed`): the next run hashes again only the records whose values moved."""
@@ -85,6 +90,7 @@ LEFT_FILES = (
     *STALE_EVIDENCE_FILES.values(),
     STALE_OUTCOMES_FILE,
     HISTORY_HASHES_FILE,
+    REGISTRY_FILE,
 )
 MATCH_FINGERPRINT = "match_fingerprint"
 GOLDEN_FINGERPRINT = "golden_fingerprint"

@@ -38,6 +38,7 @@ from mdm.incremental.carry import (
     PAIRS_FILE,
     PREVIOUS_RID,
     RECORD_HASHES_FILE,
+    REGISTRY_FILE,
     STALE_AS_OF,
     STALE_EVIDENCE_FILES,
     STALE_FINGERPRINT,
@@ -294,6 +295,7 @@ def _leave_records(ctx: RunContext, records: Path, lineage: Path, ingested: Inge
         CLUSTER_RECORDS_FILE: files.cluster_records,
         CLUSTER_PAIRS_FILE: files.cluster_pairs,
         HISTORY_HASHES_FILE: files.history_hashes,
+        REGISTRY_FILE: files.registry,
     } | {name: files.dir / name for name in HASH_FILES.values()}
     fingerprints = {
         MATCH_FINGERPRINT: match_fingerprint(rules),

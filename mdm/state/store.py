@@ -335,6 +335,12 @@ class StateStore:
             rechunk=False,  # read once, by a join: one copy of 5M rows fewer
         )
 
+    def registry_run(self) -> str | None:
+        """The run whose `save_assignments` last wrote the registry (None in a store older than
+        this mark): a copy of the registry that run left is the registry."""
+        value = self._one("SELECT value FROM meta WHERE key = 'registry_run'")
+        return None if value is None else str(value)
+
     def peek_next_numbers(self) -> int:
         return int(self._one("SELECT value FROM meta WHERE key = 'next_golden_number'"))
 
@@ -390,6 +396,10 @@ class StateStore:
                     (s, r, g, run_id, run_id)
                     for s, r, g in assignments.select("source", "source_record_id", "golden_id").iter_rows()
                 ),
+            )
+            con.execute(  # which run's registry this is: the next run may read it from that run's file
+                "INSERT INTO meta VALUES ('registry_run', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (run_id,),
             )
             current = int(self._one("SELECT value FROM meta WHERE key = 'next_golden_number'"))
             con.execute("UPDATE meta SET value = ? WHERE key = 'next_golden_number'", (str(max(current, next_number)),))
