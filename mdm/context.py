@@ -185,6 +185,12 @@ class WorkFiles:
         return self.dir / "lineage.parquet"
 
     @property
+    def lineage_built(self) -> Path:
+        """The lineage of the customers an incremental run built, the others' being the last run's
+        (golden -> publish, which hashes only these to patch golden_attribute_lineage)."""
+        return self.dir / "lineage_built.parquet"
+
+    @property
     def unchanged_customers(self) -> Path:
         """`golden_id` of the customers whose records are all exactly the last run's, under the same
         id (-> stale, which carries their evidence); written by an incremental run only."""

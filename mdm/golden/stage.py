@@ -116,9 +116,10 @@ def golden_stage(ctx: RunContext) -> GoldenReport:
         fresh = pl.concat([pl.scan_parquet(p) for p in golden_parts]).collect()
         pl.concat([carried.golden.select(fresh.columns), fresh]).sort("golden_id").write_parquet(files.golden)
         customers = built + carried.golden.height
+        join_parts(lineage_parts, files.lineage_built)
         # the carried lineage read from the last run's file as it is written
-        pl.concat([carried.lineage, *(pl.scan_parquet(p) for p in lineage_parts)]).sink_parquet(files.lineage)
-        for part in [*golden_parts, *lineage_parts]:
+        pl.concat([carried.lineage, pl.scan_parquet(files.lineage_built)]).sink_parquet(files.lineage)
+        for part in golden_parts:
             part.unlink()
     RunIds(assignment.next_number, assignment.events).write(files.ids)
     new = assignment.new_ids.len()

@@ -83,17 +83,33 @@ class TablePatch:
 
 
 def table_patch(
-    name: str, rows: Path, exclude: Sequence[str], previous: Path | None, work_dir: Path
+    name: str,
+    rows: Path,
+    exclude: Sequence[str],
+    previous: Path | None,
+    work_dir: Path,
+    kept: tuple[pl.DataFrame, Path] | None = None,
 ) -> tuple[TablePatch | None, pl.DataFrame]:
     """Today's group hashes of table `name` (made of `rows`, less `exclude`), and the patch from
-    the last run's (`previous`: the hashes it left; None: no patch, the table is written whole)."""
+    the last run's (`previous`: the hashes it left; None: no patch, the table is written whole).
+
+    `kept`: (the keys of groups whose rows are the last run's exactly, a file of the rows of every
+    other group): those groups take their hashes from `previous` and only the other file is hashed
+    and searched for the rows to insert (the lineage of the customers an incremental night carried
+    over is nine tenths of 6M rows: hashing it took 0.6 s, finding the changed rows in it 0.3)."""
     table = PATCHED_TABLES[name]
     keys = list(table.keys)
-    today = group_hashes(rows, table, exclude)
-    if previous is None or not previous.exists():
-        return None, today
-    before = pl.read_parquet(previous)
-    if before.columns != today.columns:  # left by a run of other code
+    before = pl.read_parquet(previous) if previous is not None and previous.exists() else None
+    today = None
+    if before is not None and kept is not None:
+        carried, rows_of_others = kept
+        known = before.join(carried.select(keys), on=keys, how="semi")
+        others = group_hashes(rows_of_others, table, exclude)
+        if known.height == carried.height and known.columns == others.columns:  # else: hashed whole
+            today, rows = pl.concat([known, others]), rows_of_others
+    if today is None:
+        today = group_hashes(rows, table, exclude)
+    if before is None or before.columns != today.columns:  # none, or left by a run of other code
         return None, today
     renamed = {c: f"_{c}" for c in before.columns if c not in keys}
     compared = today.join(before.rename(renamed), on=keys, how="left")

@@ -122,7 +122,10 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     pairs_table = match_pairs(ctx, diff)
     phases.done("match_pairs hashed, explained to files")
     patches = _patches(
-        ctx, base, {"source_records": (protected_records, ["rid"]), "golden_attribute_lineage": (lineage, [])}
+        ctx,
+        base,
+        {"source_records": (protected_records, ["rid"]), "golden_attribute_lineage": (lineage, [])},
+        {"golden_attribute_lineage": _carried_lineage(ctx)},
     )
     if diff is not None and ctx.carry is not None and (pairs := diff.patch(_last_keys(ctx.carry))) is not None:
         patches["match_pairs"] = pairs
@@ -238,20 +241,34 @@ def _base(ctx: RunContext) -> Path | None:
 
 
 def _patches(
-    ctx: RunContext, base: Path | None, tables: dict[str, tuple[Path, list[str]]]
+    ctx: RunContext,
+    base: Path | None,
+    tables: dict[str, tuple[Path, list[str]]],
+    kept: dict[str, tuple[pl.DataFrame, Path] | None],
 ) -> dict[str, TablePatch | SqlPatch]:
     """The patches of the last master's tables `tables` (name -> its rows' file and the columns it
     does not publish) from `base`; either way each table's group hashes go to the work dir, for
-    the next run."""
+    the next run. `kept`: name -> the groups whose rows are the last run's and the file of the
+    others' (table_patch), where known."""
     carry = ctx.carry
     patches: dict[str, TablePatch | SqlPatch] = {}
     for name, (rows, exclude) in tables.items():
         previous = carry.left(HASH_FILES[name]) if base is not None and carry is not None else None
-        patch, hashes = table_patch(name, rows, exclude, previous, ctx.files.dir)
+        patch, hashes = table_patch(name, rows, exclude, previous, ctx.files.dir, kept.get(name))
         hashes.write_parquet(ctx.files.dir / HASH_FILES[name])
         if patch is not None:
             patches[name] = patch
     return patches
+
+
+def _carried_lineage(ctx: RunContext) -> tuple[pl.DataFrame, Path] | None:
+    """(the golden ids whose lineage rows are the last run's as it published them, the file of the
+    other customers' lineage), when the golden stage carried customers over (mdm/golden/delta.py)
+    and no value of the lineage is a token (tokens are made again under today's key), else None."""
+    files = ctx.files
+    if ctx.cipher is not None or not files.lineage_built.exists() or not files.unchanged_customers.exists():
+        return None
+    return pl.read_parquet(files.unchanged_customers), files.lineage_built
 
 
 def _pairs_diff(ctx: RunContext) -> PairsDiff | None:
