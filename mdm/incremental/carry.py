@@ -22,7 +22,10 @@ record's component and label, each link's and pair to review's outcome), with a 
 conflict rules: the next run clusters only the components that changed (mdm/cluster/delta.py).
 And the evidence of every contact value and the contact outcomes it was found from, with a
 fingerprint of the staleness rules and the as-of day: the next run finds the evidence again only
-for the customers a change touches (mdm/stale/delta.py).
+for the customers a change touches (mdm/stale/delta.py). And the store's golden id registry as
+the run leaves it (the next run reads it instead of the store's table when the store marks that
+run as the registry's last writer) and each golden record's version hash by a quick hash of its
+values (the next run's history hashes again only the records whose values moved).
 """
 
 from __future__ import annotations
