@@ -73,8 +73,8 @@ def _hashed(customers: pl.LazyFrame, known: pl.DataFrame | None = None) -> pl.Da
     only). `content` is a quick hash of the same columns (mdm/incremental/carry.py `row_hash`);
     a record whose golden_id and content are a row of `known` (these three columns, as an
     earlier call returned them) takes its row hash from there, and only the others are encoded
-    and hashed (at 451k golden records of which a night changed 4k: 0.2 s where hashing each
-    took 1.3, bench/RESULTS.md)."""
+    and hashed (at 451k golden records of which a night changed 2k: 0.46 s where hashing each
+    took 1.9, bench/RESULTS.md)."""
     columns = sorted(versioned_columns(customers.collect_schema().names()))  # sorted: a reordering is no change
     reuse = known.select("golden_id", "content", "row_hash") if known is not None else None
     parts: list[pl.DataFrame] = []
