@@ -11,7 +11,7 @@ from unittest.mock import patch
 
 import polars as pl
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from mdm.config.dictionary import load_dictionary
@@ -156,6 +156,7 @@ def test_date_standardizer_never_raises(value: str) -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(text, st.sampled_from(["US", "CA", "DE", None]))
+@example("00ß", "DE")  # three characters that upper-case to four
 def test_coded_country_and_region_never_raise_and_are_idempotent(value: str, country: str | None) -> None:
     """Standardizing a clean value again gives the same clean value and key."""
     countries = pl.Series("country", [country], dtype=pl.String)

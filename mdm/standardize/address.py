@@ -126,7 +126,8 @@ def standardize_region(raw: pl.Series, ctx: FieldContext, country: pl.Series) ->
     def one(value: str, country_code: str | None) -> tuple[str | None, str | None]:
         code = country_code or ctx.source_country
         if code not in ("US", "CA"):
-            return value.upper() if len(value) <= 3 else _display(pl.Series([value]))[0], None
+            upper = value.upper()  # a code by its length upper-cased ('ß' is 'SS'): upper-casing again keeps it
+            return upper if len(upper) <= 3 else _display(pl.Series([value]))[0], None
         found = table.get((code, fold(value)))
         return (found, None) if found else (None, f"unknown {code} region '{value}'")
 
