@@ -102,10 +102,13 @@ def _text(value: Any) -> str | None:
 
 
 def _frame(columns: Sequence[str], rows: list[list[str | None]], row_numbers: list[int]) -> pl.DataFrame:
-    data: dict[str, list[Any]] = {ROW: row_numbers}
-    for i, name in enumerate(columns):
-        data[name] = [r[i] for r in rows]
-    schema = {ROW: pl.Int64, **{name: pl.String for name in columns}}
+    return _columns_frame({name: [r[i] for r in rows] for i, name in enumerate(columns)}, row_numbers)
+
+
+def _columns_frame(values: dict[str, list[str | None]], row_numbers: list[int]) -> pl.DataFrame:
+    """The rows' frame from each column's values (text or None), numbered."""
+    data: dict[str, list[Any]] = {ROW: row_numbers} | values
+    schema = {ROW: pl.Int64, **{name: pl.String for name in values}}
     return pl.DataFrame(data, schema=schema)
 
 
@@ -476,9 +479,11 @@ def read_jsonl(path: Path) -> RawRead:
             columns.setdefault(key, None)
         objects.append(value)
         numbers.append(number)
-    names = list(columns)
-    rows = [[_text(obj.get(name)) for name in names] for obj in objects]
-    return RawRead(_frame(names, rows, numbers), rejects, encoding="utf-8")
+    values: dict[str, list[str | None]] = {}
+    for name in columns:  # by column: most hold only text and nulls, taken as they are
+        found = [obj.get(name) for obj in objects]
+        values[name] = found if all(v is None or type(v) is str for v in found) else [_text(v) for v in found]
+    return RawRead(_columns_frame(values, numbers), rejects, encoding="utf-8")
 
 
 # ---- parquet -----------------------------------------------------------------------------------
