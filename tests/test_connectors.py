@@ -132,6 +132,28 @@ def test_parquet_keeps_typed_dates_as_iso(tmp_path: Path) -> None:
     assert read.temporal_columns == {"dob": "%Y-%m-%d"}
 
 
+def test_a_column_named_like_the_row_numbers_is_refused_by_every_kind(tmp_path: Path) -> None:
+    """A source column `_row` would replace each row's number (quarantine and lineage point at
+    rows by it): every connector refuses the source, naming it."""
+    (tmp_path / "in.csv").write_text("_row,name\nx,Ann\n")
+    (tmp_path / "in.jsonl").write_text('{"name": "Ann"}\n{"_row": "x", "name": "Bo"}\n')
+    pl.DataFrame({"_row": ["x"], "name": ["Ann"]}).write_parquet(tmp_path / "in.parquet")
+    con = sqlite3.connect(tmp_path / "in.sqlite")
+    con.execute("CREATE TABLE people (_row TEXT, name TEXT)")
+    con.commit()
+    con.close()
+    reads = {
+        "in.csv": lambda: read_csv(tmp_path / "in.csv"),
+        "in.jsonl": lambda: read_jsonl(tmp_path / "in.jsonl"),
+        "in.parquet": lambda: read_parquet(tmp_path / "in.parquet"),
+        "in.sqlite": lambda: read_sqlite(tmp_path / "in.sqlite", table="people"),
+    }
+    for name, read in reads.items():
+        with pytest.raises(SourceReadError, match="a column is named '_row'") as raised:
+            read()
+        assert name in str(raised.value)
+
+
 def test_sqlite_table_and_query(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite"
     con = sqlite3.connect(path)

@@ -129,10 +129,19 @@ def _check_header(header: Sequence[str], where: str) -> list[str]:
     names = [h.strip() for h in header]
     if not names or all(not n for n in names):
         raise SourceReadError(f"{where}: no header row")
+    _check_reserved(names, where)
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise SourceReadError(f"{where}: header repeats column(s) {', '.join(dupes)}; rename them in the source")
     return names
+
+
+def _check_reserved(names: Sequence[str], where: str) -> None:
+    """A source's column may not take the name of the rows' numbers (it would replace them)."""
+    if ROW in names:
+        raise SourceReadError(
+            f"{where}: a column is named {ROW!r}, the name ingest gives each row's number; rename it in the source"
+        )
 
 
 # ---- csv -------------------------------------------------------------------------------------
@@ -309,7 +318,7 @@ def read_csv(
     except StopIteration:
         raise SourceReadError(f"{path}: the file is empty (no header row)") from None
     dialect = _Dialect(delimiter, quotechar, len(header), encoding, str(path))
-    read = _records_by_lines(text, reader.line_num, header, dialect) if _by_lines(text, header) else None
+    read = _records_by_lines(text, reader.line_num, header, dialect) if _by_lines(text) else None
     frame, rejects = read if read is not None else _records_by_reader(reader, header, dialect)
     return RawRead(frame, rejects, encoding=encoding)
 
@@ -366,10 +375,10 @@ def _records_by_reader(reader: Any, header: list[str], dialect: _Dialect) -> tup
     return _frame(header, rows, numbers), rejects
 
 
-def _by_lines(text: str, header: list[str]) -> bool:
+def _by_lines(text: str) -> bool:
     """True when `_records_by_lines` reads `text` as the csv module does: lines end at a newline
-    alone (no carriage return), no NUL, no undecodable byte, no column named like the row number."""
-    return "\r" not in text and "\x00" not in text and ROW not in header and not _BAD_BYTES.search(text)
+    alone (no carriage return), no NUL, no undecodable byte."""
+    return "\r" not in text and "\x00" not in text and not _BAD_BYTES.search(text)
 
 
 def _records_by_lines(
@@ -479,6 +488,7 @@ def read_jsonl(path: Path) -> RawRead:
             columns.setdefault(key, None)
         objects.append(value)
         numbers.append(number)
+    _check_reserved(list(columns), str(path))
     values: dict[str, list[str | None]] = {}
     for name in columns:  # by column: most hold only text and nulls, taken as they are
         found = [obj.get(name) for obj in objects]
@@ -494,6 +504,7 @@ def read_parquet(path: Path) -> RawRead:
         frame = pl.read_parquet(path)
     except Exception as exc:  # polars raises several kinds for a corrupt file
         raise SourceReadError(f"{path}: not a readable parquet file: {exc}") from None
+    _check_reserved(frame.columns, str(path))
     temporal: dict[str, str] = {}
     nested: dict[str, str] = {}
     cast = []
