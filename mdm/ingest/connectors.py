@@ -16,7 +16,7 @@ import io
 import json
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -136,7 +136,7 @@ def _check_header(header: Sequence[str], where: str) -> list[str]:
     return names
 
 
-def _check_reserved(names: Sequence[str], where: str) -> None:
+def _check_reserved(names: Collection[str], where: str) -> None:
     """A source's column may not take the name of the rows' numbers (it would replace them)."""
     if ROW in names:
         raise SourceReadError(
@@ -393,10 +393,11 @@ def _records_by_lines(
     lines = text.split("\n")[skip:]
     width, delimiter = dialect.width, dialect.delimiter
     series = pl.Series("line", lines, dtype=pl.String)
+    has_quote = series.str.contains(dialect.quotechar, literal=True)
     quoted: list[tuple[int, list[str], int]] = []  # (first line, record, lines it took)
     taken_in: list[int] = []  # lines a quoted record took in after its first
     next_line = 0
-    for at in series.str.contains(dialect.quotechar, literal=True).arg_true().to_list():
+    for at in has_quote.arg_true().to_list():
         if at < next_line:  # inside the record before
             continue
         reader = csv.reader(_terminated(lines, at), delimiter=delimiter, quotechar=dialect.quotechar, strict=False)
@@ -410,12 +411,12 @@ def _records_by_lines(
             quoted.append((at, record, reader.line_num))
     quoted_at = pl.Series([q[0] for q in quoted], dtype=pl.Int64)
     single = (
-        series.to_frame()
+        pl.DataFrame([series, has_quote.alias("has_quote")])
         .with_row_index("at")
         .with_columns(pl.col("at").cast(pl.Int64))
         .filter(
             (pl.col("line") != "")
-            & ~pl.col("line").str.contains(dialect.quotechar, literal=True)
+            & ~pl.col("has_quote")
             & ~pl.col("at").is_in(pl.Series(taken_in, dtype=pl.Int64).implode())
         )
     )
@@ -444,7 +445,7 @@ def _records_by_lines(
         else:
             kept.append(list(record))
             numbers.append(number)
-    frame = pl.concat([rows.cast({ROW: pl.Int64}), _frame(header, kept, numbers)]).sort(ROW)
+    frame = pl.concat([rows, _frame(header, kept, numbers)]).sort(ROW)
     return frame, sorted(rejects, key=lambda r: r.row_number)
 
 
@@ -488,7 +489,7 @@ def read_jsonl(path: Path) -> RawRead:
             columns.setdefault(key, None)
         objects.append(value)
         numbers.append(number)
-    _check_reserved(list(columns), str(path))
+    _check_reserved(columns.keys(), str(path))
     values: dict[str, list[str | None]] = {}
     for name in columns:  # by column: most hold only text and nulls, taken as they are
         found = [obj.get(name) for obj in objects]
