@@ -259,6 +259,34 @@ def test_a_few_known_frequencies_score_as_a_join_with_them_does(
     assert few.filter(pl.col("family_name_level") == "exact").height > 0
 
 
+def test_frequencies_by_rid_score_as_a_join_on_the_left_values_does(trained: tuple) -> None:
+    """The run picks each pair's term frequencies by its left rid (`frequencies_by_rid`), from
+    pairs compared without their left values; the API and explanations join on the left values.
+    Both give the same scores, with rids that are not the records' positions and values missing."""
+    records, _, scored, model = trained
+    some = records.head(records.height // 2)["rid"]
+    records = records.with_columns(  # some records without a given name: no frequency to pick
+        pl.when(pl.col("rid").is_in(some.head(40).implode())).then(None).otherwise("given_name_key").alias(
+            "given_name_key"
+        )
+    ).reverse()  # rid no longer the row's position
+    pairs = scored.select("left", "right").filter(pl.col("left").is_in(some.implode()))
+    usable = usable_comparisons(records.columns, [t.comparison for t in model.comparisons])
+    known = {c: term_frequencies(records, c) for c in score.tf_columns(usable)}
+    thresholds = {"threshold_match_probability": 0.95, "threshold_review_probability": 0.5}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the comparisons this population lacks
+        joined = score_pairs(records, pairs, model, frequencies=known, **thresholds)
+        compared = score.compare_for_scoring(records, pairs, usable, left_values=False)
+        assert not [c for c in compared.columns if c.endswith("_l")]
+        by_rid = score_pairs(
+            records, pairs, model, compared=compared, by_rid=score.frequencies_by_rid(records, known), **thresholds
+        )
+    assert by_rid.equals(joined)
+    exact = joined.filter(pl.col("given_name_level") == "exact")
+    assert exact["given_name_weight"].n_unique() > 3  # the frequencies moved the weights
+
+
 def test_save_load_round_trip(trained: tuple, tmp_path: Path) -> None:
     model = trained[3]
     path = save_model(model, tmp_path / "match_model.json")

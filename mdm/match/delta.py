@@ -56,7 +56,7 @@ class DeltaCompared:
 
     blocked: Blocked
     compared: pl.DataFrame
-    """left, right, rule, rule_mask, each comparison's level, the left values of `tf_columns`."""
+    """left, right, rule, rule_mask, each comparison's level."""
     recompared: int
     """Pairs compared in this run (those with a new or changed record, or renumbered out of order)."""
     carried: int
@@ -69,7 +69,6 @@ def compare_delta(
     rules: MatchRules,
     comparisons: list[Comparison],
     carry: CarryOver,
-    tf_columns: list[str],
     partitions: Partitions | None = None,
 ) -> DeltaCompared:
     """The run's candidate pairs and levels: those touching a new or changed record, or a record of a
@@ -107,12 +106,6 @@ def compare_delta(
     fresh = compare_pairs(records, fresh_pairs, comparisons, keep=["rule", "rule_mask"], partitions=partitions)
     compared = pl.concat([kept, fresh.select(kept.columns)]).sort("left", "right")
     union = compared.select(PAIR_COLUMNS)
-    if tf_columns:  # the left values term-frequency adjusted levels read (compare_for_scoring)
-        values = records.select(pl.col("rid").alias("left"), *(pl.col(c).alias(f"{c}_l") for c in tf_columns))
-        compared = compared.join(values, on="left", how="left", maintain_order="left")
-        compared = compared.select(
-            *PAIR_COLUMNS, *(f"{c}_l" for c in tf_columns), *names
-        )  # as compare_pairs orders them
     report = count_by_rule(union, rules.blocking, blocked.rules)
     log.info("incremental match: %d pairs compared, %d carried over", fresh.height, kept.height)
     return DeltaCompared(

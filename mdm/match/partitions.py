@@ -48,7 +48,8 @@ class ComparedParts:
     once, in one frame)."""
 
     parts: Sequence[Path | pl.DataFrame]
-    """Per partition, its pairs as compare_for_scoring gives them, sorted by (left, right): a file,
+    """Per partition, its pairs as compare_for_scoring gives them without the left values (scoring
+    reads the term frequencies by rid), sorted by (left, right): a file,
     or the frame of pairs compared at once (`whole`)."""
     rules: list[dict[str, Any]]
     """The blocking report of all the pairs (block_pairs' `rules`)."""
@@ -107,7 +108,7 @@ def compare_in_partitions(
     giant_blocks = pl.DataFrame(schema=GIANT_BLOCKS_SCHEMA)
     for number, left_in in enumerate(ranges):
         blocked = block_pairs(records, rules.blocking, rules.max_block_size, left_in=left_in)
-        compared = compare_for_scoring(records, blocked.pairs, comparisons, partitions, many=many)
+        compared = compare_for_scoring(records, blocked.pairs, comparisons, partitions, many=many, left_values=False)
         paths.append(work_dir / f"compared_{number}.parquet")
         compared.write_parquet(paths[-1], compression=PAIR_FILE_COMPRESSION)
         patterns.append(pattern_counts(compared, comparisons))

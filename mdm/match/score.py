@@ -35,6 +35,21 @@ def term_frequencies(records: pl.DataFrame, column: str) -> pl.DataFrame:
     return values.group_by("value").agg((in_steps_expr(pl.len()) / with_value).alias("term_frequency"))
 
 
+def frequencies_by_rid(records: pl.DataFrame, frequencies: Mapping[str, pl.DataFrame]) -> dict[str, pl.Series]:
+    """Per column of `frequencies` (its `term_frequencies`): each record's value's frequency, by
+    rid (null where the record has no value or no rid), for `score_pairs` to pick by each pair's
+    left rid: at 6.3M pairs a look-up by position, where joining the pairs to the frequencies on
+    the left values needs those values beside the pairs first (two joins of every pair)."""
+    rids = records["rid"].cast(pl.Int64)
+    size = rids.len() and int(rids.max()) + 1  # type: ignore[arg-type]
+    by_rid = {}
+    for column, table in frequencies.items():
+        values = records.select(pl.col(column).alias("value"))
+        found = values.join(table, on="value", how="left", maintain_order="left")["term_frequency"]
+        by_rid[column] = pl.repeat(None, size, dtype=pl.Float64, eager=True).scatter(rids, found)
+    return by_rid
+
+
 def tf_columns(comparisons: list[Comparison]) -> list[str]:
     """The columns whose term frequencies scoring reads (term-frequency adjusted levels)."""
     return sorted({column for comparison in comparisons for _, column in _tf_levels(comparison)})
@@ -57,9 +72,12 @@ def _weight(
     scored: pl.DataFrame,
     trained: TrainedComparison,
     frequencies: Mapping[str, pl.DataFrame] | None = None,
+    by_rid: Mapping[str, pl.Series] | None = None,
 ) -> tuple[pl.DataFrame, list[pl.Expr]]:
     """(`scored` with the term frequencies the comparison reads joined on, the expressions of its
-    `<c>_level` and `<c>_weight`): the expressions of every comparison are evaluated together."""
+    `<c>_level` and `<c>_weight`): the expressions of every comparison are evaluated together.
+    A column of `by_rid` (`frequencies_by_rid`) is read from `_tf_<column>`, put beside the pairs
+    by `score_pairs`."""
     comparison = trained.comparison
     name = comparison.name
     indices = list(range(len(trained.levels)))
@@ -68,19 +86,7 @@ def _weight(
     )
     for index, column in _tf_levels(comparison):
         m = trained.levels[index].m_probability or 0.0
-        known = frequencies.get(column) if frequencies is not None else None
-        table = known if known is not None else term_frequencies(records, column)
-        if table.height <= FEW_TERMS and scored.schema[f"{column}_l"] == pl.String:
-            # a few values (the API's one record): looked up in an expression, no join to pay for
-            frequency = pl.col(f"{column}_l").replace_strict(
-                table["value"], table["term_frequency"], default=None, return_dtype=pl.Float64
-            )
-        else:
-            tf = table.rename({"value": f"{column}_l", "term_frequency": f"_tf_{column}"})
-            # the carried values are categorical codes (compare_pairs): join code to code
-            tf = tf.with_columns(pl.col(f"{column}_l").cast(scored.schema[f"{column}_l"]))
-            scored = scored.join(tf, on=f"{column}_l", how="left", maintain_order="left")
-            frequency = pl.col(f"_tf_{column}")
+        scored, frequency = _frequency(records, scored, column, frequencies, by_rid)
         adjusted = pl.lit(math.log2(m)) - frequency.log(2)
         weight = pl.when(pl.col(name) == index).then(adjusted).otherwise(weight)
     labels = [level.label for level in trained.levels]
@@ -90,18 +96,46 @@ def _weight(
     ]
 
 
+def _frequency(
+    records: pl.DataFrame,
+    scored: pl.DataFrame,
+    column: str,
+    frequencies: Mapping[str, pl.DataFrame] | None,
+    by_rid: Mapping[str, pl.Series] | None,
+) -> tuple[pl.DataFrame, pl.Expr]:
+    """(`scored`, with a join of the frequencies when one is needed; the expression of the pair's
+    term frequency of `column`, the left value's): see `_weight`."""
+    if by_rid is not None and column in by_rid:
+        return scored, pl.col(f"_tf_{column}")
+    known = frequencies.get(column) if frequencies is not None else None
+    table = known if known is not None else term_frequencies(records, column)
+    if table.height <= FEW_TERMS and scored.schema[f"{column}_l"] == pl.String:
+        # a few values (the API's one record): looked up in an expression, no join to pay for
+        frequency = pl.col(f"{column}_l").replace_strict(
+            table["value"], table["term_frequency"], default=None, return_dtype=pl.Float64
+        )
+        return scored, frequency
+    tf = table.rename({"value": f"{column}_l", "term_frequency": f"_tf_{column}"})
+    # the carried values are categorical codes (compare_pairs): join code to code
+    tf = tf.with_columns(pl.col(f"{column}_l").cast(scored.schema[f"{column}_l"]))
+    return scored.join(tf, on=f"{column}_l", how="left", maintain_order="left"), pl.col(f"_tf_{column}")
+
+
 def compare_for_scoring(
     records: pl.DataFrame,
     pairs: pl.DataFrame,
     comparisons: list[Comparison],
     partitions: Partitions | None = None,
     many: bool | None = None,
+    left_values: bool = True,
 ) -> pl.DataFrame:
     """The level of every comparison per pair, with what scoring and training need beside it:
-    the pairs' `rule` and `rule_mask` and the left values of term-frequency adjusted columns
-    (compared on `partitions` when given, mdm/executor.py; `many` as compare_pairs takes it)."""
+    the pairs' `rule` and `rule_mask` and, with `left_values`, the left values of term-frequency
+    adjusted columns (which `score_pairs` reads unless given the frequencies by rid); compared on
+    `partitions` when given (mdm/executor.py); `many` as compare_pairs takes it."""
     keep = [c for c in ("rule", "rule_mask") if c in pairs.columns]
-    tf_columns = sorted({column for comparison in comparisons for _, column in _tf_levels(comparison)})
+    tf_levels = [column for comparison in comparisons for _, column in _tf_levels(comparison)]
+    tf_columns = sorted(set(tf_levels)) if left_values else []
     return compare_pairs(
         records, pairs, comparisons, keep=keep, carry_left=tf_columns, partitions=partitions, many=many
     )
@@ -129,6 +163,7 @@ def score_pairs(
     compared: pl.DataFrame | None = None,
     frequencies: Mapping[str, pl.DataFrame] | None = None,
     record_count: int | None = None,
+    by_rid: Mapping[str, pl.Series] | None = None,
 ) -> pl.DataFrame:
     """Score candidate pairs (`left`, `right` rids of `records`; `rule` kept if present).
 
@@ -139,16 +174,21 @@ def score_pairs(
     already computed (training compares the same pairs). `frequencies` (column -> its
     `term_frequencies`) and `record_count` stand for what `records` would give when `records` holds
     only the pairs' records of a larger set (the API scores a few candidates against the whole
-    master's frequencies and prior). Lowering the thresholds sends more pairs to merge or review
+    master's frequencies and prior). `by_rid` (`frequencies_by_rid`) gives a term frequency by the
+    pair's left rid instead of by the left value: `compared` then needs no left values of its
+    columns. Lowering the thresholds sends more pairs to merge or review
     (recall); raising them keeps only surer pairs (precision).
     """
     usable = usable_comparisons(records.columns, [t.comparison for t in model.comparisons])
     trained = [t for t in model.comparisons if t.comparison in usable]
     keep = [c for c in ("rule",) if c in pairs.columns]
     scored = compared if compared is not None else compare_for_scoring(records, pairs, usable)
+    if by_rid:
+        picked = sorted({column for t in trained for _, column in _tf_levels(t.comparison) if column in by_rid})
+        scored = scored.with_columns(by_rid[column].gather(scored["left"]).alias(f"_tf_{column}") for column in picked)
     explaining = []
     for t in trained:
-        scored, expressions = _weight(records, scored, t, frequencies)
+        scored, expressions = _weight(records, scored, t, frequencies, by_rid)
         explaining += expressions
     scored = scored.with_columns(explaining)
     weights = [f"{t.comparison.name}_weight" for t in trained]

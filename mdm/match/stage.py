@@ -22,7 +22,7 @@ from mdm.match.delta import DeltaCompared, compare_delta, left_pairs, match_fing
 from mdm.match.learn import Learned, LearningReport, label_levels, learn
 from mdm.match.model import MatchModel, save_model
 from mdm.match.partitions import ComparedParts, compare_in_partitions
-from mdm.match.score import score_pairs, term_frequencies, tf_columns
+from mdm.match.score import frequencies_by_rid, score_pairs, term_frequencies, tf_columns
 from mdm.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,8 @@ def _score_in_slices(
     # the columns score_pairs reads frequencies of: the model's comparisons the records can make
     usable = usable_comparisons(records.columns, [t.comparison for t in learned.model.comparisons])
     frequencies = {column: term_frequencies(records, column) for column in tf_columns(usable)}
+    # picked by each pair's left rid: the compared pairs hold no left values (compare_for_scoring)
+    by_rid = frequencies_by_rid(records, frequencies)
     parts: list[Path] = []
     classes = Counter[str]()
     for pairs in compared.read():
@@ -126,6 +128,7 @@ def _score_in_slices(
                 threshold_review_probability=learned.threshold_review_probability,
                 compared=piece,
                 frequencies=frequencies,
+                by_rid=by_rid,
             )
             classes.update(dict(scored["match_class"].cast(pl.String).value_counts().iter_rows()))
             parts.append(files.dir / f"scored_{len(parts)}.parquet")
@@ -148,7 +151,7 @@ def _compare_delta(ctx: RunContext, records: pl.DataFrame, comparisons: list[Com
         log.info("incremental: the matching rules changed since the last run; every pair is compared")
         return None
     previous = pl.read_parquet(ctx.files.record_hashes, columns=["rid", PREVIOUS_RID])
-    return compare_delta(records, previous, rules, comparisons, carry, tf_columns(comparisons), ctx.partitions)
+    return compare_delta(records, previous, rules, comparisons, carry, ctx.partitions)
 
 
 def _learn(ctx: RunContext, model: MatchModel, records: pl.DataFrame, labels: list[dict[str, Any]]) -> Learned:
