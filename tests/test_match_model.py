@@ -266,9 +266,10 @@ def test_frequencies_by_rid_score_as_a_join_on_the_left_values_does(trained: tup
     records, _, scored, model = trained
     some = records.head(records.height // 2)["rid"]
     records = records.with_columns(  # some records without a given name: no frequency to pick
-        pl.when(pl.col("rid").is_in(some.head(40).implode())).then(None).otherwise("given_name_key").alias(
-            "given_name_key"
-        )
+        pl.when(pl.col("rid").is_in(some.head(40).implode()))
+        .then(None)
+        .otherwise("given_name_key")
+        .alias("given_name_key")
     ).reverse()  # rid no longer the row's position
     pairs = scored.select("left", "right").filter(pl.col("left").is_in(some.implode()))
     usable = usable_comparisons(records.columns, [t.comparison for t in model.comparisons])
