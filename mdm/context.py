@@ -17,6 +17,7 @@ import polars as pl
 from mdm.budget import MemoryBudget
 from mdm.config.project import ProjectConfig
 from mdm.executor import LocalPartitions, Partitions
+from mdm.files import RecordFiles
 from mdm.incremental.bases import StagedBases
 from mdm.incremental.carry import (
     HASH_FILES,
@@ -170,9 +171,15 @@ class WorkFiles:
 
     # golden ->
     @property
-    def records(self) -> Path:
-        """Standardized records with their golden id (-> stale, archive, tags, publish)."""
-        return self.dir / "records.parquet"
+    def record_golden_ids(self) -> Path:
+        """The golden id of each standardized record, in the standardized file's order."""
+        return self.dir / "record_golden_ids.parquet"
+
+    @property
+    def records(self) -> RecordFiles:
+        """Standardized records with their golden id (-> stale, archive, tags, publish): the
+        standardized file beside the golden ids' file, read side by side."""
+        return RecordFiles(self.standardized, self.record_golden_ids)
 
     @property
     def golden(self) -> Path:

@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -47,24 +48,45 @@ def place_copy(source: Path, target: Path) -> None:
     fsync_path(target)
 
 
-def with_column_in_slices(source: Path, out: Path, rows: int, column: pl.Series) -> None:
-    """The parquet file `source` with `column` (a value per row, in the file's order) added as its
-    last column, written to the parquet file `out`: streamed a slice of at most `rows` rows at a
-    time, each slice of the file beside the same slice of the column, so only a few slices are in
-    memory whatever the file's length. The file has the same rows, columns and types as one
-    written by polars whole. (At 990k records of 126 columns: 3.3 s and 744 MiB at the peak, where
-    appending each slice with pyarrow's writer took 7.1 s and 565 MiB, bench/RESULTS.md.)"""
-    total = int(pl.scan_parquet(source).select(pl.len()).collect().item())
-    if column.len() != total:
-        raise ValueError(f"{column.name}: {column.len()} values for the {total} rows of {source}")
-    parts = [
-        pl.concat(
-            [pl.scan_parquet(source).slice(start, rows), column.slice(start, rows).to_frame().lazy()],
-            how="horizontal",
-        )
-        for start in (range(0, total, rows) if total else range(1))
-    ]
-    pl.concat(parts).sink_parquet(out)
+@dataclass(frozen=True)
+class RecordFiles:
+    """The run's records with their golden ids as two parquet files of the same rows in the same
+    order, read side by side as one table: `values` (the standardized records, numbered by `rid`)
+    and `golden_ids` (one column, `golden_id`). The golden stage writes only the ids: writing the
+    records' 126 columns again beside them took 3.3 s at 990k records, reading the two files side
+    by side costs what reading one does (bench/RESULTS.md)."""
+
+    values: Path
+    golden_ids: Path
+
+    def scan(self) -> pl.LazyFrame:
+        """The records, `golden_id` last."""
+        return pl.concat([pl.scan_parquet(self.values), pl.scan_parquet(self.golden_ids)], how="horizontal")
+
+    def columns(self) -> list[str]:
+        return [*pl.read_parquet_schema(self.values), *pl.read_parquet_schema(self.golden_ids)]
+
+    def sql(self, exclude: Sequence[str] = (), row_number: bool = False) -> str:
+        """The records as a SELECT of DuckDB (less the columns `exclude`), in their order; with
+        `row_number`, each row's number among them as `file_row_number`."""
+        values, ids = (str(p).replace("'", "''") for p in (self.values, self.golden_ids))
+        numbered = ", file_row_number = true" if row_number else ""
+        columns = f"* EXCLUDE ({', '.join(exclude)})" if exclude else "*"
+        joined = f"read_parquet('{values}'{numbered}) AS v POSITIONAL JOIN read_parquet('{ids}') AS g"
+        return f"SELECT {columns} FROM {joined}"
+
+    @staticmethod
+    def write_ids(values: Path, golden_ids: pl.Series, out: Path) -> None:
+        """`golden_ids` (one per row of the file `values`, in its order) written to `out`."""
+        total = int(pl.scan_parquet(values).select(pl.len()).collect().item())
+        if golden_ids.len() != total:
+            raise ValueError(f"{golden_ids.len()} golden ids for the {total} records of {values}")
+        golden_ids.alias("golden_id").to_frame().write_parquet(out)
+
+
+def scan_rows(rows: Path | RecordFiles) -> pl.LazyFrame:
+    """A table's rows: a parquet file, or the records' two files."""
+    return rows.scan() if isinstance(rows, RecordFiles) else pl.scan_parquet(rows)
 
 
 def join_parts(parts: Sequence[Path], target: Path, compression: Literal["lz4", "zstd"] = "zstd") -> None:

@@ -18,7 +18,6 @@ from mdm.cluster import stage as cluster_stage
 from mdm.config.dictionary import DEFAULT_DICTIONARY
 from mdm.config.rules import DEFAULT_RULES_DIR
 from mdm.executor import ExecutorSettings
-from mdm.files import with_column_in_slices
 from mdm.golden import history as golden_history
 from mdm.golden import stage as golden_stage
 from mdm.match import partitions as match_partitions
@@ -79,7 +78,6 @@ def test_a_run_in_many_partitions_publishes_the_master_of_a_run_in_one(
     monkeypatch.setattr(match_stage, "SCORE_BYTES_PER_PAIR", 1_000_000)
     monkeypatch.setattr(match_partitions, "MATCH_BYTES_PER_PAIR", 200_000)
     monkeypatch.setattr(cluster_stage, "CLUSTER_BYTES_PER_RECORD", 2_000_000)
-    monkeypatch.setattr(golden_stage, "RECORD_SLICE_ROWS", 97)  # the records with their golden ids in slices
     with caplog.at_level(logging.INFO, logger="mdm"):
         run_pipeline(sources, parted, as_of=AS_OF, full=True, executor=ExecutorSettings(memory_limit="1GiB"))
     said = [r.getMessage() for r in caplog.records]
@@ -180,20 +178,3 @@ def test_stale_archive_and_tags_in_many_partitions_decide_as_a_run_in_one(
     compared = ["archived_customers", "archive_events", "golden_customers", "customer_xref", "customer_tags"]
     for name in [*compared, "customers_to_reverify"]:
         assert _table(parted, name).equals(_table(whole, name)), f"{name} differs when decided in partitions"
-
-
-def test_a_column_added_in_slices_gives_the_file_polars_writes_whole(tmp_path: Path) -> None:
-    """The records get their golden ids a slice at a time (mdm/golden/stage.py): the same rows,
-    columns and types as the file with the column added whole, at any slice size, empty too."""
-    frame = pl.DataFrame({"rid": range(25), "name": [f"n{i}" if i % 3 else None for i in range(25)]})
-    column = pl.Series("golden_id", [f"G{i % 7:09d}" for i in range(25)])
-    source, out = tmp_path / "records.parquet", tmp_path / "with_ids.parquet"
-    frame.write_parquet(source)
-    for rows in (1, 7, 10, 25, 100):
-        with_column_in_slices(source, out, rows, column)
-        assert pl.read_parquet(out).equals(frame.with_columns(column)), rows
-    frame.head(0).write_parquet(source)
-    with_column_in_slices(source, out, 10, column.head(0))
-    assert pl.read_parquet(out).equals(frame.head(0).with_columns(column.head(0)))
-    with pytest.raises(ValueError, match="golden_id: 25 values for the 0 rows"):
-        with_column_in_slices(source, out, 10, column)

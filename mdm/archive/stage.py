@@ -106,18 +106,16 @@ def _decide_in_partitions(ctx: RunContext, restored: pl.DataFrame, previous: pl.
     customers archived now or before, in golden id order; the customers without any date.)"""
     files, rules = ctx.files, ctx.config.survivorship_rules.archive
     golden_ids = (
-        pl.scan_parquet(files.records)
-        .select(pl.col("golden_id").unique().sort())
-        .collect(engine="streaming")["golden_id"]
+        files.records.scan().select(pl.col("golden_id").unique().sort()).collect(engine="streaming")["golden_id"]
     )
-    rows = pl.scan_parquet(files.records).select(pl.len()).collect().item()
+    rows = files.records.scan().select(pl.len()).collect().item()
     count = min(ctx.budget.partitions(rows, ARCHIVE_BYTES_PER_RECORD), max(golden_ids.len(), 1))
     edges = [round(i * golden_ids.len() / count) for i in range(count + 1)]
     kept, undated = [pl.DataFrame(schema=DECIDED_SCHEMA)], 0
     for start, end in itertools.pairwise(edges):
         mine = golden_ids.slice(start, end - start)
         records = (
-            pl.scan_parquet(files.records)
+            files.records.scan()
             .select(RECORD_COLUMNS)
             .join(mine.to_frame().lazy(), on="golden_id", how="semi", maintain_order="left")
             .collect(engine="streaming")

@@ -76,7 +76,7 @@ class CarriedGolden:
 def carried_golden_ids(carry: CarryOver) -> pl.DataFrame:
     """Last run's `previous_rid` (row of the carried records) and `golden_id` of every record."""
     return (
-        pl.scan_parquet(carry.path)
+        pl.scan_parquet(carry.records.golden_ids)
         .select(pl.int_range(pl.len(), dtype=pl.Int64).alias(PREVIOUS_RID), "golden_id")
         .collect()
     )

@@ -12,7 +12,7 @@ import polars as pl
 
 from mdm.budget import MemoryBudget
 from mdm.context import RunContext
-from mdm.files import join_parts, with_column_in_slices
+from mdm.files import RecordFiles, join_parts
 from mdm.golden.delta import CarriedGolden, carried_golden_ids, golden_fingerprint, unchanged_customers
 from mdm.golden.ids import EVENT_SCHEMA, assign_golden_ids, new_ids
 from mdm.golden.survivorship import build_golden, golden_inputs
@@ -71,10 +71,6 @@ GOLDEN_WORKER_BYTES_PER_RECORD = 7_500
 records' golden records reached 1.75 GiB (bench/RESULTS.md)."""
 
 
-RECORD_SLICE_ROWS = 100_000
-"""The records are written with their golden ids this many at a time (a record has over a hundred columns)."""
-
-
 def golden_stage(ctx: RunContext) -> GoldenReport:
     files, fields = ctx.files, ctx.config.published_fields
     keys = pl.read_parquet(files.standardized, columns=["rid", "source", "source_record_id"])
@@ -97,10 +93,9 @@ def golden_stage(ctx: RunContext) -> GoldenReport:
     del keys, clusters, registry, kept
     rules = ctx.config.survivorship_rules
     rules.check_fields(ctx.config.survivorship_path, fields, {*pl.read_parquet_schema(files.standardized), "golden_id"})
-    # the records with their golden ids, to disk a slice at a time (a streaming join of the whole file
-    # held 3 GiB and more at 5M records): `ids` has the standardized file's rows in its order, so a
-    # slice's golden ids are the same slice of `ids`; each partition reads back its own customers
-    with_column_in_slices(files.standardized, files.records, RECORD_SLICE_ROWS, ids["golden_id"])
+    # the records' golden ids beside the standardized file (mdm/files.py RecordFiles): `ids` has
+    # its rows in its order; each partition reads back its own customers' records
+    RecordFiles.write_ids(files.standardized, ids["golden_id"], files.records.golden_ids)
     unchanged = _unchanged(ctx, ids)
     if unchanged is not None:  # the stale stage carries these customers' evidence (mdm/stale/delta.py)
         unchanged.to_frame().write_parquet(files.unchanged_customers)
@@ -137,7 +132,7 @@ def _build_in_partitions(ctx: RunContext, to_build: pl.DataFrame) -> tuple[list[
     partition that much smaller: on Dask, the records of a wave are read here and built there."""
     files, rules, fields = ctx.files, ctx.config.survivorship_rules, ctx.config.published_fields
     golden_ids = to_build["golden_id"].unique().sort()
-    columns = golden_inputs(rules, list(pl.read_parquet_schema(files.records)))
+    columns = golden_inputs(rules, files.records.columns())
     at_once, worker_bytes = ctx.partitions.workers, ctx.partitions.worker_bytes
     count = ctx.budget.partitions(to_build.height, GOLDEN_BYTES_PER_RECORD) * at_once
     if worker_bytes is not None:  # and small enough for a worker's own limit
@@ -149,7 +144,7 @@ def _build_in_partitions(ctx: RunContext, to_build: pl.DataFrame) -> tuple[list[
     for first in range(0, count, at_once):
         wave = ranges[first : first + at_once]
         inputs = [
-            pl.scan_parquet(files.records)
+            files.records.scan()
             .select(columns)
             .join(mine.to_frame().lazy(), on="golden_id", how="semi", maintain_order="left")
             .collect()

@@ -1,7 +1,8 @@
 """The standardized records a published run leaves for the next one, and when they may be used.
 
 `state/records/standardized.parquet` holds the run's standardized records (sensitive fields as
-their tokens, mdm/sensitive.py) with `record_hash`, a hash of the accepted source row each came
+their tokens, mdm/sensitive.py), `record_golden_ids.parquet` their golden ids in the same order
+(mdm/files.py RecordFiles), `record_hashes.parquet` a hash of the accepted source row each came
 from; `state/records/carry.json` says which run wrote them, under which configuration fingerprint,
 and the date formats each source was read with. The next run uses them only when:
 
@@ -43,7 +44,7 @@ from typing import get_args
 import polars as pl
 
 from mdm.config.project import ProjectConfig
-from mdm.files import fsync_path, place_copy
+from mdm.files import RecordFiles, fsync_path, place_copy
 from mdm.sensitive import RECORD_SUFFIXES, FieldCipher
 from mdm.types import ContactAttribute
 
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 
 CARRY_DIRNAME = "records"
 RECORDS_FILE = "standardized.parquet"
+RECORD_GOLDEN_IDS_FILE = "record_golden_ids.parquet"
+"""The golden id of each record of RECORDS_FILE, in its order (the two are the run's RecordFiles)."""
 PAIRS_FILE = "pairs.parquet"
 GIANT_BLOCKS_FILE = "giant_blocks.parquet"
 GOLDEN_FILE = "golden.parquet"
@@ -153,6 +156,11 @@ class CarryOver:
     (the conflict rules of the clustering), STALE_FINGERPRINT and STALE_AS_OF (the staleness rules
     and the as-of day of the contact values' evidence)."""
 
+    @property
+    def records(self) -> RecordFiles:
+        """The carried records with their golden ids."""
+        return RecordFiles(self.path, self.path.parent / RECORD_GOLDEN_IDS_FILE)
+
     def left(self, name: str) -> Path:
         """One of the LEFT_FILES."""
         return self.path.parent / name
@@ -215,7 +223,7 @@ def load_carry(state_dir: Path, last_published: str | None, fingerprint: str, se
         log.info("incremental: the configuration, dictionary or code changed since the last run; a full run")
         return None
     path = directory / RECORDS_FILE
-    if not path.exists():
+    if not path.exists() or not (directory / RECORD_GOLDEN_IDS_FILE).exists():  # or left by older code
         return None
     fingerprints = {
         k: meta[k]
@@ -230,18 +238,19 @@ def save_carry(
     run_id: str,
     fingerprint: str,
     formats: dict[str, dict[str, str | None]],
-    records: Path,
+    records: RecordFiles,
     left: Mapping[str, Path] | None = None,
     fingerprints: Mapping[str, str] | None = None,
 ) -> None:
-    """Leave this run's standardized records (already protected, with `rid` and golden_id; their
-    record hashes are the left RECORD_HASHES_FILE) for the next run, with the other files of `left`
+    """Leave this run's standardized records (already protected, with `rid`) and their golden ids
+    (`records`; their record hashes are the left RECORD_HASHES_FILE) for the next run, with the other files of `left`
     (file name -> this run's file: one of LEFT_FILES) and the `fingerprints` they were made under;
     written beside and renamed into place, the metadata last."""
     directory = carry_dir(state_dir)
     directory.mkdir(parents=True, exist_ok=True)
     meta = {"run_id": run_id, "fingerprint": fingerprint, "formats": formats, **(fingerprints or {})}
-    placed = [_written(records, directory / RECORDS_FILE)]
+    placed = [_written(records.values, directory / RECORDS_FILE)]
+    placed.append(_written(records.golden_ids, directory / RECORD_GOLDEN_IDS_FILE))
     placed += [_written(path, directory / name) for name, path in (left or {}).items()]
     meta_tmp = directory / f".{META_FILE}.tmp"
     meta_tmp.write_text(json.dumps(meta))

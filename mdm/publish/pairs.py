@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from mdm.cluster.review import QUEUED
+from mdm.files import RecordFiles, scan_rows
 from mdm.incremental.carry import row_hash
 from mdm.match.blocking import pair_number
 
@@ -90,9 +91,9 @@ class ScoredPairs:
     cost (at 6.3M pairs, hashing every pair and explaining the 0.6M an incremental night inserts
     or queues for review took 4-5 s where explaining, writing and hashing every row took 13)."""
 
-    def __init__(self, scored: Path, outcomes: Path, records: Path, slice_pairs: int) -> None:
+    def __init__(self, scored: Path, outcomes: Path, records: Path | RecordFiles, slice_pairs: int) -> None:
         self.scored, self.outcomes, self.slice_pairs = scored, outcomes, slice_pairs
-        self.keys = pl.read_parquet(records, columns=RECORD_KEY_COLUMNS)
+        self.keys = scan_rows(records).select(RECORD_KEY_COLUMNS).collect()
         rids = self.keys["rid"].cast(pl.Int64)
         size = rids.len() and int(rids.max()) + 1  # type: ignore[arg-type]
         by_rid = pl.repeat(None, size, dtype=pl.UInt64, eager=True)

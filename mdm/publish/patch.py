@@ -29,6 +29,7 @@ import duckdb
 import polars as pl
 
 from mdm.duck import SqlPatch
+from mdm.files import RecordFiles, scan_rows
 from mdm.incremental.carry import PREVIOUS_RID, row_hash
 from mdm.match.blocking import pair_number
 from mdm.publish.pairs import fresh_dir, with_record_ids, write_slice
@@ -54,11 +55,11 @@ PATCHED_TABLES: dict[str, Patched] = {
 """The tables an incremental run patches."""
 
 
-def group_hashes(rows: Path, table: Patched, exclude: Sequence[str] = ()) -> pl.DataFrame:
+def group_hashes(rows: Path | RecordFiles, table: Patched, exclude: Sequence[str] = ()) -> pl.DataFrame:
     """Per group of `rows` (the `keys` columns): a hash of its rows' content (every column but
     `exclude` and the moved ones; the rows in any order: the sum of their hashes), its row count
     `n`, and for a table of one row per group the moved columns' values."""
-    scan = pl.scan_parquet(rows)
+    scan = scan_rows(rows)
     columns = [c for c in scan.collect_schema().names() if c not in exclude and c not in table.moved]
     hashed = scan.select(*table.keys, *table.moved, row_hash(columns))
     if table.unique:
@@ -84,7 +85,7 @@ class TablePatch:
 
 def table_patch(
     name: str,
-    rows: Path,
+    rows: Path | RecordFiles,
     exclude: Sequence[str],
     previous: Path | None,
     work_dir: Path,
@@ -124,7 +125,7 @@ def table_patch(
     paths = [work_dir / f"patch_{name}_{part}.parquet" for part in ("removed", "added", "moved")]
     pl.concat([changed, gone]).write_parquet(paths[0])
     (
-        pl.scan_parquet(rows)
+        scan_rows(rows)
         .join(changed.lazy(), on=keys, how="semi")
         .select(pl.all().exclude(*exclude) if exclude else pl.all())
         .sink_parquet(paths[1])

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from mdm.files import RecordFiles
 from mdm.sensitive import RECORD_SUFFIXES, FieldCipher, mask_series
 
 
@@ -83,22 +84,23 @@ def _streamed(
     return column.map_batches(protect, return_dtype=pl.String() if cipher else dtype, is_elementwise=True)
 
 
-def protect_records(records: Path, out: Path, fields: list[str], cipher: FieldCipher | None) -> Path:
-    """source_records' file: `records` itself when no sensitive value is in it, else a copy at
-    `out` with each sensitive field's clean value, raw value and key as tokens."""
+def protect_records(records: RecordFiles, out: Path, fields: list[str], cipher: FieldCipher | None) -> RecordFiles:
+    """source_records' files: `records` themselves when no sensitive value is in them, else with a
+    copy of their values at `out` with each sensitive field's clean value, raw value and key as
+    tokens (the golden ids' file as it is)."""
     if cipher is None:
         return records
-    present = set(pl.read_parquet_schema(records))
+    present = set(pl.read_parquet_schema(records.values))
     columns = [f"{name}{suffix}" for name in fields for suffix in RECORD_SUFFIXES if f"{name}{suffix}" in present]
     (
-        pl.scan_parquet(records)
+        pl.scan_parquet(records.values)
         .with_columns(
             pl.col(c).cast(pl.String).map_batches(cipher.encrypt_series, return_dtype=pl.String, is_elementwise=True)
             for c in columns
         )
         .sink_parquet(out)
     )
-    return out
+    return RecordFiles(out, records.golden_ids)
 
 
 def protect_lineage_file(lineage: Path, out: Path, fields: list[str], cipher: FieldCipher | None) -> Path:

@@ -19,6 +19,7 @@ from mdm.cluster.delta import cluster_fingerprint
 from mdm.cluster.review import QueueReport
 from mdm.context import RunContext
 from mdm.duck import SqlPatch, Table
+from mdm.files import RecordFiles
 from mdm.golden.delta import golden_fingerprint
 from mdm.golden.history import HISTORY_TABLE, prepare_history
 from mdm.golden.ids import id_event_history, id_events_patch
@@ -141,7 +142,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
             "golden_customers": parquet_sql(customers),
             "archived_customers": protect_golden(archived_customers_table(ctx), sensitive, cipher),
             "customer_xref": parquet_sql(xref),
-            "source_records": parquet_sql(protected_records, exclude=["rid"]),
+            "source_records": protected_records.sql(exclude=["rid"]),
             "golden_attribute_lineage": parquet_sql(lineage),
             "match_pairs": pairs_table,
             "review_queue": queue,
@@ -169,7 +170,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
             run_events = files.dir / "id_events_of_run.parquet"
             patches["id_events"] = id_events_patch(store.id_event_count(), ctx.run_id, ids.events, run_events)
         phases.done("golden history")
-        quality = run_quality(files.records, pl.scan_parquet(xref), ctx.config.published_fields, ctx.run_id)
+        quality = run_quality(files.records.values, pl.scan_parquet(xref), ctx.config.published_fields, ctx.run_id)
         tables[QUALITY_TABLE] = quality_table(store.quality_metrics(), quality)
         phases.done("quality")
         views, macros = crm_views(ctx.as_of)
@@ -243,7 +244,7 @@ def _base(ctx: RunContext) -> Path | None:
 def _patches(
     ctx: RunContext,
     base: Path | None,
-    tables: dict[str, tuple[Path, list[str]]],
+    tables: dict[str, tuple[Path | RecordFiles, list[str]]],
     kept: dict[str, tuple[pl.DataFrame, Path] | None],
 ) -> dict[str, TablePatch | SqlPatch]:
     """The patches of the last master's tables `tables` (name -> its rows' file and the columns it
@@ -292,7 +293,7 @@ def _last_keys(carry: CarryOver) -> pl.LazyFrame:
     return keys.with_columns(pl.col("rid").cast(pl.Int64))
 
 
-def _leave_records(ctx: RunContext, records: Path, lineage: Path, ingested: IngestReport) -> None:
+def _leave_records(ctx: RunContext, records: RecordFiles, lineage: Path, ingested: IngestReport) -> None:
     """What the next run carries over (mdm/incremental/carry.py): this run's standardized records
     with their golden ids (`records`, as source_records publishes them) and row hashes, its compared
     pairs, its clustering, and its golden records and lineage (`lineage` as published), sensitive

@@ -65,7 +65,7 @@ def published_records(files: WorkFiles) -> pl.DataFrame:
 def scan_published_records(files: WorkFiles) -> pl.LazyFrame:
     """`published_records` as a query: for the publish stage to stream customer_xref to disk."""
     return (
-        pl.scan_parquet(files.records)
+        files.records.scan()
         .select(RECORD_KEYS)
         .join(
             pl.scan_parquet(files.stale_records), on=["source", "source_record_id"], how="left", maintain_order="left"
@@ -76,7 +76,7 @@ def scan_published_records(files: WorkFiles) -> pl.LazyFrame:
 def record_keys(files: WorkFiles) -> pl.DataFrame:
     """Every record's rid, source, source_record_id and golden_id: all the review queue, the
     steward links and the store's record -> golden id registry read of the records."""
-    return pl.read_parquet(files.records, columns=RECORD_KEY_COLUMNS)
+    return files.records.scan().select(RECORD_KEY_COLUMNS).collect()
 
 
 def _golden_with_flags(ctx: RunContext) -> pl.LazyFrame:

@@ -120,7 +120,7 @@ def _events_of(ctx: RunContext, source: str, columns: list[str], records: pl.Dat
 
 def _records(ctx: RunContext, rules: StalenessRules, mine: pl.Series | None) -> pl.DataFrame:
     """The columns flag_stale reads of every record, or of the records of the golden ids `mine`."""
-    records = pl.scan_parquet(ctx.files.records)
+    records = ctx.files.records.scan()
     if mine is not None:
         records = records.join(mine.to_frame().lazy(), on="golden_id", how="semi", maintain_order="left")
     return stale_inputs(records, rules)
@@ -212,7 +212,7 @@ def _households(
 def stale_stage(ctx: RunContext) -> StaleReport:
     files, rules = ctx.files, ctx.config.staleness_rules
     golden_ids = pl.read_parquet(files.golden, columns=["golden_id"])["golden_id"]
-    rows = pl.scan_parquet(files.records).select(pl.len()).collect().item()
+    rows = files.records.scan().select(pl.len()).collect().item()
     count = min(ctx.budget.partitions(rows, STALE_BYTES_PER_RECORD), max(golden_ids.len(), 1))
     # partitions of the golden file's rows, so stale_golden keeps its order; every customer's flags
     # depend on its own records, household evidence aside, which is read across partitions first

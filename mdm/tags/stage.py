@@ -48,7 +48,7 @@ def tags_stage(ctx: RunContext) -> TagsReport:
         "golden_customers": golden_customers_sql(ctx),
         "customer_xref": customer_xref_sql(ctx),
     }
-    keys = pl.scan_parquet(files.records).select(
+    keys = files.records.scan().select(
         pl.col("source").alias("person_source"), pl.col("source_record_id").alias("person_record_id"), "golden_id"
     )
     for event_source in sources.events:
@@ -137,7 +137,7 @@ SELECT r.source, r.source_record_id, r.golden_id, r.row_number, r.trust, r.sourc
   r.golden_id IN (SELECT golden_id FROM read_parquet({_text(files.archived)}) WHERE golden_id IS NOT NULL)
     AS archived,
   {_text(ctx.run_id)} AS run_id
-FROM read_parquet({_text(files.records)}, file_row_number = true) AS r
+FROM ({files.records.sql(row_number=True)}) AS r
 LEFT JOIN read_parquet({_text(files.stale_records)}) AS s
   ON s.source = r.source AND s.source_record_id = r.source_record_id
 ORDER BY r.file_row_number
