@@ -243,9 +243,9 @@ def save_carry(
     fingerprints: Mapping[str, str] | None = None,
 ) -> None:
     """Leave this run's standardized records (already protected, with `rid`) and their golden ids
-    (`records`; their record hashes are the left RECORD_HASHES_FILE) for the next run, with the other files of `left`
-    (file name -> this run's file: one of LEFT_FILES) and the `fingerprints` they were made under;
-    written beside and renamed into place, the metadata last."""
+    (`records`; their record hashes are the left RECORD_HASHES_FILE) for the next run, with the
+    other files of `left` (file name -> this run's file: one of LEFT_FILES) and the `fingerprints`
+    they were made under; written beside and renamed into place, the metadata last."""
     directory = carry_dir(state_dir)
     directory.mkdir(parents=True, exist_ok=True)
     meta = {"run_id": run_id, "fingerprint": fingerprint, "formats": formats, **(fingerprints or {})}
