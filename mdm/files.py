@@ -84,8 +84,10 @@ class RecordFiles:
         golden_ids.alias("golden_id").to_frame().write_parquet(out)
 
 
-def scan_rows(rows: Path | RecordFiles) -> pl.LazyFrame:
-    """A table's rows: a parquet file, or the records' two files."""
+def scan_rows(rows: Path | RecordFiles | pl.LazyFrame) -> pl.LazyFrame:
+    """A table's rows: a parquet file, the records' two files, or a query."""
+    if isinstance(rows, pl.LazyFrame):
+        return rows
     return rows.scan() if isinstance(rows, RecordFiles) else pl.scan_parquet(rows)
 
 

@@ -20,7 +20,7 @@ from mdm.cluster.review import QueueReport
 from mdm.context import RunContext
 from mdm.duck import SqlPatch, Table
 from mdm.files import RecordFiles
-from mdm.golden.delta import golden_fingerprint
+from mdm.golden.delta import carried_golden_ids, golden_fingerprint
 from mdm.golden.history import HISTORY_TABLE, prepare_history
 from mdm.golden.ids import id_event_history, id_events_patch
 from mdm.golden.stage import RunIds
@@ -126,7 +126,7 @@ def publish_stage(ctx: RunContext) -> PublishReport:
         ctx,
         base,
         {"source_records": (protected_records, ["rid"]), "golden_attribute_lineage": (lineage, [])},
-        {"golden_attribute_lineage": _carried_lineage(ctx)},
+        {"golden_attribute_lineage": _carried_lineage(ctx), "source_records": _carried_records(ctx)},
     )
     if diff is not None and ctx.carry is not None and (pairs := diff.patch(_last_keys(ctx.carry))) is not None:
         patches["match_pairs"] = pairs
@@ -245,7 +245,7 @@ def _patches(
     ctx: RunContext,
     base: Path | None,
     tables: dict[str, tuple[Path | RecordFiles, list[str]]],
-    kept: dict[str, tuple[pl.DataFrame, Path] | None],
+    kept: dict[str, tuple[pl.DataFrame, Path | pl.LazyFrame] | None],
 ) -> dict[str, TablePatch | SqlPatch]:
     """The patches of the last master's tables `tables` (name -> its rows' file and the columns it
     does not publish) from `base`; either way each table's group hashes go to the work dir, for
@@ -270,6 +270,32 @@ def _carried_lineage(ctx: RunContext) -> tuple[pl.DataFrame, Path] | None:
     if ctx.cipher is not None or not files.lineage_built.exists() or not files.unchanged_customers.exists():
         return None
     return pl.read_parquet(files.unchanged_customers), files.lineage_built
+
+
+def _carried_records(ctx: RunContext) -> tuple[pl.DataFrame, pl.LazyFrame] | None:
+    """(the keys and today's row numbers of the records whose source_records row is the last run's
+    but for its row number: carried over unchanged (PREVIOUS_RID) under the same golden id; the
+    other records' rows), in an incremental run whose records hold no tokens (tokens are made
+    again under today's key), else None."""
+    files, carry = ctx.files, ctx.carry
+    if ctx.cipher is not None or carry is None:
+        return None
+    today = files.records.scan().select("rid", "source", "source_record_id", "row_number", "golden_id").collect()
+    previous = pl.read_parquet(files.record_hashes, columns=["rid", PREVIOUS_RID])
+    last = carried_golden_ids(carry).rename({"golden_id": "_last_golden_id"})
+    same = (
+        today.join(previous, on="rid", how="left", maintain_order="left")
+        .join(last, on=PREVIOUS_RID, how="left", maintain_order="left")
+        .select(pl.col("golden_id").eq(pl.col("_last_golden_id")).fill_null(False))
+        .to_series()
+    )
+    others = today.filter(~same).select("rid", "golden_id")
+    # read once, from the standardized file alone (a filter of the two files side by side reads
+    # every row of both), and held: they are few
+    wanted = pl.col("rid").is_in(others["rid"].implode())
+    rows = pl.scan_parquet(files.records.values).filter(wanted).collect()
+    rows = rows.join(others, on="rid", how="left", maintain_order="left")  # golden_id last, as in the records
+    return today.filter(same).select("source", "source_record_id", "row_number"), rows.lazy()
 
 
 def _pairs_diff(ctx: RunContext) -> PairsDiff | None:
