@@ -134,8 +134,8 @@ def compare_for_scoring(
     adjusted columns (which `score_pairs` reads unless given the frequencies by rid); compared on
     `partitions` when given (mdm/executor.py); `many` as compare_pairs takes it."""
     keep = [c for c in ("rule", "rule_mask") if c in pairs.columns]
-    tf_levels = [column for comparison in comparisons for _, column in _tf_levels(comparison)]
-    tf_columns = sorted(set(tf_levels)) if left_values else []
+    tf_columns = sorted({column for comparison in comparisons for _, column in _tf_levels(comparison)})
+    tf_columns = tf_columns if left_values else []
     return compare_pairs(
         records, pairs, comparisons, keep=keep, carry_left=tf_columns, partitions=partitions, many=many
     )

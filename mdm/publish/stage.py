@@ -87,6 +87,7 @@ from mdm.publish.versions import keep_version, model_path
 from mdm.publish.views import crm_views
 from mdm.stale.delta import stale_fingerprint
 from mdm.stale.flags import reverify_view_sql
+from mdm.standardize.stage import STANDARDIZE_BYTES_PER_ROW
 from mdm.state import StateStore
 from mdm.state.archive import ArchiveChanges, archive_events
 
@@ -276,7 +277,8 @@ def _carried_records(ctx: RunContext) -> tuple[pl.DataFrame, pl.LazyFrame] | Non
     """(the keys and today's row numbers of the records whose source_records row is the last run's
     but for its row number: carried over unchanged (PREVIOUS_RID) under the same golden id; the
     other records' rows), in an incremental run whose records hold no tokens (tokens are made
-    again under today's key), else None."""
+    again under today's key) and whose other records' rows fit a batch of the memory budget (they
+    are held; a night that changed most records hashes them all streamed), else None."""
     files, carry = ctx.files, ctx.carry
     if ctx.cipher is not None or carry is None:
         return None
@@ -290,11 +292,19 @@ def _carried_records(ctx: RunContext) -> tuple[pl.DataFrame, pl.LazyFrame] | Non
         .to_series()
     )
     others = today.filter(~same).select("rid", "golden_id")
+    if others.height > ctx.budget.rows_per_partition(STANDARDIZE_BYTES_PER_ROW):
+        log.info("publish: source_records: %d records changed or moved customer; every row hashed", others.height)
+        return None
     # read once, from the standardized file alone (a filter of the two files side by side reads
     # every row of both), and held: they are few
     wanted = pl.col("rid").is_in(others["rid"].implode())
     rows = pl.scan_parquet(files.records.values).filter(wanted).collect()
     rows = rows.join(others, on="rid", how="left", maintain_order="left")  # golden_id last, as in the records
+    log.info(
+        "publish: source_records: %d records' hashes carried, %d records hashed",
+        today.height - others.height,
+        others.height,
+    )
     return today.filter(same).select("source", "source_record_id", "row_number"), rows.lazy()
 
 
