@@ -112,6 +112,15 @@ standardized afresh or whose as-of fields changed: its pairs are compared again.
 _HASH_SEED = 20261206
 
 
+def at_rids(rids: pl.Series, values: pl.Series) -> pl.Series:
+    """`values` (one per rid of `rids`) placed at their rids: a series as long as the highest rid
+    and one, null at the rids not given, for looking values up by rid with `gather` where a join
+    would hash every key."""
+    rids = rids.cast(pl.Int64)
+    size = rids.len() and int(rids.max()) + 1  # type: ignore[arg-type]
+    return pl.repeat(None, size, dtype=values.dtype, eager=True).scatter(rids, values)
+
+
 def row_hash(columns: Sequence[str]) -> pl.Expr:
     """`hash`: one number for a row's values of `columns` (the same values, the same number, in
     any run of this code: what a run compares with the hashes the last run left, here and in

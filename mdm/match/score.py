@@ -19,6 +19,7 @@ import polars as pl
 
 from mdm.config.rules import Comparison
 from mdm.executor import Partitions
+from mdm.incremental.carry import at_rids
 from mdm.match.comparisons import compare_pairs, usable_comparisons
 from mdm.match.model import MatchModel, TrainedComparison, in_steps, in_steps_expr
 from mdm.types import PairClass
@@ -40,14 +41,12 @@ def frequencies_by_rid(records: pl.DataFrame, frequencies: Mapping[str, pl.DataF
     rid (null where the record has no value or no rid), for `score_pairs` to pick by each pair's
     left rid: at 6.3M pairs a look-up by position, where joining the pairs to the frequencies on
     the left values needs those values beside the pairs first (two joins of every pair)."""
-    rids = records["rid"].cast(pl.Int64)
-    size = rids.len() and int(rids.max()) + 1  # type: ignore[arg-type]
-    by_rid = {}
+    found = {}
     for column, table in frequencies.items():
         values = records.select(pl.col(column).alias("value"))
-        found = values.join(table, on="value", how="left", maintain_order="left")["term_frequency"]
-        by_rid[column] = pl.repeat(None, size, dtype=pl.Float64, eager=True).scatter(rids, found)
-    return by_rid
+        frequency = values.join(table, on="value", how="left", maintain_order="left")["term_frequency"]
+        found[column] = at_rids(records["rid"], frequency.cast(pl.Float64))
+    return found
 
 
 def tf_columns(comparisons: list[Comparison]) -> list[str]:

@@ -11,7 +11,7 @@ import polars as pl
 
 from mdm.cluster.review import QUEUED
 from mdm.files import RecordFiles, scan_rows
-from mdm.incremental.carry import row_hash
+from mdm.incremental.carry import at_rids, row_hash
 from mdm.match.blocking import pair_number
 
 PAIR_BYTES = 1_200
@@ -94,16 +94,12 @@ class ScoredPairs:
     def __init__(self, scored: Path, outcomes: Path, records: Path | RecordFiles, slice_pairs: int) -> None:
         self.scored, self.outcomes, self.slice_pairs = scored, outcomes, slice_pairs
         self.keys = scan_rows(records).select(RECORD_KEY_COLUMNS).collect()
-        rids = self.keys["rid"].cast(pl.Int64)
-        size = rids.len() and int(rids.max()) + 1  # type: ignore[arg-type]
-        by_rid = pl.repeat(None, size, dtype=pl.UInt64, eager=True)
-        self.key_hash = by_rid.scatter(rids, self.keys.select(row_hash(RECORD_KEY_COLUMNS[1:]))["hash"])
+        rids = self.keys["rid"]
+        self.key_hash = at_rids(rids, self.keys.select(row_hash(RECORD_KEY_COLUMNS[1:]))["hash"])
         """Each record's keys hashed, by rid."""
-        positions = pl.int_range(rids.len(), dtype=pl.UInt32, eager=True)
-        self.row = pl.repeat(None, size, dtype=pl.UInt32, eager=True).scatter(rids, positions)
+        self.row = at_rids(rids, pl.int_range(rids.len(), dtype=pl.UInt32, eager=True))
         """Each record's row of `keys`, by rid."""
-        codes = self.keys["golden_id"].rank("dense").cast(pl.UInt32)
-        self.golden = pl.repeat(None, size, dtype=pl.UInt32, eager=True).scatter(rids, codes)
+        self.golden = at_rids(rids, self.keys["golden_id"].rank("dense").cast(pl.UInt32))
         """Each record's golden id as a number (in the order of the ids), by rid."""
         self.total = int(pl.scan_parquet(scored).select(pl.len()).collect().item())
         self.starts = range(0, self.total, slice_pairs) if self.total else range(1)

@@ -30,7 +30,7 @@ import polars as pl
 
 from mdm.duck import SqlPatch
 from mdm.files import RecordFiles, scan_rows
-from mdm.incremental.carry import PREVIOUS_RID, row_hash
+from mdm.incremental.carry import PREVIOUS_RID, at_rids, row_hash
 from mdm.match.blocking import pair_number
 from mdm.publish.pairs import fresh_dir, with_record_ids, write_slice
 
@@ -264,9 +264,7 @@ class PairsDiff:
         of them took twice as long)."""
         self.kept = pl.repeat(False, before.height, eager=True)
         """Per pair of the last run (by position in `before`): kept today."""
-        rids, previous = renumbered["rid"].cast(pl.Int64), renumbered[PREVIOUS_RID].cast(pl.Int64)
-        size = rids.len() and int(rids.max()) + 1  # type: ignore[arg-type]
-        self.previous = pl.repeat(None, size, dtype=pl.Int64, eager=True).scatter(rids, previous)
+        self.previous = at_rids(renumbered["rid"], renumbered[PREVIOUS_RID].cast(pl.Int64))
         """Today's rid -> its previous rid (null: new or changed), looked up by position."""
         self.added = work_dir / "patch_match_pairs_added"
         fresh_dir(self.added)
