@@ -68,8 +68,12 @@ HASH_FILES = {
     "source_records": "source_records_hashes.parquet",
     "golden_attribute_lineage": "lineage_hashes.parquet",
     "match_pairs": "match_pairs_hashes.parquet",
+    "customer_tags": "customer_tags_hashes.parquet",
 }
 """The master tables the next run patches (mdm/publish/patch.py) -> the file of their group hashes."""
+EVENT_HASHES_FILE = "events_hashes.parquet"
+"""The group hashes of every table events_<name> the next run patches, in one file (a `table`
+column says whose): the event sources are the configuration's."""
 STALE_EVIDENCE_FILES: dict[ContactAttribute, str] = {
     attribute: f"stale_evidence_{attribute}.parquet" for attribute in get_args(ContactAttribute)
 }
@@ -93,6 +97,7 @@ LEFT_FILES = (
     CLUSTER_PAIRS_FILE,
     RECORD_HASHES_FILE,
     *HASH_FILES.values(),
+    EVENT_HASHES_FILE,
     *STALE_EVIDENCE_FILES.values(),
     STALE_OUTCOMES_FILE,
     HISTORY_HASHES_FILE,

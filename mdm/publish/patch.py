@@ -1,15 +1,16 @@
 """Publishing an incremental run by patching the last master's biggest stable tables.
 
-Most rows of `source_records` and `golden_attribute_lineage` are the same from night to night (a
-record unchanged under the same golden id; a customer whose records did not change). An
-incremental run (`RunContext.carry`: same configuration and code as the last published run)
-therefore starts the new master from a copy of the last one, when it is the store's last published
-master, and replaces only the rows of those tables that differ; every other table is dropped and
-written again as in a full run. The rows that differ are found by content: the last run left a hash
-of each group of rows (a record's row; a customer's lineage rows) beside its carried records, and
-the groups whose hash is new or gone are deleted from the copy and today's rows of them inserted
-(a record whose only change is its row number, because a row before it left the export, has that
-column updated in place).
+Most rows of `source_records`, `golden_attribute_lineage`, `customer_tags` and the `events_<name>`
+tables are the same from night to night (a record unchanged under the same golden id; a customer
+whose records did not change; a customer whose tags read the same today; an event row whose
+customer did not move). An incremental run (`RunContext.carry`: same configuration and code as the
+last published run) therefore starts the new master from a copy of the last one, when it is the
+store's last published master, and replaces only the rows of those tables that differ; every other
+table is dropped and written again as in a full run. The rows that differ are found by content:
+the last run left a hash of each group of rows (a record's row; a customer's lineage rows or tags;
+an event row) beside its carried records, and the groups whose hash is new or gone are deleted from
+the copy and today's rows of them inserted (a record whose only change is its row number, because a
+row before it left the export, has that column updated in place).
 So the patched table holds exactly the rows a full run writes (the row order aside: SQL tables have
 none), which tests/test_incremental.py checks, and a count check before and after the patch falls
 back to writing the table whole if the copy was not what the hashes say.
@@ -51,8 +52,17 @@ class Patched:
 PATCHED_TABLES: dict[str, Patched] = {
     "source_records": Patched(("source", "source_record_id"), moved=("row_number",), unique=True),
     "golden_attribute_lineage": Patched(("golden_id",)),
+    "customer_tags": Patched(("golden_id",)),
 }
-"""The tables an incremental run patches."""
+"""The tables an incremental run patches by groups of rows (besides every `events_<name>`)."""
+EVENT_ROWS = Patched(("source", "row_number"), unique=True)
+"""A table events_<name> as patched: an event row is one row of its source's file, where a night
+changes the golden id of the few whose customer moved (and none when the file did not change)."""
+
+
+def patched_table(name: str) -> Patched:
+    """How table `name` of the master is patched by groups of rows (`PATCHED_TABLES`; events_<name>)."""
+    return EVENT_ROWS if name.startswith("events_") else PATCHED_TABLES[name]
 
 
 def group_hashes(rows: Path | RecordFiles | pl.LazyFrame, table: Patched, exclude: Sequence[str] = ()) -> pl.DataFrame:
@@ -87,12 +97,12 @@ def table_patch(
     name: str,
     rows: Path | RecordFiles | pl.LazyFrame,
     exclude: Sequence[str],
-    previous: Path | None,
+    before: pl.DataFrame | None,
     work_dir: Path,
     kept: tuple[pl.DataFrame, Path | pl.LazyFrame] | None = None,
 ) -> tuple[TablePatch | None, pl.DataFrame]:
     """Today's group hashes of table `name` (made of `rows`, less `exclude`), and the patch from
-    the last run's (`previous`: the hashes it left; None: no patch, the table is written whole).
+    the last run's (`before`: the hashes it left; None: no patch, the table is written whole).
 
     `kept`: (the keys of groups whose rows are the last run's exactly but for the moved columns,
     with today's values of those; the rows of every other group, a file or a query): those groups
@@ -100,9 +110,8 @@ def table_patch(
     to insert (the lineage of the customers an incremental night carried over is nine tenths of 6M
     rows: hashing it took 0.6 s, finding the changed rows in it 0.3; the source_records of the
     records a night did not touch, 990k rows of 126 columns, 1.5 s)."""
-    table = PATCHED_TABLES[name]
+    table = patched_table(name)
     keys = list(table.keys)
-    before = pl.read_parquet(previous) if previous is not None and previous.exists() else None
     today = None
     if before is not None and kept is not None:
         carried, rows_of_others = kept

@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from mdm.incremental.carry import (
     CLUSTER_FINGERPRINT,
     CLUSTER_PAIRS_FILE,
     CLUSTER_RECORDS_FILE,
+    EVENT_HASHES_FILE,
     GIANT_BLOCKS_FILE,
     GOLDEN_FILE,
     GOLDEN_FINGERPRINT,
@@ -68,6 +70,7 @@ from mdm.publish.snapshot import write_snapshot
 from mdm.publish.tables import (
     archive_events_table,
     archived_customers_table,
+    event_files,
     event_tables,
     match_learning_table,
     match_model_table,
@@ -123,12 +126,14 @@ def publish_stage(ctx: RunContext) -> PublishReport:
     diff = _pairs_diff(ctx) if base is not None else None
     pairs_table = match_pairs(ctx, diff)
     phases.done("match_pairs hashed, explained to files")
-    patches = _patches(
-        ctx,
-        base,
-        {"source_records": (protected_records, ["rid"]), "golden_attribute_lineage": (lineage, [])},
-        {"golden_attribute_lineage": _carried_lineage(ctx), "source_records": _carried_records(ctx)},
-    )
+    patched: dict[str, tuple[Path | RecordFiles, list[str]]] = {
+        "source_records": (protected_records, ["rid"]),
+        "golden_attribute_lineage": (lineage, []),
+        "customer_tags": (files.tag_table("customer_tags"), []),
+    }
+    patched |= {name: (path, []) for name, path in event_files(ctx).items()}
+    carried = {"golden_attribute_lineage": _carried_lineage(ctx), "source_records": _carried_records(ctx)}
+    patches = _patches(ctx, base, patched, carried)
     if diff is not None and ctx.carry is not None and (pairs := diff.patch(_last_keys(ctx.carry))) is not None:
         patches["match_pairs"] = pairs
     phases.done("the patches of the last master")
@@ -246,21 +251,39 @@ def _patches(
     ctx: RunContext,
     base: Path | None,
     tables: dict[str, tuple[Path | RecordFiles, list[str]]],
-    kept: dict[str, tuple[pl.DataFrame, Path | pl.LazyFrame] | None],
+    kept: Mapping[str, tuple[pl.DataFrame, Path | pl.LazyFrame] | None],
 ) -> dict[str, TablePatch | SqlPatch]:
     """The patches of the last master's tables `tables` (name -> its rows' file and the columns it
-    does not publish) from `base`; either way each table's group hashes go to the work dir, for
-    the next run. `kept`: name -> the groups whose rows are the last run's and the file of the
+    does not publish; HASH_FILES' tables and the events_<name>) from `base`; either way each
+    table's group hashes go to the work dir, for the next run (the event tables' to one file,
+    EVENT_HASHES_FILE). `kept`: name -> the groups whose rows are the last run's and the file of the
     others' (table_patch), where known."""
     carry = ctx.carry
+    left = carry if base is not None and carry is not None else None
+    last_events = _left_hashes(left, EVENT_HASHES_FILE)
     patches: dict[str, TablePatch | SqlPatch] = {}
+    events: list[pl.DataFrame] = []
     for name, (rows, exclude) in tables.items():
-        previous = carry.left(HASH_FILES[name]) if base is not None and carry is not None else None
-        patch, hashes = table_patch(name, rows, exclude, previous, ctx.files.dir, kept.get(name))
-        hashes.write_parquet(ctx.files.dir / HASH_FILES[name])
+        if name in HASH_FILES:
+            before = _left_hashes(left, HASH_FILES[name])
+        else:
+            before = None if last_events is None else last_events.filter(pl.col("table") == name).drop("table")
+        patch, hashes = table_patch(name, rows, exclude, before, ctx.files.dir, kept.get(name))
+        if name in HASH_FILES:
+            hashes.write_parquet(ctx.files.dir / HASH_FILES[name])
+        else:
+            events.append(hashes.select(pl.lit(name).alias("table"), pl.all()))
         if patch is not None:
             patches[name] = patch
+    held = pl.concat(events) if events else pl.DataFrame(schema={"table": pl.String})
+    held.write_parquet(ctx.files.dir / EVENT_HASHES_FILE)
     return patches
+
+
+def _left_hashes(carry: CarryOver | None, name: str) -> pl.DataFrame | None:
+    """The group hashes the last run left in file `name`, when it did (not a run of older code)."""
+    path = carry.left(name) if carry is not None else None
+    return pl.read_parquet(path) if path is not None and path.exists() else None
 
 
 def _carried_lineage(ctx: RunContext) -> tuple[pl.DataFrame, Path] | None:
@@ -350,7 +373,7 @@ def _leave_records(ctx: RunContext, records: RecordFiles, lineage: Path, ingeste
         CLUSTER_PAIRS_FILE: files.cluster_pairs,
         HISTORY_HASHES_FILE: files.history_hashes,
         REGISTRY_FILE: files.registry,
-    } | {name: files.dir / name for name in HASH_FILES.values()}
+    } | {name: files.dir / name for name in [*HASH_FILES.values(), EVENT_HASHES_FILE]}
     fingerprints = {
         MATCH_FINGERPRINT: match_fingerprint(rules),
         GOLDEN_FINGERPRINT: golden_fingerprint(ctx.config.survivorship_rules, fields),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -290,10 +291,15 @@ def run_log_table(ctx: RunContext, store: StateStore, counts: dict[str, Any]) ->
     )
 
 
+def event_files(ctx: RunContext) -> dict[str, Path]:
+    """events_<name> -> the tags stage's file of each event source's rows resolved to golden ids."""
+    return {f"events_{e.name}": ctx.files.published_events(e.name) for e in ctx.config.sources.events}
+
+
 def event_tables(ctx: RunContext) -> dict[str, str]:
-    """events_<name>: each event source's rows resolved to golden ids (by the tags stage), as
-    SELECTs over the tags stage's files: DuckDB loads them under its memory limit."""
-    return {f"events_{e.name}": parquet_sql(ctx.files.published_events(e.name)) for e in ctx.config.sources.events}
+    """events_<name> (`event_files`) as SELECTs over their files: DuckDB loads them under its
+    memory limit."""
+    return {name: parquet_sql(path) for name, path in event_files(ctx).items()}
 
 
 def tag_tables(ctx: RunContext) -> dict[str, pl.DataFrame | str]:
