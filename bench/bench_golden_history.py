@@ -59,6 +59,7 @@ def one_run(state: Path, work: Path, run_id: str, frame: pl.DataFrame, first: bo
     started = time.perf_counter()
     con = duckdb.connect(str(work / f"{run_id}.duckdb"))
     table = update.tables["golden_customers_history"]
+    table = table() if callable(table) else table
     assert isinstance(table, str)
     con.sql(f"CREATE TABLE golden_customers_history AS {table}")
     timings["master_history_rows"] = con.sql("SELECT count(*) FROM golden_customers_history").fetchall()[0][0]

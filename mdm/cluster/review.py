@@ -199,8 +199,11 @@ def review_items(
         .group_by("g1", "g2", maintain_order=True)
         .agg(pl.format("{} × {}", "len", "outcome").str.join("; ").alias("reasons"))
     )
+    # the record counts and sources of the items' customers only (a few percent of them all)
+    customers_of_items = pl.concat([representative["left_golden_id"], representative["right_golden_id"]])
     members = (
         records.lazy()
+        .filter(pl.col("golden_id").is_in(customers_of_items.unique().implode()))
         .group_by("golden_id")
         .agg(pl.len().cast(pl.Int64).alias("records"), pl.col("source").unique().sort().alias("sources"))
     )

@@ -168,7 +168,10 @@ def publish_stage(ctx: RunContext) -> PublishReport:
         tables |= event_tables(ctx)
         tables |= tag_tables(ctx)
         known = _known_row_hashes(ctx.carry)
-        versions = prepare_history(store, ctx.run_id, pl.scan_parquet(customers), ctx.work_dir, known=known)
+        # the carry is the last published run's (load_carry), so its hashes are the store's current versions
+        versions = prepare_history(
+            store, ctx.run_id, pl.scan_parquet(customers), ctx.work_dir, known=known, stored=known
+        )
         versions.hashes.write_parquet(files.history_hashes)
         tables |= versions.tables
         if base is not None:  # the histories from the last master's: this run's rows added, a few closed

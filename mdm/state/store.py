@@ -519,6 +519,22 @@ class StateStore:
             {"golden_id": pl.String, "valid_from_run": pl.String, "valid_to_run": pl.String, "row_hash": pl.String},
         )
 
+    def current_golden_versions(self) -> pl.DataFrame:
+        """The current version of every golden record (no `valid_to_run`): golden_id, row_hash."""
+        return self._frame(
+            "SELECT golden_id, row_hash FROM golden_versions WHERE valid_to_run IS NULL",
+            {"golden_id": pl.String, "row_hash": pl.String},
+        )
+
+    def golden_version_count(self) -> int:
+        """How many versions of golden records the store holds, current and closed."""
+        return int(self._one("SELECT count(*) FROM golden_versions") or 0)
+
+    def golden_version_runs(self) -> list[str]:
+        """The runs that opened a version the store holds, in order of their ids."""
+        found = self._con.execute("SELECT DISTINCT valid_from_run FROM golden_versions ORDER BY 1").fetchall()
+        return [str(run) for (run,) in found]
+
     def _frame(
         self, sql: str, schema: dict[str, Any], *, rechunk: bool = True, parameters: tuple[Any, ...] = ()
     ) -> pl.DataFrame:
