@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from mdm.cli import main
 from mdm.pipeline import run_pipeline
+from mdm.publish.protect import protect_file
 from mdm.sensitive import (
     KEY_ENV,
     KEY_FILE_ENV,
@@ -337,3 +338,23 @@ def test_an_incremental_night_carries_golden_records_over_as_a_full_run_builds_t
         assert query(live, sql) == query(twin, sql)
     assert query(live, "SELECT count(*) FROM golden_customers WHERE national_id LIKE 'enc:v1:%'")[0][0] >= 2
     assert _leaks(tmp_path / "live") == []
+
+
+def test_a_file_left_for_the_next_run_is_copied_with_tokens_only_when_there_is_a_key(tmp_path: Path) -> None:
+    """protect_file: with a key, a copy whose sensitive values are tokens; without one, the file
+    itself (nothing to encrypt), but never a file holding a sensitive value in clear."""
+    source, out = tmp_path / "golden.parquet", tmp_path / "carried.parquet"
+    pl.DataFrame(
+        {"golden_id": ["G1", "G2"], "national_id": [None, None]},
+        schema={"golden_id": pl.String, "national_id": pl.String},
+    ).write_parquet(source)
+    assert protect_file(source, out, ["national_id", "not_in_file"], None) == source
+    assert not out.exists()
+    pl.DataFrame({"golden_id": ["G1", "G2"], "national_id": [None, "518203947"]}).write_parquet(source)
+    with pytest.raises(RuntimeError, match="'national_id' and no data key"):
+        protect_file(source, out, ["national_id"], None)
+    cipher = FieldCipher(load_data_key(env={KEY_ENV: new_key_text()}))  # type: ignore[arg-type]
+    assert protect_file(source, out, ["national_id"], cipher) == out
+    carried = pl.read_parquet(out)
+    assert carried["golden_id"].to_list() == ["G1", "G2"] and carried["national_id"][0] is None
+    assert cipher.decrypt(carried["national_id"][1]) == "518203947"

@@ -391,7 +391,8 @@ def _leave_records(ctx: RunContext, records: RecordFiles, lineage: Path, ingeste
             STALE_AS_OF: ctx.as_of.isoformat(),
         }
     save_carry(ctx.state_dir, ctx.run_id, ctx.fingerprint, formats, records, left, fingerprints)
-    golden.unlink(missing_ok=True)
+    if golden != files.golden:  # the tokens' copy (without a key, the file itself)
+        golden.unlink(missing_ok=True)
     _leave_bases(ctx, formats, ingested)
 
 
