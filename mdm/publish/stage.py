@@ -278,7 +278,7 @@ def _patches(
             events.append(hashes.select(pl.lit(name).alias("table"), pl.all()))
         if patch is not None:
             patches[name] = patch
-    held = pl.concat(events) if events else pl.DataFrame(schema={"table": pl.String})
+    held = pl.concat(events, how="vertical_relaxed") if events else pl.DataFrame(schema={"table": pl.String})
     held.write_parquet(ctx.files.dir / EVENT_HASHES_FILE)
     return patches
 
