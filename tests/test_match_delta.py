@@ -10,7 +10,7 @@ import polars as pl
 
 from mdm.config.rules import MatchRules
 from mdm.incremental.carry import PREVIOUS_RID, CarryOver
-from mdm.match.blocking import block_pairs
+from mdm.match.blocking import _candidate_blocks, block_pairs
 from mdm.match.delta import _renumbered, compare_delta, left_pairs
 from mdm.match.score import compare_for_scoring
 
@@ -60,6 +60,7 @@ LAST = [
     ("h", "ng", "ong", "ann@x.com"),
     ("i", "ong", "ng", None),
     ("j", "jo", "ma", "jo@m.com"),
+    *[(f"w{i}", f"w{i}", "wu", None) for i in range(4)],  # giant both nights, none of it changed
 ]
 TONIGHT = [
     ("j", "jo", "ma", "jo@m.com"),  # the source sends its rows in another order
@@ -72,6 +73,7 @@ TONIGHT = [
     ("e", "kay", "kim", "k@z.com"),
     ("f", "lee", "kim", "f@z.com"),  # changed
     ("i", "ong", "ng", None),
+    *[(f"w{i}", f"w{i}", "wu", None) for i in range(4)],
 ]  # g deleted: kim is back to 3 records
 
 
@@ -117,6 +119,11 @@ def test_a_night_compares_only_what_changed_and_ends_with_the_full_pairs(tmp_pat
     assert [{k: v for k, v in r.items() if k != "largest_skipped"} for r in delta.blocked.rules] == [
         {k: v for k, v in r.items() if k != "largest_skipped"} for r in full_report
     ]
+    # only the changed records' blocks and last night's giant ones were counted, yet the giant
+    # blocks are the full count's: lee (new), wu (unchanged, no changed record in it), not kim
+    full_giants = block_pairs(tonight, RULES.blocking, RULES.max_block_size).giant_blocks
+    assert delta.blocked.giant_blocks.sort(pl.all()).rows() == full_giants.sort(pl.all()).rows()
+    assert {("family", "lee"), ("family", "wu")} <= set(full_giants.select("rule", "value").rows())
     # the two blocks that crossed the limit (lee in, kim out) made their records count as changed,
     # yet the pair of h and i (unchanged, renumbered, in another order) was only re-compared,
     # and j's pairs none at all: j has none
@@ -142,3 +149,17 @@ def test_the_last_runs_pairs_are_renumbered_to_todays_rids_by_position() -> None
     assert renumbered.sort("rule").equals(joined.sort("rule"))
     assert renumbered.rows() == [(7, 3, "a"), (7, 1, "b"), (3, 0, "c")]
     assert _renumbered(pairs.head(0), rids.head(0), previous.head(0)).height == 0
+
+
+def test_the_blocks_counted_on_a_night_are_the_changed_records_and_last_nights_giant_ones() -> None:
+    """`_candidate_blocks`: a giant block's value is split back into its key parts; one whose parts
+    cannot be told apart (a part holding the separator) makes every block counted (None)."""
+    keyed = pl.DataFrame({"rid": [0, 1, 2], "a": ["x", "y", "z"], "b": ["1", "2", "3"]})
+    before = pl.DataFrame(
+        {"rule": ["r", "r", "other"], "key": ["a + b"] * 3, "value": ["z|3", "q|9", "x|1"], "size": [5, 6, 7]}
+    )
+    found = _candidate_blocks(keyed, ["a", "b"], "r", pl.Series([1]), before)
+    assert found is not None and sorted(found.rows()) == [("q", "9"), ("y", "2"), ("z", "3")]
+    assert _candidate_blocks(keyed, ["a", "b"], "r", None, before) is None
+    odd = before.with_columns(pl.lit("z|3|x").alias("value"))
+    assert _candidate_blocks(keyed, ["a", "b"], "r", pl.Series([1]), odd) is None

@@ -66,6 +66,7 @@ def rule_pairs(
     touching: pl.Series | None = None,
     left_in: RidRange | None = None,
     keyed_by: Keyed | None = None,
+    giant_before: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(pairs left < right of one rule, its giant blocks). `records` needs `rid` and the key columns.
     With `touching` (rids), only the pairs with at least one record among them; with `left_in`,
@@ -73,7 +74,12 @@ def rule_pairs(
     the partitions of a set of ranges share no pair). The block sizes, and so the giant blocks,
     are those of every record either way. `keyed_by`: the keys and block sizes of calls before
     on the same records and rules, reused (counting every record's blocks is most of the cost),
-    and this rule's added."""
+    and this rule's added.
+
+    `giant_before` (with `touching`: an incremental night's new and changed records, every other
+    record as it was in the last run): the last run's giant blocks (GIANT_BLOCKS_SCHEMA); then only
+    the blocks of the `touching` records and those giant blocks are counted (`_candidate_blocks`),
+    as no other block can be giant tonight."""
     limit = rule.max_block_size or max_block_size
     parts = [key_part(p) for p in rule.key]
     names = [p.meta.output_name() for p in parts]
@@ -81,7 +87,9 @@ def rule_pairs(
         keyed, giant = keyed_by[rule.name]
     else:
         keyed = records.select("rid", *parts).drop_nulls(names)
-        sizes = keyed.group_by(names).agg(pl.len().alias("size"))
+        candidates = _candidate_blocks(keyed, names, rule.name, touching, giant_before)
+        counted = keyed if candidates is None else keyed.join(candidates, on=names, how="semi")
+        sizes = counted.group_by(names).agg(pl.len().alias("size"))
         giant = sizes.filter(pl.col("size") > limit)
         if giant.height:
             keyed = keyed.join(giant.select(names), on=names, how="anti")
@@ -137,6 +145,26 @@ def rule_pairs(
     return pairs, described
 
 
+def _candidate_blocks(
+    keyed: pl.DataFrame, names: list[str], rule: str, touching: pl.Series | None, giant_before: pl.DataFrame | None
+) -> pl.DataFrame | None:
+    """The blocks (key parts `names`) that may be giant tonight: those of the `touching` records
+    and the rule's giant blocks of the last run; None (count every block) without both, or when a
+    giant block's value cannot be split back into its parts (a part holding KEY_SEPARATOR).
+
+    Every other record is unchanged since the last run, with the same keys (mdm/match/delta.py), so
+    a block without a touching record holds the same records as last night or fewer (deleted or
+    changed ones left it): not giant then, not giant now (a record changed away from a giant
+    block leaves it in the last run's list, so its shrinking is counted)."""
+    if touching is None or giant_before is None:
+        return None
+    values = giant_before.filter(pl.col("rule") == rule)["value"]
+    if (values.str.count_matches(KEY_SEPARATOR, literal=True) != len(names) - 1).any():
+        return None
+    before = values.str.split_exact(KEY_SEPARATOR, len(names) - 1).struct.rename_fields(names).struct.unnest()
+    return pl.concat([_touching(keyed, touching).select(names), before]).unique()
+
+
 def _left_in(frame: pl.DataFrame, left_in: RidRange | None, column: str = "rid") -> pl.DataFrame:
     return frame if left_in is None else frame.filter(pl.col(column).is_between(*left_in, closed="left"))
 
@@ -165,12 +193,13 @@ def block_pairs(
     touching: pl.Series | None = None,
     left_in: RidRange | None = None,
     keyed_by: Keyed | None = None,
+    giant_before: pl.DataFrame | None = None,
 ) -> Blocked:
     """Candidate pairs of `records` (a standardized frame with `rid`) under every blocking rule;
     with `touching` (rids), only the pairs with a record among them (an incremental run's new and
     changed records, mdm/match/delta.py); with `left_in`, only those whose left rid is in the
     range (one partition of the pairs, mdm/match/partitions.py). The report then counts those
-    pairs only. `keyed_by`: see `rule_pairs`.
+    pairs only. `keyed_by`, `giant_before`: see `rule_pairs`.
 
     A rule naming a column the frame lacks is skipped with a warning and a report entry.
     Raising `max_block_size` finds pairs inside big blocks (recall) at a quadratic cost in pairs.
@@ -186,7 +215,7 @@ def block_pairs(
             warnings.warn(f"blocking rule {rule.name!r} skipped: column(s) {absent} absent", stacklevel=2)
             report.append({"rule": rule.name, "pairs": 0, "new_pairs": 0, "skipped": f"column(s) {absent} absent"})
             continue
-        pairs, giant = rule_pairs(records, rule, max_block_size, touching, left_in, keyed_by)
+        pairs, giant = rule_pairs(records, rule, max_block_size, touching, left_in, keyed_by, giant_before)
         found.append(
             pairs.with_columns(
                 pl.lit(index, dtype=pl.UInt8).alias("_rule"), pl.lit(1 << index, dtype=pl.UInt64).alias("_bit")
