@@ -167,7 +167,8 @@ def publish_stage(ctx: RunContext) -> PublishReport:
         }
         tables |= event_tables(ctx)
         tables |= tag_tables(ctx)
-        known = _known_row_hashes(ctx.carry)
+        # the last run's golden records' version hashes by their values (mdm/golden/history.py `_hashed`)
+        known = _left_hashes(ctx.carry, HISTORY_HASHES_FILE)
         # the carry is the last published run's (load_carry), so its hashes are the store's current versions
         versions = prepare_history(
             store, ctx.run_id, pl.scan_parquet(customers), ctx.work_dir, known=known, stored=known
@@ -284,7 +285,8 @@ def _patches(
 
 
 def _left_hashes(carry: CarryOver | None, name: str) -> pl.DataFrame | None:
-    """The group hashes the last run left in file `name`, when it did (not a run of older code)."""
+    """The hashes the last run left in file `name` (one of LEFT_FILES), when it did (not a run of
+    older code)."""
     path = carry.left(name) if carry is not None else None
     return pl.read_parquet(path) if path is not None and path.exists() else None
 
@@ -340,13 +342,6 @@ def _pairs_diff(ctx: RunContext) -> PairsDiff | None:
         return None
     renumbered = pl.read_parquet(ctx.files.record_hashes, columns=["rid", PREVIOUS_RID])
     return PairsDiff.read(ctx.carry.left(HASH_FILES["match_pairs"]), renumbered, ctx.files.dir)
-
-
-def _known_row_hashes(carry: CarryOver | None) -> pl.DataFrame | None:
-    """The last run's golden records' version hashes by their values (mdm/golden/history.py
-    `_hashed`), when it left them."""
-    path = carry.left(HISTORY_HASHES_FILE) if carry is not None else None
-    return pl.read_parquet(path) if path is not None and path.exists() else None
 
 
 def _last_keys(carry: CarryOver) -> pl.LazyFrame:
