@@ -293,6 +293,9 @@ class LiveIndex:
 
     def _reload(self) -> None:
         try:
+            index = self._index
+            if index is not None and MasterStamp.of(self.master) == index.stamp:
+                return  # a reload that finished after this thread's check already loaded this master
             self._index = self._load()
             self.reloads += 1
             self.last_error = None
