@@ -143,7 +143,7 @@ def render_report(summary: RunSummary) -> str:
                         s.archive.archived_customers,
                         s.archive.archived,
                         s.archive.unarchived,
-                        s.archive.undated_customers,
+                        "not counted" if s.archive.undated_customers is None else s.archive.undated_customers,
                     )
                 ],
             ),

@@ -210,7 +210,8 @@ def _archive_lines(archive: ArchiveReport) -> list[str]:
     return [
         f"archive: {archive.archived_customers} in archived_customers ({policy});"
         f" this run archived {archive.archived}, brought back {archive.unarchived} (table archive_events)",
-        f"  customers without any date (never archived): {archive.undated_customers}",
+        "  customers without any date (never archived): "
+        + ("not counted (no policy)" if archive.undated_customers is None else str(archive.undated_customers)),
     ]
 
 

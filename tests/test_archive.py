@@ -411,6 +411,12 @@ def test_turning_the_policy_off_brings_everyone_back(archiving: Path) -> None:
     assert set(query(master, "SELECT reason FROM archive_events WHERE kind = 'unarchived'")) == {
         ("archiving is off (archive.inactive_years: null)",)
     }
+    # only the customers archived before are decided without a policy: their last activity is known,
+    # and the customers without any date are not counted
+    brought_back = "SELECT count(*) FROM archive_events WHERE kind = 'unarchived' AND last_activity_on IS NOT NULL"
+    assert query(master, brought_back) == [(2,)]
+    assert summary.archive.undated_customers is None
+    assert "customers without any date (never archived): not counted (no policy)" in format_summary(summary)
 
 
 def test_the_archive_commands(archiving: Path) -> None:
