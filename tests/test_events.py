@@ -1,7 +1,8 @@
 """Event sources (sources.yaml `events:`, mdm/ingest/events.py) on the tiny fixture plus five
 visits: one for C1 (Robert Smith), one naming W5 (a web record) as a crm record, one for an
 unknown customer, one for C4 (itself quarantined: no identity), one with 31 February, one with a
-bad due date, and an exact repeat of the first; web_visits has one visit of W5."""
+bad due date, an exact repeat of the first, and one each without a visit id, a customer or a day;
+web_visits has one visit of W5."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ V4,C4,2026-10-04,general,
 V5,C1,2026-02-31,general,
 V6,C2,2026-10-05,general,2027-13-01
 V1,C1,2026-10-01,rehabilitation,
+,C2,2026-10-06,general,
+V9,,2026-10-07,general,
+V10,C2,,general,
 """
 EVENTS_YAML = """events:
   - name: visits
@@ -54,7 +58,7 @@ def test_events_are_published_with_their_golden_customer_and_bad_rows_are_quaran
     master = tmp_path / "out" / "master.duckdb"
     summary = run_pipeline(with_events, master, as_of=AS_OF)
     [visits, web_visits] = summary.ingest.events
-    assert (visits.rows_read, visits.rows_accepted, visits.rows_quarantined) == (7, 1, 6)
+    assert (visits.rows_read, visits.rows_accepted, visits.rows_quarantined) == (10, 1, 9)
     assert (web_visits.rows_read, web_visits.rows_accepted) == (1, 1)
     robert = query(master, "SELECT golden_id FROM customer_xref WHERE source_record_id = 'C1'")[0][0]
     assert query(master, "SELECT event_id, golden_id, person_record_id, event_time, department FROM events_visits") == [
@@ -68,10 +72,13 @@ def test_events_are_published_with_their_golden_customer_and_bad_rows_are_quaran
         5: ["event time '2026-02-31' is not a date in the format %Y-%m-%d"],
         6: ["due_date '2027-13-01' is not a date in the format %Y-%m-%d"],
         7: ["exact duplicate of row 1 (record id 'V1')"],
+        8: ["no event id"],
+        9: ["no crm record id (column customer)"],
+        10: ["no event time (column day)"],
     }
     assert query(
         master, "SELECT source, rows_read, rows_accepted, rows_quarantined FROM run_source_counts WHERE role = 'events'"
-    ) == [("visits", 7, 1, 6), ("web_visits", 1, 1, 0)]
+    ) == [("visits", 10, 1, 9), ("web_visits", 1, 1, 0)]
 
 
 def test_an_event_source_must_name_a_person_source(tmp_path: Path) -> None:
