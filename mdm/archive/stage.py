@@ -92,11 +92,12 @@ def archive_stage(ctx: RunContext) -> ArchiveReport:
         undated_customers=undated if only is None else None,
     )
     log.info(
-        "archive: %d archived customers (%d archived, %d back this run), %s without any date; inactive since %s",
+        "archive: %d archived customers (%d archived, %d back this run); customers without any date: %s;"
+        " inactive since %s",
         report.archived_customers,
         report.archived,
         report.unarchived,
-        report.undated_customers if only is None else "not counted",
+        report.undated_customers if only is None else "not counted (no policy)",
         report.inactive_since or "never (archive.inactive_years: null)",
     )
     return report
@@ -110,8 +111,8 @@ def _decide_in_partitions(
     reading only its customers' records and the events of those records from disk; a customer's
     decision depends on its own activity only, so the partitions change nothing. (The decided rows
     a run keeps: the customers archived now or before, in golden id order; the customers without
-    any date.) Deciding every customer reads every record and event: 1.4 s of a night at 1M
-    records (bench/RESULTS.md)."""
+    any date.) Deciding every customer reads every record and event: 1.35-2.1 s of a night at
+    1M records (bench/RESULTS.md)."""
     files, rules = ctx.files, ctx.config.survivorship_rules.archive
     golden_ids = (
         files.records.scan().select(pl.col("golden_id").unique().sort()).collect(engine="streaming")["golden_id"]

@@ -131,7 +131,8 @@ def ingest_events(config: SourcesConfig, source: EventSourceConfig, person: Pers
 def _row_failures(staged: pl.DataFrame, source: EventSourceConfig, person: PersonRecords) -> dict[int, list[str]]:
     """Positional row index -> reasons (the checks in the module docstring, duplicates aside). The
     rows that fail some check are found by expressions first and only they are read row by row
-    (every row of 593k visits read row by row took 1.5 s, bench/RESULTS.md)."""
+    (593k visits took 2.0-2.9 s to ingest with every row read row by row, 0.7-0.8 s so,
+    bench/RESULTS.md)."""
     reasons: dict[int, list[str]] = defaultdict(list)
     who = source.person.source
     fmt = source.event_time.format
