@@ -311,6 +311,29 @@ def test_null_level_weighs_nothing() -> None:
     assert model.prior_weight == pytest.approx(math.log2(1 / 3))
 
 
+def test_each_pair_has_its_levels_label_and_weight() -> None:
+    """A pair's `<c>_level` is the label of its level and `<c>_weight` that level's weight, whatever
+    the level (the null level weighs nothing); a level the model does not have is an error."""
+    comparison = _comparison("dob", 3)
+    model = build_model([comparison], {"dob": [1.0, 0.9, 0.1]}, {"dob": [1.0, 0.01, 0.99]}, 0.25, {})
+    records = pl.DataFrame({"rid": [0, 1, 2, 3, 4], "dob": ["a", "a", "b", None, "c"]}).cast({"rid": pl.Int64})
+    pairs = pl.DataFrame({"left": [0, 0, 1, 2, 3], "right": [1, 2, 4, 4, 4]}).cast(pl.Int64)
+    compared = pairs.with_columns(pl.Series("dob", [1, 2, 2, 2, 0], dtype=pl.UInt8))
+    scored = score_pairs(
+        records, pairs, model, threshold_match_probability=0.9, threshold_review_probability=0.5, compared=compared
+    )
+    assert scored["dob_level"].to_list() == ["level_1", "else", "else", "else", "missing"]
+    assert scored["dob_level"].dtype == pl.Enum(["missing", "level_1", "else"])
+    weights = [math.log2(90), math.log2(0.1 / 0.99), math.log2(0.1 / 0.99), math.log2(0.1 / 0.99), 0.0]
+    assert scored["dob_weight"].to_list() == pytest.approx(weights)
+    assert (scored["match_weight"] - scored["prior_weight"]).to_list() == pytest.approx(weights)
+    unknown = compared.with_columns(pl.Series("dob", [1, 2, 2, 2, 3], dtype=pl.UInt8))
+    with pytest.raises(pl.exceptions.PolarsError):
+        score_pairs(
+            records, pairs, model, threshold_match_probability=0.9, threshold_review_probability=0.5, compared=unknown
+        )
+
+
 def test_the_prior_is_for_two_random_records_and_scales_with_the_data() -> None:
     """Twice the records, about half the chance that two random ones are one person."""
     comparison = _comparison("dob", 3)

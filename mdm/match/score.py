@@ -79,10 +79,9 @@ def _weight(
     by `score_pairs`."""
     comparison = trained.comparison
     name = comparison.name
-    indices = list(range(len(trained.levels)))
-    weight = pl.col(name).replace_strict(
-        indices, [level.match_weight for level in trained.levels], return_dtype=pl.Float64
-    )
+    # a level's weight and label picked by its index (the pair's level), not looked up: scoring the
+    # 6.26M pairs of a 1M-record night took 1.5-2.9 s with look-ups, 0.8-1.6 s so (bench/RESULTS.md)
+    weight = _by_level(name, pl.Series([level.match_weight for level in trained.levels], dtype=pl.Float64))
     for index, column in _tf_levels(comparison):
         m = trained.levels[index].m_probability or 0.0
         scored, frequency = _frequency(records, scored, column, frequencies, by_rid)
@@ -90,9 +89,15 @@ def _weight(
         weight = pl.when(pl.col(name) == index).then(adjusted).otherwise(weight)
     labels = [level.label for level in trained.levels]
     return scored, [
-        pl.col(name).replace_strict(indices, labels, return_dtype=pl.Enum(labels)).alias(f"{name}_level"),
+        _by_level(name, pl.Series(labels, dtype=pl.Enum(labels))).alias(f"{name}_level"),
         weight.alias(f"{name}_weight"),
     ]
+
+
+def _by_level(name: str, values: pl.Series) -> pl.Expr:
+    """Each pair's value of `values` at its level of comparison `name` (a level index; null stays
+    null, an index past the levels is an error)."""
+    return pl.lit(values).gather(pl.col(name))
 
 
 def _frequency(
