@@ -1,6 +1,6 @@
 """An incremental night against a `--full` run on the same inputs, side by side.
 
-    python bench/bench_incremental.py --people 440000 [--work /tmp/mdm-bench] [--change 0.01] [--delta]
+    python bench/bench_incremental.py --people 440000 [--work /tmp/mdm-bench] [--change 0.01] [--delta] [--still]
 
 On the generated sources (seed 20261122; 440,000 people are about 1M records): a base run
 (trains the model), then a night in which `--change` of the crm source's rows change (40% edited:
@@ -12,7 +12,10 @@ full run's). With `--delta`, also the same night delivered as a crm delta file (
 the changed and added rows and the deleted ids marked `op = D`) from a third copy: its ingest
 applies the delta to the crm records the base run left; the changed sources.yaml makes the rest of
 that run a full one, so compare its ingest seconds (and its clusters, against the full run's).
-Record the figures in bench/RESULTS.md.
+With `--still`, also two nights in which no source changed, from a copy of the incremental run's
+master and store: one on the same day (what a night costs when nothing changed) and one on the
+next day (the same, plus what moves with the as-of day alone: stale probabilities, tags, and the
+tables that hold them). Record the figures in bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -131,6 +134,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/mdm-bench"))
     parser.add_argument("--change", type=float, default=0.01, help="share of the crm rows changed in the night")
     parser.add_argument("--delta", action="store_true", help="also deliver the night's crm as a delta file")
+    parser.add_argument("--still", action="store_true", help="also two nights without any change (same day, next day)")
     args = parser.parse_args()
     generated = generated_sources(args.people, args.work)
     root = args.work / f"incremental_{args.people}"
@@ -159,6 +163,12 @@ def main() -> None:
             "full_extract": incremental["stage_seconds"]["ingest"],
             "delta": delta["delta"]["stage_seconds"]["ingest"],
         }
+    still: dict[str, Any] = {}
+    if args.still:  # each from the incremental run's master and store, as they are now
+        for name, as_of in (("still_same_day", "2026-11-02"), ("still_next_day", "2026-11-03")):
+            shutil.copytree(root / "incremental", root / name)
+            still[name] = run(sources, root / name / "master.duckdb", as_of, "incremental")
+            still[f"{name}_share_of_full"] = round(still[name]["seconds"] / full["seconds"], 3)
     result = {
         "night": night,
         "incremental": incremental,
@@ -166,6 +176,7 @@ def main() -> None:
         "incremental_share_of_full": round(incremental["seconds"] / full["seconds"], 3),
         "cluster_agreement": agreement,
         **delta,
+        **still,
     }
     print(json.dumps(result, indent=2))
 
