@@ -111,11 +111,21 @@ def flag_stale(
             flags = value_flags(records, attribute, as_of, rules, outcomes, household)
         else:
             flags = with_probability(evidence[attribute], attribute, as_of, rules)
-        # one row of flags per (golden_id, value): each join keeps its left rows, one for one and in
-        # order, so the flags go beside the golden and the records by position, not joined on their keys
-        chosen = golden.select("golden_id", pl.col(column).alias("value")).join(
-            flags, on=["golden_id", "value"], how="left", maintain_order="left"
+        # one row of flags per (golden_id, value): the golden's chosen values, then the records'
+        # values, joined to the flags at once (one join of both: 0.2 s less at 1M records,
+        # bench/RESULTS.md); a join keeps its left rows, one for one and in order, so the flags go
+        # beside the golden and the records by position, not joined on their keys
+        wanted = ["stale_probability", "is_stale", "stale_reason", "confirmed_at", "superseded_at", "freshness"]
+        keys = pl.concat(
+            [
+                golden.select("golden_id", pl.col(column).alias("value")),
+                records.select("golden_id", pl.col(column).alias("value")),
+            ]
         )
+        joined = keys.join(
+            flags.select("golden_id", "value", *wanted), on=["golden_id", "value"], how="left", maintain_order="left"
+        )
+        chosen = joined.slice(0, golden.height)
         has_value = pl.col("value").is_not_null() & pl.col("stale_probability").is_not_null()
         golden_flags = pl.concat(
             [
@@ -133,14 +143,9 @@ def flag_stale(
             ],
             how="horizontal",
         )
-        per_record = records.select("golden_id", *RECORD_KEY, pl.col(column).alias("value")).join(
-            flags.select(
-                "golden_id", "value", "stale_probability", "is_stale", "stale_reason", "confirmed_at", "superseded_at"
-            ),
-            on=["golden_id", "value"],
-            how="left",
-            maintain_order="left",
-        )
+        per_record = pl.concat(
+            [records.select(*RECORD_KEY), joined.slice(golden.height).drop("freshness")], how="horizontal"
+        ).select("golden_id", *RECORD_KEY, "value", *wanted[:-1])
         checks.append(_checks(per_record.with_columns(record_dates), attribute, as_of))
         reason = pl.format("{} {}: {}", pl.lit(attribute), pl.col("stale_probability").round(2), pl.col("stale_reason"))
         record_flags = pl.concat(
