@@ -143,9 +143,9 @@ def flag_stale(
             ],
             how="horizontal",
         )
-        per_record = pl.concat(
-            [records.select(*RECORD_KEY), joined.slice(golden.height).drop("freshness")], how="horizontal"
-        ).select("golden_id", *RECORD_KEY, "value", *wanted[:-1])
+        per_record = pl.concat([records.select(*RECORD_KEY), joined.slice(golden.height)], how="horizontal").select(
+            "golden_id", *RECORD_KEY, "value", *wanted[:-1]
+        )
         checks.append(_checks(per_record.with_columns(record_dates), attribute, as_of))
         reason = pl.format("{} {}: {}", pl.lit(attribute), pl.col("stale_probability").round(2), pl.col("stale_reason"))
         record_flags = pl.concat(
