@@ -115,7 +115,8 @@ def flag_stale(
         # values, joined to the flags at once (one join of both: 0.2 s less at 1M records,
         # bench/RESULTS.md); a join keeps its left rows, one for one and in order, so the flags go
         # beside the golden and the records by position, not joined on their keys
-        wanted = ["stale_probability", "is_stale", "stale_reason", "confirmed_at", "superseded_at", "freshness"]
+        of_records = ["stale_probability", "is_stale", "stale_reason", "confirmed_at", "superseded_at"]
+        wanted = [*of_records, "freshness"]  # freshness: the golden's only
         keys = pl.concat(
             [
                 golden.select("golden_id", pl.col(column).alias("value")),
@@ -144,7 +145,7 @@ def flag_stale(
             how="horizontal",
         )
         per_record = pl.concat([records.select(*RECORD_KEY), joined.slice(golden.height)], how="horizontal").select(
-            "golden_id", *RECORD_KEY, "value", *wanted[:-1]
+            "golden_id", *RECORD_KEY, "value", *of_records
         )
         checks.append(_checks(per_record.with_columns(record_dates), attribute, as_of))
         reason = pl.format("{} {}: {}", pl.lit(attribute), pl.col("stale_probability").round(2), pl.col("stale_reason"))
