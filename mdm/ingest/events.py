@@ -142,6 +142,7 @@ def _row_failures(staged: pl.DataFrame, source: EventSourceConfig, person: Perso
         for name, spec in source.columns.items()
         if spec.format
     ]
+    # every check of the loop below, as expressions: a row they pass is not read (keep the two in step)
     failing = pl.any_horizontal(
         pl.col("event_id").fill_null("").eq(""),
         pl.col("person_record_id").fill_null("").eq(""),
