@@ -9,7 +9,8 @@ import pytest
 
 from mdm.config.errors import ConfigError
 from mdm.config.rules import BlockingRule, load_match_rules
-from mdm.match.blocking import block_pairs
+from mdm.match import blocking
+from mdm.match.blocking import Keyed, block_pairs
 
 # Six records, answer by eye:
 #   email rule          -> (0, 1) share ann@x.com; (3, 4) share bo@y.com
@@ -156,6 +157,34 @@ def test_pairs_touching_some_records_are_the_full_pairs_with_one_of_them(touchin
     assert some.pairs.rows() == expected.rows()
     assert some.giant_blocks.rows() == full.giant_blocks.rows() and full.giant_blocks.height == 1
     assert full.pairs.height > expected.height or len(touching) == 6
+
+
+@pytest.mark.parametrize("collide", [False, True])
+@pytest.mark.parametrize("touching", [[0], [2, 5], [3, 4], [0, 1, 2, 3, 4, 5]])
+def test_incremental_blocking_by_hashed_keys_is_the_full_blocking(
+    touching: list[int], collide: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An incremental night's blocking (the last run's giant blocks known, the keys cached for a
+    second call) looks blocks up by a hash of their keys: its pairs, giant blocks and report are
+    the full blocking's with one of the touching records, also when every key hashes alike (the
+    records found by a hash are then matched on the keys themselves)."""
+    if collide:
+        monkeypatch.setattr(blocking, "_key_hash", lambda names: pl.lit(7, pl.UInt64).alias(blocking.KEY_HASH))
+    swapped = TINY.with_columns(given_name_key=pl.Series(["kim", None, "lee", "lee", None, "ng"]))
+    crossed = BlockingRule.model_validate(
+        {"name": "crossed", "key": ["given_name_key"], "other_key": ["family_name_key"]}
+    )
+    rules = [EMAIL, FAMILY_YEAR, crossed, PHONE]
+    full = block_pairs(swapped, rules, max_block_size=3)
+    keyed: Keyed = {}
+    rids = pl.Series(touching, dtype=pl.Int64)
+    some = block_pairs(swapped, rules, 3, touching=rids, keyed_by=keyed, giant_before=full.giant_blocks)
+    again = block_pairs(swapped, rules, 3, touching=rids.head(1), keyed_by=keyed)  # the keys cached
+    for found, among in ((some, touching), (again, touching[:1])):
+        expected = full.pairs.filter(pl.col("left").is_in(among) | pl.col("right").is_in(among))
+        assert found.pairs.rows() == expected.rows()
+        assert found.giant_blocks.rows() == full.giant_blocks.rows() == [("phone", "phone_key", "15550000000", 4)]
+    assert [r["skipped_blocks"] for r in some.rules] == [0, 0, 0, 1]
 
 
 @pytest.mark.parametrize("cuts", [[3], [1, 2, 4], [1, 2, 3, 4, 5], [0, 6]])

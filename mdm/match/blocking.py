@@ -55,8 +55,9 @@ RidRange = tuple[int, int]
 
 
 Keyed = dict[str, tuple[pl.DataFrame, pl.DataFrame]]
-"""Per rule name: its records' keys outside its giant blocks (`rid` and the key parts) and its
-giant blocks (the key parts and `size`), as `rule_pairs` found them for one frame of records."""
+"""Per rule name: its records' keys (`rid`, the key parts; with `touching`, every record's with
+KEY_HASH, else those outside its giant blocks) and its giant blocks (the key parts and `size`), as
+`rule_pairs` found them for one frame of records: shared by calls with `touching` alone."""
 
 
 def rule_pairs(
@@ -87,32 +88,33 @@ def rule_pairs(
         keyed, giant = keyed_by[rule.name]
     else:
         keyed = records.select("rid", *parts).drop_nulls(names)
+        if touching is not None:  # looked up by a hash of the key (`_in_blocks`)
+            keyed = keyed.with_columns(_key_hash(names))
         candidates = _candidate_blocks(keyed, names, rule.name, touching, giant_before)
-        counted = keyed if candidates is None else keyed.join(candidates, on=names, how="semi")
+        counted = keyed if candidates is None else _in_blocks(keyed, candidates, names)
         sizes = counted.group_by(names).agg(pl.len().alias("size"))
         giant = sizes.filter(pl.col("size") > limit)
-        if giant.height:
+        if giant.height and touching is None:
             keyed = keyed.join(giant.select(names), on=names, how="anti")
         if keyed_by is not None:
             keyed_by[rule.name] = keyed, giant
-    if rule.other_key is None and touching is None:
+    if touching is not None:
+        others = None if rule.other_key is None else _other_keys(records, rule.other_key, names)
+        pairs = _touching_pairs(keyed, others, touching, giant.select(names), names)
+    elif rule.other_key is None:
         pairs = (
             _left_in(keyed, left_in)
             .join(keyed, on=names, suffix="_r")
             .filter(pl.col("rid") < pl.col("rid_r"))
             .select(pl.col("rid").alias("left"), pl.col("rid_r").alias("right"))
         )
-    elif rule.other_key is None:
-        pairs = _ordered(_touching(keyed, touching).join(keyed, on=names, suffix="_r"))
     else:  # one record's key against the other's other_key (names written in the other order)
-        others = records.select(
-            "rid", *[key_part(p).alias(n) for p, n in zip(rule.other_key, names, strict=True)]
-        ).drop_nulls(names)
+        others = _other_keys(records, rule.other_key, names)
         if giant.height:
             others = others.join(giant.select(names), on=names, how="anti")
-        if touching is None and left_in is None:
+        if left_in is None:
             pairs = _ordered(keyed.join(others, on=names, suffix="_r"))
-        elif touching is None:  # the lower rid in the range, on either side of the join
+        else:  # the lower rid in the range, on either side of the join
             pairs = _ordered(
                 pl.concat(
                     [
@@ -125,18 +127,10 @@ def rule_pairs(
                     ]
                 )
             )
-        else:
-            pairs = _ordered(
-                pl.concat(
-                    [
-                        _touching(keyed, touching).join(others, on=names, suffix="_r"),
-                        keyed.join(_touching(others, touching), on=names, suffix="_r"),
-                    ]
-                )
-            )
     if touching is not None and left_in is not None:
         pairs = _left_in(pairs, left_in, "left")
-    described = giant.sort("size", descending=True).select(
+    # biggest first, ties by their value: the same report and master table whatever order the blocks were counted in
+    described = giant.sort(["size", *names], descending=[True, *[False] * len(names)]).select(
         pl.lit(rule.name).alias("rule"),
         pl.lit(" + ".join(_describe(p) for p in rule.key)).alias("key"),
         pl.concat_str(names, separator=KEY_SEPARATOR).alias("value"),
@@ -163,6 +157,53 @@ def _candidate_blocks(
         return None
     before = values.str.split_exact(KEY_SEPARATOR, len(names) - 1).struct.rename_fields(names).struct.unnest()
     return pl.concat([_touching(keyed, touching).select(names), before]).unique()
+
+
+KEY_HASH = "_key_hash"
+
+
+def _key_hash(names: list[str]) -> pl.Expr:
+    """A hash of a record's key parts `names`: a block is looked up by it among every record's keys
+    (a number, where joining on the parts hashes every record's strings for each join), and the
+    records found are then joined on the parts themselves, so two keys of one hash stay apart."""
+    return pl.struct(names).hash().alias(KEY_HASH)
+
+
+def _in_blocks(keyed: pl.DataFrame, blocks: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """The rows of `keyed` (with KEY_HASH) whose key's hash is that of one of `blocks` (few, by
+    their key parts `names`): every record of those blocks, and those of another key of the same
+    hash, whole blocks too (a join on the parts tells them apart; a count of each block's records
+    counts them right)."""
+    wanted = blocks.select(_key_hash(names)).to_series().unique()
+    return keyed.filter(pl.col(KEY_HASH).is_in(wanted.implode()))
+
+
+def _other_keys(records: pl.DataFrame, other_key: Sequence[KeyPart], names: list[str]) -> pl.DataFrame:
+    """Each record's `other_key` under the names of the rule's key parts `names`, where it has one."""
+    parts = [key_part(p).alias(n) for p, n in zip(other_key, names, strict=True)]
+    return records.select("rid", *parts).drop_nulls(names)
+
+
+def _touching_pairs(
+    keyed: pl.DataFrame, others: pl.DataFrame | None, touching: pl.Series, giant: pl.DataFrame, names: list[str]
+) -> pl.DataFrame:
+    """The pairs of one rule with a record among `touching`: its key (in `keyed`, every record's,
+    with KEY_HASH, giant blocks included) outside the `giant` blocks joined to the records of the
+    same key, or, with `others` (each record's other_key), to those whose other key is its key and
+    to those whose key is its other key. Only the blocks of the touching records are looked up."""
+    mine = _touching(keyed, touching).join(giant, on=names, how="anti")
+    if others is None:
+        return _ordered(mine.join(_in_blocks(keyed, mine, names), on=names, suffix="_r"))
+    others = others.with_columns(_key_hash(names))
+    mine_other = _touching(others, touching).join(giant, on=names, how="anti")
+    return _ordered(
+        pl.concat(
+            [
+                mine.join(_in_blocks(others, mine, names), on=names, suffix="_r").select("rid", "rid_r"),
+                _in_blocks(keyed, mine_other, names).join(mine_other, on=names, suffix="_r").select("rid", "rid_r"),
+            ]
+        )
+    )
 
 
 def _left_in(frame: pl.DataFrame, left_in: RidRange | None, column: str = "rid") -> pl.DataFrame:
