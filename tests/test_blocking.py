@@ -170,21 +170,26 @@ def test_incremental_blocking_by_hashed_keys_is_the_full_blocking(
     records found by a hash are then matched on the keys themselves)."""
     if collide:
         monkeypatch.setattr(blocking, "_key_hash", lambda names: pl.lit(7, pl.UInt64).alias(blocking.KEY_HASH))
-    swapped = TINY.with_columns(given_name_key=pl.Series(["kim", None, "lee", "lee", None, "ng"]))
+    swapped = TINY.with_columns(given_name_key=pl.Series(["lee", None, "lee", "lee", None, "ng"]))
     crossed = BlockingRule.model_validate(
         {"name": "crossed", "key": ["given_name_key"], "other_key": ["family_name_key"]}
     )
-    rules = [EMAIL, FAMILY_YEAR, crossed, PHONE]
+    # given name "lee" is a giant block of this one: family name "lee" (records 0-2) must not join it
+    crossed_small = BlockingRule.model_validate(
+        {"name": "crossed_small", "key": ["given_name_key"], "other_key": ["family_name_key"], "max_block_size": 2}
+    )
+    rules = [EMAIL, FAMILY_YEAR, crossed, PHONE, crossed_small]
     full = block_pairs(swapped, rules, max_block_size=3)
     keyed: Keyed = {}
     rids = pl.Series(touching, dtype=pl.Int64)
     some = block_pairs(swapped, rules, 3, touching=rids, keyed_by=keyed, giant_before=full.giant_blocks)
     again = block_pairs(swapped, rules, 3, touching=rids.head(1), keyed_by=keyed)  # the keys cached
+    giants = [("phone", "phone_key", "15550000000", 4), ("crossed_small", "given_name_key", "lee", 3)]
     for found, among in ((some, touching), (again, touching[:1])):
         expected = full.pairs.filter(pl.col("left").is_in(among) | pl.col("right").is_in(among))
         assert found.pairs.rows() == expected.rows()
-        assert found.giant_blocks.rows() == full.giant_blocks.rows() == [("phone", "phone_key", "15550000000", 4)]
-    assert [r["skipped_blocks"] for r in some.rules] == [0, 0, 0, 1]
+        assert found.giant_blocks.rows() == full.giant_blocks.rows() == giants
+    assert [r["skipped_blocks"] for r in some.rules] == [0, 0, 0, 1, 1]
 
 
 @pytest.mark.parametrize("cuts", [[3], [1, 2, 4], [1, 2, 3, 4, 5], [0, 6]])
