@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from mdm.config.rules import BlockingRule, KeyPart
+from mdm.incremental.carry import row_hash
 
 PAIRS_SCHEMA: dict[str, Any] = {"left": pl.Int64, "right": pl.Int64, "rule": pl.String, "rule_mask": pl.UInt64}
 GIANT_BLOCKS_SCHEMA: dict[str, Any] = {"rule": pl.String, "key": pl.String, "value": pl.String, "size": pl.Int64}
@@ -163,10 +164,11 @@ KEY_HASH = "_key_hash"
 
 
 def _key_hash(names: list[str]) -> pl.Expr:
-    """A hash of a record's key parts `names`: a block is looked up by it among every record's keys
-    (a number, where joining on the parts hashes every record's strings for each join), and the
-    records found are then joined on the parts themselves, so two keys of one hash stay apart."""
-    return pl.struct(names).hash().alias(KEY_HASH)
+    """A hash of a record's key parts `names` (the records' row hash, `row_hash`): a block is looked
+    up by it among every record's keys (a number, where joining on the parts hashes every record's
+    strings for each join), and the records found are then joined on the parts themselves, so two
+    keys of one hash stay apart."""
+    return row_hash(names).alias(KEY_HASH)
 
 
 def _in_blocks(keyed: pl.DataFrame, blocks: pl.DataFrame, names: list[str]) -> pl.DataFrame:
